@@ -1,0 +1,150 @@
+//! The client: the book's netcat2, fixed as its netcat3.
+//!
+//! netcat2 copies the terminal to the connection and the connection to the terminal, but exits as
+//! soon as its input ends, losing the echoes still on their way (exercise 8.3). Here the end of
+//! input closes only the write half of the connection (a TCP half-close, `shutdown(SHUT_WR)`),
+//! and the client keeps printing until the server closes its side.
+//!
+//! [`relay`] takes any input and output, so `echoctl connect` runs it on stdin and stdout and
+//! `echoctl demo` runs the same code on a scripted input.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
+/// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
+pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| explain_resolve_error(addr, e))?
+        .collect();
+    if candidates.is_empty() {
+        anyhow::bail!("{addr} resolves to no address");
+    }
+    let mut failures = Vec::new();
+    for candidate in &candidates {
+        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => failures.push((*candidate, e.to_string(), e.kind())),
+            Err(_) => failures.push((
+                *candidate,
+                format!(
+                    "no answer within {} (--connect-timeout)",
+                    humantime::format_duration(connect_timeout)
+                ),
+                io::ErrorKind::TimedOut,
+            )),
+        }
+    }
+    let tried = failures
+        .iter()
+        .map(|(a, e, _)| format!("{a}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let hint = if failures
+        .iter()
+        .all(|(_, _, kind)| *kind == io::ErrorKind::ConnectionRefused)
+    {
+        " (is `echoctl serve` running there?)"
+    } else {
+        ""
+    };
+    Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+}
+
+fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::InvalidInput {
+        anyhow!("{addr:?} is not a valid address: {e} (expected HOST:PORT, e.g. localhost:8000)")
+    } else {
+        anyhow!("cannot resolve {addr:?}: {e} (check the host name)")
+    }
+}
+
+/// How a relayed session ended without error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The server closed the connection after its last byte.
+    ServerClosed,
+    /// Our output was closed (e.g. `echoctl connect | head -1`); nothing more could be shown.
+    OutputClosed,
+}
+
+/// Relays `input` to the server and the server to `output` at the same time.
+///
+/// At the end of `input` only the write half of the connection is closed; this returns when the
+/// server closes its side, so every echo owed is shown. `output` is flushed after every read, so
+/// echoes appear as they arrive, byte for byte as the server sent them.
+///
+/// The input is read by a separate task that is not waited for: a terminal nobody types into
+/// never ends, and must not keep the client alive once the server has gone.
+pub async fn relay<I, O>(
+    stream: TcpStream,
+    mut input: I,
+    mut output: O,
+) -> anyhow::Result<SessionEnd>
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin,
+{
+    let (mut from_server, mut to_server) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        tokio::io::copy(&mut input, &mut to_server).await?;
+        // Half-close: "no more shouts", while echoes keep coming back.
+        to_server.shutdown().await
+    });
+
+    let mut buf = vec![0u8; 16 * 1024];
+    let end = loop {
+        let n = match from_server.read(&mut buf).await {
+            Ok(0) => break SessionEnd::ServerClosed,
+            Ok(n) => n,
+            Err(e) => {
+                sender.abort();
+                return Err(explain_session_error(e));
+            }
+        };
+        let shown = async {
+            output.write_all(&buf[..n]).await?;
+            output.flush().await
+        };
+        match shown.await {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                sender.abort();
+                return Ok(SessionEnd::OutputClosed);
+            }
+            Err(e) => {
+                sender.abort();
+                return Err(e).context("cannot write to standard output");
+            }
+        }
+    };
+
+    // The server is done. If sending had already failed, some input never reached it: say so.
+    if sender.is_finished()
+        && let Ok(Err(e)) = sender.await
+    {
+        return Err(anyhow!(
+            "the server closed the connection before all input was sent ({e})"
+        ));
+    }
+    Ok(end)
+}
+
+fn explain_session_error(e: io::Error) -> anyhow::Error {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            anyhow!("connection reset by the server; echoes after this point were lost")
+        }
+        _ => anyhow::Error::new(e).context("connection failed"),
+    }
+}

@@ -1,0 +1,24 @@
+use std::process::ExitCode;
+
+use crate::cli::ServeArgs;
+use crate::server;
+use crate::signals;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.server_config();
+    let listener = server::bind(&args.listen).await?;
+    let addr = listener.local_addr()?;
+    let exposure = if server::is_exposed(addr) {
+        "; reachable from the network, not only this machine"
+    } else {
+        ""
+    };
+    tracing::info!(
+        "listening on {addr} (mode {}, delay {}){exposure}",
+        config.mode,
+        humantime::format_duration(config.delay)
+    );
+    server::run(listener, config, signals::first_stop_signal()).await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,23 @@
+//! echoctl: the reverb echo server and client of *The Go Programming Language*, section 8.3.
+//!
+//! The pure logic is apart from the I/O, so it is tested without sockets:
+//!
+//! * [`lines`] splits a byte stream into shouts (Go's `bufio.ScanLines`, byte-exact, bounded);
+//! * [`echo`] turns a shout into its three voices and their wire lines;
+//! * [`schedule`] decides which echo lines are due when, for both server modes.
+//!
+//! The I/O builds on them:
+//!
+//! * [`server`] accepts connections and runs one task per connection over the schedule;
+//! * [`client`] relays an input to a server and its echoes to an output.
+//!
+//! [`cli`] defines the command line once; [`cmd`] runs each subcommand.
+
+pub mod cli;
+pub mod client;
+pub mod cmd;
+pub mod echo;
+pub mod lines;
+pub mod schedule;
+pub mod server;
+pub mod signals;

@@ -1,0 +1,303 @@
+//! Splitting a byte stream into shouts, the way Go's `bufio.ScanLines` does.
+//!
+//! The book's servers read with `bufio.NewScanner(c)`: a line ends at `\n`, one trailing `\r` is
+//! dropped, and a last line without `\n` is still a line. We keep that contract byte for byte, but
+//! with two differences that matter on a server left running:
+//!
+//! * the bytes are never decoded, so invalid UTF-8 survives untouched (the middle echo is the shout
+//!   exactly as received);
+//! * the length limit is explicit and exact (`max_line` bytes of content, terminator excluded), and
+//!   the splitter tells the caller how many more bytes it may read, so a connection never buffers
+//!   more than one line's worth, whatever the peer sends.
+//!
+//! This module is pure: no sockets, no clock. The connection handler feeds it what it reads.
+
+use std::fmt;
+
+/// Default line limit: Go's `bufio.MaxScanTokenSize`, so a line the book's server accepts is one
+/// we accept too.
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+/// A line longer than the limit was received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTooLong {
+    /// The limit in force, in bytes of content.
+    pub max_line: usize,
+}
+
+impl fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line longer than {} bytes", self.max_line)
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// Accumulates bytes from a connection and hands out complete lines.
+///
+/// The buffer is released whenever it empties, so an idle connection holds no read memory.
+#[derive(Debug)]
+pub struct LineSplitter {
+    buf: Vec<u8>,
+    /// Where the next line starts in `buf`; lines are consumed from the front without shifting
+    /// the buffer each time.
+    start: usize,
+    /// How far `buf[start..]` has already been searched for `\n`, so a long line arriving in
+    /// small pieces is scanned once, not once per piece.
+    scanned: usize,
+    max_line: usize,
+}
+
+impl LineSplitter {
+    pub fn new(max_line: usize) -> Self {
+        LineSplitter {
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            max_line,
+        }
+    }
+
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    /// Bytes received but not yet returned as lines.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// How many more bytes may be read before a decision is forced: a line of `max_line` bytes
+    /// plus `\r\n` fits, one byte more proves the line too long. Zero means a complete line (or an
+    /// error) is waiting in the buffer and must be taken first.
+    pub fn read_allowance(&self) -> usize {
+        if self.has_line() {
+            return 0;
+        }
+        (self.max_line + 3).saturating_sub(self.buffered())
+    }
+
+    /// Whether a complete line (or a too-long error) can be taken without reading more.
+    pub fn has_line(&self) -> bool {
+        self.find_newline().is_some() || self.buffered() > self.max_line + 2
+    }
+
+    /// Appends received bytes. The caller should read at most [`read_allowance`] bytes at a time.
+    ///
+    /// [`read_allowance`]: LineSplitter::read_allowance
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to read into directly, for callers that can fill a `Vec` (such as
+    /// `TcpStream::try_read_buf`), saving a copy. Call [`LineSplitter::compact`] first.
+    pub fn buffer_mut(&mut self) -> &mut Vec<u8> {
+        self.compact();
+        &mut self.buf
+    }
+
+    /// Drops consumed bytes from the front so the buffer does not grow with every line.
+    pub fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Takes the next complete line, without its terminator.
+    ///
+    /// Returns `None` when no complete line is buffered yet. A too-long line is an error; after it
+    /// the splitter is not meant to be used again (the connection is closing).
+    pub fn next_line(&mut self) -> Option<Result<Vec<u8>, LineTooLong>> {
+        match self.find_newline() {
+            Some(newline) => {
+                let end = self.start + newline;
+                let line = strip_cr(&self.buf[self.start..end]);
+                if line.len() > self.max_line {
+                    return Some(Err(LineTooLong {
+                        max_line: self.max_line,
+                    }));
+                }
+                let line = line.to_vec();
+                self.start = end + 1;
+                self.scanned = 0;
+                self.release_if_empty();
+                Some(Ok(line))
+            }
+            None if self.buffered() > self.max_line + 2 => Some(Err(LineTooLong {
+                max_line: self.max_line,
+            })),
+            None => {
+                self.scanned = self.buffered();
+                None
+            }
+        }
+    }
+
+    /// At end of input: the last line without `\n`, if any (an empty remainder is not a line,
+    /// as with `bufio.ScanLines`).
+    pub fn finish(&mut self) -> Option<Result<Vec<u8>, LineTooLong>> {
+        if let Some(next) = self.next_line() {
+            return Some(next);
+        }
+        if self.buffered() == 0 {
+            return None;
+        }
+        let line = strip_cr(&self.buf[self.start..]);
+        if line.len() > self.max_line {
+            return Some(Err(LineTooLong {
+                max_line: self.max_line,
+            }));
+        }
+        let line = line.to_vec();
+        self.buf = Vec::new();
+        self.start = 0;
+        self.scanned = 0;
+        Some(Ok(line))
+    }
+
+    fn find_newline(&self) -> Option<usize> {
+        let pending = &self.buf[self.start..];
+        let from = self.scanned.min(pending.len());
+        pending[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| from + i)
+    }
+
+    fn release_if_empty(&mut self) {
+        if self.start == self.buf.len() {
+            // Give the memory back: an idle connection should cost no read buffer.
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(input: &[u8], max_line: usize) -> Vec<Result<Vec<u8>, LineTooLong>> {
+        let mut splitter = LineSplitter::new(max_line);
+        splitter.extend(input);
+        let mut out = Vec::new();
+        while let Some(line) = splitter.next_line() {
+            let failed = line.is_err();
+            out.push(line);
+            if failed {
+                return out;
+            }
+        }
+        out.extend(splitter.finish());
+        out
+    }
+
+    fn ok(lines: &[&[u8]]) -> Vec<Result<Vec<u8>, LineTooLong>> {
+        lines.iter().map(|l| Ok(l.to_vec())).collect()
+    }
+
+    #[test]
+    fn splits_on_newline_and_strips_one_cr() {
+        assert_eq!(
+            lines_of(b"Hello?\r\nIs there\n\r\r\n", 100),
+            ok(&[b"Hello?", b"Is there", b"\r"])
+        );
+    }
+
+    #[test]
+    fn last_line_without_newline_is_a_shout() {
+        assert_eq!(lines_of(b"one\ntwo", 100), ok(&[b"one", b"two"]));
+        assert_eq!(lines_of(b"one\ntwo\r", 100), ok(&[b"one", b"two"]));
+    }
+
+    #[test]
+    fn empty_line_is_a_shout_but_empty_remainder_is_not() {
+        assert_eq!(lines_of(b"\n\n", 100), ok(&[b"", b""]));
+        assert_eq!(lines_of(b"", 100), ok(&[]));
+        assert_eq!(lines_of(b"\r\n", 100), ok(&[b""]));
+    }
+
+    #[test]
+    fn bytes_are_not_decoded() {
+        let raw: &[u8] = b"\xff\xfe\x00\x1b[31m caf\xc3\xa9";
+        let mut input = raw.to_vec();
+        input.push(b'\n');
+        assert_eq!(lines_of(&input, 100), ok(&[raw]));
+    }
+
+    #[test]
+    fn lines_arriving_in_pieces_are_joined() {
+        let mut splitter = LineSplitter::new(100);
+        for piece in [&b"He"[..], b"llo", b"?\r", b"\nYo"] {
+            splitter.extend(piece);
+        }
+        assert_eq!(splitter.next_line(), Some(Ok(b"Hello?".to_vec())));
+        assert_eq!(splitter.next_line(), None);
+        splitter.extend(b"o\n");
+        assert_eq!(splitter.next_line(), Some(Ok(b"Yoo".to_vec())));
+        assert_eq!(splitter.buffered(), 0);
+    }
+
+    #[test]
+    fn limit_is_exact_for_content_with_either_terminator() {
+        let max = 8;
+        for terminator in [&b"\n"[..], b"\r\n"] {
+            for len in [max - 1, max] {
+                let mut input = vec![b'x'; len];
+                input.extend_from_slice(terminator);
+                assert_eq!(lines_of(&input, max), ok(&[&vec![b'x'; len]]), "len {len}");
+            }
+            let mut input = vec![b'x'; max + 1];
+            input.extend_from_slice(terminator);
+            assert_eq!(
+                lines_of(&input, max),
+                vec![Err(LineTooLong { max_line: max })]
+            );
+        }
+    }
+
+    #[test]
+    fn limit_applies_to_the_last_line_too() {
+        assert_eq!(lines_of(&[b'x'; 8], 8), ok(&[&[b'x'; 8]]));
+        assert_eq!(
+            lines_of(&[b'x'; 9], 8),
+            vec![Err(LineTooLong { max_line: 8 })]
+        );
+    }
+
+    #[test]
+    fn read_allowance_never_lets_the_buffer_exceed_one_line() {
+        let max = 8;
+        let mut splitter = LineSplitter::new(max);
+        assert_eq!(splitter.read_allowance(), max + 3);
+        splitter.extend(&[b'x'; 8]);
+        assert_eq!(splitter.read_allowance(), 3);
+        splitter.extend(b"\r\n");
+        assert_eq!(splitter.read_allowance(), 0, "a line is waiting");
+        assert_eq!(splitter.next_line(), Some(Ok(vec![b'x'; 8])));
+        assert_eq!(splitter.read_allowance(), max + 3);
+
+        splitter.extend(&[b'x'; 11]);
+        assert_eq!(splitter.read_allowance(), 0);
+        assert!(splitter.has_line());
+        assert_eq!(
+            splitter.next_line(),
+            Some(Err(LineTooLong { max_line: max }))
+        );
+    }
+
+    #[test]
+    fn buffer_is_released_when_drained() {
+        let mut splitter = LineSplitter::new(100);
+        splitter.extend(b"a\nb\n");
+        assert!(splitter.next_line().is_some());
+        assert!(splitter.next_line().is_some());
+        assert_eq!(splitter.buffer_mut().capacity(), 0);
+    }
+}

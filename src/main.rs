@@ -1,0 +1,40 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use echoctl::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return report(anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    let result = runtime.block_on(echoctl::cmd::run(cli));
+    // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
+    runtime.shutdown_background();
+    result.unwrap_or_else(report)
+}
+
+fn report(error: anyhow::Error) -> ExitCode {
+    eprintln!("echoctl: error: {error:#}");
+    ExitCode::FAILURE
+}
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

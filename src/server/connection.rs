@@ -1,0 +1,359 @@
+//! One connection: read shouts, write their echoes on time, close cleanly.
+//!
+//! Each accepted connection gets one task running [`Connection::run`]. The task owns the socket
+//! outright (no split halves, no locks) and waits on whichever comes first: the socket becoming
+//! readable, the next echo falling due, or a shutdown. Because only this task writes, echo lines
+//! reach the wire whole and in order, however many shouts are echoing at once.
+//!
+//! Both modes run this same loop. The only difference is how many shouts may be in flight: one
+//! for `sequential` (the next line is not read until the last echo of the previous one is
+//! written, as in the book's reverb1) and `--max-pending` for `concurrent`. When the limit is
+//! reached the task stops reading, so TCP's flow control pushes back on the sender instead of the
+//! server buffering without bound.
+//!
+//! Reading waits for readiness and only then borrows a buffer ([`LineSplitter`] gives it back
+//! when it empties), so an idle connection holds no read buffer at all.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::BufMut;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use crate::lines::{LineSplitter, LineTooLong};
+use crate::schedule::EchoQueue;
+use crate::server::ServerConfig;
+
+/// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A connection's queued shouts may hold at most this many bytes (or one line, if larger) before
+/// the server stops reading from it, whatever `--max-pending` allows.
+const MAX_QUEUED_BYTES: usize = 1024 * 1024;
+
+/// After a protocol error the server stops writing, then reads and discards the client's input
+/// for up to this long before closing, so the error line is not destroyed by a TCP reset (closing
+/// a socket with unread input makes the kernel send RST, which can discard data in flight).
+const LINGER_ON_ERROR: Duration = Duration::from_millis(500);
+
+/// What a connection needs from its socket. Implemented for TCP, and for Unix sockets so tests
+/// can drive a connection under tokio's paused clock without any network.
+pub trait Transport: AsyncWrite + Unpin + Send {
+    /// Waits until a read would not block (or the peer has closed).
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Reads what is available, at most `max` bytes, appending to `buf`.
+    fn try_read_into(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize>;
+}
+
+macro_rules! impl_transport {
+    ($stream:ty) => {
+        impl Transport for $stream {
+            fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+                <$stream>::readable(self)
+            }
+            fn try_read_into(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+                buf.reserve(max.min(READ_CHUNK));
+                self.try_read_buf(&mut buf.limit(max.min(READ_CHUNK)))
+            }
+        }
+    };
+}
+
+impl_transport!(tokio::net::TcpStream);
+#[cfg(unix)]
+impl_transport!(tokio::net::UnixStream);
+
+/// Why a connection ended, for the log line.
+#[derive(Debug)]
+pub enum CloseReason {
+    /// The client finished its input and every echo was delivered.
+    ClientDone,
+    /// The server is shutting down; echoes in flight were delivered.
+    ServerShutdown,
+    /// The grace period ran out with echoes still owed.
+    Aborted,
+    /// The client sent a line over `--max-line`.
+    LineTooLong(LineTooLong),
+    /// No complete line for `--idle-timeout`.
+    Idle(Duration),
+    /// The client stopped reading: no write progress for `--write-timeout`.
+    WriteStalled(Duration),
+    /// The socket failed (reset by the peer, most often).
+    Io(io::Error),
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::ClientDone => f.write_str("client finished"),
+            CloseReason::ServerShutdown => f.write_str("server shutting down"),
+            CloseReason::Aborted => f.write_str("grace period over, echoes dropped"),
+            CloseReason::LineTooLong(e) => write!(f, "{e} (--max-line)"),
+            CloseReason::Idle(d) => write!(
+                f,
+                "idle for {} (--idle-timeout)",
+                humantime::format_duration(*d)
+            ),
+            CloseReason::WriteStalled(d) => write!(
+                f,
+                "client not reading for {} (--write-timeout)",
+                humantime::format_duration(*d)
+            ),
+            CloseReason::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Counts for the closing log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectionStats {
+    pub shouts: u64,
+    pub echo_lines: u64,
+}
+
+/// How the server tells its connections to stop.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Stop reading new shouts; deliver the echoes already owed, then close.
+    pub drain: CancellationToken,
+    /// Stop now: the grace period is over.
+    pub abort: CancellationToken,
+}
+
+pub struct Connection<S> {
+    stream: S,
+    peer: SocketAddr,
+    config: ServerConfig,
+    shutdown: Shutdown,
+    lines: LineSplitter,
+    echoes: EchoQueue,
+    out: Vec<u8>,
+    stats: ConnectionStats,
+}
+
+/// What the read side of the loop has reached.
+enum Input {
+    Open,
+    /// The client closed its write half (or must be treated so): read nothing more.
+    Ended,
+}
+
+impl<S: Transport> Connection<S> {
+    pub fn new(stream: S, peer: SocketAddr, config: ServerConfig, shutdown: Shutdown) -> Self {
+        Connection {
+            stream,
+            peer,
+            lines: LineSplitter::new(config.max_line),
+            echoes: EchoQueue::new(config.delay),
+            config,
+            shutdown,
+            out: Vec::new(),
+            stats: ConnectionStats::default(),
+        }
+    }
+
+    /// Serves the connection to its end and says why it ended.
+    pub async fn run(mut self) -> (CloseReason, ConnectionStats) {
+        let reason = self.serve().await;
+        let reason = match reason {
+            Ok(reason) => self.finish(reason).await,
+            Err(reason) => reason,
+        };
+        (reason, self.stats)
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The main loop. `Ok(reason)` means the connection ended in an orderly way and the farewell
+    /// in [`Connection::finish`] applies; `Err(reason)` means it is beyond saving.
+    async fn serve(&mut self) -> Result<CloseReason, CloseReason> {
+        let mut input = Input::Open;
+        let mut ending: Option<CloseReason> = None;
+        let mut idle_deadline = self.idle_deadline();
+        loop {
+            // Take every line there is room for and write every echo due, until neither makes
+            // progress: writing a shout's last echo makes room for the next buffered line.
+            loop {
+                let mut took = false;
+                while ending.is_none() && self.has_room() {
+                    let next = match input {
+                        Input::Open => self.lines.next_line(),
+                        Input::Ended => self.lines.finish(),
+                    };
+                    match next {
+                        Some(Ok(shout)) => {
+                            self.take_shout(shout);
+                            idle_deadline = self.idle_deadline();
+                            took = true;
+                        }
+                        Some(Err(too_long)) => ending = Some(CloseReason::LineTooLong(too_long)),
+                        None => break,
+                    }
+                }
+                let wrote = self.write_due().await?;
+                if !took && !wrote {
+                    break;
+                }
+            }
+
+            if self.echoes.is_empty() {
+                if let Some(reason) = ending.take() {
+                    return Ok(reason);
+                }
+                if matches!(input, Input::Ended) && self.lines.buffered() == 0 {
+                    return Ok(CloseReason::ClientDone);
+                }
+            }
+
+            let reading = ending.is_none()
+                && matches!(input, Input::Open)
+                && self.has_room()
+                && self.lines.read_allowance() > 0;
+            let next_due = self.echoes.next_due();
+            tokio::select! {
+                biased;
+                _ = self.shutdown.abort.cancelled() => return Err(CloseReason::Aborted),
+                _ = self.shutdown.drain.cancelled(), if ending.is_none() => {
+                    ending = Some(CloseReason::ServerShutdown);
+                }
+                _ = sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {}
+                ready = self.stream.readable(), if reading => {
+                    ready.map_err(CloseReason::Io)?;
+                    match self.read_some() {
+                        Ok(0) => input = Input::Ended,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(CloseReason::Io(e)),
+                    }
+                }
+                _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
+                    if reading && idle_deadline.is_some() =>
+                {
+                    ending = self.config.idle_timeout.map(CloseReason::Idle);
+                }
+            }
+        }
+    }
+
+    fn take_shout(&mut self, shout: Vec<u8>) {
+        self.stats.shouts += 1;
+        tracing::debug!("{}: shout {:?}", self.peer, String::from_utf8_lossy(&shout));
+        self.echoes.push(shout, Instant::now());
+    }
+
+    /// Whether another shout may start echoing now.
+    fn has_room(&self) -> bool {
+        let limit = self.config.shouts_in_flight();
+        self.echoes.in_flight() < limit
+            && (self.echoes.in_flight() == 0
+                || self.echoes.queued_bytes() < MAX_QUEUED_BYTES.max(self.config.max_line))
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        self.config.idle_timeout.map(|idle| Instant::now() + idle)
+    }
+
+    fn read_some(&mut self) -> io::Result<usize> {
+        let allowance = self.lines.read_allowance();
+        self.stream
+            .try_read_into(self.lines.buffer_mut(), allowance)
+    }
+
+    /// Writes every echo line that is due, in one write when several are due together. Says
+    /// whether anything was due.
+    async fn write_due(&mut self) -> Result<bool, CloseReason> {
+        self.out.clear();
+        let lines = self.echoes.pop_due(Instant::now(), &mut self.out);
+        if lines == 0 {
+            return Ok(false);
+        }
+        self.stats.echo_lines += lines as u64;
+        let out = std::mem::take(&mut self.out);
+        let written = self.write_with_progress_timeout(&out).await;
+        self.out = out;
+        if self.out.capacity() > READ_CHUNK {
+            // Do not keep a burst's worth of memory on a connection that goes quiet.
+            self.out = Vec::new();
+        }
+        written.map(|()| true)
+    }
+
+    /// Writes all of `bytes`, giving up if the client accepts nothing for `--write-timeout`.
+    async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), CloseReason> {
+        let stall = self.config.write_timeout;
+        while !bytes.is_empty() {
+            let write = timeout(stall, self.stream.write(bytes));
+            let written = tokio::select! {
+                biased;
+                _ = self.shutdown.abort.cancelled() => return Err(CloseReason::Aborted),
+                written = write => written,
+            };
+            match written {
+                Err(_) => return Err(CloseReason::WriteStalled(stall)),
+                Ok(Err(e)) => return Err(CloseReason::Io(e)),
+                Ok(Ok(0)) => return Err(CloseReason::Io(io::ErrorKind::WriteZero.into())),
+                Ok(Ok(n)) => bytes = &bytes[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Says goodbye: a last line for the client when there is something to explain, then a
+    /// half-close so the client sees end of stream after every echo.
+    async fn finish(&mut self, reason: CloseReason) -> CloseReason {
+        let farewell = match &reason {
+            CloseReason::LineTooLong(e) => Some(format!(
+                "echoctl: {e}; closing the connection (the server's --max-line is {} bytes)\n",
+                e.max_line
+            )),
+            CloseReason::Idle(d) => Some(format!(
+                "echoctl: no complete line for {}; closing the connection\n",
+                humantime::format_duration(*d)
+            )),
+            _ => None,
+        };
+        if let Some(farewell) = &farewell
+            && let Err(e) = self.write_with_progress_timeout(farewell.as_bytes()).await
+        {
+            return e;
+        }
+        if let Err(e) = self.stream.shutdown().await {
+            return CloseReason::Io(e);
+        }
+        if farewell.is_some() {
+            self.discard_input_for(LINGER_ON_ERROR).await;
+        }
+        reason
+    }
+
+    /// Reads and drops input until the client closes or `limit` passes, so closing the socket
+    /// does not reset the connection while the client is still sending.
+    async fn discard_input_for(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut scratch = Vec::new();
+        loop {
+            tokio::select! {
+                _ = sleep_until(deadline) => return,
+                _ = self.shutdown.abort.cancelled() => return,
+                ready = self.stream.readable() => {
+                    if ready.is_err() {
+                        return;
+                    }
+                    scratch.clear();
+                    match self.stream.try_read_into(&mut scratch, READ_CHUNK) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The accept loop: takes connections, enforces the connection limit, survives accept errors,
+//! and runs the two-stage shutdown.
+//!
+//! Accept errors such as `EMFILE` (out of file descriptors) or `ECONNABORTED` are transient: the
+//! loop backs off (10 ms doubling to 1 s) instead of spinning on a failing `accept`, logs at most
+//! once a second, and resumes by itself once descriptors are free again.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, sleep, timeout};
+use tokio_util::task::TaskTracker;
+
+use super::{Connection, ServerConfig, Shutdown};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// How long a refused client gets to take its "server full" line before it is dropped.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub struct Listener {
+    listener: TcpListener,
+    config: ServerConfig,
+    limit: Arc<Semaphore>,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+}
+
+impl Listener {
+    pub fn new(listener: TcpListener, config: ServerConfig) -> Self {
+        let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        Listener {
+            listener,
+            limit: Arc::new(Semaphore::new(permits)),
+            config,
+            tracker: TaskTracker::new(),
+            shutdown: Shutdown::default(),
+        }
+    }
+
+    pub async fn run(self, shutdown: impl Future) {
+        tokio::select! {
+            _ = self.accept_loop() => {}
+            _ = shutdown => {}
+        }
+        self.drain().await;
+    }
+
+    async fn accept_loop(&self) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut last_report: Option<Instant> = None;
+        let mut unreported = 0u64;
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, peer)) => {
+                    backoff = FIRST_BACKOFF;
+                    self.admit(stream, peer);
+                }
+                Err(e) => {
+                    unreported += 1;
+                    if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                        tracing::warn!(
+                            "accept failed {unreported} time(s): {e}; retrying in {}",
+                            humantime::format_duration(backoff)
+                        );
+                        last_report = Some(Instant::now());
+                        unreported = 0;
+                    }
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn admit(&self, stream: TcpStream, peer: std::net::SocketAddr) {
+        let Ok(permit) = self.limit.clone().try_acquire_owned() else {
+            tracing::warn!(
+                "{peer}: refused, server full ({} connections, --max-connections)",
+                self.config.max_connections
+            );
+            self.tracker
+                .spawn(refuse(stream, self.config.max_connections));
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone());
+        self.tracker.spawn(async move {
+            let opened = Instant::now();
+            tracing::info!("{peer}: connection opened");
+            let (reason, stats) = connection.run().await;
+            tracing::info!(
+                "{peer}: connection closed after {:.1?}, {} shouts, {} echo lines: {reason}",
+                opened.elapsed(),
+                stats.shouts,
+                stats.echo_lines,
+            );
+            drop(permit);
+        });
+    }
+
+    /// Stops reading everywhere, waits up to the grace period for owed echoes, then closes
+    /// whatever is left.
+    async fn drain(self) {
+        self.tracker.close();
+        self.shutdown.drain.cancel();
+        let open = self.tracker.len();
+        if open > 0 {
+            tracing::info!(
+                "shutting down: delivering echoes in flight on {open} connection(s), for up to {}",
+                humantime::format_duration(self.config.grace)
+            );
+        }
+        if timeout(self.config.grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "grace period over; closing {} connection(s) with echoes still owed",
+                self.tracker.len()
+            );
+            self.shutdown.abort.cancel();
+            self.tracker.wait().await;
+        }
+    }
+}
+
+async fn refuse(mut stream: TcpStream, max_connections: usize) {
+    let line =
+        format!("echoctl: server is full ({max_connections} connections); try again later\n");
+    let _ = timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}

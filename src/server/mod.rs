@@ -1,0 +1,168 @@
+//! The reverb server: the book's reverb1 and reverb2 as one server with two modes.
+//!
+//! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed plus a shutdown
+//! signal, so `echoctl serve`, `echoctl demo` and the tests all run the very same server;
+//! [`listener`] owns the accept loop, [`connection`] handles one client.
+//!
+//! Shutdown has two stages. First the server stops accepting and every connection stops reading
+//! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
+//! than the grace period, the remaining connections are closed at once.
+
+pub mod connection;
+pub mod listener;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::{TcpListener, TcpSocket};
+
+use crate::lines::DEFAULT_MAX_LINE;
+
+pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown, Transport};
+
+/// How a connection's shouts share time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// reverb1: a shout's three echoes finish before the next line is read.
+    Sequential,
+    /// reverb2: every shout echoes on its own schedule from the moment it is read.
+    Concurrent,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Sequential => "sequential",
+            Mode::Concurrent => "concurrent",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that shapes the server's behaviour. `Default` is the book's server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub mode: Mode,
+    /// Time between a shout's echoes.
+    pub delay: Duration,
+    /// Longest line accepted, in bytes, terminator excluded.
+    pub max_line: usize,
+    /// Shouts echoing at once on one connection in concurrent mode.
+    pub max_pending: usize,
+    /// A connection whose writes make no progress for this long is closed.
+    pub write_timeout: Duration,
+    /// A connection that sends no complete line for this long is closed.
+    pub idle_timeout: Option<Duration>,
+    /// Connections served at once; more are told the server is full.
+    pub max_connections: usize,
+    /// How long shutdown waits for echoes in flight.
+    pub grace: Duration,
+}
+
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
+pub const DEFAULT_MAX_PENDING: usize = 1024;
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            mode: Mode::Concurrent,
+            delay: DEFAULT_DELAY,
+            max_line: DEFAULT_MAX_LINE,
+            max_pending: DEFAULT_MAX_PENDING,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            idle_timeout: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            grace: DEFAULT_GRACE,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// How many shouts of one connection may echo at once: this is all that tells the two modes
+    /// apart.
+    pub fn shouts_in_flight(&self) -> usize {
+        match self.mode {
+            Mode::Sequential => 1,
+            Mode::Concurrent => self.max_pending.max(1),
+        }
+    }
+}
+
+/// Binds a listening socket, trying each address `addr` resolves to in turn.
+///
+/// Unlike `TcpListener::bind`, this asks for the largest accept backlog the system allows (std
+/// asks for 128, which drops connections in a burst; Go asks for the maximum too) and sets
+/// `SO_REUSEADDR`, so a restarted server can bind again at once.
+pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("cannot resolve listen address {addr:?}"))?
+        .collect();
+    let mut last_error = None;
+    for candidate in &candidates {
+        match bind_one(*candidate) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some((candidate, e)),
+        }
+    }
+    match last_error {
+        Some((candidate, e)) => Err(explain_bind_error(*candidate, e)),
+        None => anyhow::bail!("listen address {addr:?} resolves to no address"),
+    }
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // The kernel caps this at its own maximum (net.core.somaxconn on Linux).
+    socket.listen(u32::MAX)
+}
+
+fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => format!(
+            "; another program is using port {} (stop it, or pick another port with --listen)",
+            addr.port()
+        ),
+        io::ErrorKind::PermissionDenied => {
+            "; ports below 1024 need privileges (pick a port above 1024 with --listen)".to_string()
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            "; that address does not belong to this machine".to_string()
+        }
+        _ => String::new(),
+    };
+    anyhow::Error::new(e).context(format!("cannot listen on {addr}{hint}"))
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then drains and returns.
+///
+/// Returns once every connection has closed: after delivering its echoes, or at the end of the
+/// grace period.
+pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Future) {
+    listener::Listener::new(listener, config)
+        .run(shutdown)
+        .await
+}
+
+/// Whether other machines can reach a server bound to `addr`.
+pub fn is_exposed(addr: SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}

@@ -1,0 +1,280 @@
+//! The built `echoctl` binary end to end: what a user at a shell or a script sees.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{PATIENCE, TestServer, echoes_of};
+use echoctl::server::Mode;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::time::timeout;
+
+const DELAY: Duration = Duration::from_millis(100);
+
+fn echoctl() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
+    command.env_remove("RUST_LOG").kill_on_drop(true);
+    command
+}
+
+struct Finished {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+async fn finish(child: Child) -> Finished {
+    let output = timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("echoctl exits in time")
+        .expect("wait for echoctl");
+    Finished {
+        code: output.status.code(),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `echoctl connect ADDR` with `input` on stdin.
+async fn connect_with_input(addr: &str, input: &[u8]) -> Finished {
+    let mut child = echoctl()
+        .args(["connect", addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    finish(child).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_pipes_two_lines_and_gets_all_six_echoes() {
+    let server = TestServer::with(Mode::Concurrent, DELAY).await;
+    let run = connect_with_input(&server.addr.to_string(), b"Hello?\nYooo-hooo!\n").await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    let expected = "\t HELLO?\n\t YOOO-HOOO!\n\t Hello?\n\t Yooo-hooo!\n\t hello?\n\t yooo-hooo!\n";
+    assert_eq!(String::from_utf8(run.stdout).unwrap(), expected);
+    assert_eq!(run.stderr, "", "nothing on stderr on success");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_with_empty_input_exits_cleanly() {
+    let server = TestServer::with(Mode::Concurrent, DELAY).await;
+    let run = connect_with_input(&server.addr.to_string(), b"").await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_exits_when_the_server_closes_even_if_stdin_stays_open() {
+    // Like a terminal nobody types into: stdin never ends. The server closes; the client must too.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut child = echoctl()
+        .args(["connect", &addr.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = timeout(PATIENCE, listener.accept()).await.unwrap().unwrap();
+    conn.write_all(b"\t BYE\n").await.unwrap();
+    drop(conn);
+    let stdin = child.stdin.take();
+    let run = finish(child).await;
+    drop(stdin);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, b"\t BYE\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_reports_a_reset_after_printing_what_arrived() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut child = echoctl()
+        .args(["connect", &addr.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = timeout(PATIENCE, listener.accept()).await.unwrap().unwrap();
+    conn.write_all(b"\t HELLO?\n").await.unwrap();
+    // Wait until the client has read it, so the reset cannot discard it in flight.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    timeout(PATIENCE, stdout.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, "\t HELLO?\n");
+    conn.set_zero_linger().unwrap();
+    drop(conn);
+    let stdin = child.stdin.take();
+    let status = timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(stderr.contains("reset"), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_refused_is_one_clear_line_and_exit_1() {
+    // Bind then drop to find a port with nothing listening.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let run = connect_with_input(&addr.to_string(), b"").await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
+    assert!(run.stderr.contains("refused"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("echoctl serve"),
+        "says what to do: {}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_to_a_malformed_address_says_what_is_expected() {
+    let run = connect_with_input("localhost", b"").await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("HOST:PORT"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_2() {
+    let run = finish(
+        echoctl()
+            .args(["serve", "--delay", "soon"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("--delay"), "{}", run.stderr);
+    let run = finish(
+        echoctl()
+            .args(["serve", "--mode", "parallel"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("sequential"),
+        "lists the modes: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_into_a_closed_pipe_exits_quietly() {
+    // `echoctl connect | head -1`: stdout closes after the first line.
+    let server = TestServer::with(Mode::Concurrent, DELAY).await;
+    let mut child = echoctl()
+        .args(["connect", &server.addr.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\ntwo\nthree\n").await.unwrap();
+    drop(stdin);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    timeout(PATIENCE, stdout.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, "\t ONE\n");
+    drop(stdout);
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    server.stop().await;
+}
+
+/// Starts `echoctl serve` on an ephemeral port and returns it with the address it announced.
+async fn spawn_serve(args: &[&str]) -> (Child, String, BufReader<tokio::process::ChildStderr>) {
+    let mut child = echoctl()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    timeout(PATIENCE, stderr.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("start-up line names the address: {line:?}"))
+        .to_string();
+    assert!(
+        line.contains("mode concurrent") || line.contains("mode sequential"),
+        "{line}"
+    );
+    (child, addr, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_and_connect_binaries_play_the_book_session() {
+    let (mut server, addr, _stderr) =
+        spawn_serve(&["--mode", "sequential", "--delay", "50ms"]).await;
+    let run = connect_with_input(&addr, b"Hello?\nIs there anybody there?\nYooo-hooo!\n").await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        String::from_utf8(run.stdout).unwrap(),
+        echoes_of(&["Hello?", "Is there anybody there?", "Yooo-hooo!"])
+    );
+
+    let mut stdout = server.stdout.take().unwrap();
+    signal(&server, "TERM");
+    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    let mut printed = Vec::new();
+    stdout.read_to_end(&mut printed).await.unwrap();
+    assert!(printed.is_empty(), "serve prints nothing on stdout");
+}
+
+fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("child still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-s", name, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: an in-process server on an ephemeral loopback port,
+//! and line readers with timeouts so a broken server fails a test instead of hanging it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use echoctl::server::{self, Mode, ServerConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Generous bound on anything a test waits for: far beyond what a slow machine needs, short
+/// enough that a hang fails fast.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(config: ServerConfig) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server::run(
+            listener,
+            config,
+            stop.clone().cancelled_owned(),
+        ));
+        TestServer { addr, stop, task }
+    }
+
+    pub async fn with(mode: Mode, delay: Duration) -> TestServer {
+        TestServer::start(ServerConfig {
+            mode,
+            delay,
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    /// Stops the server and waits until every connection task has ended.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic");
+    }
+}
+
+/// Reads everything until the server closes, failing the test if that takes beyond `PATIENCE`.
+pub async fn read_to_end(reader: impl tokio::io::AsyncRead + Unpin) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut reader = BufReader::new(reader);
+    tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut all),
+    )
+    .await
+    .expect("server closes in time")
+    .expect("read succeeds");
+    all
+}
+
+/// Reads one line (with its `\n`), failing the test on timeout or end of stream.
+pub async fn read_line(reader: &mut (impl AsyncBufReadExt + Unpin)) -> String {
+    let mut line = String::new();
+    let n = tokio::time::timeout(PATIENCE, reader.read_line(&mut line))
+        .await
+        .expect("line arrives in time")
+        .expect("read succeeds");
+    assert!(n > 0, "connection closed early");
+    line
+}
+
+/// The nine echo lines of the book's three shouts, in the order a sequential server sends them.
+pub fn echoes_of(shouts: &[&str]) -> String {
+    shouts
+        .iter()
+        .map(|s| format!("\t {}\n\t {s}\n\t {}\n", s.to_uppercase(), s.to_lowercase()))
+        .collect()
+}

@@ -1,0 +1,182 @@
+//! The echo schedule of the real connection handler, timed with tokio's paused clock.
+//!
+//! The handler runs over a Unix socket pair: a real socket (so readiness and half-close behave as
+//! on TCP) without a network, which lets the paused clock jump from deadline to deadline. Times
+//! are asserted exactly: under a paused clock there is no jitter to allow for.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use echoctl::server::{Connection, Mode, ServerConfig, Shutdown};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::net::unix::OwnedReadHalf;
+use tokio::time::{Instant, sleep};
+
+const DELAY: Duration = Duration::from_secs(1);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn start(mode: Mode) -> (UnixStream, tokio::task::JoinHandle<()>) {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let config = ServerConfig {
+        mode,
+        delay: DELAY,
+        ..ServerConfig::default()
+    };
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let connection = Connection::new(server, peer, config, Shutdown::default());
+    let task = tokio::spawn(async move {
+        connection.run().await;
+    });
+    (client, task)
+}
+
+/// Records each line with the time it arrived, until the server closes.
+async fn heard(reader: OwnedReadHalf, start: Instant) -> Vec<(Duration, String)> {
+    let mut lines = BufReader::new(reader).lines();
+    let mut heard = Vec::new();
+    while let Some(line) = lines.next_line().await.expect("read") {
+        heard.push((start.elapsed(), line));
+    }
+    heard
+}
+
+fn expect(lines: &[(u64, &str)]) -> Vec<(Duration, String)> {
+    lines
+        .iter()
+        .map(|(t, l)| (ms(*t), format!("\t {l}")))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_finishes_each_shout_before_reading_the_next() {
+    let (client, task) = start(Mode::Sequential);
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    writer
+        .write_all(b"Hello?\nIs there anybody there?\nYooo-hooo!\n")
+        .await
+        .unwrap();
+    writer.shutdown().await.unwrap();
+    let heard = heard(reader, t0).await;
+    assert_eq!(
+        heard,
+        expect(&[
+            (0, "HELLO?"),
+            (1000, "Hello?"),
+            (2000, "hello?"),
+            (2000, "IS THERE ANYBODY THERE?"),
+            (3000, "Is there anybody there?"),
+            (4000, "is there anybody there?"),
+            (4000, "YOOO-HOOO!"),
+            (5000, "Yooo-hooo!"),
+            (6000, "yooo-hooo!"),
+        ])
+    );
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_echoes_each_shout_from_the_moment_it_is_read() {
+    let (client, task) = start(Mode::Concurrent);
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    writer
+        .write_all(b"Is there anybody there?\n")
+        .await
+        .unwrap();
+    sleep(ms(1500)).await;
+    writer.write_all(b"Yooo-hooo!\n").await.unwrap();
+    writer.shutdown().await.unwrap();
+    assert_eq!(
+        listening.await.unwrap(),
+        expect(&[
+            (0, "IS THERE ANYBODY THERE?"),
+            (1000, "Is there anybody there?"),
+            (1500, "YOOO-HOOO!"),
+            (2000, "is there anybody there?"),
+            (2500, "Yooo-hooo!"),
+            (3500, "yooo-hooo!"),
+        ])
+    );
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_reads_a_shout_sent_mid_echo_only_after_the_last_echo() {
+    let (client, task) = start(Mode::Sequential);
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    writer.write_all(b"one\n").await.unwrap();
+    sleep(ms(700)).await;
+    writer.write_all(b"two\n").await.unwrap();
+    writer.shutdown().await.unwrap();
+    assert_eq!(
+        listening.await.unwrap(),
+        expect(&[
+            (0, "ONE"),
+            (1000, "one"),
+            (2000, "one"),
+            (2000, "TWO"),
+            (3000, "two"),
+            (4000, "two"),
+        ])
+    );
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn half_close_delivers_pending_echoes_including_an_unterminated_last_line() {
+    let (client, task) = start(Mode::Concurrent);
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    writer.write_all(b"a\r\nb").await.unwrap();
+    writer.shutdown().await.unwrap();
+    assert_eq!(
+        heard(reader, t0).await,
+        expect(&[
+            (0, "A"),
+            (0, "B"),
+            (1000, "a"),
+            (1000, "b"),
+            (2000, "a"),
+            (2000, "b"),
+        ])
+    );
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadlines_do_not_drift_when_shouts_keep_arriving() {
+    // 50 shouts, one every 300 ms: each echo is due exactly read time + k × delay, however many
+    // are in flight around it.
+    let (client, task) = start(Mode::Concurrent);
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    for i in 0..50u64 {
+        writer
+            .write_all(format!("s{i}\n").as_bytes())
+            .await
+            .unwrap();
+        sleep(ms(300)).await;
+    }
+    writer.shutdown().await.unwrap();
+    let heard = listening.await.unwrap();
+    assert_eq!(heard.len(), 150);
+    for i in 0..50u64 {
+        let read = ms(300 * i);
+        let mine: Vec<Duration> = heard
+            .iter()
+            .filter(|(_, l)| l[2..].eq_ignore_ascii_case(&format!("s{i}")))
+            .map(|(t, _)| *t)
+            .collect();
+        assert_eq!(mine, [read, read + DELAY, read + 2 * DELAY], "shout {i}");
+    }
+    task.await.unwrap();
+}
