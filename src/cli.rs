@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::lines::DEFAULT_MAX_LINE;
 use crate::server::{self, Mode, ServerConfig};
 
 /// The address of the book's programs.
@@ -66,7 +65,7 @@ Examples:
 pub struct ServeArgs {
     /// Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback
     /// address makes the server reachable from the network.
-    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
+    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
     pub listen: String,
 
     /// How a connection's shouts share time.
@@ -79,7 +78,7 @@ pub struct ServeArgs {
 
     /// Longest line accepted, in bytes (newline excluded). A longer line closes the connection
     /// with an error line, after the echoes owed.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    #[arg(long, value_name = "BYTES", default_value = "64KiB", value_parser = parse_size)]
     pub max_line: usize,
 
     /// Most shouts echoing at once on one connection (concurrent mode). At the limit the server
@@ -132,12 +131,65 @@ Examples:
   printf 'Hello?\\n' | echoctl connect > echoes.txt")]
 pub struct ConnectArgs {
     /// Server address, HOST:PORT. Every address the name resolves to is tried.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR)]
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
     pub addr: String,
 
     /// Give up on an address that does not answer within this time.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+}
+
+/// Checks the shape of a `HOST:PORT` address (`[::1]:8000` for IPv6), so a typo is a usage
+/// error before anything is resolved.
+pub fn parse_host_port(text: &str) -> Result<String, String> {
+    let expected = "expected HOST:PORT, such as localhost:8000, 127.0.0.1:0 or [::1]:8000";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("no port in {text:?} ({expected})"));
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {text:?} ({expected})"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(format!(
+            "an IPv6 address needs brackets, as in [::1]:8000 ({expected})"
+        ));
+    }
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "port {port:?} is not a number from 0 to 65535 ({expected})"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (expected a byte count such as 65536, 64KiB or 1MiB)"
+            ));
+        }
+    };
+    let bytes = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| {
+            format!("{text:?} is not a byte count (expected e.g. 65536, 64KiB or 1MiB)")
+        })?;
+    if bytes == 0 {
+        return Err("must be at least 1 byte".to_string());
+    }
+    Ok(bytes)
 }
 
 /// Parses a count that must be at least 1.
@@ -158,6 +210,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lines::DEFAULT_MAX_LINE;
     use clap::CommandFactory;
 
     #[test]
@@ -175,6 +228,38 @@ mod tests {
     }
 
     #[test]
+    fn addresses_need_a_host_and_a_port() {
+        for good in [
+            "localhost:8000",
+            "127.0.0.1:0",
+            "[::1]:8000",
+            "example.com:65535",
+        ] {
+            assert_eq!(parse_host_port(good), Ok(good.to_string()));
+        }
+        for bad in [
+            "localhost",
+            ":8000",
+            "localhost:http",
+            "::1:8000",
+            "host:70000",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("64 parsecs").is_err());
+        assert!(parse_size("KiB").is_err());
+    }
+
+    #[test]
     fn defaults_are_the_books() {
         let cli = Cli::try_parse_from(["echoctl", "serve"]).unwrap();
         let Command::Serve(args) = cli.command else {
@@ -183,5 +268,6 @@ mod tests {
         assert_eq!(args.listen, "localhost:8000");
         assert_eq!(args.mode, Mode::Concurrent);
         assert_eq!(args.delay, Duration::from_secs(1));
+        assert_eq!(args.max_line, DEFAULT_MAX_LINE);
     }
 }

@@ -158,9 +158,13 @@ async fn connect_refused_is_one_clear_line_and_exit_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_to_a_malformed_address_says_what_is_expected() {
     let run = connect_with_input("localhost", b"").await;
-    assert_eq!(run.code, Some(1));
+    assert_eq!(run.code, Some(2), "a usage error");
     assert!(run.stderr.contains("HOST:PORT"), "{}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: invalid value"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -277,4 +281,207 @@ fn signal(child: &Child, name: &str) {
         .status()
         .expect("run kill");
     assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_delivers_echoes_in_flight_exits_0_and_the_port_is_free_again() {
+    let (mut server, addr, _stderr) = spawn_serve(&["--delay", "300ms"]).await;
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    writer.write_all(b"going down\n").await.unwrap();
+    let mut first = String::new();
+    timeout(PATIENCE, reader.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, "\t GOING DOWN\n");
+    signal(&server, "TERM");
+    let rest = common::read_to_end(reader).await;
+    assert_eq!(rest, b"\t going down\n\t going down\n");
+    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+    drop(writer);
+
+    // Restarting at once on the same port works.
+    let mut again = echoctl()
+        .args(["serve", "--listen", &addr])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(again.stderr.take().unwrap());
+    let mut line = String::new();
+    timeout(PATIENCE, stderr.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(line.contains(&format!("listening on {addr}")), "{line}");
+    signal(&again, "INT");
+    let status = timeout(PATIENCE, again.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_quits_at_once_with_130() {
+    let (mut server, addr, mut stderr) = spawn_serve(&["--delay", "1h", "--grace", "1h"]).await;
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(b"forever\n").await.unwrap();
+    let mut buf = [0u8; 10];
+    timeout(PATIENCE, stream.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    signal(&server, "TERM");
+    // Wait for the server to say it is stopping, so the second signal is a second one.
+    let mut line = String::new();
+    while !line.contains("stopping") {
+        line.clear();
+        let n = timeout(PATIENCE, stderr.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "server exited before saying it was stopping");
+    }
+    signal(&server, "INT");
+    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(130));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_in_use_is_one_line_that_says_what_to_do() {
+    let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = finish(
+        echoctl()
+            .args(["serve", "--listen", &addr])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("in use"), "{}", run.stderr);
+    assert!(run.stderr.contains("--listen"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_listen_address_is_a_usage_error() {
+    let run = finish(
+        echoctl()
+            .args(["serve", "--listen", "8000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("HOST:PORT"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listening_beyond_loopback_is_announced() {
+    let mut child = echoctl()
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    timeout(PATIENCE, stderr.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    signal(&child, "TERM");
+    timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
+    assert!(line.contains("reachable from the network"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_serve_logs_nothing_but_errors() {
+    // A quiet server does not announce its port, so pick a free one first.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = echoctl()
+        .args(["serve", "-q", "--listen", &addr.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once it accepts, it is serving (and handles signals: they are set up before binding).
+    let mut conn = timeout(PATIENCE, async {
+        loop {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(conn) => return conn,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    conn.write_all(b"shh\n").await.unwrap();
+    conn.shutdown().await.unwrap();
+    assert_eq!(common::read_to_end(conn).await, b"\t SHH\n\t shh\n\t shh\n");
+    signal(&child, "TERM");
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(0));
+    assert_eq!(run.stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_timeout_gives_up_on_an_address_that_never_answers() {
+    // A listener with a zero backlog that never accepts: once one connection fills it, the kernel
+    // drops further SYNs, so the next connect hangs like a blackholed address (on loopback).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _filler = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let run = finish(
+        echoctl()
+            .args(["connect", "--connect-timeout", "300ms", &addr.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("no answer within 300ms"),
+        "{}",
+        run.stderr
+    );
+    drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_ends_connect_with_130() {
+    let server = TestServer::with(Mode::Concurrent, Duration::from_secs(3600)).await;
+    let mut child = echoctl()
+        .args(["connect", &server.addr.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"wait\n").await.unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    timeout(PATIENCE, stdout.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, "\t WAIT\n");
+    signal(&child, "INT");
+    let status = timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(130));
+    drop(stdin);
+    server.stop().await;
 }

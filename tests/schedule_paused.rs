@@ -180,3 +180,77 @@ async fn deadlines_do_not_drift_when_shouts_keep_arriving() {
     }
     task.await.unwrap();
 }
+
+fn start_with(config: ServerConfig) -> (UnixStream, tokio::task::JoinHandle<()>) {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let connection = Connection::new(server, peer, config, Shutdown::default());
+    let task = tokio::spawn(async move {
+        connection.run().await;
+    });
+    (client, task)
+}
+
+const IDLE_NOTICE: &str = "echoctl: no complete line for 5s; closing the connection";
+
+#[tokio::test(start_paused = true)]
+async fn idle_client_is_told_and_closed_and_a_partial_line_is_not_activity() {
+    let (client, task) = start_with(ServerConfig {
+        mode: Mode::Concurrent,
+        delay: DELAY,
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..ServerConfig::default()
+    });
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    writer.write_all(b"hi\n").await.unwrap();
+    sleep(ms(1000)).await;
+    writer.write_all(b"half a li").await.unwrap();
+    let heard = listening.await.unwrap();
+    let mut expected = expect(&[(0, "HI"), (1000, "hi"), (2000, "hi")]);
+    expected.push((ms(5000), IDLE_NOTICE.to_string()));
+    assert_eq!(heard, expected);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_time_counts_only_while_the_server_waits_for_a_line() {
+    // Sequential: the server is busy echoing until t = 2 s, so idleness starts there.
+    let (client, task) = start_with(ServerConfig {
+        mode: Mode::Sequential,
+        delay: DELAY,
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..ServerConfig::default()
+    });
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    writer.write_all(b"hi\n").await.unwrap();
+    let heard = listening.await.unwrap();
+    let mut expected = expect(&[(0, "HI"), (1000, "hi"), (2000, "hi")]);
+    expected.push((ms(7000), IDLE_NOTICE.to_string()));
+    assert_eq!(heard, expected);
+    drop(writer);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_echoes_are_delivered_before_the_idle_notice() {
+    let (client, task) = start_with(ServerConfig {
+        mode: Mode::Concurrent,
+        delay: Duration::from_secs(4),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..ServerConfig::default()
+    });
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(heard(reader, t0));
+    writer.write_all(b"slow\n").await.unwrap();
+    let heard = listening.await.unwrap();
+    let mut expected = expect(&[(0, "SLOW"), (4000, "slow"), (8000, "slow")]);
+    expected.push((ms(8000), IDLE_NOTICE.to_string()));
+    assert_eq!(heard, expected);
+    drop(writer);
+    task.await.unwrap();
+}

@@ -2,9 +2,17 @@ use std::process::ExitCode;
 
 use crate::cli::ConnectArgs;
 use crate::client;
+use crate::cmd::EXIT_INTERRUPTED;
+use crate::signals;
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
-    let stream = client::connect(&args.addr, args.connect_timeout).await?;
-    client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await?;
-    Ok(ExitCode::SUCCESS)
+    let interrupted = signals::stop_signal();
+    let session = async {
+        let stream = client::connect(&args.addr, args.connect_timeout).await?;
+        client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
+    };
+    tokio::select! {
+        ended = session => ended.map(|_| ExitCode::SUCCESS),
+        _ = interrupted => Ok(ExitCode::from(EXIT_INTERRUPTED)),
+    }
 }

@@ -17,6 +17,8 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::BufMut;
@@ -26,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lines::{LineSplitter, LineTooLong};
 use crate::schedule::EchoQueue;
-use crate::server::ServerConfig;
+use crate::server::{ServerConfig, ServerStats};
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
@@ -133,6 +135,7 @@ pub struct Connection<S> {
     echoes: EchoQueue,
     out: Vec<u8>,
     stats: ConnectionStats,
+    server_stats: Arc<ServerStats>,
 }
 
 /// What the read side of the loop has reached.
@@ -153,7 +156,14 @@ impl<S: Transport> Connection<S> {
             shutdown,
             out: Vec::new(),
             stats: ConnectionStats::default(),
+            server_stats: Arc::default(),
         }
+    }
+
+    /// Counts this connection's activity in the server-wide `stats` too.
+    pub fn with_stats(mut self, stats: Arc<ServerStats>) -> Self {
+        self.server_stats = stats;
+        self
     }
 
     /// Serves the connection to its end and says why it ended.
@@ -175,7 +185,9 @@ impl<S: Transport> Connection<S> {
     async fn serve(&mut self) -> Result<CloseReason, CloseReason> {
         let mut input = Input::Open;
         let mut ending: Option<CloseReason> = None;
-        let mut idle_deadline = self.idle_deadline();
+        // Idle time counts only while the server is waiting for a line: a sequential connection
+        // busy echoing is not idle, and a partial line is not activity.
+        let mut idle_deadline: Option<Instant> = None;
         loop {
             // Take every line there is room for and write every echo due, until neither makes
             // progress: writing a shout's last echo makes room for the next buffered line.
@@ -189,7 +201,7 @@ impl<S: Transport> Connection<S> {
                     match next {
                         Some(Ok(shout)) => {
                             self.take_shout(shout);
-                            idle_deadline = self.idle_deadline();
+                            idle_deadline = None;
                             took = true;
                         }
                         Some(Err(too_long)) => ending = Some(CloseReason::LineTooLong(too_long)),
@@ -215,6 +227,11 @@ impl<S: Transport> Connection<S> {
                 && matches!(input, Input::Open)
                 && self.has_room()
                 && self.lines.read_allowance() > 0;
+            if !reading {
+                idle_deadline = None;
+            } else if idle_deadline.is_none() {
+                idle_deadline = self.config.idle_timeout.map(|idle| Instant::now() + idle);
+            }
             let next_due = self.echoes.next_due();
             tokio::select! {
                 biased;
@@ -245,6 +262,7 @@ impl<S: Transport> Connection<S> {
         self.stats.shouts += 1;
         tracing::debug!("{}: shout {:?}", self.peer, String::from_utf8_lossy(&shout));
         self.echoes.push(shout, Instant::now());
+        self.server_stats.shout_taken(self.echoes.queued_bytes());
     }
 
     /// Whether another shout may start echoing now.
@@ -253,10 +271,6 @@ impl<S: Transport> Connection<S> {
         self.echoes.in_flight() < limit
             && (self.echoes.in_flight() == 0
                 || self.echoes.queued_bytes() < MAX_QUEUED_BYTES.max(self.config.max_line))
-    }
-
-    fn idle_deadline(&self) -> Option<Instant> {
-        self.config.idle_timeout.map(|idle| Instant::now() + idle)
     }
 
     fn read_some(&mut self) -> io::Result<usize> {
@@ -274,6 +288,9 @@ impl<S: Transport> Connection<S> {
             return Ok(false);
         }
         self.stats.echo_lines += lines as u64;
+        self.server_stats
+            .echo_lines
+            .fetch_add(lines as u64, Relaxed);
         let out = std::mem::take(&mut self.out);
         let written = self.write_with_progress_timeout(&out).await;
         self.out = out;

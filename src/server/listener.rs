@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -15,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::task::TaskTracker;
 
-use super::{Connection, ServerConfig, Shutdown};
+use super::{Connection, ServerConfig, ServerStats, Shutdown};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -24,39 +25,43 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct Listener {
-    listener: TcpListener,
     config: ServerConfig,
+    stats: Arc<ServerStats>,
     limit: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: Shutdown,
 }
 
 impl Listener {
-    pub fn new(listener: TcpListener, config: ServerConfig) -> Self {
+    pub fn new(config: ServerConfig, stats: Arc<ServerStats>) -> Self {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Listener {
-            listener,
             limit: Arc::new(Semaphore::new(permits)),
             config,
+            stats,
             tracker: TaskTracker::new(),
             shutdown: Shutdown::default(),
         }
     }
 
-    pub async fn run(self, shutdown: impl Future) {
+    /// Serves `listener` until `shutdown` completes, then drains.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future) {
         tokio::select! {
-            _ = self.accept_loop() => {}
+            _ = self.accept_loop(&listener) => {}
             _ = shutdown => {}
         }
+        // Close the listening socket first, so new clients are refused at once rather than left
+        // waiting in the backlog while the server drains.
+        drop(listener);
         self.drain().await;
     }
 
-    async fn accept_loop(&self) {
+    async fn accept_loop(&self, listener: &TcpListener) {
         let mut backoff = FIRST_BACKOFF;
         let mut last_report: Option<Instant> = None;
         let mut unreported = 0u64;
         loop {
-            match self.listener.accept().await {
+            match listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = FIRST_BACKOFF;
                     self.admit(stream, peer);
@@ -80,6 +85,7 @@ impl Listener {
 
     fn admit(&self, stream: TcpStream, peer: std::net::SocketAddr) {
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
+            self.stats.connections_refused.fetch_add(1, Relaxed);
             tracing::warn!(
                 "{peer}: refused, server full ({} connections, --max-connections)",
                 self.config.max_connections
@@ -89,7 +95,11 @@ impl Listener {
             return;
         };
         let _ = stream.set_nodelay(true);
-        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone());
+        self.stats.connections_accepted.fetch_add(1, Relaxed);
+        self.stats.connections_open.fetch_add(1, Relaxed);
+        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone())
+            .with_stats(self.stats.clone());
+        let server_stats = self.stats.clone();
         self.tracker.spawn(async move {
             let opened = Instant::now();
             tracing::info!("{peer}: connection opened");
@@ -100,6 +110,7 @@ impl Listener {
                 stats.shouts,
                 stats.echo_lines,
             );
+            server_stats.connections_open.fetch_sub(1, Relaxed);
             drop(permit);
         });
     }

@@ -14,6 +14,8 @@ pub mod listener;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -157,9 +159,39 @@ fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
 /// Returns once every connection has closed: after delivering its echoes, or at the end of the
 /// grace period.
 pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Future) {
-    listener::Listener::new(listener, config)
-        .run(shutdown)
+    run_with_stats(listener, config, Arc::default(), shutdown).await
+}
+
+/// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
+pub async fn run_with_stats(
+    listener: TcpListener,
+    config: ServerConfig,
+    stats: Arc<ServerStats>,
+    shutdown: impl Future,
+) {
+    listener::Listener::new(config, stats)
+        .run(listener, shutdown)
         .await
+}
+
+/// Server-wide counters, updated as connections come and go. They let tests (and anyone
+/// embedding the server) check its bounds from its own books rather than from the outside.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub connections_accepted: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub connections_open: AtomicUsize,
+    pub shouts: AtomicU64,
+    pub echo_lines: AtomicU64,
+    /// The most shout bytes any one connection has held queued at once.
+    pub peak_queued_bytes: AtomicUsize,
+}
+
+impl ServerStats {
+    fn shout_taken(&self, queued_bytes: usize) {
+        self.shouts.fetch_add(1, Relaxed);
+        self.peak_queued_bytes.fetch_max(queued_bytes, Relaxed);
+    }
 }
 
 /// Whether other machines can reach a server bound to `addr`.
