@@ -26,6 +26,37 @@ struct Finished {
     stderr: String,
 }
 
+/// Runs echoctl with `args`, no input, and collects what it printed.
+async fn run_echoctl(args: &[&str]) -> Finished {
+    let child = echoctl()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    finish(child).await
+}
+
+/// The next line from a child's output, within `PATIENCE`.
+async fn next_line(reader: &mut (impl AsyncBufReadExt + Unpin)) -> String {
+    let mut line = String::new();
+    timeout(PATIENCE, reader.read_line(&mut line))
+        .await
+        .expect("a line in time")
+        .expect("read child output");
+    line
+}
+
+/// The address in `serve`'s start-up line.
+fn announced_addr(line: &str) -> String {
+    line.split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("start-up line names the address: {line:?}"))
+        .to_string()
+}
+
 async fn finish(child: Child) -> Finished {
     let output = timeout(PATIENCE, child.wait_with_output())
         .await
@@ -38,15 +69,20 @@ async fn finish(child: Child) -> Finished {
     }
 }
 
-/// Runs `echoctl connect ADDR` with `input` on stdin.
-async fn connect_with_input(addr: &str, input: &[u8]) -> Finished {
-    let mut child = echoctl()
+/// Starts `echoctl connect ADDR` with all three standard streams piped.
+fn spawn_connect(addr: &str) -> Child {
+    echoctl()
         .args(["connect", addr])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn echoctl");
+        .expect("spawn echoctl")
+}
+
+/// Runs `echoctl connect ADDR` with `input` on stdin.
+async fn connect_with_input(addr: &str, input: &[u8]) -> Finished {
+    let mut child = spawn_connect(addr);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input).await.unwrap();
     drop(stdin);
@@ -78,13 +114,7 @@ async fn connect_exits_when_the_server_closes_even_if_stdin_stays_open() {
     // Like a terminal nobody types into: stdin never ends. The server closes; the client must too.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut child = echoctl()
-        .args(["connect", &addr.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_connect(&addr.to_string());
     let (mut conn, _) = timeout(PATIENCE, listener.accept()).await.unwrap().unwrap();
     conn.write_all(b"\t BYE\n").await.unwrap();
     drop(conn);
@@ -99,22 +129,12 @@ async fn connect_exits_when_the_server_closes_even_if_stdin_stays_open() {
 async fn connect_reports_a_reset_after_printing_what_arrived() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut child = echoctl()
-        .args(["connect", &addr.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_connect(&addr.to_string());
     let (mut conn, _) = timeout(PATIENCE, listener.accept()).await.unwrap().unwrap();
     conn.write_all(b"\t HELLO?\n").await.unwrap();
     // Wait until the client has read it, so the reset cannot discard it in flight.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    timeout(PATIENCE, stdout.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut stdout).await;
     assert_eq!(first, "\t HELLO?\n");
     conn.set_zero_linger().unwrap();
     drop(conn);
@@ -169,26 +189,10 @@ async fn connect_to_a_malformed_address_says_what_is_expected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_errors_exit_2() {
-    let run = finish(
-        echoctl()
-            .args(["serve", "--delay", "soon"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let run = run_echoctl(&["serve", "--delay", "soon"]).await;
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("--delay"), "{}", run.stderr);
-    let run = finish(
-        echoctl()
-            .args(["serve", "--mode", "parallel"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let run = run_echoctl(&["serve", "--mode", "parallel"]).await;
     assert_eq!(run.code, Some(2));
     assert!(
         run.stderr.contains("sequential"),
@@ -201,22 +205,12 @@ async fn usage_errors_exit_2() {
 async fn connect_into_a_closed_pipe_exits_quietly() {
     // `echoctl connect | head -1`: stdout closes after the first line.
     let server = TestServer::with(Mode::Concurrent, DELAY).await;
-    let mut child = echoctl()
-        .args(["connect", &server.addr.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_connect(&server.addr.to_string());
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"one\ntwo\nthree\n").await.unwrap();
     drop(stdin);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    timeout(PATIENCE, stdout.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut stdout).await;
     assert_eq!(first, "\t ONE\n");
     drop(stdout);
     let run = finish(child).await;
@@ -236,17 +230,8 @@ async fn spawn_serve(args: &[&str]) -> (Child, String, BufReader<tokio::process:
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut line))
-        .await
-        .unwrap()
-        .unwrap();
-    let addr = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("start-up line names the address: {line:?}"))
-        .to_string();
+    let line = next_line(&mut stderr).await;
+    let addr = announced_addr(&line);
     assert!(
         line.contains("mode concurrent") || line.contains("mode sequential"),
         "{line}"
@@ -290,11 +275,7 @@ async fn sigterm_delivers_echoes_in_flight_exits_0_and_the_port_is_free_again() 
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     writer.write_all(b"going down\n").await.unwrap();
-    let mut first = String::new();
-    timeout(PATIENCE, reader.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut reader).await;
     assert_eq!(first, "\t GOING DOWN\n");
     signal(&server, "TERM");
     let rest = common::read_to_end(reader).await;
@@ -310,11 +291,7 @@ async fn sigterm_delivers_echoes_in_flight_exits_0_and_the_port_is_free_again() 
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(again.stderr.take().unwrap());
-    let mut line = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut line))
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut stderr).await;
     assert!(line.contains(&format!("listening on {addr}")), "{line}");
     signal(&again, "INT");
     let status = timeout(PATIENCE, again.wait()).await.unwrap().unwrap();
@@ -351,15 +328,7 @@ async fn a_second_signal_quits_at_once_with_130() {
 async fn a_port_in_use_is_one_line_that_says_what_to_do() {
     let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let run = finish(
-        echoctl()
-            .args(["serve", "--listen", &addr])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let run = run_echoctl(&["serve", "--listen", &addr]).await;
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("in use"), "{}", run.stderr);
     assert!(run.stderr.contains("--listen"), "{}", run.stderr);
@@ -368,15 +337,7 @@ async fn a_port_in_use_is_one_line_that_says_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_listen_address_is_a_usage_error() {
-    let run = finish(
-        echoctl()
-            .args(["serve", "--listen", "8000"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let run = run_echoctl(&["serve", "--listen", "8000"]).await;
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("HOST:PORT"), "{}", run.stderr);
 }
@@ -389,11 +350,7 @@ async fn listening_beyond_loopback_is_announced() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut line))
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut stderr).await;
     signal(&child, "TERM");
     timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
     assert!(line.contains("reachable from the network"), "{line}");
@@ -441,16 +398,7 @@ async fn connect_timeout_gives_up_on_an_address_that_never_answers() {
     let listener = socket.listen(0).unwrap();
     let addr = listener.local_addr().unwrap();
     let _filler = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let run = finish(
-        echoctl()
-            .args(["connect", "--connect-timeout", "300ms", &addr.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let run = run_echoctl(&["connect", "--connect-timeout", "300ms", &addr.to_string()]).await;
     assert_eq!(run.code, Some(1));
     assert!(
         run.stderr.contains("no answer within 300ms"),
@@ -463,25 +411,90 @@ async fn connect_timeout_gives_up_on_an_address_that_never_answers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_ends_connect_with_130() {
     let server = TestServer::with(Mode::Concurrent, Duration::from_secs(3600)).await;
-    let mut child = echoctl()
-        .args(["connect", &server.addr.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_connect(&server.addr.to_string());
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"wait\n").await.unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    timeout(PATIENCE, stdout.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut stdout).await;
     assert_eq!(first, "\t WAIT\n");
     signal(&child, "INT");
     let status = timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(130));
     drop(stdin);
     server.stop().await;
+}
+
+/// CPU time (user + system) a process has used, from /proc, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
+    // A hard limit of 48 descriptors, which the server cannot raise: accept starts failing with
+    // EMFILE once about 40 clients are connected.
+    let mut child = Command::new("bash")
+        .args([
+            "-c",
+            "ulimit -n 48 && exec \"$0\" serve --listen 127.0.0.1:0 --delay 0",
+            env!("CARGO_BIN_EXE_echoctl"),
+        ])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let line = next_line(&mut stderr).await;
+    let addr = announced_addr(&line);
+    let pid = child.id().unwrap();
+    let log = tokio::spawn(async move {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all).await;
+        all
+    });
+
+    // 60 clients: the kernel completes every handshake, the server runs out of descriptors.
+    let mut clients = Vec::new();
+    for _ in 0..60 {
+        clients.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let cpu_before = cpu_ticks(pid);
+    let wall = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let cpu_used = cpu_ticks(pid) - cpu_before;
+    let ticks_per_second = 100; // USER_HZ on Linux
+    let wall_ticks = wall.elapsed().as_millis() as u64 * ticks_per_second / 1000;
+    assert!(
+        cpu_used * 4 < wall_ticks,
+        "the accept loop must back off, not spin: {cpu_used} of {wall_ticks} ticks"
+    );
+
+    // Free the descriptors: the server resumes by itself and serves a new client.
+    drop(clients);
+    let served = timeout(PATIENCE, async {
+        loop {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            conn.write_all(b"back\n").await.unwrap();
+            conn.shutdown().await.unwrap();
+            let mut heard = Vec::new();
+            let _ = conn.read_to_end(&mut heard).await;
+            if heard == b"\t BACK\n\t back\n\t back\n" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(served.is_ok(), "server recovered");
+
+    signal(&child, "TERM");
+    timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
+    let log = log.await.unwrap();
+    let failures = log.matches("accept failed").count();
+    assert!(failures >= 1, "the failure is logged: {log}");
+    assert!(failures <= 4, "logged at a limited rate: {log}");
 }

@@ -20,18 +20,11 @@ fn ms(n: u64) -> Duration {
 }
 
 fn start(mode: Mode) -> (UnixStream, tokio::task::JoinHandle<()>) {
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let config = ServerConfig {
+    start_with(ServerConfig {
         mode,
         delay: DELAY,
         ..ServerConfig::default()
-    };
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let connection = Connection::new(server, peer, config, Shutdown::default());
-    let task = tokio::spawn(async move {
-        connection.run().await;
-    });
-    (client, task)
+    })
 }
 
 /// Records each line with the time it arrived, until the server closes.
