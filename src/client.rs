@@ -72,8 +72,11 @@ fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {
 /// How a relayed session ended without error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// The server closed the connection after its last byte.
+    /// The server closed the connection after the end of our input: the normal end.
     ServerClosed,
+    /// The server closed the connection while our input was still open (it was stopped, or it
+    /// closed us for its own reasons, such as an idle timeout).
+    ServerClosedFirst,
     /// Our output was closed (e.g. `echoctl connect | head -1`); nothing more could be shown.
     OutputClosed,
 }
@@ -130,14 +133,15 @@ where
     };
 
     // The server is done. If sending had already failed, some input never reached it: say so.
-    if sender.is_finished()
-        && let Ok(Err(e)) = sender.await
-    {
-        return Err(anyhow!(
+    // The sender has normally finished long before (the server closes after our half-close), but
+    // give it a moment rather than misreport a close that merely raced its last step.
+    match timeout(Duration::from_millis(100), sender).await {
+        Err(_still_reading_input) => Ok(SessionEnd::ServerClosedFirst),
+        Ok(Ok(Err(e))) => Err(anyhow!(
             "the server closed the connection before all input was sent ({e})"
-        ));
+        )),
+        Ok(_) => Ok(end),
     }
-    Ok(end)
 }
 
 fn explain_session_error(e: io::Error) -> anyhow::Error {

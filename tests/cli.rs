@@ -123,6 +123,7 @@ async fn connect_exits_when_the_server_closes_even_if_stdin_stays_open() {
     drop(stdin);
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, b"\t BYE\n");
+    assert_eq!(run.stderr, "echoctl: the server closed the connection\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

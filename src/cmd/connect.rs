@@ -12,7 +12,13 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {
-        ended = session => ended.map(|_| ExitCode::SUCCESS),
+        ended = session => {
+            if let client::SessionEnd::ServerClosedFirst = ended? {
+                // At a terminal the prompt would come back unexplained.
+                eprintln!("echoctl: the server closed the connection");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         _ = interrupted => Ok(ExitCode::from(EXIT_INTERRUPTED)),
     }
 }
