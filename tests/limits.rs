@@ -202,7 +202,9 @@ async fn over_the_connection_limit_a_client_is_told_the_server_is_full() {
         conn.get_mut().write_all(b"here\n").await.unwrap();
         assert_eq!(read_line(conn).await, "\t HERE\n");
     }
-    let third = TcpStream::connect(server.addr).await.unwrap();
+    // It already sent a line: the server must not reset the connection and lose its notice.
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third.write_all(b"let me in\n").await.unwrap();
     assert_eq!(
         String::from_utf8(read_to_end(third).await).unwrap(),
         "echoctl: server is full (2 connections); try again later\n"

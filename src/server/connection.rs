@@ -344,31 +344,32 @@ impl<S: Transport> Connection<S> {
             return CloseReason::Io(e);
         }
         if farewell.is_some() {
-            self.discard_input_for(LINGER_ON_ERROR).await;
+            linger_before_close(&self.stream, &self.shutdown.abort).await;
         }
         reason
     }
+}
 
-    /// Reads and drops input until the client closes or `limit` passes, so closing the socket
-    /// does not reset the connection while the client is still sending.
-    async fn discard_input_for(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        let mut scratch = Vec::new();
-        loop {
-            tokio::select! {
-                _ = sleep_until(deadline) => return,
-                _ = self.shutdown.abort.cancelled() => return,
-                ready = self.stream.readable() => {
-                    if ready.is_err() {
-                        return;
-                    }
-                    scratch.clear();
-                    match self.stream.try_read_into(&mut scratch, READ_CHUNK) {
-                        Ok(0) => return,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(_) => return,
-                    }
+/// Reads and drops input until the client closes, `LINGER_ON_ERROR` passes or `abort` fires, so
+/// that closing a socket whose client may still be sending does not reset the connection and
+/// destroy the last line written to it. Call it after shutting down the write half.
+pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
+    let deadline = Instant::now() + LINGER_ON_ERROR;
+    let mut scratch = Vec::new();
+    loop {
+        tokio::select! {
+            _ = sleep_until(deadline) => return,
+            _ = abort.cancelled() => return,
+            ready = stream.readable() => {
+                if ready.is_err() {
+                    return;
+                }
+                scratch.clear();
+                match stream.try_read_into(&mut scratch, READ_CHUNK) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
                 }
             }
         }

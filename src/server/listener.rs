@@ -14,8 +14,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::connection::linger_before_close;
 use super::{Connection, ServerConfig, ServerStats, Shutdown};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -90,8 +92,11 @@ impl Listener {
                 "{peer}: refused, server full ({} connections, --max-connections)",
                 self.config.max_connections
             );
-            self.tracker
-                .spawn(refuse(stream, self.config.max_connections));
+            self.tracker.spawn(refuse(
+                stream,
+                self.config.max_connections,
+                self.shutdown.abort.clone(),
+            ));
             return;
         };
         let _ = stream.set_nodelay(true);
@@ -141,12 +146,16 @@ impl Listener {
     }
 }
 
-async fn refuse(mut stream: TcpStream, max_connections: usize) {
+/// Tells a client over the connection limit why it is being closed, and closes it gently.
+async fn refuse(mut stream: TcpStream, max_connections: usize, abort: CancellationToken) {
     let line =
         format!("echoctl: server is full ({max_connections} connections); try again later\n");
-    let _ = timeout(REFUSAL_TIMEOUT, async {
+    let told = timeout(REFUSAL_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await
     })
     .await;
+    if let Ok(Ok(())) = told {
+        linger_before_close(&stream, &abort).await;
+    }
 }
