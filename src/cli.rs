@@ -142,6 +142,21 @@ pub struct ConnectArgs {
     pub connect_timeout: Duration,
 }
 
+/// Parses a count that must be at least 1.
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number such as 100)")),
+    }
+}
+
+/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))
+}
+
 /// Print the completion script for a shell to stdout.
 ///
 /// The script completes subcommands, options and their values, such as the modes after `serve
@@ -166,21 +181,6 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: Shell,
-}
-
-/// Parses a count that must be at least 1.
-pub fn parse_count(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_string()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("{e} (expected a whole number such as 100)")),
-    }
-}
-
-/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))
 }
 
 #[cfg(test)]
