@@ -47,23 +47,21 @@ const BIN_NAME: &str = "echoctl";
 pub const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
-        "Success. A server stopped by Ctrl-C or SIGTERM has succeeded too, once the echoes in \
-         flight are delivered or the grace period is over.",
+        "Success; for serve, also a graceful stop on Ctrl-C or SIGTERM.",
     ),
     (
         "1",
-        "A runtime error, reported as one line on stderr: an address that cannot be bound or \
-         reached, a connection reset, a failed write.",
+        "A runtime error, reported as one line on stderr: a connection refused or timed out, a \
+         name that does not resolve, a server that reset the connection, a port in use.",
     ),
     (
         "2",
-        "A usage error: an unknown option, a missing or invalid value. The message on stderr \
-         says which.",
+        "A usage error: an unknown option, a missing or bad value. The message on stderr says \
+         which.",
     ),
     (
         "130",
-        "Interrupted by Ctrl-C (SIGINT). A server stops gracefully on the first Ctrl-C; a second \
-         one during the grace period ends it at once with this status.",
+        "Interrupted: Ctrl-C in connect, or a second Ctrl-C or SIGTERM while serve is stopping.",
     ),
 ];
 
@@ -107,8 +105,8 @@ pub const MORE_EXAMPLES: &[(&str, &str)] = &[(
     "echoctl",
     "\
 Examples:
-  The book's reverb1 session: the shouts typed (flush left) and the echoes, a second apart
-  (indented). The third shout is typed while the second is still echoing:
+  The book's reverb1 session: shouts typed (flush left), echoes a second apart
+  (indented); the third shout is typed while the second one still echoes:
     $ echoctl serve --mode sequential &
     $ echoctl connect
     Hello?
@@ -418,6 +416,10 @@ fn see_also_section(roff: &mut Roff, page: &str, all_pages: &[String]) {
         return;
     }
     roff.control("SH", ["SEE ALSO"]);
+    // Page names must not be hyphenated or stretched; being the last section, nothing after it
+    // needs these restored.
+    roff.control("nh", []);
+    roff.control("na", []);
     let mut line = Vec::new();
     for (i, name) in others.iter().enumerate() {
         line.push(bold(name.as_str()));
