@@ -2,9 +2,8 @@
 //!
 //! Both are committed (`completions/`, `man/`) so that users and packagers get them without a
 //! Rust toolchain, and `tests/docs.rs` fails whenever a committed file differs from what the
-//! definition generates now, naming [`REGENERATE`]. Nothing here reads the clock, the
-//! environment or the file system, so the output is the same on every machine: the test can
-//! compare bytes.
+//! definition generates now, naming [`REGENERATE`]. Generating reads neither the clock nor the
+//! environment, so the output is the same on every machine and the test can compare bytes.
 //!
 //! Completions are clap_complete's scripts, unchanged. Man pages are clap_mangen's NAME,
 //! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
@@ -124,8 +123,8 @@ Examples:
     ^D",
 )];
 
-/// The definition the files are generated from. The `help` subcommand is left out of the man
-/// pages (it has nothing to document) but stays in the completions, where it works.
+/// The definition the completions are generated from. It keeps the `help` subcommand, which
+/// works and so is worth completing; [`man_pages`] drops it, as it has nothing to document.
 fn definition() -> Command {
     let mut cmd = Cli::command();
     cmd.build();
@@ -399,7 +398,9 @@ fn dedent(lines: &[&str]) -> Vec<String> {
         .unwrap_or(0);
     let mut lines: Vec<String> = lines
         .iter()
-        .map(|line| line.get(indent..).unwrap_or("").to_string())
+        // Indentation in other than ASCII spaces may not split at `indent`; such a line keeps
+        // its words at least.
+        .map(|line| line.get(indent..).unwrap_or(line.trim_start()).to_string())
         .collect();
     while lines.first().is_some_and(String::is_empty) {
         lines.remove(0);
