@@ -77,18 +77,24 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     EnvVar {
         name: "NO_COLOR",
         option: "color",
-        text: "When set to a non-empty value, --color auto does not color the output.",
+        text: "When set to a non-empty value, --color auto colors nothing, whatever \
+               CLICOLOR_FORCE and FORCE_COLOR say. --color always still colors.",
     },
     EnvVar {
         name: "CLICOLOR_FORCE",
         option: "color",
-        text: "When set to a non-empty value other than 0, --color auto colors the output even \
-               when it is not a terminal.",
+        text: "When set to a non-empty value other than 0 or false, --color auto colors a pipe \
+               or a file too.",
     },
     EnvVar {
         name: "FORCE_COLOR",
         option: "color",
         text: "Same as CLICOLOR_FORCE.",
+    },
+    EnvVar {
+        name: "TERM",
+        option: "color",
+        text: "When dumb, --color auto does not color the terminal.",
     },
     EnvVar {
         name: "RUST_LOG",
