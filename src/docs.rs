@@ -60,7 +60,8 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "130",
-        "Interrupted: Ctrl-C in connect, or a second Ctrl-C or SIGTERM while serve is stopping.",
+        "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status 0) \
+         and exits with 130 only on a second one, during the grace period.",
     ),
 ];
 

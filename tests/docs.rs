@@ -56,7 +56,15 @@ fn problems_under(root: &Path) -> Vec<String> {
     problems
 }
 
+/// Where two versions of a file first differ, each line cut short: completion lines can be long.
 fn first_difference(old: &[u8], new: &[u8]) -> String {
+    let clip = |line: Option<&str>| match line {
+        None => "<end of file>".to_string(),
+        Some(line) if line.chars().count() > 100 => {
+            format!("{}...", line.chars().take(100).collect::<String>())
+        }
+        Some(line) => line.to_string(),
+    };
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     let mut old_lines = old.lines();
@@ -68,8 +76,8 @@ fn first_difference(old: &[u8], new: &[u8]) -> String {
             (a, b) => {
                 return format!(
                     "line {number} is {:?}, the definition now gives {:?}",
-                    a.unwrap_or("<end of file>"),
-                    b.unwrap_or("<end of file>")
+                    clip(a),
+                    clip(b)
                 );
             }
         }
@@ -301,7 +309,10 @@ fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
         return;
     };
     for sub in visible_subcommands() {
-        assert!(first_word.contains(&sub), "{sub} not in {first_word:?}");
+        assert!(
+            first_word.contains(&sub),
+            "{sub} not in {first_word:?}; if completions/ is stale, run `{REGENERATE}`"
+        );
     }
 
     let modes = bash_completes(&["echoctl", "serve", "--mode", ""]).expect("bash");
