@@ -281,7 +281,22 @@ fn man_page(cmd: &Command, source: &str, all_pages: &[String]) -> Vec<u8> {
     let mut extra = Vec::new();
     roff.to_writer(&mut extra).expect("write to a Vec");
     page.extend_from_slice(without_preamble(&extra));
-    page
+    escape_non_ascii(&String::from_utf8_lossy(&page)).into_bytes()
+}
+
+/// Replaces every character outside ASCII by its groff escape, `×` by `\[u00D7]`: groff 1.22
+/// reads its input as Latin-1, so a UTF-8 `×` in a help text would come out as two wrong
+/// characters and a warning. man-db, mandoc and groff all know these escapes.
+pub fn escape_non_ascii(roff: &str) -> String {
+    let mut escaped = String::with_capacity(roff.len());
+    for c in roff.chars() {
+        if c.is_ascii() {
+            escaped.push(c);
+        } else {
+            escaped.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    escaped
 }
 
 /// `.TH ECHOCTL-SERVE 1 "" "echoctl 0.1.0" "User Commands"`. clap_mangen's own title line drops
@@ -460,6 +475,14 @@ mod tests {
                 ),
                 ("INSTALL".to_string(), vec!["bash".to_string()]),
             ]
+        );
+    }
+
+    #[test]
+    fn characters_outside_ascii_become_groff_escapes() {
+        assert_eq!(
+            escape_non_ascii("k × delay, straße, 🙂"),
+            "k \\[u00D7] delay, stra\\[u00DF]e, \\[u1F642]"
         );
     }
 

@@ -171,6 +171,7 @@ fn every_visible_command_has_a_page_with_the_extra_sections() {
     assert!(names.contains(&"echoctl-completions.1"));
 
     for (name, page) in &pages {
+        assert!(page.is_ascii(), "{name}: groff would misread UTF-8");
         let page = String::from_utf8_lossy(page);
         for section in [
             ".SH \"EXIT STATUS\"",
@@ -257,6 +258,19 @@ fn the_groff_check_does_see_warnings() {
     let broken = b".TH X 1\n.SH NAME\n.NOSUCHMACRO\n";
     let warnings = groff_warnings(broken, Some("-Tutf8")).expect("groff is installed");
     assert_ne!(warnings, "");
+}
+
+#[test]
+fn help_text_beyond_ascii_renders_once_escaped() {
+    if !have_groff() {
+        return;
+    }
+    let page = ".TH X 1\n.SH NAME\nx \\- due at send time + k \u{d7} delay, stra\u{df}e\n";
+    let raw = groff_warnings(page.as_bytes(), Some("-Tutf8")).expect("groff is installed");
+    assert_ne!(raw, "", "groff reads UTF-8 as Latin-1 and warns");
+    let escaped = docs::escape_non_ascii(page);
+    let warnings = groff_warnings(escaped.as_bytes(), Some("-Tutf8")).expect("groff");
+    assert_eq!(warnings, "");
 }
 
 /// What bash's completion function offers for `words`, the last being the word completed.
