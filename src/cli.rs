@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
 
 use crate::server::{self, Mode, ServerConfig};
 
@@ -45,6 +46,7 @@ pub struct Cli {
 pub enum Command {
     Serve(ServeArgs),
     Connect(ConnectArgs),
+    Completions(CompletionsArgs),
 }
 
 /// Run the reverb server (the book's reverb1 or reverb2).
@@ -205,6 +207,32 @@ pub fn parse_count(text: &str) -> Result<usize, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))
+}
+
+/// Print the completion script for a shell to stdout.
+///
+/// The script completes subcommands, options and their values, such as the modes after `serve
+/// --mode`. It is generated from the same definition as this help, so it matches this version of
+/// echoctl: after an upgrade, install it again.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Install:
+  Save the script where your shell looks for it (create the directory if needed), then
+  start a new shell:
+  bash:
+    echoctl completions bash > ~/.local/share/bash-completion/completions/echoctl
+  zsh, with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc:
+    echoctl completions zsh > ~/.zfunc/_echoctl
+  fish:
+    echoctl completions fish > ~/.config/fish/completions/echoctl.fish
+  PowerShell, in $PROFILE:
+    echoctl completions powershell | Out-String | Invoke-Expression
+  elvish, in ~/.config/elvish/rc.elv:
+    eval (echoctl completions elvish | slurp)")]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
 }
 
 #[cfg(test)]

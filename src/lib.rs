@@ -11,11 +11,13 @@
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
 //! * [`client`] relays an input to a server and its echoes to an output.
 //!
-//! [`cli`] defines the command line once; [`cmd`] runs each subcommand.
+//! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`docs`] generates the
+//! shell completions and man pages from that definition.
 
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod docs;
 pub mod echo;
 pub mod lines;
 pub mod schedule;

@@ -1,0 +1,87 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[echoctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'echoctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'echoctl'= {
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run the reverb server (the book''s reverb1 or reverb2)'
+            cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+            cand completions 'Print the completion script for a shell to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'echoctl;serve'= {
+            cand -l 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network'
+            cand --listen 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network'
+            cand -m 'How a connection''s shouts share time'
+            cand --mode 'How a connection''s shouts share time'
+            cand -d 'Time between a shout''s echoes, e.g. 1s, 250ms, 0'
+            cand --delay 'Time between a shout''s echoes, e.g. 1s, 250ms, 0'
+            cand --max-line 'Longest line accepted, in bytes (newline excluded). A longer line closes the connection with an error line, after the echoes owed'
+            cand --max-pending 'Most shouts echoing at once on one connection (concurrent mode). At the limit the server stops reading and TCP holds back the sender'
+            cand --write-timeout 'Close a connection whose client accepts no data for this long'
+            cand --idle-timeout 'Close a connection that sends no complete line for this long. Off by default'
+            cand --max-connections 'Most connections served at once; clients over the limit are told the server is full'
+            cand --grace 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway'
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'echoctl;connect'= {
+            cand --connect-timeout 'Give up on an address that does not answer within this time'
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'echoctl;completions'= {
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'echoctl;help'= {
+            cand serve 'Run the reverb server (the book''s reverb1 or reverb2)'
+            cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+            cand completions 'Print the completion script for a shell to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'echoctl;help;serve'= {
+        }
+        &'echoctl;help;connect'= {
+        }
+        &'echoctl;help;completions'= {
+        }
+        &'echoctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,58 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_echoctl_global_optspecs
+    string join \n q/quiet v/verbose h/help V/version
+end
+
+function __fish_echoctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_echoctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_echoctl_using_subcommand
+    set -l cmd (__fish_echoctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c echoctl -n "__fish_echoctl_needs_command" -s q -l quiet -d 'Log only errors'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s V -l version -d 'Print version'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Print the completion script for a shell to stdout'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
+concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms, 0' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes (newline excluded). A longer line closes the connection with an error line, after the echoes owed' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection (concurrent mode). At the limit the server stops reading and TCP holds back the sender' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long. Off by default' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s q -l quiet -d 'Log only errors'
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "completions" -d 'Print the completion script for a shell to stdout'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

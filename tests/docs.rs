@@ -1,0 +1,409 @@
+//! The committed completions and man pages against the clap definition, and whether real tools
+//! accept them: bash completes with the script, groff renders the pages without a warning.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::CommandFactory;
+use echoctl::cli::Cli;
+use echoctl::docs::{self, COMPLETIONS_DIR, MAN_DIR, REGENERATE};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory of this test's own under the system's temporary directory.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("echoctl-docs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+/// What is wrong with the generated files under `root`: one line per stale, missing or extra
+/// file. Empty when `root` holds exactly what the definition generates.
+fn problems_under(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let files = docs::generated_files();
+    for (path, expected) in &files {
+        match std::fs::read(root.join(path)) {
+            Ok(committed) if committed == *expected => {}
+            Ok(committed) => problems.push(format!(
+                "{} is stale: {}",
+                path.display(),
+                first_difference(&committed, expected)
+            )),
+            Err(e) => problems.push(format!("{} is missing: {e}", path.display())),
+        }
+    }
+    let generated: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).collect();
+    for dir in [COMPLETIONS_DIR, MAN_DIR] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue; // every file in it is already reported missing
+        };
+        for entry in entries.flatten() {
+            let path = Path::new(dir).join(entry.file_name());
+            if !generated.contains(&path) {
+                problems.push(format!(
+                    "{} is not generated from the definition (any more): remove it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Where two versions of a file first differ, each line cut short: completion lines can be long.
+fn first_difference(old: &[u8], new: &[u8]) -> String {
+    let clip = |line: Option<&str>| match line {
+        None => "<end of file>".to_string(),
+        Some(line) if line.chars().count() > 100 => {
+            format!("{}...", line.chars().take(100).collect::<String>())
+        }
+        Some(line) => line.to_string(),
+    };
+    let old = String::from_utf8_lossy(old);
+    let new = String::from_utf8_lossy(new);
+    let mut old_lines = old.lines();
+    let mut new_lines = new.lines();
+    for number in 1.. {
+        match (old_lines.next(), new_lines.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (None, None) => break,
+            (a, b) => {
+                return format!(
+                    "line {number} is {:?}, the definition now gives {:?}",
+                    clip(a),
+                    clip(b)
+                );
+            }
+        }
+    }
+    "the line endings differ".to_string()
+}
+
+#[test]
+fn committed_completions_and_man_pages_are_what_the_definition_generates() {
+    let problems = problems_under(repo());
+    assert!(
+        problems.is_empty(),
+        "completions/ and man/ are out of date with src/cli.rs:\n  {}\n\
+         Regenerate them with `{REGENERATE}` and commit completions/ and man/.",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn the_staleness_check_reports_changed_missing_and_extra_files() {
+    let dir = scratch_dir("staleness");
+    docs::write_all(&dir).expect("generate into the scratch directory");
+    assert_eq!(problems_under(&dir), Vec::<String>::new());
+
+    std::fs::write(dir.join("man/echoctl.1"), "stale\n").unwrap();
+    std::fs::remove_file(dir.join("completions/_echoctl")).unwrap();
+    std::fs::write(dir.join("completions/old.sh"), "").unwrap();
+    let problems = problems_under(&dir);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems[0].starts_with("completions/_echoctl is missing"));
+    assert!(problems[1].starts_with("man/echoctl.1 is stale: line 1 is \"stale\""));
+    assert!(problems[2].starts_with("completions/old.sh is not generated"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_generator_rewrites_what_changed_and_removes_pages_no_longer_generated() {
+    let dir = scratch_dir("write");
+    std::fs::create_dir_all(dir.join("man")).unwrap();
+    std::fs::write(dir.join("man/echoctl-gone.1"), "a removed subcommand\n").unwrap();
+    std::fs::write(dir.join("man/notes.txt"), "not ours\n").unwrap();
+
+    let first = docs::write_all(&dir).expect("generate");
+    assert_eq!(first.written.len(), docs::generated_files().len());
+    assert_eq!(first.removed, vec![PathBuf::from("man/echoctl-gone.1")]);
+    assert!(dir.join("man/notes.txt").exists(), "only our own names go");
+
+    let second = docs::write_all(&dir).expect("generate again");
+    assert!(second.written.is_empty() && second.removed.is_empty());
+    assert_eq!(second.unchanged.len(), docs::generated_files().len());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_output_is_deterministic_and_undated() {
+    assert_eq!(docs::generated_files(), docs::generated_files());
+    for (name, page) in docs::man_pages() {
+        let page = String::from_utf8(page).expect("pages are UTF-8");
+        let title = page
+            .lines()
+            .find(|line| line.starts_with(".TH "))
+            .unwrap_or_else(|| panic!("{name} has no .TH line"));
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            title.ends_with(&format!(r#" 1 "" "echoctl {version}" "User Commands""#)),
+            "{name}: the date must stay empty: {title}"
+        );
+    }
+}
+
+/// The names of the subcommands a user can see: the ones with a man page and in `--help`.
+fn visible_subcommands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(|sub| sub.get_name().to_string())
+        .collect()
+}
+
+#[test]
+fn every_visible_command_has_a_page_with_the_extra_sections() {
+    let pages = docs::man_pages();
+    let names: Vec<&str> = pages.iter().map(|(name, _)| name.as_str()).collect();
+    let mut expected = vec!["echoctl.1".to_string()];
+    expected.extend(
+        visible_subcommands()
+            .iter()
+            .map(|sub| format!("echoctl-{sub}.1")),
+    );
+    assert_eq!(names, expected);
+    assert!(names.contains(&"echoctl-completions.1"));
+
+    for (name, page) in &pages {
+        assert!(page.is_ascii(), "{name}: groff would misread UTF-8");
+        let page = String::from_utf8_lossy(page);
+        for section in [
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            "RUST_LOG",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(page.contains(section), "{name} lacks {section}");
+        }
+    }
+    let page = |name: &str| {
+        let (_, page) = pages.iter().find(|(n, _)| n == name).expect("page exists");
+        String::from_utf8_lossy(page).into_owned()
+    };
+    let top = page("echoctl.1");
+    assert!(top.contains(".SH EXAMPLES"));
+    assert!(
+        top.contains("Is there anybody there?"),
+        "the book's session"
+    );
+    assert!(top.contains("| echoctl connect"), "a pipe");
+    assert!(page("echoctl-serve.1").contains(".SH EXAMPLES"));
+    assert!(page("echoctl-connect.1").contains(".SH EXAMPLES"));
+    assert!(page("echoctl-completions.1").contains(".SH INSTALL"));
+}
+
+/// What `groff -man -ww -z` says about `page` on stderr, for the default (PostScript) device or
+/// another one; None when groff is not installed.
+fn groff_warnings(page: &[u8], device: Option<&str>) -> Option<String> {
+    let mut child = match Command::new("groff")
+        .args(["-man", "-ww", "-z"])
+        .args(device)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run groff: {e}"),
+    };
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(page).expect("feed groff");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for groff");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "groff failed: {stderr}");
+    Some(stderr)
+}
+
+/// True when groff can be used; in CI a missing groff is a broken machine, not a reason to skip.
+fn have_groff() -> bool {
+    if groff_warnings(b"", None).is_some() {
+        return true;
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false");
+    assert!(
+        !in_ci,
+        "groff is not installed, so the man pages cannot be checked; .ci/run installs it"
+    );
+    eprintln!("note: groff is not installed; man page rendering not checked");
+    false
+}
+
+#[test]
+fn every_man_page_renders_without_warnings() {
+    if !have_groff() {
+        return;
+    }
+    for (name, page) in docs::man_pages() {
+        // The terminal, as man shows the page, and print, where lines are filled differently.
+        for device in [Some("-Tutf8"), None] {
+            let warnings = groff_warnings(&page, device).expect("groff is installed");
+            assert_eq!(warnings, "", "groff {device:?} warns about {name}");
+        }
+    }
+}
+
+#[test]
+fn the_groff_check_does_see_warnings() {
+    if !have_groff() {
+        return;
+    }
+    let broken = b".TH X 1\n.SH NAME\n.NOSUCHMACRO\n";
+    let warnings = groff_warnings(broken, Some("-Tutf8")).expect("groff is installed");
+    assert_ne!(warnings, "");
+}
+
+#[test]
+fn help_text_beyond_ascii_renders_once_escaped() {
+    if !have_groff() {
+        return;
+    }
+    let page = ".TH X 1\n.SH NAME\nx \\- due at send time + k \u{d7} delay, stra\u{df}e\n";
+    let raw = groff_warnings(page.as_bytes(), Some("-Tutf8")).expect("groff is installed");
+    assert_ne!(raw, "", "groff reads UTF-8 as Latin-1 and warns");
+    let escaped = docs::escape_non_ascii(page);
+    let warnings = groff_warnings(escaped.as_bytes(), Some("-Tutf8")).expect("groff");
+    assert_eq!(warnings, "");
+}
+
+/// What bash's completion function offers for `words`, the last being the word completed.
+/// None when bash is not installed.
+fn bash_completes(words: &[&str]) -> Option<Vec<String>> {
+    let script = repo().join(COMPLETIONS_DIR).join("echoctl.bash");
+    let cword = words.len() - 1;
+    let prev = if cword > 0 { words[cword - 1] } else { "" };
+    // The function is driven as bash's `complete -F` would: COMP_WORDS, COMP_CWORD, and the
+    // command, current and previous word as arguments.
+    let driver = r#"
+        source "$1" || exit 3
+        shift
+        complete -p echoctl > /dev/null || exit 4
+        cur=$1 prev=$2
+        shift 2
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(( $# - 1 ))
+        COMP_LINE="$*"
+        COMP_POINT=${#COMP_LINE}
+        _echoctl echoctl "$cur" "$prev"
+        printf '%s\n' "${COMPREPLY[@]}"
+    "#;
+    let output = match Command::new("bash")
+        .args(["--noprofile", "--norc", "-c", driver, "bash"])
+        .arg(&script)
+        .args([words[cword], prev])
+        .args(words)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run bash: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "bash completion for {words:?} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let offered = String::from_utf8_lossy(&output.stdout);
+    Some(offered.lines().map(str::to_string).collect())
+}
+
+#[test]
+fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
+    let Some(first_word) = bash_completes(&["echoctl", ""]) else {
+        eprintln!("note: bash is not installed; the bash completion script not exercised");
+        return;
+    };
+    for sub in visible_subcommands() {
+        assert!(
+            first_word.contains(&sub),
+            "{sub} not in {first_word:?}; if completions/ is stale, run `{REGENERATE}`"
+        );
+    }
+
+    let modes = bash_completes(&["echoctl", "serve", "--mode", ""]).expect("bash");
+    assert_eq!(modes, ["sequential", "concurrent"]);
+
+    let shells = bash_completes(&["echoctl", "completions", ""]).expect("bash");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        assert!(
+            shells.contains(&shell.to_string()),
+            "{shell} not in {shells:?}"
+        );
+    }
+
+    let partial = bash_completes(&["echoctl", "con"]).expect("bash");
+    assert_eq!(partial, ["connect"]);
+}
+
+fn echoctl(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_echoctl"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run echoctl")
+}
+
+#[test]
+fn completions_prints_each_shells_script_to_stdout() {
+    for &shell in docs::shells() {
+        let name = shell.to_string();
+        let run = echoctl(&["completions", &name]);
+        assert_eq!(run.status.code(), Some(0), "{name}");
+        assert!(
+            run.stdout == docs::completion(shell),
+            "{name}: not the committed script"
+        );
+        assert_eq!(String::from_utf8_lossy(&run.stderr), "", "{name}");
+    }
+    let run = echoctl(&["completions", "tcsh"]);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
+
+#[test]
+fn completions_help_says_where_to_install_for_bash_zsh_and_fish() {
+    let run = echoctl(&["completions", "--help"]);
+    let help = String::from_utf8_lossy(&run.stdout);
+    for path in [
+        "~/.local/share/bash-completion/completions/echoctl",
+        "~/.zfunc/_echoctl",
+        "~/.config/fish/completions/echoctl.fish",
+    ] {
+        assert!(help.contains(path), "{path} not in:\n{help}");
+    }
+}
+
+#[test]
+fn help_teaches_every_option_and_ends_with_examples() {
+    let mut root = Cli::command();
+    root.build();
+    let mut commands = vec![&root];
+    commands.extend(root.get_subcommands().filter(|sub| !sub.is_hide_set()));
+    for cmd in commands {
+        for arg in cmd.get_arguments().filter(|arg| !arg.is_hide_set()) {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let at = format!("{} {}", cmd.get_name(), arg.get_id());
+            assert!(!help.trim().is_empty(), "{at} has no help");
+            assert!(!help.contains('\n'), "{at}: the short help is one line");
+            assert!(!arg.is_hide_default_value_set(), "{at} hides its default");
+        }
+    }
+
+    let help = root.render_long_help().to_string();
+    let examples = help.rfind("\nExamples:\n").expect("--help has examples");
+    let after: Vec<&str> = help[examples..].lines().skip(2).collect();
+    assert!(after.len() >= 2 && after.iter().all(|line| line.starts_with("  ")));
+}
