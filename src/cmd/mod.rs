@@ -1,6 +1,7 @@
 //! The subcommands: each turns its parsed arguments into calls on the library and an exit status.
 
 mod connect;
+mod demo;
 mod serve;
 
 use std::process::ExitCode;
@@ -15,5 +16,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Connect(args) => connect::run(args).await,
+        Command::Demo(args) => demo::run(args, cli.color).await,
     }
 }
