@@ -123,17 +123,10 @@ async fn concurrent_demo_replays_reverb2_exactly_every_time() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn by_default_both_sessions_play_in_the_books_order() {
-    let started = Instant::now();
     let run = demo(&["--delay", DELAY]).await;
-    let took = started.elapsed();
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, format!("{SEQUENTIAL}\n{CONCURRENT}"));
     assert_eq!(run.stderr, "");
-    // The script is 7 + 4 delays long; start-up adds no waits of its own.
-    assert!(
-        took >= Duration::from_millis(11 * 200),
-        "took {took:?}: the echoes were not waited for"
-    );
 }
 
 /// Removes ANSI SGR sequences (`ESC [ ... m`), the only escapes the demo writes.

@@ -4,16 +4,24 @@
 //! transcript line is printed inside [`Progress::suspend`], which takes the bar off the screen,
 //! prints, and draws it again below, so a line and the bar never share a row. When stderr is not
 //! a terminal there is no bar at all, not even an invisible one drawing escapes.
+//!
+//! On Ctrl-C the terminal itself echoes `^C` where the cursor is, at the end of the bar; see
+//! [`RoomForCtrlC`] for why the bar stops short of the last columns.
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use std::io;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
 
 use super::script::Tally;
 use crate::server::Mode;
 
 /// How often the bar's clock is redrawn.
 const TICK: Duration = Duration::from_millis(100);
+
+/// At most this many redraws a second, indicatif's default for stderr.
+const REFRESH_HZ: u8 = 20;
 
 #[derive(Debug)]
 pub struct Progress {
@@ -60,12 +68,13 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .with_key("clock", clock)
             .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(
-            Some(tally.echoes_total as u64),
-            ProgressDrawTarget::stderr(),
-        )
-        .with_style(style)
-        .with_prefix(book_program);
+        let target = ProgressDrawTarget::term_like_with_hz(
+            Box::new(RoomForCtrlC(console::Term::stderr())),
+            REFRESH_HZ,
+        );
+        let bar = ProgressBar::with_draw_target(Some(tally.echoes_total as u64), target)
+            .with_style(style)
+            .with_prefix(book_program);
         bar.enable_steady_tick(TICK);
         self.bar = Some(bar);
         self.update(tally);
@@ -100,5 +109,57 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+/// The terminal on stderr, as indicatif sees it: two columns narrower than it is.
+///
+/// indicatif pads the bar with spaces to the terminal's full width, which leaves the cursor in the
+/// last column. The `^C` a terminal echoes on Ctrl-C would then wrap to a new line, clearing the
+/// bar would clear that line instead, and a stale bar would stay above the shell's prompt. With
+/// two columns to spare, `^C` lands on the bar's own line and goes when the bar is cleared.
+#[derive(Debug)]
+struct RoomForCtrlC(console::Term);
+
+impl TermLike for RoomForCtrlC {
+    fn width(&self) -> u16 {
+        let (_, columns) = self.0.size();
+        columns.saturating_sub(2).max(1)
+    }
+
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.0.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.0.write_str(s)
+    }
+
+    fn clear_line(&self) -> io::Result<()> {
+        self.0.clear_line()
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        self.0.flush()
     }
 }
