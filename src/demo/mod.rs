@@ -98,17 +98,7 @@ pub async fn run(
     };
     for (index, &mode) in options.sessions.iter().enumerate() {
         let script = Script::for_mode(mode);
-        let shown = (|| {
-            if index > 0 {
-                page.blank(progress)?;
-            }
-            for line in render::header(mode, options.delay) {
-                let line = page.painter.header(&line);
-                page.print(progress, &line)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = shown {
+        if let Err(e) = page.header(progress, index > 0, mode, options.delay) {
             return closed_or_error(e);
         }
 
@@ -285,8 +275,22 @@ impl Page<'_> {
         })
     }
 
-    fn blank(&mut self, progress: &Progress) -> io::Result<()> {
-        self.print(progress, "")
+    /// Opens a session: an empty line after the one before, then the dimmed shell commands.
+    fn header(
+        &mut self,
+        progress: &Progress,
+        after_another: bool,
+        mode: Mode,
+        delay: Duration,
+    ) -> io::Result<()> {
+        if after_another {
+            self.print(progress, "")?;
+        }
+        for line in render::header(mode, delay) {
+            let line = self.painter.header(&line);
+            self.print(progress, &line)?;
+        }
+        Ok(())
     }
 }
 
