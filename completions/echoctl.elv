@@ -18,6 +18,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
     }
     var completions = [
         &'echoctl'= {
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
@@ -29,6 +30,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand serve 'Run the reverb server (the book''s reverb1 or reverb2)'
             cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
             cand completions 'Print the completion script for a shell to stdout'
+            cand demo 'Replay the book''s two sessions: a real server and client over loopback TCP'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;serve'= {
@@ -44,6 +46,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --idle-timeout 'Close a connection that sends no complete line for this long. Off by default'
             cand --max-connections 'Most connections served at once; clients over the limit are told the server is full'
             cand --grace 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway'
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
@@ -53,6 +56,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
         }
         &'echoctl;connect'= {
             cand --connect-timeout 'Give up on an address that does not answer within this time'
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
@@ -61,6 +65,20 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'echoctl;completions'= {
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'echoctl;demo'= {
+            cand -m 'Which session to replay'
+            cand --mode 'Which session to replay'
+            cand -d 'Time between a shout''s echoes, e.g. 1s, 250ms; at least 10ms'
+            cand --delay 'Time between a shout''s echoes, e.g. 1s, 250ms; at least 10ms'
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
@@ -72,6 +90,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand serve 'Run the reverb server (the book''s reverb1 or reverb2)'
             cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
             cand completions 'Print the completion script for a shell to stdout'
+            cand demo 'Replay the book''s two sessions: a real server and client over loopback TCP'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;help;serve'= {
@@ -79,6 +98,8 @@ set edit:completion:arg-completer[echoctl] = {|@words|
         &'echoctl;help;connect'= {
         }
         &'echoctl;help;completions'= {
+        }
+        &'echoctl;help;demo'= {
         }
         &'echoctl;help;help'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_echoctl_global_optspecs
-    string join \n q/quiet v/verbose h/help V/version
+    string join \n q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_echoctl_needs_command
@@ -24,6 +24,9 @@ function __fish_echoctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c echoctl -n "__fish_echoctl_needs_command" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+always\t'Always color, even in a pipe or a file'
+never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_needs_command" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -31,6 +34,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -s V -l version -d 'Print 
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Print the completion script for a shell to stdout'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
@@ -42,17 +46,37 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout 
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long. Off by default' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+always\t'Always color, even in a pipe or a file'
+never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+always\t'Always color, even in a pipe or a file'
+never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+always\t'Always color, even in a pipe or a file'
+never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "completions" -d 'Print the completion script for a shell to stdout'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'Which session to replay' -r -f -a "sequential\t'reverb1\'s session'
+concurrent\t'reverb2\'s session'
+both\t'reverb1\'s session, then reverb2\'s'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+always\t'Always color, even in a pipe or a file'
+never\t'Never color'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s q -l quiet -d 'Log only errors'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo help" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo help" -f -a "completions" -d 'Print the completion script for a shell to stdout'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo help" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
+use crate::color::ColorChoice;
+use crate::demo::{DemoMode, MIN_DELAY};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The address of the book's programs.
@@ -38,6 +40,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or
+    /// FORCE_COLOR color a pipe too.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +54,7 @@ pub enum Command {
     Serve(ServeArgs),
     Connect(ConnectArgs),
     Completions(CompletionsArgs),
+    Demo(DemoArgs),
 }
 
 /// Run the reverb server (the book's reverb1 or reverb2).
@@ -192,6 +200,40 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         return Err("must be at least 1 byte".to_string());
     }
     Ok(bytes)
+}
+
+/// Replay the book's two sessions: a real server and client over loopback TCP.
+///
+/// Starts the server in this process on a free 127.0.0.1 port, connects to it with the same client
+/// as `connect`, and types the book's lines into it: reverb1's session (sequential), then
+/// reverb2's (concurrent). Typed lines are flush left, the server's echoes indented and, on a
+/// terminal, colored by voice: loud, as sent, fading. A progress bar on stderr shows how far each
+/// session has got when stderr is a terminal. Ctrl-C stops at once (exit status 130).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  echoctl demo                                # both sessions, 1 s between echoes
+  echoctl demo --mode concurrent --delay 300ms
+  echoctl demo --color never > session.txt    # the book's transcripts, as text")]
+pub struct DemoArgs {
+    /// Which session to replay.
+    #[arg(short, long, value_enum, default_value_t = DemoMode::Both)]
+    pub mode: DemoMode,
+
+    /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay)]
+    pub delay: Duration,
+}
+
+fn parse_demo_delay(text: &str) -> Result<Duration, String> {
+    let delay = parse_duration(text)?;
+    if delay < MIN_DELAY {
+        return Err(format!(
+            "must be at least {} for the demo: shorter, and the echoes of the book's two shouts race each other",
+            humantime::format_duration(MIN_DELAY)
+        ));
+    }
+    Ok(delay)
 }
 
 /// Parses a count that must be at least 1.

@@ -9,14 +9,18 @@
 //! The I/O builds on them:
 //!
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
-//! * [`client`] relays an input to a server and its echoes to an output.
+//! * [`client`] relays an input to a server and its echoes to an output;
+//! * [`demo`] replays the book's sessions through both, over loopback TCP.
 //!
-//! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`docs`] generates the
-//! shell completions and man pages from that definition.
+//! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`color`] decides
+//! whether output is colored; [`docs`] generates the shell completions and man pages from that
+//! definition.
 
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod color;
+pub mod demo;
 pub mod docs;
 pub mod echo;
 pub mod lines;

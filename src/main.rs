@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use echoctl::cli::Cli;
+use echoctl::cli::{Cli, Command};
+use echoctl::color::{ColorEnv, use_color};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,6 +27,8 @@ fn report(error: anyhow::Error) -> ExitCode {
 fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
+        // The demo's in-process server would log each connection between the transcript's lines.
+        (false, 0) if matches!(cli.command, Command::Demo(_)) => "error",
         (false, 0) => "info",
         (false, 1) => "debug",
         (false, _) => "trace",
@@ -35,6 +38,10 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(use_color(
+            cli.color,
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            &ColorEnv::from_process(),
+        ))
         .init();
 }

@@ -2,6 +2,7 @@
 
 mod completions;
 mod connect;
+mod demo;
 mod serve;
 
 use std::process::ExitCode;
@@ -17,5 +18,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Connect(args) => connect::run(args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Demo(args) => demo::run(args, cli.color).await,
     }
 }

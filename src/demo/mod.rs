@@ -1,0 +1,332 @@
+//! `echoctl demo`: the book's two sessions, replayed over real TCP.
+//!
+//! Nothing is faked. Each session starts the real server ([`crate::server::run`], as `serve`
+//! does) on an ephemeral loopback port, connects with the real client ([`crate::client::connect`]
+//! and [`crate::client::relay`], as `connect` does), and types into the client through an
+//! in-memory pipe instead of a keyboard. The client's output, the server's bytes, comes back
+//! through another pipe and is shown line by line.
+//!
+//! ```text
+//!   director ──keyboard pipe──▶ client::relay ──TCP──▶ server::run
+//!      ▲                             │
+//!      └────────screen pipe──────────┘   (echoes, as `connect` would print them)
+//! ```
+//!
+//! One task, the director loop in [`play`], owns the page: it prints the typed lines, the echoes
+//! and the headers, so lines never tear. What it types and when is decided by the pure
+//! [`script::Director`], which waits for cues (particular echoes), never for the clock since the
+//! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides
+//! how lines look, [`progress`] draws the bar on stderr.
+
+pub mod progress;
+pub mod render;
+pub mod script;
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::client;
+use crate::server::{self, Mode, ServerConfig};
+
+pub use progress::Progress;
+use render::Painter;
+use script::{Director, Effect, Script};
+
+/// The sessions `echoctl demo --mode` plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DemoMode {
+    /// reverb1's session.
+    Sequential,
+    /// reverb2's session.
+    Concurrent,
+    /// reverb1's session, then reverb2's.
+    #[default]
+    Both,
+}
+
+impl DemoMode {
+    pub fn sessions(self) -> &'static [Mode] {
+        match self {
+            DemoMode::Sequential => &[Mode::Sequential],
+            DemoMode::Concurrent => &[Mode::Concurrent],
+            DemoMode::Both => &[Mode::Sequential, Mode::Concurrent],
+        }
+    }
+}
+
+/// The shortest delay the demo accepts: the one race in the script has a margin of half a delay
+/// (see [`script`]), and below a few milliseconds that is less than a busy machine's jitter.
+pub const MIN_DELAY: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub sessions: &'static [Mode],
+    pub delay: Duration,
+    pub color: bool,
+}
+
+/// How the demo ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoEnd {
+    /// Every session played to its `^D` and the server's close.
+    Finished,
+    /// The interrupt future completed (Ctrl-C): the bar is cleared and the server is stopped.
+    Interrupted,
+    /// Standard output was closed (`echoctl demo | head`); nothing more could be shown.
+    OutputClosed,
+}
+
+/// Plays the sessions, printing to `out`, until they end or `interrupt` completes.
+pub async fn run(
+    options: &DemoOptions,
+    out: &mut dyn Write,
+    progress: &mut Progress,
+    interrupt: impl Future<Output = ()>,
+) -> anyhow::Result<DemoEnd> {
+    let mut interrupt = std::pin::pin!(interrupt);
+    let mut page = Page {
+        out,
+        painter: Painter::new(options.color),
+    };
+    for (index, &mode) in options.sessions.iter().enumerate() {
+        let script = Script::for_mode(mode);
+        if let Err(e) = page.header(progress, index > 0, mode, options.delay) {
+            return closed_or_error(e);
+        }
+
+        let server = DemoServer::start(mode, options.delay).await?;
+        let expected = script::rehearse(script, options.delay).duration;
+        progress.begin(mode, Director::new(script, options.delay).tally(), expected);
+        let played = tokio::select! {
+            biased;
+            _ = &mut interrupt => Ok(DemoEnd::Interrupted),
+            played = play(script, server.addr, options.delay, &mut page, progress) => played,
+        };
+        progress.clear();
+        server.stop().await;
+        match played? {
+            DemoEnd::Finished => {}
+            end => return Ok(end),
+        }
+    }
+    Ok(DemoEnd::Finished)
+}
+
+/// Plays one session against the server at `addr`.
+async fn play(
+    script: &'static Script,
+    addr: std::net::SocketAddr,
+    delay: Duration,
+    page: &mut Page<'_>,
+    progress: &Progress,
+) -> anyhow::Result<DemoEnd> {
+    let stream = client::connect(&addr.to_string(), Duration::from_secs(10)).await?;
+    let (keyboard, client_input) = tokio::io::duplex(4096);
+    let (client_output, screen) = tokio::io::duplex(64 * 1024);
+    let relay = AbortOnDropHandle::new(tokio::spawn(client::relay(
+        stream,
+        client_input,
+        client_output,
+    )));
+    let mut keyboard = Some(keyboard);
+    let mut screen = BufReader::new(screen);
+    // The server owes an echo at least every delay; this much silence means something broke.
+    let silence_limit = delay * 3 + Duration::from_secs(5);
+
+    let started = Instant::now();
+    let mut director = Director::new(script, delay);
+    let mut effects = director.start(Duration::ZERO);
+    // Kept across loop turns: a read cut short by the timer leaves its partial line here.
+    let mut line = Vec::new();
+    loop {
+        for effect in effects {
+            if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
+                return match e {
+                    Failure::PageClosed => Ok(DemoEnd::OutputClosed),
+                    Failure::KeyboardClosed => {
+                        // The relay stopped reading its input; its own error says why.
+                        let why = timeout(Duration::from_secs(1), relay).await.ok();
+                        Err(why
+                            .and_then(relay_failure)
+                            .unwrap_or_else(|| anyhow!("the client stopped taking input")))
+                    }
+                    Failure::Io(e) => Err(e).context("cannot write to standard output"),
+                };
+            }
+        }
+        progress.update(director.tally());
+
+        let wake = director.due().map(|due| started + due);
+        effects = tokio::select! {
+            read = timeout(silence_limit, screen.read_until(b'\n', &mut line)) => {
+                match read {
+                    Err(_) => anyhow::bail!(
+                        "the server sent nothing for {}; giving up",
+                        humantime::format_duration(silence_limit)
+                    ),
+                    Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
+                    Ok(Ok(0)) => break,
+                    Ok(Ok(_)) => {
+                        let text = render::echo_text(&line);
+                        line.clear();
+                        director.heard(&text, started.elapsed())
+                    }
+                }
+            }
+            _ = sleep_until(wake.unwrap_or(started)), if wake.is_some() => {
+                director.tick(started.elapsed())
+            }
+        };
+    }
+
+    // The screen pipe ended: the relay has returned, because the server closed the connection.
+    if let Some(error) = relay_failure(relay.await) {
+        return Err(error);
+    }
+    if !director.finished() {
+        anyhow::bail!("the server closed the connection before the session ended");
+    }
+    Ok(DemoEnd::Finished)
+}
+
+enum Failure {
+    PageClosed,
+    KeyboardClosed,
+    Io(io::Error),
+}
+
+async fn perform(
+    effect: Effect,
+    script: &Script,
+    keyboard: &mut Option<DuplexStream>,
+    page: &mut Page<'_>,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let shown = match effect {
+        Effect::ShowTyped(line) => {
+            let line = page.painter.typed(line);
+            page.print(progress, &line)
+        }
+        Effect::ShowEcho(text) => {
+            let line = page.painter.echo(&text, script.voice_of(&text));
+            page.print(progress, &line)
+        }
+        Effect::Send(line) => {
+            let Some(keys) = keyboard.as_mut() else {
+                return Err(Failure::KeyboardClosed);
+            };
+            let typed = async {
+                keys.write_all(line.as_bytes()).await?;
+                keys.write_all(b"\n").await
+            };
+            return typed.await.map_err(|_| Failure::KeyboardClosed);
+        }
+        Effect::EndInput => {
+            // Dropping our end is Ctrl-D: the relay reads end of input and half-closes.
+            keyboard.take();
+            return Ok(());
+        }
+    };
+    shown.map_err(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Failure::PageClosed,
+        _ => Failure::Io(e),
+    })
+}
+
+/// The error the relay ended with, if it did.
+fn relay_failure(
+    joined: Result<anyhow::Result<client::SessionEnd>, tokio::task::JoinError>,
+) -> Option<anyhow::Error> {
+    match joined {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e),
+        Err(e) => Some(anyhow!("the client task failed: {e}")),
+    }
+}
+
+fn closed_or_error(e: io::Error) -> anyhow::Result<DemoEnd> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(DemoEnd::OutputClosed)
+    } else {
+        Err(e).context("cannot write to standard output")
+    }
+}
+
+/// Standard output, as the one place lines are printed.
+struct Page<'a> {
+    out: &'a mut dyn Write,
+    painter: Painter,
+}
+
+impl Page<'_> {
+    /// Prints a whole line with the progress bar off the screen, and flushes it so it shows now.
+    fn print(&mut self, progress: &Progress, line: &str) -> io::Result<()> {
+        progress.suspend(|| {
+            writeln!(self.out, "{line}")?;
+            self.out.flush()
+        })
+    }
+
+    /// Opens a session: an empty line after the one before, then the dimmed shell commands.
+    fn header(
+        &mut self,
+        progress: &Progress,
+        after_another: bool,
+        mode: Mode,
+        delay: Duration,
+    ) -> io::Result<()> {
+        if after_another {
+            self.print(progress, "")?;
+        }
+        for line in render::header(mode, delay) {
+            let line = self.painter.header(&line);
+            self.print(progress, &line)?;
+        }
+        Ok(())
+    }
+}
+
+/// The real server, in this process, on a free loopback port.
+struct DemoServer {
+    addr: std::net::SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl DemoServer {
+    async fn start(mode: Mode, delay: Duration) -> anyhow::Result<DemoServer> {
+        let listener = server::bind("127.0.0.1:0").await?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the demo server's address")?;
+        let config = ServerConfig {
+            mode,
+            delay,
+            // When the demo stops, nobody is left to hear the echoes still owed.
+            grace: Duration::ZERO,
+            ..ServerConfig::default()
+        };
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server::run(
+            listener,
+            config,
+            stop.clone().cancelled_owned(),
+        ));
+        Ok(DemoServer { addr, stop, task })
+    }
+
+    /// Stops the server and waits until its connection is closed.
+    async fn stop(self) {
+        self.stop.cancel();
+        // With no grace period this is immediate; the bound only guards against a bug.
+        let _ = timeout(Duration::from_secs(1), self.task).await;
+    }
+}

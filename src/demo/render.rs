@@ -1,0 +1,161 @@
+//! How the demo's lines look: the book's page, with color when it is wanted.
+//!
+//! Pure: strings in, strings out. With color off every line is exactly the book's: typed lines
+//! flush left, the server's indented by four spaces (the book's print indents them so; the wire's
+//! TAB and space are not shown). With color on, the indent stays and the voices fade: the loud
+//! echo bright and bold, the original plain, the quiet one dimmed, so the eye sees who speaks
+//! and how the voice dies away.
+
+use std::time::Duration;
+
+use owo_colors::{OwoColorize, Style};
+
+use crate::echo::{ECHO_PREFIX, Voice};
+use crate::server::{DEFAULT_DELAY, Mode};
+
+/// Indent of the server's lines on the page.
+pub const INDENT: &str = "    ";
+
+/// The two shell lines that open a session: how the book starts its server and client, here
+/// with echoctl's commands. `--delay` appears only when it is not the default, so the commands
+/// shown would replay the session shown.
+pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
+    let delay = if delay == DEFAULT_DELAY {
+        String::new()
+    } else {
+        format!(" --delay {}", humantime::format_duration(delay))
+    };
+    [
+        format!("$ echoctl serve --mode {mode}{delay} &"),
+        "$ echoctl connect".to_string(),
+    ]
+}
+
+/// The text of an echo line as received, without the wire's TAB and space and line end.
+/// A line that is not framed as an echo is shown whole.
+pub fn echo_text(wire_line: &[u8]) -> String {
+    let line = wire_line.strip_suffix(b"\n").unwrap_or(wire_line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = line.strip_prefix(ECHO_PREFIX).unwrap_or(line);
+    String::from_utf8_lossy(text).into_owned()
+}
+
+/// How lines are painted: no escapes at all when color is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    pub fn new(color: bool) -> Painter {
+        Painter { color }
+    }
+
+    /// A header line, dimmed.
+    pub fn header(&self, line: &str) -> String {
+        self.paint(line, Style::new().dimmed())
+    }
+
+    /// A line the client typed, flush left and bold, as a person's input stands out.
+    pub fn typed(&self, line: &str) -> String {
+        self.paint(line, Style::new().bold())
+    }
+
+    /// An echo, indented, in the server's color and its voice's strength. An echo whose voice is
+    /// not known (not one of the script's shouts) is shown plain, in the server's color.
+    pub fn echo(&self, text: &str, voice: Option<Voice>) -> String {
+        let server = Style::new().cyan();
+        let style = match voice {
+            Some(Voice::Upper) => Style::new().bright_cyan().bold(),
+            Some(Voice::Original) | None => server,
+            Some(Voice::Lower) => server.dimmed(),
+        };
+        format!("{INDENT}{}", self.paint(text, style))
+    }
+
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_name_the_commands_that_would_replay_the_session() {
+        assert_eq!(
+            header(Mode::Sequential, DEFAULT_DELAY),
+            [
+                "$ echoctl serve --mode sequential &".to_string(),
+                "$ echoctl connect".to_string()
+            ]
+        );
+        assert_eq!(
+            header(Mode::Concurrent, Duration::from_millis(250))[0],
+            "$ echoctl serve --mode concurrent --delay 250ms &"
+        );
+    }
+
+    #[test]
+    fn echo_lines_lose_their_wire_framing() {
+        assert_eq!(echo_text(b"\t HELLO?\n"), "HELLO?");
+        assert_eq!(echo_text(b"\t \n"), "", "an empty shout's echo");
+        assert_eq!(
+            echo_text(b"\t Hello?"),
+            "Hello?",
+            "a last line without newline"
+        );
+        assert_eq!(echo_text(b"server is full\n"), "server is full");
+    }
+
+    #[test]
+    fn without_color_lines_are_the_books() {
+        let plain = Painter::new(false);
+        assert_eq!(plain.typed("Hello?"), "Hello?");
+        assert_eq!(plain.header("$ echoctl connect"), "$ echoctl connect");
+        for voice in [
+            Some(Voice::Upper),
+            Some(Voice::Original),
+            Some(Voice::Lower),
+            None,
+        ] {
+            assert_eq!(plain.echo("HELLO?", voice), "    HELLO?");
+        }
+    }
+
+    /// The SGR parameters a painted line sets: `ESC [ 96;1 m` gives 96 and 1.
+    fn sgr_codes(line: &str) -> Vec<u32> {
+        line.split("\x1b[")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('m'))
+            .flat_map(|(codes, _)| codes.split(';').map(|code| code.parse().unwrap()))
+            .collect()
+    }
+
+    const BOLD: u32 = 1;
+    const DIM: u32 = 2;
+
+    #[test]
+    fn with_color_voices_fade_and_the_indent_stays_plain() {
+        let color = Painter::new(true);
+        let upper = color.echo("HELLO?", Some(Voice::Upper));
+        let original = color.echo("Hello?", Some(Voice::Original));
+        let lower = color.echo("hello?", Some(Voice::Lower));
+        for line in [&upper, &original, &lower] {
+            assert!(line.starts_with("    \x1b["), "{line:?}");
+        }
+        assert!(sgr_codes(&upper).contains(&BOLD), "loud: {upper:?}");
+        assert!(!sgr_codes(&original).contains(&BOLD), "{original:?}");
+        assert!(!sgr_codes(&original).contains(&DIM), "{original:?}");
+        assert!(sgr_codes(&lower).contains(&DIM), "quiet: {lower:?}");
+        let typed = color.typed("Hello?");
+        assert!(sgr_codes(&typed).contains(&BOLD), "{typed:?}");
+        assert!(typed.contains("Hello?"));
+        assert!(sgr_codes(&color.header("$ echoctl connect")).contains(&DIM));
+    }
+}

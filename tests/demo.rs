@@ -1,0 +1,265 @@
+//! `echoctl demo`, the built binary, with stdout and stderr pipes: what a script or a CI log sees.
+//!
+//! The order tests run each session several times at once: a race in the script would show up as
+//! a wrong transcript in some of them, the more so on a busy machine.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::PATIENCE;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::time::{Instant, timeout};
+
+/// Short enough for a quick suite, long enough that the script's half-delay margins (100 ms and
+/// more) survive a loaded 2-core machine.
+const DELAY: &str = "200ms";
+
+/// How many times each session is replayed, side by side.
+const RUNS: usize = 3;
+
+const SEQUENTIAL: &str = "\
+$ echoctl serve --mode sequential --delay 200ms &
+$ echoctl connect
+Hello?
+    HELLO?
+    Hello?
+    hello?
+Is there anybody there?
+    IS THERE ANYBODY THERE?
+Yooo-hooo!
+    Is there anybody there?
+    is there anybody there?
+    YOOO-HOOO!
+    Yooo-hooo!
+    yooo-hooo!
+^D
+";
+
+const CONCURRENT: &str = "\
+$ echoctl serve --mode concurrent --delay 200ms &
+$ echoctl connect
+Is there anybody there?
+    IS THERE ANYBODY THERE?
+Yooo-hooo!
+    Is there anybody there?
+    YOOO-HOOO!
+    is there anybody there?
+    Yooo-hooo!
+    yooo-hooo!
+^D
+";
+
+/// Color variables a developer's shell may have set; each test sets what it means to test.
+const COLOR_VARS: [&str; 3] = ["NO_COLOR", "CLICOLOR_FORCE", "FORCE_COLOR"];
+
+fn echoctl() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
+    command.env_remove("RUST_LOG").kill_on_drop(true);
+    for var in COLOR_VARS {
+        command.env_remove(var);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(mut command: Command) -> Run {
+    let output = timeout(
+        PATIENCE,
+        command.spawn().expect("spawn echoctl").wait_with_output(),
+    )
+    .await
+    .expect("echoctl exits in time")
+    .expect("wait for echoctl");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn demo(args: &[&str]) -> Run {
+    let mut command = echoctl();
+    command.arg("demo").args(args);
+    run(command).await
+}
+
+/// Runs `echoctl demo --mode MODE` `RUNS` times at once, and checks each transcript.
+async fn replays_exactly(mode: &'static str, expected: &str) {
+    let runs: Vec<_> = (0..RUNS)
+        .map(|_| tokio::spawn(async move { demo(&["--mode", mode, "--delay", DELAY]).await }))
+        .collect();
+    for (index, run) in runs.into_iter().enumerate() {
+        let run = run.await.unwrap();
+        assert_eq!(run.code, Some(0), "run {index}: stderr: {}", run.stderr);
+        assert_eq!(run.stdout, expected, "run {index} of {mode}");
+        assert_eq!(
+            run.stderr, "",
+            "run {index}: no bar, no logs on a piped stderr"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sequential_demo_replays_reverb1_exactly_every_time() {
+    replays_exactly("sequential", SEQUENTIAL).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_demo_replays_reverb2_exactly_every_time() {
+    replays_exactly("concurrent", CONCURRENT).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_both_sessions_play_in_the_books_order() {
+    let run = demo(&["--delay", DELAY]).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, format!("{SEQUENTIAL}\n{CONCURRENT}"));
+    assert_eq!(run.stderr, "");
+}
+
+/// Removes ANSI SGR sequences (`ESC [ ... m`), the only escapes the demo writes.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn color_always_paints_a_pipe_and_keeps_the_text() {
+    let run = demo(&[
+        "--mode",
+        "concurrent",
+        "--delay",
+        DELAY,
+        "--color",
+        "always",
+    ])
+    .await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
+    assert_eq!(strip_ansi(&run.stdout), CONCURRENT);
+    for line in run.stdout.lines().filter(|line| line.starts_with(' ')) {
+        assert!(
+            line.starts_with("    \x1b["),
+            "echoes indented, then painted: {line:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn color_is_global_and_may_come_before_the_subcommand() {
+    let mut command = echoctl();
+    command.args([
+        "--color",
+        "always",
+        "demo",
+        "--mode",
+        "concurrent",
+        "--delay",
+        DELAY,
+    ]);
+    let run = run(command).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("\x1b["));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
+    let mut never = echoctl();
+    never
+        .args([
+            "demo",
+            "--mode",
+            "concurrent",
+            "--delay",
+            DELAY,
+            "--color",
+            "never",
+        ])
+        .env("FORCE_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1");
+    let mut no_color = echoctl();
+    no_color
+        .args(["demo", "--mode", "concurrent", "--delay", DELAY])
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1");
+    let (never, no_color) = tokio::join!(run(never), run(no_color));
+    for run in [never, no_color] {
+        assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+        assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+        assert_eq!(run.stdout, CONCURRENT);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clicolor_force_paints_a_pipe_in_auto_mode() {
+    let mut command = echoctl();
+    command
+        .args(["demo", "--mode", "concurrent", "--delay", DELAY])
+        .env("CLICOLOR_FORCE", "1");
+    let run = run(command).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_ends_the_demo_at_once_with_status_130() {
+    // At 1 s the whole script takes 11 s; Ctrl-C after the first line must not wait for it.
+    let mut child = echoctl().args(["demo"]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut shown = String::new();
+    while !shown.ends_with("Hello?\n") {
+        let read = timeout(PATIENCE, stdout.read_line(&mut shown))
+            .await
+            .expect("the demo starts")
+            .unwrap();
+        assert_ne!(read, 0, "stdout ended early: {shown:?}");
+    }
+    let interrupted = Instant::now();
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("sh")
+        .args(["-c", "kill -INT \"$1\"", "sh", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
+    let took = interrupted.elapsed();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "handled, not killed by the signal"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?} to stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delay_too_short_to_keep_the_order_is_a_usage_error() {
+    let run = demo(&["--delay", "1ms"]).await;
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("at least 10ms"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
