@@ -1,4 +1,3 @@
-use std::future::Future;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -6,10 +5,12 @@ use crate::cli::DemoArgs;
 use crate::cmd::EXIT_INTERRUPTED;
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, DemoOptions, Progress};
+use crate::signals;
 
 pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode> {
-    // Listen before anything is shown, so a Ctrl-C at any moment is ours to handle.
-    let interrupt = interrupt()?;
+    // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
+    // the bar is cleared and the in-process server shut down.
+    let interrupt = signals::stop_signal();
     let options = DemoOptions {
         sessions: args.mode.sessions(),
         delay: args.delay,
@@ -29,23 +30,4 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode>
         DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::SUCCESS,
         DemoEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
     })
-}
-
-/// Completes on Ctrl-C. The handler is installed now, not when the future is first polled.
-fn interrupt() -> anyhow::Result<impl Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use anyhow::Context;
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
-        Ok(async move {
-            sigint.recv().await;
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }
