@@ -9,10 +9,12 @@
 //! The I/O builds on them:
 //!
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
-//! * [`client`] relays an input to a server and its echoes to an output.
+//! * [`client`] relays an input to a server and its echoes to an output;
+//! * [`bench`] loads a server with many connections and checks every echo.
 //!
 //! [`cli`] defines the command line once; [`cmd`] runs each subcommand.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod cmd;

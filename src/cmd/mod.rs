@@ -1,5 +1,6 @@
 //! The subcommands: each turns its parsed arguments into calls on the library and an exit status.
 
+mod bench;
 mod connect;
 mod serve;
 
@@ -15,5 +16,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Connect(args) => connect::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
