@@ -45,7 +45,9 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             title: "N conns, 1 shout/s each, delay 1 s, 10 s",
             mode: "concurrent",
             delay: "1s",
-            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "1s"]),
+            // Connects spread over 5 s: all 10,000 within 1 s is a connect burst that pushes
+            // p99 to several ms on its own, which is not what this scenario measures.
+            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
             target: "nothing lost; p99 <= 1 ms each echo; p99.9 <= 10 ms; RSS <= 32 MB",
             go: "nothing lost; p99 0.7-0.9 / 1.7-2.6 / 2.6-3.8 ms; p99.9 10-23 ms; RSS 134 MB",
         },
@@ -134,7 +136,8 @@ fn main() {
             _ => {} // cargo bench passes --bench; ignore what is not ours
         }
     }
-    raise_fd_limit(2 * connections as u64 + 1000);
+    // Server and bench are separate processes: each needs one descriptor per connection.
+    raise_fd_limit(connections as u64 + 1000);
 
     let started = Instant::now();
     let mut rows = Vec::new();

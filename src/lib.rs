@@ -12,6 +12,8 @@
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`bench`] loads a server with many connections and checks every echo.
 //!
+//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel.
+//!
 //! [`cli`] defines the command line once; [`cmd`] runs each subcommand.
 
 pub mod bench;
@@ -23,3 +25,4 @@ pub mod lines;
 pub mod schedule;
 pub mod server;
 pub mod signals;
+pub mod timer;

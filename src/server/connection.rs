@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::lines::{LineSplitter, LineTooLong};
 use crate::schedule::EchoQueue;
 use crate::server::ServerConfig;
+use crate::timer;
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
@@ -233,7 +234,7 @@ impl<S: Transport> Connection<S> {
                 _ = self.shutdown.drain.cancelled(), if ending.is_none() => {
                     ending = Some(CloseReason::ServerShutdown);
                 }
-                _ = sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {}
+                _ = timer::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {}
                 ready = self.stream.readable(), if reading => {
                     ready.map_err(CloseReason::Io)?;
                     match self.read_some() {
