@@ -28,15 +28,35 @@ use std::time::{Duration, Instant as StdInstant};
 use tokio::time::Instant;
 
 /// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
-pub async fn sleep_until(deadline: Instant) {
-    let fine = FineSleep {
-        deadline,
-        slot: None,
-    };
-    tokio::select! {
-        biased;
-        _ = fine => {}
-        _ = tokio::time::sleep_until(deadline) => {}
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        fine: FineSleep {
+            deadline,
+            slot: None,
+        },
+        coarse: None,
+    }
+}
+
+/// The future of [`sleep_until`]. Small (a few dozen bytes) so that a connection waiting on it
+/// stays small: tokio's own sleep, a few hundred bytes, is boxed only once this is polled.
+pub struct Sleep {
+    fine: FineSleep,
+    coarse: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Pin::new(&mut self.fine).poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        let deadline = self.fine.deadline;
+        self.coarse
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)))
+            .as_mut()
+            .poll(cx)
     }
 }
 
