@@ -5,10 +5,11 @@
 //! 10,000 connections, the two timed echoes (original and lower) sat near 2 ms at p99 while the
 //! first echo, written as soon as the shout is read, stayed under one.
 //!
-//! [`sleep_until`] is the one abstraction: it races tokio's own sleep (the portable fallback, and
-//! the only one that sees a paused or mocked tokio clock in tests) against a fine timer, and ends
-//! as soon as either has fired *and* tokio's clock says the deadline has passed, so it is never
-//! early and never later than tokio's sleep would be. The fine timer is one thread for the whole
+//! [`sleep_until`] is the one abstraction. Where the fine timer runs and tokio's clock is the real
+//! one, it waits on the fine timer alone (also keeping a tokio sleep registered made the workers
+//! wake for both); otherwise, on a paused or mocked tokio clock (tests) or without a timer
+//! thread, it is tokio's own sleep, the portable fallback. Either way it ends only once tokio's
+//! clock says the deadline has passed, so it is never early. The fine timer is one thread for the whole
 //! process holding a heap of deadlines; it sleeps on a condition variable until the earliest
 //! (a futex with a high-resolution timeout on Linux, with the thread's timer slack lowered from
 //! 50 µs to 1 µs) and wakes the tasks whose deadline came. If that thread cannot be started,
@@ -49,8 +50,10 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Pin::new(&mut self.fine).poll(cx).is_ready() {
-            return Poll::Ready(());
+        match self.fine.poll_fine(cx) {
+            Fine::Ready => return Poll::Ready(()),
+            Fine::Waiting => return Poll::Pending,
+            Fine::Unavailable => {}
         }
         let deadline = self.fine.deadline;
         self.coarse
@@ -58,6 +61,25 @@ impl Future for Sleep {
             .as_mut()
             .poll(cx)
     }
+}
+
+/// What the fine timer can do for a sleep.
+enum Fine {
+    Ready,
+    /// Registered: the timer thread will wake the task.
+    Waiting,
+    /// tokio's sleep must do it: no timer thread, or tokio's clock is not the real one.
+    Unavailable,
+}
+
+/// Whether tokio's clock is the real one. A paused or mocked clock (tests) runs on virtual time
+/// that only tokio's own timer follows, so there a sleep must use it.
+fn clock_is_real() -> bool {
+    // Read in this order, the real clock is at most a few hundred nanoseconds ahead of tokio's
+    // when they are the same clock; a paused clock drifts away from it at once.
+    let tokio_now = Instant::now().into_std();
+    let real_now = StdInstant::now();
+    tokio_now <= real_now && real_now - tokio_now < Duration::from_micros(50)
 }
 
 /// The fine half of [`sleep_until`]: registers with the timer thread on its first poll.
@@ -79,32 +101,35 @@ impl Slot {
     }
 }
 
-impl Future for FineSleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+impl FineSleep {
+    fn poll_fine(&mut self, cx: &mut Context<'_>) -> Fine {
         if Instant::now() >= self.deadline {
-            return Poll::Ready(());
+            return Fine::Ready;
         }
         match &self.slot {
             Some(slot) => {
                 let mut waker = slot.waker();
-                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *waker = Some(cx.waker().clone());
+                match waker.as_ref() {
+                    // Fired, yet tokio's clock is short of the deadline: it is not the real one.
+                    None => Fine::Unavailable,
+                    Some(w) if w.will_wake(cx.waker()) => Fine::Waiting,
+                    Some(_) => {
+                        *waker = Some(cx.waker().clone());
+                        Fine::Waiting
+                    }
                 }
             }
             None => {
-                let Some(timer) = timer() else {
-                    // No timer thread: tokio's sleep alone will end the wait.
-                    return Poll::Pending;
+                let Some(timer) = timer().filter(|_| clock_is_real()) else {
+                    return Fine::Unavailable;
                 };
                 let slot = Arc::new(Slot::default());
                 *slot.waker() = Some(cx.waker().clone());
                 timer.add(timer.round_up(self.deadline.into_std()), slot.clone());
                 self.slot = Some(slot);
+                Fine::Waiting
             }
         }
-        Poll::Pending
     }
 }
 
@@ -318,8 +343,8 @@ mod tests {
             deadline: Instant::now() + Duration::from_millis(5),
             slot: None,
         };
-        assert!(Pin::new(&mut kept).poll(&mut cx).is_pending());
-        assert!(Pin::new(&mut dropped).poll(&mut cx).is_pending());
+        assert!(matches!(kept.poll_fine(&mut cx), Fine::Waiting));
+        assert!(matches!(dropped.poll_fine(&mut cx), Fine::Waiting));
         drop(dropped);
         let give_up = StdInstant::now() + Duration::from_secs(10);
         while wakes.0.load(AtomicOrdering::SeqCst) == 0 && StdInstant::now() < give_up {
@@ -331,6 +356,6 @@ mod tests {
             1,
             "only the kept sleep"
         );
-        assert!(Pin::new(&mut kept).poll(&mut cx).is_ready());
+        assert!(matches!(kept.poll_fine(&mut cx), Fine::Ready));
     }
 }
