@@ -15,8 +15,10 @@
 //! * [`report`]: the verdict, the table and the JSON.
 //!
 //! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
-//! bench itself cost, since it shares the machine with the server it loads.
+//! bench itself cost, since it shares the machine with the server it loads. [`args`] is its
+//! command line.
 
+pub mod args;
 pub mod cpu;
 pub mod lateness;
 pub mod ledger;
@@ -26,6 +28,7 @@ pub mod report;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use args::BenchArgs;
 pub use load::run;
 pub use report::Report;
 

@@ -91,3 +91,45 @@ fn show_progress(
     };
     (bar, ticker)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<BenchConfig, String> {
+        let cli = Cli::try_parse_from([&["echoctl", "bench"][..], args].concat())
+            .map_err(|e| e.to_string())?;
+        let Command::Bench(args) = cli.command else {
+            return Err("not bench".into());
+        };
+        config(&args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn pace_comes_from_interval_rate_or_window() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.addr, "localhost:8000");
+        assert_eq!((c.connections, c.shouts), (100, 10));
+        assert_eq!(c.pace, Pace::Interval(Duration::from_secs(1)));
+        assert_eq!(c.delay, Duration::from_secs(1));
+        let c = parse(&["--rate", "4"]).unwrap();
+        assert_eq!(c.pace, Pace::Interval(Duration::from_millis(250)));
+        let c = parse(&["-w", "16", "-d", "0"]).unwrap();
+        assert_eq!(c.pace, Pace::Window(16));
+        assert_eq!(c.delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn contradictions_and_endless_runs_are_refused() {
+        assert!(parse(&["-w", "16", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "2", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "0"]).is_err());
+        assert!(parse(&["-c", "0"]).is_err());
+        let idle = parse(&["-n", "0"]).unwrap_err();
+        assert!(idle.contains("--duration"), "{idle}");
+        assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
+    }
+}
