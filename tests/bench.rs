@@ -333,7 +333,7 @@ async fn binary_fails_on_a_corrupted_line_and_says_which() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_refuses_idle_connections_without_a_duration() {
     let (code, stdout, stderr) = echoctl_bench(&["127.0.0.1:1", "-n", "0"]).await;
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a usage error: {stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains("--duration"), "{stderr}");
 }

@@ -61,8 +61,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub ramp_up: Duration,
 
-    /// Stop connecting and shouting after this long (echoes owed are still awaited).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Stop connecting and shouting after this long (echoes owed are still awaited). Required
+    /// with --shouts 0, which holds idle connections open until then.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, required_if_eq("shouts", "0"))]
     pub duration: Option<Duration>,
 
     /// How long to wait for echoes past their due time before counting them missing.
