@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb server: stdin goes to it, its echoes come to stdout')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Replay the book''s two sessions: a real server and client over loopback TCP')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load a reverb server with many connections and check every echo, byte for byte')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -94,11 +95,38 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'echoctl;bench' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Connections to open')
+            [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Connections to open')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Shouts per connection. 0 holds the connections open, idle, until --duration')
+            [CompletionResult]::new('--shouts', '--shouts', [CompletionResultType]::ParameterName, 'Shouts per connection. 0 holds the connections open, idle, until --duration')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Time between a connection''s shouts')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between a connection''s shouts')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Shouts per second on each connection, instead of --interval')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The server''s delay between echoes (its --delay), to know when each echo is due')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'The server''s delay between echoes (its --delay), to know when each echo is due')
+            [CompletionResult]::new('--ramp-up', '--ramp-up', [CompletionResultType]::ParameterName, 'Spread the connects evenly over this time. Spreading them over one --interval also spreads the shouts evenly')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop connecting and shouting after this long (echoes owed are still awaited). Required with --shouts 0, which holds idle connections open until then')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long to wait for echoes past their due time before counting them missing')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on a connect that gets no answer within this time')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON instead of a table')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Log only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Log only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'echoctl;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reverb server (the book''s reverb1 or reverb2)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb server: stdin goes to it, its echoes come to stdout')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Replay the book''s two sessions: a real server and client over loopback TCP')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load a reverb server with many connections and check every echo, byte for byte')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -112,6 +140,9 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             break
         }
         'echoctl;help;demo' {
+            break
+        }
+        'echoctl;help;bench' {
             break
         }
         'echoctl;help;help' {

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
             cand completions 'Print the completion script for a shell to stdout'
             cand demo 'Replay the book''s two sessions: a real server and client over loopback TCP'
+            cand bench 'Load a reverb server with many connections and check every echo, byte for byte'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;serve'= {
@@ -86,11 +87,37 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'echoctl;bench'= {
+            cand -c 'Connections to open'
+            cand --connections 'Connections to open'
+            cand -n 'Shouts per connection. 0 holds the connections open, idle, until --duration'
+            cand --shouts 'Shouts per connection. 0 holds the connections open, idle, until --duration'
+            cand -i 'Time between a connection''s shouts'
+            cand --interval 'Time between a connection''s shouts'
+            cand --rate 'Shouts per second on each connection, instead of --interval'
+            cand -w 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0'
+            cand --window 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0'
+            cand -d 'The server''s delay between echoes (its --delay), to know when each echo is due'
+            cand --delay 'The server''s delay between echoes (its --delay), to know when each echo is due'
+            cand --ramp-up 'Spread the connects evenly over this time. Spreading them over one --interval also spreads the shouts evenly'
+            cand --duration 'Stop connecting and shouting after this long (echoes owed are still awaited). Required with --shouts 0, which holds idle connections open until then'
+            cand --grace 'How long to wait for echoes past their due time before counting them missing'
+            cand --connect-timeout 'Give up on a connect that gets no answer within this time'
+            cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+            cand --json 'Print the report as JSON instead of a table'
+            cand -q 'Log only errors'
+            cand --quiet 'Log only errors'
+            cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand --verbose 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'echoctl;help'= {
             cand serve 'Run the reverb server (the book''s reverb1 or reverb2)'
             cand connect 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
             cand completions 'Print the completion script for a shell to stdout'
             cand demo 'Replay the book''s two sessions: a real server and client over loopback TCP'
+            cand bench 'Load a reverb server with many connections and check every echo, byte for byte'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;help;serve'= {
@@ -100,6 +127,8 @@ set edit:completion:arg-completer[echoctl] = {|@words|
         &'echoctl;help;completions'= {
         }
         &'echoctl;help;demo'= {
+        }
+        &'echoctl;help;bench'= {
         }
         &'echoctl;help;help'= {
         }

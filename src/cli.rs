@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
+pub use crate::bench::BenchArgs;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, MIN_DELAY};
 use crate::server::{self, Mode, ServerConfig};
@@ -55,6 +56,7 @@ pub enum Command {
     Connect(ConnectArgs),
     Completions(CompletionsArgs),
     Demo(DemoArgs),
+    Bench(BenchArgs),
 }
 
 /// Run the reverb server (the book's reverb1 or reverb2).

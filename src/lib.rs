@@ -10,12 +10,16 @@
 //!
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
 //! * [`client`] relays an input to a server and its echoes to an output;
-//! * [`demo`] replays the book's sessions through both, over loopback TCP.
+//! * [`demo`] replays the book's sessions through both, over loopback TCP;
+//! * [`bench`] loads a server with many connections and checks every echo.
+//!
+//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel.
 //!
 //! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`color`] decides
 //! whether output is colored; [`docs`] generates the shell completions and man pages from that
 //! definition.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod cmd;
@@ -27,3 +31,4 @@ pub mod lines;
 pub mod schedule;
 pub mod server;
 pub mod signals;
+pub mod timer;

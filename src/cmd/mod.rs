@@ -1,5 +1,6 @@
 //! The subcommands: each turns its parsed arguments into calls on the library and an exit status.
 
+mod bench;
 mod completions;
 mod connect;
 mod demo;
@@ -19,5 +20,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connect(args) => connect::run(args).await,
         Command::Completions(args) => completions::run(args),
         Command::Demo(args) => demo::run(args, cli.color).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -1,0 +1,428 @@
+//! The reverb benchmarks: drives `echoctl serve` with `echoctl bench` through the scenarios of the
+//! performance issue and prints one table, with the machine's cores, of medians of repeated runs.
+//!
+//! ```text
+//! cargo bench --bench reverb                     # every scenario, 3 runs each (about 4 minutes)
+//! cargo bench --bench reverb -- --runs 5 --only idle,throughput
+//! cargo bench --bench reverb -- --quick          # 1,000 connections instead of 10,000: a smoke run
+//! ```
+//!
+//! Not part of `cargo test` or CI: it takes minutes and measures the machine as much as the code.
+//! Each run starts a fresh server on a free 127.0.0.1 port (so its peak memory is that run's), runs
+//! one `echoctl bench --json`, reads the server's peak RSS (`VmHWM`) and CPU time from `/proc`,
+//! then stops it. Everything stays on loopback and every run is bounded in connections and time.
+//! Linux only (it reads `/proc`).
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
+
+struct Scenario {
+    name: &'static str,
+    title: &'static str,
+    mode: &'static str,
+    delay: &'static str,
+    bench: Vec<String>,
+    target: &'static str,
+    go: &'static str,
+}
+
+fn scenarios(connections: usize) -> Vec<Scenario> {
+    let c = connections.to_string();
+    let args = |list: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec!["-c".into(), c.clone()];
+        v.extend(list.iter().map(|s| s.to_string()));
+        v
+    };
+    vec![
+        Scenario {
+            name: "steady",
+            title: "N conns, 1 shout/s each, delay 1 s, 10 s",
+            mode: "concurrent",
+            delay: "1s",
+            // Connects spread over 5 s: all 10,000 within 1 s is a connect burst that pushes
+            // p99 to several ms on its own, which is not what this scenario measures.
+            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            target: "nothing lost; p99 <= 1 ms each echo; p99.9 <= 10 ms; RSS <= 32 MB",
+            go: "nothing lost; p99 0.7-0.9 / 1.7-2.6 / 2.6-3.8 ms; p99.9 10-23 ms; RSS 134 MB",
+        },
+        Scenario {
+            name: "idle",
+            title: "N idle conns",
+            mode: "concurrent",
+            delay: "1s",
+            bench: args(&["-n", "0", "--duration", "4s", "--ramp-up", "1s"]),
+            target: "RSS <= 20 MB",
+            go: "57 MB (5.7 KB each)",
+        },
+        Scenario {
+            name: "throughput",
+            title: "delay 0, 100 conns, 16 in flight each",
+            mode: "concurrent",
+            delay: "0",
+            bench: vec![
+                "-c",
+                "100",
+                "-n",
+                "10000000",
+                "-d",
+                "0",
+                "-w",
+                "16",
+                "--duration",
+                "5s",
+                "--ramp-up",
+                "100ms",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            target: ">= 5x Go (>= 1.55-1.9 M lines/s)",
+            go: "310,000-380,000 echo lines/s",
+        },
+        Scenario {
+            name: "overload",
+            title: "N conns, 10 shouts/s each, delay 100 ms, 10 s",
+            mode: "concurrent",
+            delay: "100ms",
+            bench: args(&["-n", "100", "-i", "100ms", "-d", "100ms", "--ramp-up", "1s"]),
+            target: "nothing lost",
+            go: "70,000-100,000 echo lines lost",
+        },
+        Scenario {
+            name: "sequential",
+            title: "sequential, N conns, a shout every 2.5 s, delay 1 s, 10 s",
+            mode: "sequential",
+            delay: "1s",
+            bench: args(&["-n", "4", "-i", "2.5s", "-d", "1s", "--ramp-up", "2500ms"]),
+            target: "nothing lost; p99 <= 1 ms; RSS <= 32 MB",
+            go: "reverb1: nothing lost; p99 0.5 / 1.4 / 2.3 ms; RSS 79 MB",
+        },
+    ]
+}
+
+/// What one run measured.
+struct Run {
+    bench: Value,
+    server_peak_rss_mb: f64,
+    server_cpu_s: f64,
+}
+
+fn main() {
+    let mut runs = 3;
+    let mut connections = 10_000;
+    let mut only: Option<Vec<String>> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(runs),
+            "--quick" => connections = 1_000,
+            "--connections" => {
+                connections = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(connections)
+            }
+            "--only" => {
+                only = args
+                    .next()
+                    .map(|s| s.split(',').map(String::from).collect())
+            }
+            _ => {} // cargo bench passes --bench; ignore what is not ours
+        }
+    }
+    // Server and bench are separate processes: each needs one descriptor per connection.
+    raise_fd_limit(connections as u64 + 1000);
+
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for scenario in scenarios(connections) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == scenario.name))
+        {
+            continue;
+        }
+        let mut results = Vec::new();
+        for i in 0..runs {
+            eprint!("{} run {}/{runs} ... ", scenario.name, i + 1);
+            match run(&scenario) {
+                Ok(r) => {
+                    eprintln!("{} | load {}", one_line(&r), load_average());
+                    results.push(r);
+                }
+                Err(e) => eprintln!("failed: {e}"),
+            }
+            // Let the previous run's sockets leave TIME_WAIT pressure and the server exit fully.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        rows.push((scenario, results));
+    }
+    print_table(&rows, runs, connections, started.elapsed());
+}
+
+fn run(scenario: &Scenario) -> Result<Run, String> {
+    let port = free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(ECHOCTL)
+            .args(["serve", "-q", "--listen", &addr, "--mode", scenario.mode])
+            .args(["--delay", scenario.delay])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start echoctl serve: {e}"))?,
+    );
+    wait_until_listening(&addr)?;
+    let pid = server.0.id();
+    let cpu_before = cpu_seconds(pid)?;
+    let output = Command::new(ECHOCTL)
+        .arg("bench")
+        .arg(&addr)
+        .args(&scenario.bench)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
+    let cpu_after = cpu_seconds(pid)?;
+    let server_peak_rss_mb = peak_rss_mb(pid)?;
+    server.stop();
+    let bench: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("bench printed no JSON ({e})"))?;
+    Ok(Run {
+        bench,
+        server_peak_rss_mb,
+        server_cpu_s: cpu_after - cpu_before,
+    })
+}
+
+/// Kills the server when dropped, so a failed run does not leave it behind.
+struct Server(Child);
+
+impl Server {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn wait_until_listening(addr: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(format!("server did not listen on {addr}"))
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> Result<f64, String> {
+    let file = std::fs::File::open(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    for line in BufReader::new(file).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix(field) {
+            let kb = rest.trim().trim_end_matches("kB").trim();
+            return kb.parse::<f64>().map_err(|e| e.to_string());
+        }
+    }
+    Err(format!("no {field} in /proc/{pid}/status"))
+}
+
+fn peak_rss_mb(pid: u32) -> Result<f64, String> {
+    Ok(proc_status_kb(pid, "VmHWM:")? * 1024.0 / 1e6)
+}
+
+/// User + system CPU seconds of a process, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Ok((ticks(11) + ticks(12)) / hz)
+}
+
+fn raise_fd_limit(wanted: u64) {
+    // SAFETY: getrlimit/setrlimit read and write the struct they are given.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            if (limit.rlim_cur as u64) < wanted {
+                eprintln!(
+                    "warning: open files limited to {}; {wanted} wanted (connects will fail)",
+                    limit.rlim_cur
+                );
+            }
+        }
+    }
+}
+
+fn f(v: &Value, path: &[&str]) -> f64 {
+    let mut v = v;
+    for key in path {
+        v = &v[*key];
+    }
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn lost(r: &Run) -> f64 {
+    f(&r.bench, &["echo_lines", "missing"])
+        + f(&r.bench, &["echo_lines", "wrong"])
+        + f(&r.bench, &["connections", "failed"])
+}
+
+fn one_line(r: &Run) -> String {
+    format!(
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {:.1} MB, CPU {:.2} s | bench CPU {:.0}%",
+        lost(r),
+        f(&r.bench, &["lateness", "upper", "p99_ms"]),
+        f(&r.bench, &["lateness", "original", "p99_ms"]),
+        f(&r.bench, &["lateness", "lower", "p99_ms"]),
+        f(&r.bench, &["lateness", "all", "p99_9_ms"]),
+        f(&r.bench, &["echo_lines_per_s"]),
+        r.server_peak_rss_mb,
+        r.server_cpu_s,
+        f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
+    )
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let load = load_average();
+    format!("{cores} cores ({model}), load average {load} at the end")
+}
+
+fn print_table(rows: &[(Scenario, Vec<Run>)], runs: usize, connections: usize, took: Duration) {
+    println!();
+    println!(
+        "echoctl reverb benchmarks, N = {connections}: server and bench on one machine, {}",
+        machine()
+    );
+    println!(
+        "medians of {runs} runs (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        took.as_secs_f64()
+    );
+    println!();
+    println!(
+        "| scenario | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU per line | bench CPU | target |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (s, results) in rows {
+        let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
+        let worst_lost = results.iter().map(lost).fold(0.0, f64::max);
+        let rss = median(results.iter().map(|r| r.server_peak_rss_mb).collect());
+        let cpu_per_line = median(
+            results
+                .iter()
+                .map(|r| 1e6 * r.server_cpu_s / f(&r.bench, &["echo_lines", "received"]))
+                .collect(),
+        );
+        let has_echoes = m(&["echo_lines", "expected"]) > 0.0;
+        let lateness = if has_echoes {
+            format!(
+                "{:.2} / {:.2} / {:.2} ms",
+                m(&["lateness", "upper", "p99_ms"]),
+                m(&["lateness", "original", "p99_ms"]),
+                m(&["lateness", "lower", "p99_ms"])
+            )
+        } else {
+            "-".into()
+        };
+        let p999 = if has_echoes {
+            format!("{:.2} ms", m(&["lateness", "all", "p99_9_ms"]))
+        } else {
+            "-".into()
+        };
+        let rate = if has_echoes {
+            format!("{:.0}", m(&["echo_lines_per_s"]))
+        } else {
+            "-".into()
+        };
+        let per_line = if has_echoes && cpu_per_line.is_finite() {
+            format!("{cpu_per_line:.2} us")
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {} ({}) | {} of {:.0} | {lateness} | {p999} | {rate} | {rss:.1} MB | {per_line} | {:.0}% of a core | {} |",
+            s.title.replace('N', &connections.to_string()),
+            s.name,
+            if results.is_empty() {
+                "no run".to_string()
+            } else {
+                format!("{worst_lost:.0}")
+            },
+            m(&["echo_lines", "expected"]),
+            m(&["bench_cpu", "percent_of_one_core"]),
+            s.target,
+        );
+    }
+    println!();
+    println!(
+        "The issue's reference figures for the book's Go programs on such a machine (not measured here):"
+    );
+    for (s, _) in rows {
+        println!("- {}: {}", s.name, s.go);
+    }
+}

@@ -1,0 +1,415 @@
+//! What one connection is owed: the expected-echo bookkeeping of the load generator.
+//!
+//! Every shout the generator sends has a text unique to its connection and index (`Shout c17
+//! n3`), in mixed case so its three voices differ (`SHOUT C17 N3`, `Shout c17 n3`, `shout c17
+//! n3`). A wrong line, a line of another connection, a repeated line or a voice in the wrong case
+//! therefore matches nothing and is counted as wrong.
+//!
+//! Matching is per voice, oldest first. In concurrent mode the echoes of different shouts
+//! interleave by deadline (`YOOO-HOOO!` can arrive between the two later echoes of the shout
+//! before it), so "the next line belongs to the next shout" is wrong; but for each voice the
+//! shouts are answered in the order they were sent, because every shout has the same delay. So
+//! the ledger keeps one FIFO per voice, and a line is matched against the oldest shout still owed
+//! that voice. A line that matches a younger shout is still accepted (the older one may be
+//! missing), and one that arrives after a younger shout's line of the same voice is counted as
+//! out of order, not as wrong: the book's reverb2 runs one goroutine per shout, and two shouts
+//! sent microseconds apart may be answered in either order by its scheduler. Owed entries that
+//! are never matched are the missing lines.
+//!
+//! A shout is due to be echoed at `send time + k × delay` for voice `k`; the difference between
+//! arrival and due time is its lateness. This module is pure: it is handed the time and the bytes.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::echo::Voice;
+
+/// How far past the front of a voice's queue a line is looked for before it is declared wrong.
+/// Keeps the cost of a stream of wrong lines bounded on connections with many shouts in flight.
+const SEARCH_DEPTH: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+struct Owed {
+    index: u64,
+    sent_at: Instant,
+}
+
+/// What a received line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// The expected echo `voice` of shout `index`.
+    Echo {
+        index: u64,
+        voice: Voice,
+        /// How long after its due time it arrived (zero if early).
+        lateness: Duration,
+        /// It arrived before it was due: the server's delay is shorter than the one assumed.
+        early: bool,
+        /// A younger shout was heard in this voice before this one.
+        out_of_order: bool,
+    },
+    /// A line no shout of this connection is owed.
+    Wrong,
+}
+
+/// Counts kept by a [`Ledger`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerCounts {
+    pub shouts: u64,
+    pub received: u64,
+    pub wrong: u64,
+    pub out_of_order: u64,
+    pub early: u64,
+}
+
+/// The shouts one connection has sent and the echo lines still owed for them.
+#[derive(Debug)]
+pub struct Ledger {
+    /// `Shout c{connection} n`: the index is appended per shout.
+    prefix: Vec<u8>,
+    delay: Duration,
+    /// `owed[k]`: shouts still owed voice `k`, oldest first.
+    owed: [VecDeque<Owed>; 3],
+    /// The youngest shout heard in each voice so far, to spot an older one arriving after it.
+    newest_heard: [Option<u64>; 3],
+    counts: LedgerCounts,
+    shout: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+impl Ledger {
+    pub fn new(connection: usize, delay: Duration) -> Self {
+        Ledger {
+            prefix: format!("Shout c{connection} n").into_bytes(),
+            delay,
+            owed: Default::default(),
+            newest_heard: [None; 3],
+            counts: LedgerCounts::default(),
+            shout: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
+
+    /// Records a shout sent at `sent_at` and appends its line (text and `\n`) to `out`.
+    pub fn send(&mut self, sent_at: Instant, out: &mut Vec<u8>) -> u64 {
+        let index = self.counts.shouts;
+        self.counts.shouts += 1;
+        write_shout(&self.prefix, index, out);
+        out.push(b'\n');
+        for queue in &mut self.owed {
+            queue.push_back(Owed { index, sent_at });
+        }
+        index
+    }
+
+    /// The text of shout `index` of this connection, without the newline.
+    pub fn shout_text(&self, index: u64) -> Vec<u8> {
+        let mut text = Vec::new();
+        write_shout(&self.prefix, index, &mut text);
+        text
+    }
+
+    /// Matches one received line (with its `\n`, if it had one) that arrived at `at`.
+    pub fn hear(&mut self, line: &[u8], at: Instant) -> Heard {
+        let order = voices_to_try(line);
+        for depth in [0..1, 1..SEARCH_DEPTH] {
+            for &voice in &order {
+                let found = self.owed[voice.index()]
+                    .iter()
+                    .enumerate()
+                    .skip(depth.start)
+                    .take(depth.len())
+                    .find(|(_, owed)| {
+                        render_line(
+                            &self.prefix,
+                            owed.index,
+                            voice,
+                            &mut self.shout,
+                            &mut self.expected,
+                        );
+                        self.expected == line
+                    })
+                    .map(|(position, owed)| (position, *owed));
+                if let Some((position, owed)) = found {
+                    self.owed[voice.index()].remove(position);
+                    return self.record(owed, voice, at);
+                }
+            }
+        }
+        self.counts.wrong += 1;
+        Heard::Wrong
+    }
+
+    fn record(&mut self, owed: Owed, voice: Voice, at: Instant) -> Heard {
+        // Out of order: a younger shout was heard in this voice before this one. (A line that
+        // never comes is missing, and does not make every later line out of order.)
+        let newest = &mut self.newest_heard[voice.index()];
+        let out_of_order = newest.is_some_and(|newest| newest > owed.index);
+        *newest = (*newest).max(Some(owed.index));
+        let due = owed.sent_at + voice.offset(self.delay);
+        let early = at < due;
+        self.counts.received += 1;
+        self.counts.early += u64::from(early);
+        self.counts.out_of_order += u64::from(out_of_order);
+        Heard::Echo {
+            index: owed.index,
+            voice,
+            lateness: at.saturating_duration_since(due),
+            early,
+            out_of_order,
+        }
+    }
+
+    /// Echo lines still owed.
+    pub fn owed(&self) -> u64 {
+        self.owed.iter().map(|q| q.len() as u64).sum()
+    }
+
+    /// Shouts with at least one echo still owed (the window of throughput mode).
+    pub fn in_flight(&self) -> usize {
+        self.owed.iter().map(VecDeque::len).max().unwrap_or(0)
+    }
+
+    pub fn counts(&self) -> LedgerCounts {
+        self.counts
+    }
+}
+
+/// Tries the voice the line looks like first (by the case of its first letter, which our shout
+/// texts make distinctive), then the others, so a good line costs one comparison.
+fn voices_to_try(line: &[u8]) -> [Voice; 3] {
+    match line.get(2..4) {
+        Some(b"SH") => [Voice::Upper, Voice::Original, Voice::Lower],
+        Some(b"Sh") => [Voice::Original, Voice::Upper, Voice::Lower],
+        _ => [Voice::Lower, Voice::Original, Voice::Upper],
+    }
+}
+
+fn write_shout(prefix: &[u8], index: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(prefix);
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{index}");
+}
+
+/// The exact wire line of `voice` for shout `index`, built by the server's own [`Voice`] code.
+fn render_line(prefix: &[u8], index: u64, voice: Voice, shout: &mut Vec<u8>, out: &mut Vec<u8>) {
+    shout.clear();
+    write_shout(prefix, index, shout);
+    out.clear();
+    voice.write_line(shout, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DELAY: Duration = Duration::from_millis(100);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn line(voice: Voice, shout: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        voice.write_line(shout, &mut out);
+        out
+    }
+
+    fn echo(heard: Heard) -> (u64, Voice, Duration) {
+        match heard {
+            Heard::Echo {
+                index,
+                voice,
+                lateness,
+                ..
+            } => (index, voice, lateness),
+            Heard::Wrong => panic!("expected an echo, got a wrong line"),
+        }
+    }
+
+    #[test]
+    fn shouts_are_unique_and_their_voices_differ() {
+        let t0 = Instant::now();
+        let mut a = Ledger::new(7, DELAY);
+        let mut out = Vec::new();
+        a.send(t0, &mut out);
+        a.send(t0, &mut out);
+        assert_eq!(out, b"Shout c7 n0\nShout c7 n1\n");
+        let b = Ledger::new(8, DELAY);
+        assert_ne!(a.shout_text(0), b.shout_text(0));
+        let text = a.shout_text(0);
+        let voices: Vec<_> = Voice::ALL.iter().map(|v| v.text(&text)).collect();
+        assert_eq!(
+            voices,
+            [&b"SHOUT C7 N0"[..], b"Shout c7 n0", b"shout c7 n0"]
+        );
+        assert_eq!(a.owed(), 6);
+        assert_eq!(a.in_flight(), 2);
+    }
+
+    #[test]
+    fn lateness_is_measured_from_send_time_plus_k_delays() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        let text = ledger.shout_text(0);
+        assert_eq!(
+            echo(ledger.hear(&line(Voice::Upper, &text), t0 + ms(3))),
+            (0, Voice::Upper, ms(3))
+        );
+        assert_eq!(
+            echo(ledger.hear(&line(Voice::Original, &text), t0 + ms(100))),
+            (0, Voice::Original, ms(0))
+        );
+        assert_eq!(
+            echo(ledger.hear(&line(Voice::Lower, &text), t0 + ms(207))),
+            (0, Voice::Lower, ms(7))
+        );
+        assert_eq!(ledger.owed(), 0);
+        assert_eq!(ledger.counts().received, 3);
+        assert_eq!(ledger.counts().wrong, 0);
+    }
+
+    #[test]
+    fn interleaved_echoes_match_the_oldest_shout_owed_that_voice() {
+        // The book's reverb2 session: the second shout arrives between the first one's echoes.
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.send(t0 + ms(150), &mut Vec::new());
+        let (a, b) = (ledger.shout_text(0), ledger.shout_text(1));
+        let arrivals = [
+            (0, line(Voice::Upper, &a)),
+            (100, line(Voice::Original, &a)),
+            (150, line(Voice::Upper, &b)),
+            (200, line(Voice::Lower, &a)),
+            (250, line(Voice::Original, &b)),
+            (350, line(Voice::Lower, &b)),
+        ];
+        for (t, l) in &arrivals {
+            let (_, _, lateness) = echo(ledger.hear(l, t0 + ms(*t)));
+            assert_eq!(lateness, Duration::ZERO);
+        }
+        assert_eq!(ledger.owed(), 0);
+        assert_eq!(ledger.counts().out_of_order, 0);
+    }
+
+    #[test]
+    fn wrong_lines_are_detected() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(3, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        let text = ledger.shout_text(0);
+        let other = Ledger::new(4, DELAY).shout_text(0);
+        let wrong: Vec<Vec<u8>> = vec![
+            line(Voice::Upper, &other),                // another connection's shout
+            b"\tSHOUT C3 N0\n".to_vec(),               // missing the space after the tab
+            b"\t SHOUT C3 N0".to_vec(),                // no newline
+            b"\t SHOUT C3 N0 \n".to_vec(),             // trailing space
+            line(Voice::Upper, &ledger.shout_text(1)), // a shout never sent
+            b"echoctl: server is full\n".to_vec(),
+        ];
+        for l in &wrong {
+            assert_eq!(
+                ledger.hear(l, t0),
+                Heard::Wrong,
+                "{:?}",
+                String::from_utf8_lossy(l)
+            );
+        }
+        // The right line is still owed and still matches; a repeat of it is wrong.
+        echo(ledger.hear(&line(Voice::Upper, &text), t0));
+        assert_eq!(ledger.hear(&line(Voice::Upper, &text), t0), Heard::Wrong);
+        assert_eq!(ledger.counts().wrong, wrong.len() as u64 + 1);
+        assert_eq!(ledger.owed(), 2, "original and lower still owed");
+    }
+
+    #[test]
+    fn a_corrupted_line_costs_one_wrong_and_one_missing_without_cascading() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        for i in 0..3 {
+            ledger.send(t0 + ms(i), &mut Vec::new());
+        }
+        for i in 0..3 {
+            let text = ledger.shout_text(i);
+            for voice in Voice::ALL {
+                let mut l = line(voice, &text);
+                if i == 1 && voice == Voice::Upper {
+                    l[3] = b'X';
+                    assert_eq!(ledger.hear(&l, t0 + ms(300)), Heard::Wrong);
+                } else {
+                    echo(ledger.hear(&l, t0 + ms(300)));
+                }
+            }
+        }
+        assert_eq!(ledger.counts().received, 8);
+        assert_eq!(ledger.counts().wrong, 1);
+        assert_eq!(ledger.owed(), 1, "the corrupted echo is missing");
+        assert_eq!(ledger.counts().out_of_order, 0);
+    }
+
+    #[test]
+    fn a_skipped_line_leaves_one_missing_and_later_ones_match() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.send(t0, &mut Vec::new());
+        // The server never sends shout 0's upper echo.
+        let (a, b) = (ledger.shout_text(0), ledger.shout_text(1));
+        let (index, ..) = echo(ledger.hear(&line(Voice::Upper, &b), t0));
+        assert_eq!(index, 1);
+        echo(ledger.hear(&line(Voice::Original, &a), t0 + DELAY));
+        assert_eq!(ledger.counts().out_of_order, 0);
+        assert_eq!(ledger.counts().wrong, 0);
+        assert_eq!(ledger.owed(), 4, "a upper, a lower, b original, b lower");
+    }
+
+    #[test]
+    fn swapped_echoes_are_matched_and_counted_out_of_order_once() {
+        // The book's reverb2 may answer two shouts sent together in either order.
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        for _ in 0..3 {
+            ledger.send(t0, &mut Vec::new());
+        }
+        let texts: Vec<_> = (0..3).map(|i| ledger.shout_text(i)).collect();
+        for i in [1, 0, 2] {
+            let (index, ..) = echo(ledger.hear(&line(Voice::Upper, &texts[i]), t0));
+            assert_eq!(index, i as u64);
+        }
+        assert_eq!(ledger.counts().out_of_order, 1);
+        assert_eq!(ledger.counts().wrong, 0);
+        assert_eq!(ledger.owed(), 6);
+    }
+
+    #[test]
+    fn early_echoes_are_flagged_with_zero_lateness() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        let text = ledger.shout_text(0);
+        let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
+        assert!(matches!(
+            heard,
+            Heard::Echo {
+                early: true,
+                lateness: Duration::ZERO,
+                ..
+            }
+        ));
+        assert_eq!(ledger.counts().early, 1);
+    }
+
+    #[test]
+    fn empty_and_odd_lines_do_not_panic() {
+        let mut ledger = Ledger::new(0, DELAY);
+        let t0 = Instant::now();
+        for l in [&b""[..], b"\n", b"\t", b"\xff\xfe\n"] {
+            assert_eq!(ledger.hear(l, t0), Heard::Wrong);
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! The load generator: connections, shouts on schedule, every echo line read and checked.
+//!
+//! One task per connection owns its socket and waits on whichever comes first: echo bytes to read,
+//! the next shout falling due, room to write, the `--duration` cap, or giving up on a silent
+//! server. Reads and writes are readiness-based (`try_read`/`try_write`), so a connection never
+//! blocks on a write while echoes wait to be read (a server that stops reading when its client
+//! stops reading would otherwise deadlock with us). Lines are read into one buffer per worker
+//! thread, so a connection holds no read buffer between reads, only a partial line if one is cut.
+//!
+//! Connects are spread evenly over `--ramp-up` with at most [`MAX_CONNECTING`] in progress, so a
+//! run does not open 10,000 connections in one burst; spreading them over one interval also spreads
+//! their shouts evenly over time, which is the load the targets are stated for.
+//!
+//! When a connection has sent its shouts and heard every echo, it half-closes and waits for the
+//! server to close, so extra lines after the last echo are caught as wrong. It gives up on echoes
+//! still owed `2 × delay + --grace` after it last sent or heard anything.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::anyhow;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::cpu;
+use super::lateness::{Lateness, Samples};
+use super::ledger::{Heard, Ledger, LedgerCounts};
+use super::report::{
+    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
+};
+use super::{BenchConfig, Pace, Progress};
+use crate::echo::Voice;
+
+/// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
+/// accept queue; the ramp-up spreads them anyway.
+pub const MAX_CONNECTING: usize = 256;
+
+/// A line longer than this without a newline is counted wrong and dropped, so a misbehaving
+/// server cannot make the bench buffer without bound. Our lines are a few dozen bytes.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Wrong lines shown in the report.
+const WRONG_EXAMPLES: usize = 5;
+
+/// Read buffer size: one per worker thread, lent to whichever connection is reading.
+const READ_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER]);
+}
+
+/// What all connection tasks share.
+struct Shared {
+    config: BenchConfig,
+    addrs: Vec<SocketAddr>,
+    /// The address that last accepted, tried first by the next connection.
+    preferred: AtomicUsize,
+    progress: Arc<Progress>,
+    lateness: Mutex<Lateness>,
+    wrong_examples: Mutex<Vec<String>>,
+    /// Cancelled when `--duration` runs out: no new connections or shouts.
+    stop: CancellationToken,
+}
+
+impl Shared {
+    fn add_samples(&self, samples: &mut Samples) {
+        if samples.is_empty() {
+            return;
+        }
+        // A panic elsewhere cannot leave a histogram half-updated in a harmful way; keep going.
+        let mut lateness = self.lateness.lock().unwrap_or_else(|e| e.into_inner());
+        lateness.add(samples);
+    }
+
+    fn note_wrong(&self, line: &[u8]) {
+        let mut examples = self
+            .wrong_examples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if examples.len() < WRONG_EXAMPLES {
+            examples.push(escape_line(line));
+        }
+    }
+}
+
+/// What one connection ended with.
+#[derive(Debug, Default)]
+struct Outcome {
+    made: bool,
+    dropped: bool,
+    error: Option<String>,
+    counts: LedgerCounts,
+    missing: u64,
+    first_send: Option<Instant>,
+    last_heard: Option<Instant>,
+}
+
+/// Runs the load described by `config` to its end and reports what was heard.
+pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result<Report> {
+    let addrs = resolve(&config.addr).await?;
+    let cpu_before = cpu::now();
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        config,
+        addrs,
+        preferred: AtomicUsize::new(0),
+        progress,
+        lateness: Mutex::new(Lateness::new()),
+        wrong_examples: Mutex::new(Vec::new()),
+        stop: CancellationToken::new(),
+    });
+    let cap = shared.config.duration.map(|duration| {
+        let stop = shared.stop.clone();
+        tokio::spawn(async move {
+            sleep_until(started + duration).await;
+            stop.cancel();
+        })
+    });
+
+    let connecting = Arc::new(Semaphore::new(MAX_CONNECTING));
+    let mut tasks = JoinSet::new();
+    let n = shared.config.connections;
+    let mut attempted = 0u64;
+    for id in 0..n {
+        let at = started + shared.config.ramp_up.mul_f64(id as f64 / n as f64);
+        let permit = tokio::select! {
+            biased;
+            _ = shared.stop.cancelled() => break,
+            permit = async {
+                sleep_until(at).await;
+                connecting.clone().acquire_owned().await
+            } => permit?,
+        };
+        attempted += 1;
+        tasks.spawn(connection(id, shared.clone(), permit));
+    }
+
+    let mut outcomes = Vec::with_capacity(n);
+    while let Some(joined) = tasks.join_next().await {
+        outcomes.push(joined.unwrap_or_else(|e| Outcome {
+            made: true,
+            dropped: true,
+            error: Some(format!("internal error in the bench: {e}")),
+            ..Outcome::default()
+        }));
+    }
+    if let Some(cap) = cap {
+        cap.abort();
+    }
+    let elapsed = started.elapsed();
+    let cpu_after = cpu::now();
+    Ok(build_report(
+        &shared,
+        attempted,
+        &outcomes,
+        elapsed,
+        cpu_before.zip(cpu_after),
+    ))
+}
+
+fn build_report(
+    shared: &Shared,
+    attempted: u64,
+    outcomes: &[Outcome],
+    elapsed: Duration,
+    cpu: Option<(cpu::CpuTimes, cpu::CpuTimes)>,
+) -> Report {
+    let config = &shared.config;
+    let mut connections = Connections {
+        attempted,
+        ..Connections::default()
+    };
+    let mut lines = EchoLines::default();
+    let mut shouts = 0;
+    let mut errors: HashMap<&str, u64> = HashMap::new();
+    let mut first_send: Option<Instant> = None;
+    let mut last_heard: Option<Instant> = None;
+    for o in outcomes {
+        if o.made {
+            connections.made += 1;
+        } else {
+            connections.failed += 1;
+        }
+        connections.dropped += u64::from(o.dropped);
+        if let Some(error) = &o.error {
+            *errors.entry(error).or_default() += 1;
+        }
+        shouts += o.counts.shouts;
+        lines.received += o.counts.received;
+        lines.wrong += o.counts.wrong;
+        lines.out_of_order += o.counts.out_of_order;
+        lines.early += o.counts.early;
+        lines.missing += o.missing;
+        first_send = match (first_send, o.first_send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        last_heard = last_heard.max(o.last_heard);
+    }
+    lines.expected = shouts * 3;
+    let mut errors: Vec<ErrorCount> = errors
+        .into_iter()
+        .map(|(error, count)| ErrorCount {
+            error: error.to_string(),
+            count,
+        })
+        .collect();
+    errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
+
+    let active = match (first_send, last_heard) {
+        (Some(first), Some(last)) => last.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
+    let echo_lines_per_s = if active.is_zero() {
+        0.0
+    } else {
+        lines.received as f64 / active.as_secs_f64()
+    };
+    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
+    let bench_cpu = cpu.map(|(before, after)| {
+        let user = after.user.saturating_sub(before.user).as_secs_f64();
+        let system = after.system.saturating_sub(before.system).as_secs_f64();
+        CpuUse {
+            user_s: user,
+            system_s: system,
+            percent_of_one_core: 100.0 * (user + system) / elapsed.as_secs_f64().max(1e-9),
+            us_per_echo_line: if lines.received == 0 {
+                0.0
+            } else {
+                1e6 * (user + system) / lines.received as f64
+            },
+            peak_rss_mb: after.peak_rss as f64 / 1e6,
+        }
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut report = Report {
+        target: config.addr.clone(),
+        settings: Settings {
+            connections: config.connections,
+            shouts_per_connection: config.shouts,
+            interval_ms: match config.pace {
+                Pace::Interval(interval) => Some(ms(interval)),
+                Pace::Window(_) => None,
+            },
+            window: match config.pace {
+                Pace::Window(window) => Some(window),
+                Pace::Interval(_) => None,
+            },
+            delay_ms: ms(config.delay),
+            ramp_up_ms: ms(config.ramp_up),
+            duration_cap_ms: config.duration.map(ms),
+        },
+        connections,
+        shouts_sent: shouts,
+        echo_lines: lines,
+        elapsed_s: elapsed.as_secs_f64(),
+        echo_lines_per_s,
+        lateness: LatenessReport {
+            upper: lateness.voice(Voice::Upper),
+            original: lateness.voice(Voice::Original),
+            lower: lateness.voice(Voice::Lower),
+            all: lateness.all(),
+        },
+        bench_cpu,
+        wrong_examples: shared
+            .wrong_examples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
+        errors,
+        ok: false,
+    };
+    report.ok = report.verdict();
+    report
+}
+
+async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidInput {
+                anyhow!(
+                    "{addr:?} is not a valid address: {e} (expected HOST:PORT, e.g. localhost:8000)"
+                )
+            } else {
+                anyhow!("cannot resolve {addr:?}: {e} (check the host name)")
+            }
+        })?
+        .collect();
+    if addrs.is_empty() {
+        anyhow::bail!("{addr} resolves to no address");
+    }
+    Ok(addrs)
+}
+
+async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
+    let stream = connect(&shared).await;
+    drop(permit);
+    match stream {
+        Ok(stream) => {
+            shared.progress.connected.fetch_add(1, Ordering::Relaxed);
+            let outcome = Driver::new(id, stream, &shared).run().await;
+            shared.progress.finished.fetch_add(1, Ordering::Relaxed);
+            outcome
+        }
+        Err(error) => {
+            shared.progress.failed.fetch_add(1, Ordering::Relaxed);
+            Outcome {
+                error: Some(error),
+                ..Outcome::default()
+            }
+        }
+    }
+}
+
+/// Tries each resolved address, starting with the one that worked last.
+async fn connect(shared: &Shared) -> Result<TcpStream, String> {
+    let n = shared.addrs.len();
+    let first = shared.preferred.load(Ordering::Relaxed);
+    let limit = shared.config.connect_timeout;
+    let mut last_error = String::new();
+    for k in 0..n {
+        let which = (first + k) % n;
+        let addr = shared.addrs[which];
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                shared.preferred.store(which, Ordering::Relaxed);
+                // Shouts are small and must leave at once: their send time is the baseline.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last_error = format!("connect to {addr}: {}", explain(&e)),
+            Err(_) => {
+                last_error = format!(
+                    "connect to {addr}: no answer within {} (--connect-timeout)",
+                    humantime::format_duration(limit)
+                )
+            }
+        }
+    }
+    Err(last_error)
+}
+
+/// An I/O error with what to do about it, when there is something to do.
+fn explain(e: &io::Error) -> String {
+    let hint = match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            " (out of file descriptors: raise the limit with `ulimit -n`)"
+        }
+        #[cfg(unix)]
+        Some(libc::EADDRNOTAVAIL) => {
+            " (out of local ports: one source address has about 28,000 on Linux, see net.ipv4.ip_local_port_range)"
+        }
+        _ if e.kind() == io::ErrorKind::ConnectionRefused => " (is the server running there?)",
+        _ => "",
+    };
+    format!("{e}{hint}")
+}
+
+/// How reading from the socket went.
+enum ReadEnd {
+    Open,
+    Closed,
+}
+
+/// One connection's run: its socket, its ledger and what it has not yet written.
+struct Driver<'a> {
+    shared: &'a Shared,
+    stream: TcpStream,
+    ledger: Ledger,
+    /// Shout bytes not yet accepted by the socket.
+    out: Vec<u8>,
+    written: usize,
+    /// The start of a line cut between two reads.
+    partial: Vec<u8>,
+    samples: Samples,
+    first_send: Option<Instant>,
+    last_heard: Option<Instant>,
+    /// When this connection last sent or heard anything, for giving up on a silent server.
+    last_activity: Instant,
+}
+
+impl<'a> Driver<'a> {
+    fn new(id: usize, stream: TcpStream, shared: &'a Shared) -> Self {
+        Driver {
+            shared,
+            stream,
+            ledger: Ledger::new(id, shared.config.delay),
+            out: Vec::new(),
+            written: 0,
+            partial: Vec::new(),
+            samples: Samples::default(),
+            first_send: None,
+            last_heard: None,
+            last_activity: Instant::now(),
+        }
+    }
+
+    async fn run(mut self) -> Outcome {
+        let result = self.exchange().await;
+        let result = match result {
+            Ok(()) => self.finish().await,
+            Err(e) => Err(e),
+        };
+        self.shared.add_samples(&mut self.samples);
+        let (dropped, error) = match result {
+            Ok(()) => (false, None),
+            Err(error) => (true, Some(error)),
+        };
+        Outcome {
+            made: true,
+            dropped,
+            error,
+            counts: self.ledger.counts(),
+            missing: self.ledger.owed(),
+            first_send: self.first_send,
+            last_heard: self.last_heard,
+        }
+    }
+
+    /// Sends the shouts and reads their echoes. `Ok` when everything owed was heard or given up
+    /// on in an orderly way; `Err` when the connection broke.
+    async fn exchange(&mut self) -> Result<(), String> {
+        let shared = self.shared;
+        let config = &shared.config;
+        let shouts = config.shouts;
+        let patience = config.delay * 2 + config.grace;
+        let mut sending = shouts > 0;
+        // With no shouts the connection idles until the duration cap (required then).
+        let mut holding = shouts == 0;
+        let mut next_send = Instant::now();
+        loop {
+            if self.shared.stop.is_cancelled() {
+                sending = false;
+                holding = false;
+            }
+            if sending && let Pace::Window(window) = config.pace {
+                let now = Instant::now();
+                while self.ledger.counts().shouts < shouts && self.ledger.in_flight() < window {
+                    self.send(now);
+                }
+            }
+            if self.ledger.counts().shouts >= shouts {
+                sending = false;
+            }
+            self.flush()
+                .map_err(|e| format!("write: {}", explain(&e)))?;
+            let owed = self.ledger.owed();
+            if !sending && !holding && owed == 0 && self.out.is_empty() {
+                return Ok(());
+            }
+            let interval = match config.pace {
+                Pace::Interval(interval) => Some(interval),
+                Pace::Window(_) => None,
+            };
+            // A silent server is given up on once nothing more can be sent to wake it.
+            let waiting_only = !holding && (!sending || interval.is_none());
+            let give_up = self.last_activity + patience;
+            tokio::select! {
+                biased;
+                ready = self.stream.readable() => {
+                    ready.map_err(|e| format!("read: {}", explain(&e)))?;
+                    match self.read_available().map_err(|e| format!("read: {}", explain(&e)))? {
+                        ReadEnd::Open => {}
+                        ReadEnd::Closed if sending || holding || self.ledger.owed() > 0 => {
+                            return Err(format!(
+                                "server closed the connection with {} echo lines owed",
+                                self.ledger.owed()
+                            ));
+                        }
+                        ReadEnd::Closed => return Ok(()),
+                    }
+                }
+                ready = self.stream.writable(), if !self.out.is_empty() => {
+                    ready.map_err(|e| format!("write: {}", explain(&e)))?;
+                }
+                _ = sleep_until(next_send), if sending && interval.is_some() => {
+                    self.send(Instant::now());
+                    // Absolute schedule: a late shout does not push back the ones after it.
+                    next_send += interval.unwrap_or_default();
+                }
+                _ = self.shared.stop.cancelled(), if sending || holding => {}
+                _ = sleep_until(give_up), if waiting_only && owed > 0 => return Ok(()),
+            }
+        }
+    }
+
+    fn send(&mut self, now: Instant) {
+        self.ledger.send(now, &mut self.out);
+        self.first_send.get_or_insert(now);
+        self.last_activity = now;
+        self.shared.progress.shouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Writes what the socket accepts now.
+    fn flush(&mut self) -> io::Result<()> {
+        while self.written < self.out.len() {
+            match self.stream.try_write(&self.out[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.clear();
+        self.written = 0;
+        Ok(())
+    }
+
+    /// Reads everything available now and matches every complete line.
+    fn read_available(&mut self) -> io::Result<ReadEnd> {
+        READ_BUF.with_borrow_mut(|buf| {
+            // A few reads at most, so one busy connection does not starve the others.
+            for _ in 0..4 {
+                match self.stream.try_read(buf) {
+                    Ok(0) => {
+                        if !self.partial.is_empty() {
+                            // A last line without a newline: never one of ours.
+                            let line = std::mem::take(&mut self.partial);
+                            self.hear_lines(&line, Instant::now());
+                        }
+                        return Ok(ReadEnd::Closed);
+                    }
+                    Ok(n) => {
+                        let now = Instant::now();
+                        let before = self.ledger.counts().received;
+                        self.take(&buf[..n], now);
+                        let heard = self.ledger.counts().received - before;
+                        self.shared
+                            .progress
+                            .echoes
+                            .fetch_add(heard, Ordering::Relaxed);
+                        if n < buf.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(ReadEnd::Open)
+        })
+    }
+
+    /// Splits `bytes` into lines, joining a line cut by the previous read.
+    fn take(&mut self, mut bytes: &[u8], now: Instant) {
+        self.last_activity = now;
+        self.last_heard = Some(now);
+        if !self.partial.is_empty() {
+            match memchr::memchr(b'\n', bytes) {
+                Some(end) => {
+                    let mut line = std::mem::take(&mut self.partial);
+                    line.extend_from_slice(&bytes[..=end]);
+                    self.hear_lines(&line, now);
+                    bytes = &bytes[end + 1..];
+                }
+                None => {
+                    self.partial.extend_from_slice(bytes);
+                    if self.partial.len() > MAX_LINE {
+                        let line = std::mem::take(&mut self.partial);
+                        self.hear_lines(&line, now);
+                    }
+                    return;
+                }
+            }
+        }
+        let complete = match memchr::memrchr(b'\n', bytes) {
+            Some(end) => end + 1,
+            None => 0,
+        };
+        self.hear_lines(&bytes[..complete], now);
+        self.partial.extend_from_slice(&bytes[complete..]);
+        if self.partial.is_empty() && self.partial.capacity() > 0 {
+            self.partial = Vec::new();
+        }
+    }
+
+    /// Matches each line of `bytes`: whole lines, except a cut one handed over at the end.
+    fn hear_lines(&mut self, bytes: &[u8], now: Instant) {
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+            let line = &bytes[start..end];
+            match self.ledger.hear(line, now) {
+                Heard::Echo {
+                    voice, lateness, ..
+                } => {
+                    self.samples.push(voice, lateness);
+                    if self.samples.len() >= Samples::BATCH {
+                        self.shared.add_samples(&mut self.samples);
+                    }
+                }
+                Heard::Wrong => self.shared.note_wrong(line),
+            }
+            start = end;
+        }
+    }
+
+    /// After the last echo: half-close, then wait for the server to close, so anything it sends
+    /// beyond what was owed is caught.
+    async fn finish(&mut self) -> Result<(), String> {
+        if self.stream.shutdown().await.is_err() {
+            // The server may already have closed; nothing more to hear either way.
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.shared.config.grace;
+        loop {
+            tokio::select! {
+                ready = self.stream.readable() => {
+                    if ready.is_err() {
+                        return Ok(());
+                    }
+                    match self.read_available() {
+                        Ok(ReadEnd::Open) => {}
+                        Ok(ReadEnd::Closed) | Err(_) => return Ok(()),
+                    }
+                }
+                _ = sleep_until(deadline) => return Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `echoctl bench`: a load generator that checks every echo of a reverb server.
+//!
+//! It opens many connections to a server the user names (echoctl's, or the book's Go programs),
+//! sends shouts on a schedule and checks each echo line byte for byte against what the server
+//! owes, and measures how late each one arrived against its due time (send time + k × delay). It
+//! always stops by itself: the number of shouts is finite, `--duration` caps the sending, and
+//! echoes that do not come are given up on after `2 × delay + --grace`.
+//!
+//! The pure parts are apart from the I/O and tested without sockets:
+//!
+//! * [`ledger`]: the shouts a connection sent and the echo lines still owed, matching each line
+//!   to the oldest shout owed that voice (echoes of different shouts interleave in concurrent
+//!   mode) and computing its lateness;
+//! * [`lateness`]: per-voice histograms and their percentiles;
+//! * [`report`]: the verdict, the table and the JSON.
+//!
+//! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
+//! bench itself cost, since it shares the machine with the server it loads. [`args`] is its
+//! command line.
+
+pub mod args;
+pub mod cpu;
+pub mod lateness;
+pub mod ledger;
+pub mod load;
+pub mod report;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use args::BenchArgs;
+pub use load::run;
+pub use report::Report;
+
+/// How a connection paces its shouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// One shout every interval, on an absolute schedule from the connection's start.
+    Interval(Duration),
+    /// Throughput mode: as fast as echoes return, with at most this many shouts in flight.
+    Window(usize),
+}
+
+/// A bench run, fully specified.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// The server, HOST:PORT. Resolved once; every connection goes there.
+    pub addr: String,
+    pub connections: usize,
+    /// Shouts per connection. Zero holds the connections open, idle, until `duration`.
+    pub shouts: u64,
+    pub pace: Pace,
+    /// The server's delay between echoes, to know when each is due.
+    pub delay: Duration,
+    /// Connects are spread evenly over this time.
+    pub ramp_up: Duration,
+    /// No new connections or shouts after this, counted from the start.
+    pub duration: Option<Duration>,
+    pub connect_timeout: Duration,
+    /// Extra time to wait for echoes past their due time before counting them missing.
+    pub grace: Duration,
+}
+
+impl BenchConfig {
+    /// The most echo lines this run can expect, for a progress bar.
+    pub fn max_echo_lines(&self) -> u64 {
+        (self.connections as u64)
+            .saturating_mul(self.shouts)
+            .saturating_mul(3)
+    }
+}
+
+/// Live counts, updated by the connections as they go, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub connected: AtomicU64,
+    pub failed: AtomicU64,
+    pub finished: AtomicU64,
+    pub shouts: AtomicU64,
+    pub echoes: AtomicU64,
+}
+
+impl Progress {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,135 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bench::{self, BenchConfig, Pace, Progress};
+use crate::cli::BenchArgs;
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let config = config(&args)?;
+    let progress = Arc::new(Progress::default());
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| show_progress(&config, progress.clone()));
+    let report = bench::run(config, progress).await;
+    if let Some((bar, ticker)) = bar {
+        ticker.abort();
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Turns the command line into a run, refusing combinations that could not end by themselves.
+pub fn config(args: &BenchArgs) -> anyhow::Result<BenchConfig> {
+    let pace = match (args.window, args.rate) {
+        (Some(window), _) => Pace::Window(window),
+        (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
+        (None, None) => Pace::Interval(args.interval),
+    };
+    if args.shouts == 0 && args.duration.is_none() {
+        anyhow::bail!(
+            "--shouts 0 holds the connections open until --duration; give a --duration such as 10s"
+        );
+    }
+    Ok(BenchConfig {
+        addr: args.addr.clone(),
+        connections: args.connections,
+        shouts: args.shouts,
+        pace,
+        delay: args.delay,
+        ramp_up: args.ramp_up,
+        duration: args.duration,
+        connect_timeout: args.connect_timeout,
+        grace: args.grace,
+    })
+}
+
+/// A progress bar on stderr, redrawn from the shared counters a few times a second.
+fn show_progress(
+    config: &BenchConfig,
+    progress: Arc<Progress>,
+) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    let bar = ProgressBar::with_draw_target(
+        Some(config.max_echo_lines()),
+        ProgressDrawTarget::stderr_with_hz(5),
+    );
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} echoes  {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let connections = config.connections;
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                let get = Progress::get;
+                bar.set_position(get(&progress.echoes));
+                bar.set_message(format!(
+                    "{}/{connections} up, {} failed, {} shouts",
+                    get(&progress.connected)
+                        - get(&progress.finished).min(get(&progress.connected)),
+                    get(&progress.failed),
+                    get(&progress.shouts),
+                ));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    (bar, ticker)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<BenchConfig, String> {
+        let cli = Cli::try_parse_from([&["echoctl", "bench"][..], args].concat())
+            .map_err(|e| e.to_string())?;
+        let Command::Bench(args) = cli.command else {
+            return Err("not bench".into());
+        };
+        config(&args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn pace_comes_from_interval_rate_or_window() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.addr, "localhost:8000");
+        assert_eq!((c.connections, c.shouts), (100, 10));
+        assert_eq!(c.pace, Pace::Interval(Duration::from_secs(1)));
+        assert_eq!(c.delay, Duration::from_secs(1));
+        let c = parse(&["--rate", "4"]).unwrap();
+        assert_eq!(c.pace, Pace::Interval(Duration::from_millis(250)));
+        let c = parse(&["-w", "16", "-d", "0"]).unwrap();
+        assert_eq!(c.pace, Pace::Window(16));
+        assert_eq!(c.delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn contradictions_and_endless_runs_are_refused() {
+        assert!(parse(&["-w", "16", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "2", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "0"]).is_err());
+        assert!(parse(&["-c", "0"]).is_err());
+        let idle = parse(&["-n", "0"]).unwrap_err();
+        assert!(idle.contains("--duration"), "{idle}");
+        assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
+    }
+}

@@ -1,0 +1,339 @@
+//! `echoctl bench` end to end over loopback: against the real server it hears every echo and
+//! passes; against small fake servers that drop, corrupt, delay or cut echoes it notices, counts
+//! exactly what went wrong and fails. These check the bench's counting, never anyone's speed.
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{PATIENCE, TestServer};
+use echoctl::bench::{self, BenchConfig, Pace, Progress, Report};
+use echoctl::echo::Voice;
+use echoctl::server::Mode;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::Command;
+use tokio::time::{sleep, timeout};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn config(
+    addr: impl ToString,
+    connections: usize,
+    shouts: u64,
+    pace: Pace,
+    delay: Duration,
+) -> BenchConfig {
+    BenchConfig {
+        addr: addr.to_string(),
+        connections,
+        shouts,
+        pace,
+        delay,
+        ramp_up: ms(20),
+        duration: None,
+        connect_timeout: Duration::from_secs(5),
+        grace: ms(500),
+    }
+}
+
+async fn run(config: BenchConfig) -> Report {
+    timeout(PATIENCE, bench::run(config, Arc::new(Progress::default())))
+        .await
+        .expect("bench finishes in time")
+        .expect("bench runs")
+}
+
+fn assert_all_heard(report: &Report, connections: u64, shouts: u64) {
+    let t = report.table();
+    assert_eq!(report.connections.made, connections, "{t}");
+    assert_eq!(report.connections.failed, 0, "{t}");
+    assert_eq!(report.connections.dropped, 0, "{t}");
+    assert_eq!(report.shouts_sent, connections * shouts, "{t}");
+    assert_eq!(report.echo_lines.expected, 3 * connections * shouts, "{t}");
+    assert_eq!(
+        report.echo_lines.received, report.echo_lines.expected,
+        "{t}"
+    );
+    assert_eq!(report.echo_lines.missing, 0, "{t}");
+    assert_eq!(report.echo_lines.wrong, 0, "{t}");
+    assert_eq!(report.echo_lines.early, 0, "{t}");
+    assert_eq!(report.lateness.upper.count, connections * shouts, "{t}");
+    assert_eq!(report.lateness.all.count, 3 * connections * shouts, "{t}");
+    assert!(report.ok, "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_server_passes_with_interleaved_echoes() {
+    // Shouts every 30 ms with a 40 ms delay: each shout's echoes interleave with the next one's.
+    let server = TestServer::with(Mode::Concurrent, ms(40)).await;
+    let report = run(config(server.addr, 4, 4, Pace::Interval(ms(30)), ms(40))).await;
+    assert_all_heard(&report, 4, 4);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_server_passes_and_its_queueing_shows_as_lateness() {
+    // Two shouts sent together: reverb1 reads the second only after the first's last echo, so
+    // the second is answered two delays late. That is lateness, not loss.
+    let delay = ms(50);
+    let server = TestServer::with(Mode::Sequential, delay).await;
+    let report = run(config(server.addr, 2, 2, Pace::Window(2), delay)).await;
+    assert_all_heard(&report, 2, 2);
+    assert!(
+        report.lateness.upper.max_ms >= 2.0 * 50.0,
+        "{}",
+        report.table()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_mode_keeps_a_window_in_flight_and_hears_everything() {
+    let server = TestServer::with(Mode::Concurrent, Duration::ZERO).await;
+    let report = run(config(server.addr, 3, 300, Pace::Window(8), Duration::ZERO)).await;
+    assert_all_heard(&report, 3, 300);
+    assert!(report.echo_lines_per_s > 0.0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_held_until_the_duration_cap() {
+    let server = TestServer::with(Mode::Concurrent, ms(10)).await;
+    let mut idle = config(server.addr, 5, 0, Pace::Interval(ms(10)), ms(10));
+    idle.duration = Some(ms(200));
+    let report = run(idle).await;
+    assert_all_heard(&report, 5, 0);
+    assert!(report.elapsed_s >= 0.2, "{}", report.table());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_cap_stops_the_shouting_and_still_collects_what_is_owed() {
+    let delay = ms(20);
+    let server = TestServer::with(Mode::Concurrent, delay).await;
+    let mut capped = config(server.addr, 2, 1000, Pace::Interval(ms(20)), delay);
+    capped.duration = Some(ms(150));
+    let report = run(capped).await;
+    let t = report.table();
+    assert!(report.shouts_sent > 0 && report.shouts_sent < 2000, "{t}");
+    assert_eq!(report.echo_lines.received, 3 * report.shouts_sent, "{t}");
+    assert!(report.ok, "{t}");
+    server.stop().await;
+}
+
+/// What a fake server does wrong, once, to the first echo line of its first connection.
+#[derive(Clone, Copy)]
+enum Fault {
+    Corrupt,
+    Drop,
+    /// Sends the lower-case echo this late (the others at once), on every shout.
+    LateLower(Duration),
+    /// Closes the connection after the first shout's echoes.
+    CloseEarly,
+    /// Sends one extra line after the last echo, when the client half-closes.
+    ExtraLine,
+}
+
+/// A delay-0 reverb server with one fault, on an ephemeral loopback port.
+async fn fake_server(fault: Fault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let fault_done = Arc::new(AtomicBool::new(false));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(fake_connection(stream, fault, fault_done.clone()));
+        }
+    });
+    addr
+}
+
+async fn fake_connection(stream: TcpStream, fault: Fault, fault_done: Arc<AtomicBool>) {
+    let (reader, mut writer) = stream.into_split();
+    let mut lines = BufReader::new(reader).lines();
+    let (late_tx, mut late_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    while let Ok(Some(shout)) = lines.next_line().await {
+        let mut out = Vec::new();
+        for voice in Voice::ALL {
+            let mut line = Vec::new();
+            voice.write_line(shout.as_bytes(), &mut line);
+            match fault {
+                Fault::Corrupt | Fault::Drop if !fault_done.swap(true, Ordering::SeqCst) => {
+                    if matches!(fault, Fault::Corrupt) {
+                        line[3] ^= 0x20;
+                        out.extend_from_slice(&line);
+                    }
+                }
+                Fault::LateLower(late) if voice == Voice::Lower => {
+                    let tx = late_tx.clone();
+                    tokio::spawn(async move {
+                        sleep(late).await;
+                        let _ = tx.send(line);
+                    });
+                }
+                _ => out.extend_from_slice(&line),
+            }
+        }
+        if writer.write_all(&out).await.is_err() {
+            return;
+        }
+        if let Fault::LateLower(late) = fault {
+            sleep(late + ms(20)).await;
+            while let Ok(line) = late_rx.try_recv() {
+                let _ = writer.write_all(&line).await;
+            }
+        }
+        if matches!(fault, Fault::CloseEarly) {
+            return;
+        }
+    }
+    if matches!(fault, Fault::ExtraLine) {
+        let _ = writer.write_all(b"\t surprise\n").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_echo_line_is_counted_missing() {
+    let addr = fake_server(Fault::Drop).await;
+    let report = run(config(addr, 2, 3, Pace::Window(2), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.echo_lines.expected, 18, "{t}");
+    assert_eq!(report.echo_lines.received, 17, "{t}");
+    assert_eq!(report.echo_lines.missing, 1, "{t}");
+    assert_eq!(report.echo_lines.wrong, 0, "{t}");
+    assert_eq!(report.connections.dropped, 0, "{t}");
+    assert!(!report.ok, "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_echoes_show_their_lateness_per_voice() {
+    let late = ms(150);
+    let addr = fake_server(Fault::LateLower(late)).await;
+    let report = run(config(addr, 1, 2, Pace::Window(1), Duration::ZERO)).await;
+    assert_all_heard(&report, 1, 2);
+    let l = &report.lateness;
+    assert!(l.lower.p50_ms >= 150.0, "{}", report.table());
+    assert!(l.upper.max_ms < l.lower.p50_ms, "{}", report.table());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_closes_early_drops_the_connection_and_the_rest_is_missing() {
+    let addr = fake_server(Fault::CloseEarly).await;
+    let report = run(config(addr, 1, 3, Pace::Window(1), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.connections.dropped, 1, "{t}");
+    assert_eq!(report.echo_lines.received, 3, "{t}");
+    assert!(report.echo_lines.missing >= 3, "{t}");
+    assert!(t.contains("server closed the connection"), "{t}");
+    assert!(!report.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_after_the_last_echo_is_wrong() {
+    let addr = fake_server(Fault::ExtraLine).await;
+    let report = run(config(addr, 1, 2, Pace::Window(2), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.echo_lines.received, 6, "{t}");
+    assert_eq!(report.echo_lines.wrong, 1, "{t}");
+    assert!(t.contains(r#""\t surprise\n""#), "{t}");
+    assert!(!report.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_are_counted_failed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let report = run(config(addr, 3, 1, Pace::Window(1), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.connections.failed, 3, "{t}");
+    assert_eq!(report.connections.made, 0, "{t}");
+    assert!(t.contains("is the server running there?"), "{t}");
+    assert!(!report.ok);
+}
+
+// The built binary: what a user or a script sees.
+
+async fn echoctl_bench(args: &[&str]) -> (Option<i32>, String, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_echoctl"))
+        .arg("bench")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn echoctl");
+    let output = timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("echoctl bench exits in time")
+        .expect("wait for echoctl");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_passes_against_the_real_server_with_json() {
+    let server = TestServer::with(Mode::Concurrent, ms(30)).await;
+    let addr = server.addr.to_string();
+    let args = [
+        "-c",
+        "3",
+        "-n",
+        "2",
+        "-i",
+        "20ms",
+        "-d",
+        "30ms",
+        "--ramp-up",
+        "10ms",
+        "--json",
+    ];
+    let (code, stdout, stderr) = echoctl_bench(&[&[addr.as_str()][..], &args].concat()).await;
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stderr.is_empty(),
+        "no progress bar off a terminal: {stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["echo_lines"]["expected"], 18);
+    assert_eq!(json["echo_lines"]["received"], 18);
+    assert_eq!(json["echo_lines"]["missing"], 0);
+    assert_eq!(json["echo_lines"]["wrong"], 0);
+    assert_eq!(json["connections"]["made"], 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fails_on_a_corrupted_line_and_says_which() {
+    let addr = fake_server(Fault::Corrupt).await;
+    let (code, stdout, stderr) = echoctl_bench(&[
+        &addr, "-c", "2", "-n", "3", "-d", "0", "-w", "2", "--grace", "300ms",
+    ])
+    .await;
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("18 expected, 17 received, 1 missing, 1 wrong"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrong line   \"\\t ShOUT C"), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_refuses_idle_connections_without_a_duration() {
+    let (code, stdout, stderr) = echoctl_bench(&["127.0.0.1:1", "-n", "0"]).await;
+    assert_eq!(code, Some(2), "a usage error: {stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("--duration"), "{stderr}");
+}
