@@ -34,8 +34,10 @@ struct Pending {
 #[derive(Debug)]
 pub struct EchoQueue {
     delay: Duration,
-    /// `waiting[k]` holds the shouts whose next echo is voice `k`.
-    waiting: [VecDeque<Pending>; 3],
+    /// `waiting[k]` holds the shouts whose next echo is voice `k`. Boxed, and only while echoes
+    /// are owed: an idle connection then holds one null pointer instead of three empty queues
+    /// (96 bytes, paid by every one of 10,000 idle connections).
+    waiting: Option<Box<[VecDeque<Pending>; 3]>>,
     next_seq: u64,
     queued_bytes: usize,
 }
@@ -44,7 +46,7 @@ impl EchoQueue {
     pub fn new(delay: Duration) -> Self {
         EchoQueue {
             delay,
-            waiting: Default::default(),
+            waiting: None,
             next_seq: 0,
             queued_bytes: 0,
         }
@@ -62,7 +64,7 @@ impl EchoQueue {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.queued_bytes += shout.len();
-        self.waiting[0].push_back(Pending {
+        self.waiting.get_or_insert_with(Default::default)[0].push_back(Pending {
             read_at,
             seq,
             shout,
@@ -71,7 +73,9 @@ impl EchoQueue {
 
     /// Shouts with at least one echo still to write.
     pub fn in_flight(&self) -> usize {
-        self.waiting.iter().map(VecDeque::len).sum()
+        self.waiting
+            .as_deref()
+            .map_or(0, |waiting| waiting.iter().map(VecDeque::len).sum())
     }
 
     /// Bytes of shout text held for echoes still owed.
@@ -80,7 +84,7 @@ impl EchoQueue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.waiting.iter().all(VecDeque::is_empty)
+        self.waiting.is_none()
     }
 
     /// When the earliest owed echo is due, if any.
@@ -94,17 +98,23 @@ impl EchoQueue {
     pub fn pop_due(&mut self, now: Instant, out: &mut Vec<u8>) -> usize {
         let mut lines = 0;
         while let Some((voice, due)) = self.earliest() {
+            let Some(waiting) = self.waiting.as_deref_mut() else {
+                break;
+            };
             if due > now {
                 break;
             }
-            let Some(pending) = self.waiting[voice.index()].pop_front() else {
+            let Some(pending) = waiting[voice.index()].pop_front() else {
                 break;
             };
             voice.write_line(&pending.shout, out);
             lines += 1;
             match voice.next() {
-                Some(next) => self.waiting[next.index()].push_back(pending),
+                Some(next) => waiting[next.index()].push_back(pending),
                 None => self.queued_bytes -= pending.shout.len(),
+            }
+            if waiting.iter().all(VecDeque::is_empty) {
+                self.waiting = None;
             }
         }
         lines
@@ -112,10 +122,11 @@ impl EchoQueue {
 
     /// The voice whose front shout is due first, with its deadline.
     fn earliest(&self) -> Option<(Voice, Instant)> {
+        let waiting = self.waiting.as_deref()?;
         Voice::ALL
             .iter()
             .filter_map(|&voice| {
-                let front = self.waiting[voice.index()].front()?;
+                let front = waiting[voice.index()].front()?;
                 Some((voice, front.read_at + voice.offset(self.delay), front.seq))
             })
             .min_by_key(|&(voice, due, seq)| (due, seq, voice))

@@ -27,7 +27,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct Listener {
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     stats: Arc<ServerStats>,
     limit: Arc<Semaphore>,
     tracker: TaskTracker,
@@ -39,7 +39,7 @@ impl Listener {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Listener {
             limit: Arc::new(Semaphore::new(permits)),
-            config,
+            config: Arc::new(config),
             stats,
             tracker: TaskTracker::new(),
             shutdown: Shutdown::default(),
@@ -102,10 +102,14 @@ impl Listener {
         let _ = stream.set_nodelay(true);
         self.stats.connections_accepted.fetch_add(1, Relaxed);
         self.stats.connections_open.fetch_add(1, Relaxed);
-        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone())
-            .with_stats(self.stats.clone());
+        let config = self.config.clone();
+        let shutdown = self.shutdown.clone();
         let server_stats = self.stats.clone();
         self.tracker.spawn(async move {
+            // Built inside the task rather than moved into it: a captured value keeps its space
+            // in the task for the task's whole life, next to the future it was moved into.
+            let connection =
+                Connection::new(stream, peer, config, shutdown).with_stats(server_stats.clone());
             let opened = Instant::now();
             tracing::info!("{peer}: connection opened");
             let (reason, stats) = connection.run().await;
