@@ -249,9 +249,17 @@ pub fn parse_count(text: &str) -> Result<usize, String> {
 
 /// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))?;
+    if duration > MAX_DURATION {
+        return Err("must be at most 365 days".to_string());
+    }
+    Ok(duration)
 }
+
+/// The longest duration any option takes. humantime accepts billions of years, which would
+/// overflow the clock arithmetic of deadlines; a year is beyond any sensible delay or timeout.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Print the completion script for a shell to stdout.
 ///
@@ -297,6 +305,9 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("10").is_err(), "a bare number has no unit");
+        assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
+        assert!(parse_duration("366days").is_err());
+        assert!(parse_duration("300000000000years").is_err());
     }
 
     #[test]

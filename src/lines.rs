@@ -91,7 +91,7 @@ impl LineSplitter {
     }
 
     /// The buffer to read into directly, for callers that can fill a `Vec` (such as
-    /// `TcpStream::try_read_buf`), saving a copy. Call [`LineSplitter::compact`] first.
+    /// `TcpStream::try_read_buf`), saving a copy; consumed bytes are dropped first.
     pub fn buffer_mut(&mut self) -> &mut Vec<u8> {
         self.compact();
         &mut self.buf

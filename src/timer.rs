@@ -5,11 +5,13 @@
 //! (original and lower) left about 1 ms late at the median and 2.5 ms at p99, while the first
 //! echo, written as soon as the shout is read, stayed near 0.2 ms and 1 ms.
 //!
-//! [`sleep_until`] is the one abstraction. Where the fine timer runs and tokio's clock is the real
-//! one, it waits on the fine timer alone (also keeping a tokio sleep registered made the workers
-//! wake for both); otherwise, on a paused or mocked tokio clock (tests) or without a timer
-//! thread, it is tokio's own sleep, the portable fallback. Either way it ends only once tokio's
-//! clock says the deadline has passed, so it is never early.
+//! [`sleep_until`] is the one abstraction. Once the program has turned the fine timer on
+//! ([`enable_fine_timer`], which `echoctl serve` and `echoctl bench` do), it waits on the fine
+//! timer alone (also keeping a tokio sleep registered made the workers wake for both); otherwise
+//! (tests, with tokio's paused clock, never turn it on) or without a timer thread, it is tokio's
+//! own sleep, the portable fallback. Either way it ends only once tokio's clock says the deadline
+//! has passed, so it is never early. The switch is explicit because a paused clock cannot be told
+//! from the real one reliably in the first microseconds of a runtime.
 //!
 //! The fine timer is one thread for the whole process holding a heap of deadlines, rounded up to
 //! a 200 µs grid ([`GRANULARITY`]) so that tasks due together are woken together. It sleeps on a
@@ -29,11 +31,19 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
 use tokio::time::Instant;
+
+static FINE_TIMER_ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Lets [`sleep_until`] use the fine timer from now on. For programs on tokio's real clock only.
+pub fn enable_fine_timer() {
+    FINE_TIMER_ENABLED.store(true, AtomicOrdering::Relaxed);
+}
 
 /// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
 pub fn sleep_until(deadline: Instant) -> Sleep {
@@ -53,11 +63,23 @@ pub struct Sleep {
     coarse: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
+impl Sleep {
+    /// Moves the deadline, keeping the registration when it is unchanged: a connection re-arms
+    /// its one sleep each time round its loop, and a fresh registration every time would leave
+    /// an entry per wake-up in the timer's heap until its deadline.
+    pub fn reset(&mut self, deadline: Instant) {
+        if deadline != self.fine.deadline {
+            *self = sleep_until(deadline);
+        }
+    }
+}
+
 impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.fine.poll_fine(cx) {
+        let enabled = FINE_TIMER_ENABLED.load(AtomicOrdering::Relaxed);
+        match self.fine.poll_fine(cx, enabled) {
             Fine::Ready => return Poll::Ready(()),
             Fine::Waiting => return Poll::Pending,
             Fine::Unavailable => {}
@@ -77,16 +99,6 @@ enum Fine {
     Waiting,
     /// tokio's sleep must do it: no timer thread, or tokio's clock is not the real one.
     Unavailable,
-}
-
-/// Whether tokio's clock is the real one. A paused or mocked clock (tests) runs on virtual time
-/// that only tokio's own timer follows, so there a sleep must use it.
-fn clock_is_real() -> bool {
-    // Read in this order, the real clock is at most a few hundred nanoseconds ahead of tokio's
-    // when they are the same clock; a paused clock drifts away from it at once.
-    let tokio_now = Instant::now().into_std();
-    let real_now = StdInstant::now();
-    tokio_now <= real_now && real_now - tokio_now < Duration::from_micros(50)
 }
 
 /// The fine half of [`sleep_until`]: registers with the timer thread on its first poll.
@@ -109,7 +121,7 @@ impl Slot {
 }
 
 impl FineSleep {
-    fn poll_fine(&mut self, cx: &mut Context<'_>) -> Fine {
+    fn poll_fine(&mut self, cx: &mut Context<'_>, enabled: bool) -> Fine {
         if Instant::now() >= self.deadline {
             return Fine::Ready;
         }
@@ -127,7 +139,7 @@ impl FineSleep {
                 }
             }
             None => {
-                let Some(timer) = timer().filter(|_| clock_is_real()) else {
+                let Some(timer) = timer().filter(|_| enabled) else {
                     return Fine::Unavailable;
                 };
                 let slot = Arc::new(Slot::default());
@@ -269,7 +281,7 @@ impl Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+    use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
 
     struct CountWakes(AtomicUsize);
@@ -316,6 +328,30 @@ mod tests {
     }
 
     #[test]
+    fn resetting_to_the_same_deadline_keeps_the_registration() {
+        let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut sleep = sleep_until(deadline);
+        assert!(matches!(sleep.fine.poll_fine(&mut cx, true), Fine::Waiting));
+        let registered = sleep.fine.slot.clone().expect("registered");
+        sleep.reset(deadline);
+        let kept = sleep.fine.slot.as_ref().expect("still registered");
+        assert!(Arc::ptr_eq(kept, &registered), "no second heap entry");
+        sleep.reset(deadline + Duration::from_secs(1));
+        assert!(sleep.fine.slot.is_none(), "a new deadline registers anew");
+        assert!(
+            registered.waker().is_none(),
+            "and the old entry wakes nobody"
+        );
+    }
+
+    #[test]
     fn deadlines_round_up_to_the_grid_never_down() {
         let Some(timer) = timer() else { return };
         let base = timer.origin + Duration::from_secs(1);
@@ -350,8 +386,8 @@ mod tests {
             deadline: Instant::now() + Duration::from_millis(5),
             slot: None,
         };
-        assert!(matches!(kept.poll_fine(&mut cx), Fine::Waiting));
-        assert!(matches!(dropped.poll_fine(&mut cx), Fine::Waiting));
+        assert!(matches!(kept.poll_fine(&mut cx, true), Fine::Waiting));
+        assert!(matches!(dropped.poll_fine(&mut cx, true), Fine::Waiting));
         drop(dropped);
         let give_up = StdInstant::now() + Duration::from_secs(10);
         while wakes.0.load(AtomicOrdering::SeqCst) == 0 && StdInstant::now() < give_up {
@@ -363,6 +399,6 @@ mod tests {
             1,
             "only the kept sleep"
         );
-        assert!(matches!(kept.poll_fine(&mut cx), Fine::Ready));
+        assert!(matches!(kept.poll_fine(&mut cx, true), Fine::Ready));
     }
 }

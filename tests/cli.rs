@@ -121,9 +121,17 @@ async fn connect_exits_when_the_server_closes_even_if_stdin_stays_open() {
     let stdin = child.stdin.take();
     let run = finish(child).await;
     drop(stdin);
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.code,
+        Some(1),
+        "a session cut short; stderr: {}",
+        run.stderr
+    );
     assert_eq!(run.stdout, b"\t BYE\n");
-    assert_eq!(run.stderr, "echoctl: the server closed the connection\n");
+    assert_eq!(
+        run.stderr,
+        "echoctl: error: the server closed the connection before the end of input\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -497,5 +505,10 @@ async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
     let log = log.await.unwrap();
     let failures = log.matches("accept failed").count();
     assert!(failures >= 1, "the failure is logged: {log}");
-    assert!(failures <= 4, "logged at a limited rate: {log}");
+    // At most one line a second (plus the first), however long this test took to get here.
+    let seconds = wall.elapsed().as_secs() as usize;
+    assert!(
+        failures <= seconds + 2,
+        "logged at a limited rate: {failures} lines in {seconds} s: {log}"
+    );
 }

@@ -248,6 +248,30 @@ async fn shutdown_delivers_echoes_in_flight_then_closes() {
 }
 
 #[tokio::test]
+async fn shutdown_does_not_reset_a_client_still_sending() {
+    let server = start(ServerConfig {
+        delay: Duration::from_millis(200),
+        ..ServerConfig::default()
+    })
+    .await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    writer.write_all(b"one\n").await.unwrap();
+    assert_eq!(read_line(&mut reader).await, "\t ONE\n");
+    let stopping = tokio::spawn(server.stop());
+    // The draining server reads no more; this input stays unread at the server until it closes.
+    writer.write_all(b"two\n").await.unwrap();
+    let mut rest = Vec::new();
+    timeout(PATIENCE, reader.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .expect("a clean end of stream, not a reset");
+    assert_eq!(rest, b"\t one\n\t one\n");
+    timeout(PATIENCE, stopping).await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn the_grace_period_bounds_shutdown() {
     let server = start(ServerConfig {
         delay: Duration::from_secs(3600),

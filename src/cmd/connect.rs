@@ -12,13 +12,16 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {
-        ended = session => {
-            if let client::SessionEnd::ServerClosedFirst = ended? {
-                // At a terminal the prompt would come back unexplained.
-                eprintln!("echoctl: the server closed the connection");
+        ended = session => match ended? {
+            // A reverb server closes first only when it is stopped, or closes this client for
+            // its own reasons (it sends a line saying why): the session was cut short.
+            client::SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
+                "the server closed the connection before the end of input"
+            )),
+            client::SessionEnd::ServerClosed | client::SessionEnd::OutputClosed => {
+                Ok(ExitCode::SUCCESS)
             }
-            Ok(ExitCode::SUCCESS)
-        }
+        },
         _ = interrupted => Ok(ExitCode::from(EXIT_INTERRUPTED)),
     }
 }

@@ -3,9 +3,11 @@ use std::process::ExitCode;
 use crate::cli::ServeArgs;
 use crate::server;
 use crate::signals;
+use crate::timer;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stop = signals::graceful_stop();
+    timer::enable_fine_timer();
     raise_open_files_limit();
     let config = args.server_config();
     let listener = server::bind(&args.listen).await?;

@@ -62,8 +62,9 @@ impl DemoMode {
     }
 }
 
-/// The shortest delay the demo accepts: the one race in the script has a margin of half a delay
-/// (see [`script`]), and below a few milliseconds that is less than a busy machine's jitter.
+/// The shortest delay the demo accepts: the one race in the script has a margin of at least half
+/// a delay (see [`script`]), and below a few milliseconds that is less than a busy machine's
+/// jitter.
 pub const MIN_DELAY: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone)]

@@ -159,6 +159,8 @@ pub struct Connection<S> {
     shutdown: Shutdown,
     lines: LineSplitter,
     echoes: EchoQueue,
+    /// The one sleep for the next echo or the idle deadline, re-armed only when that changes.
+    wake: timer::Sleep,
     stats: ConnectionStats,
     server_stats: Arc<ServerStats>,
 }
@@ -183,6 +185,7 @@ impl<S: Transport> Connection<S> {
             peer,
             lines: LineSplitter::new(config.max_line),
             echoes: EchoQueue::new(config.delay),
+            wake: timer::sleep_until(Instant::now()),
             config,
             shutdown,
             stats: ConnectionStats::default(),
@@ -276,6 +279,9 @@ impl<S: Transport> Connection<S> {
             } else {
                 &self.shutdown.abort
             };
+            if let Some(wake_at) = wake_at {
+                self.wake.reset(wake_at);
+            }
             tokio::select! {
                 biased;
                 _ = shutdown_stage.cancelled() => {
@@ -284,7 +290,7 @@ impl<S: Transport> Connection<S> {
                     }
                     ending = Some(CloseReason::ServerShutdown);
                 }
-                _ = timer::sleep_until(wake_at.unwrap_or_else(Instant::now)), if wake_at.is_some() => {
+                _ = &mut self.wake, if wake_at.is_some() => {
                     if idle_deadline.is_some_and(|idle| idle <= Instant::now()) {
                         ending = self.config.idle_timeout.map(CloseReason::Idle);
                     }
@@ -366,7 +372,8 @@ impl<S: Transport> Connection<S> {
                 biased;
                 _ = self.shutdown.abort.cancelled() => return Err(CloseReason::Aborted),
                 written = self.stream.write(bytes) => written,
-                _ = timer::sleep_until(stalled_at) => return Err(CloseReason::WriteStalled(stall)),
+                // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
+                _ = tokio::time::sleep_until(stalled_at) => return Err(CloseReason::WriteStalled(stall)),
             };
             match written {
                 Err(e) => return Err(CloseReason::Io(e)),
@@ -399,7 +406,9 @@ impl<S: Transport> Connection<S> {
         if let Err(e) = self.stream.shutdown().await {
             return CloseReason::Io(e);
         }
-        if farewell.is_some() {
+        // Closing with unread input makes the kernel reset the connection and discard what is
+        // still queued to the client: linger whenever the client may still be sending.
+        if farewell.is_some() || matches!(reason, CloseReason::ServerShutdown) {
             linger_before_close(&self.stream, &self.shutdown.abort).await;
         }
         reason
@@ -428,7 +437,7 @@ pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationT
     let mut scratch = Vec::new();
     loop {
         tokio::select! {
-            _ = timer::sleep_until(deadline) => return,
+            _ = tokio::time::sleep_until(deadline) => return,
             _ = abort.cancelled() => return,
             ready = poll_fn(|cx| stream.poll_read_ready(cx)) => {
                 if ready.is_err() {

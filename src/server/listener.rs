@@ -26,10 +26,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How long a refused client gets to take its "server full" line before it is dropped.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Refused clients being told so at once; past this, a refused client is closed without a word,
+/// so a flood of connects cannot hold the descriptors the limit is there to protect.
+const MAX_REFUSALS_IN_FLIGHT: usize = 64;
+
 pub struct Listener {
     config: Arc<ServerConfig>,
     stats: Arc<ServerStats>,
     limit: Arc<Semaphore>,
+    refusals: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: Shutdown,
 }
@@ -39,6 +44,7 @@ impl Listener {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Listener {
             limit: Arc::new(Semaphore::new(permits)),
+            refusals: Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT)),
             config: Arc::new(config),
             stats,
             tracker: TaskTracker::new(),
@@ -92,11 +98,14 @@ impl Listener {
                 "{peer}: refused, server full ({} connections, --max-connections)",
                 self.config.max_connections
             );
-            self.tracker.spawn(refuse(
-                stream,
-                self.config.max_connections,
-                self.shutdown.abort.clone(),
-            ));
+            if let Ok(refusing) = self.refusals.clone().try_acquire_owned() {
+                let max_connections = self.config.max_connections;
+                let abort = self.shutdown.abort.clone();
+                self.tracker.spawn(async move {
+                    refuse(stream, max_connections, abort).await;
+                    drop(refusing);
+                });
+            }
             return;
         };
         let _ = stream.set_nodelay(true);
