@@ -58,10 +58,6 @@ impl LineSplitter {
         }
     }
 
-    pub fn max_line(&self) -> usize {
-        self.max_line
-    }
-
     /// Bytes received but not yet returned as lines.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.start
@@ -98,7 +94,7 @@ impl LineSplitter {
     }
 
     /// Drops consumed bytes from the front so the buffer does not grow with every line.
-    pub fn compact(&mut self) {
+    fn compact(&mut self) {
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;

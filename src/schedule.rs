@@ -52,10 +52,6 @@ impl EchoQueue {
         }
     }
 
-    pub fn delay(&self) -> Duration {
-        self.delay
-    }
-
     /// Schedules the three echoes of a shout read at `read_at`.
     ///
     /// `read_at` must not be earlier than that of a shout pushed before (the queue relies on it to
@@ -113,9 +109,9 @@ impl EchoQueue {
                 Some(next) => waiting[next.index()].push_back(pending),
                 None => self.queued_bytes -= pending.shout.len(),
             }
-            if waiting.iter().all(VecDeque::is_empty) {
-                self.waiting = None;
-            }
+        }
+        if self.in_flight() == 0 {
+            self.waiting = None;
         }
         lines
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{PATIENCE, read_line, read_to_end};
 use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
@@ -58,6 +59,23 @@ impl Watched {
         .await
         .unwrap_or_else(|_| panic!("server never got to {open} open connections"));
     }
+}
+
+/// Connects, shouts `shout` and waits for its first echo, so echoes are known to be in flight.
+async fn shout_and_hear_the_first_echo(
+    addr: std::net::SocketAddr,
+    shout: &str,
+) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    writer
+        .write_all(format!("{shout}\n").as_bytes())
+        .await
+        .unwrap();
+    let upper = shout.to_uppercase();
+    assert_eq!(read_line(&mut reader).await, format!("\t {upper}\n"));
+    (reader, writer)
 }
 
 const MAX_LINE: usize = 1000;
@@ -230,11 +248,7 @@ async fn shutdown_delivers_echoes_in_flight_then_closes() {
         ..ServerConfig::default()
     })
     .await;
-    let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
-    writer.write_all(b"last words\n").await.unwrap();
-    assert_eq!(read_line(&mut reader).await, "\t LAST WORDS\n");
+    let (reader, writer) = shout_and_hear_the_first_echo(server.addr, "last words").await;
     let addr = server.addr;
     let stopping = tokio::spawn(server.stop());
     // The remaining echoes still come, then the server closes without being asked.
@@ -254,11 +268,7 @@ async fn shutdown_does_not_reset_a_client_still_sending() {
         ..ServerConfig::default()
     })
     .await;
-    let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
-    writer.write_all(b"one\n").await.unwrap();
-    assert_eq!(read_line(&mut reader).await, "\t ONE\n");
+    let (mut reader, mut writer) = shout_and_hear_the_first_echo(server.addr, "one").await;
     let stopping = tokio::spawn(server.stop());
     // The draining server reads no more; this input stays unread at the server until it closes.
     writer.write_all(b"two\n").await.unwrap();
@@ -279,11 +289,7 @@ async fn the_grace_period_bounds_shutdown() {
         ..ServerConfig::default()
     })
     .await;
-    let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
-    writer.write_all(b"patience\n").await.unwrap();
-    assert_eq!(read_line(&mut reader).await, "\t PATIENCE\n");
+    let (mut reader, writer) = shout_and_hear_the_first_echo(server.addr, "patience").await;
     server.stop().await;
     let mut rest = Vec::new();
     // Closed with echoes still owed: end of stream (or a reset), not a hang.

@@ -10,8 +10,7 @@ use std::time::Duration;
 use echoctl::server::{Connection, Mode, ServerConfig, Shutdown};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedReadHalf;
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep_until};
 
 const DELAY: Duration = Duration::from_secs(1);
 
@@ -19,21 +18,52 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn start(mode: Mode) -> (UnixStream, tokio::task::JoinHandle<()>) {
-    start_with(ServerConfig {
+fn config(mode: Mode) -> ServerConfig {
+    ServerConfig {
         mode,
         delay: DELAY,
         ..ServerConfig::default()
-    })
+    }
 }
 
-/// Records each line with the time it arrived, until the server closes.
-async fn heard(reader: OwnedReadHalf, start: Instant) -> Vec<(Duration, String)> {
-    let mut lines = BufReader::new(reader).lines();
-    let mut heard = Vec::new();
-    while let Some(line) = lines.next_line().await.expect("read") {
-        heard.push((start.elapsed(), line));
+/// What the client does after sending its input.
+#[derive(Clone, Copy)]
+enum AtEnd {
+    /// Closes its write half: end of input.
+    HalfClose,
+    /// Keeps the connection open, sending nothing more, until the server closes it.
+    StayOpen,
+}
+
+/// Runs one connection: writes each `(at ms, bytes)` at its time, then does `at_end`, and returns
+/// every line the server sent with the time it arrived, until the server closed.
+async fn play(
+    config: ServerConfig,
+    writes: &[(u64, &[u8])],
+    at_end: AtEnd,
+) -> Vec<(Duration, String)> {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving = tokio::spawn(Connection::new(server, peer, config, Shutdown::default()).run());
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        let mut heard = Vec::new();
+        while let Some(line) = lines.next_line().await.expect("read") {
+            heard.push((t0.elapsed(), line));
+        }
+        heard
+    });
+    for (at, bytes) in writes {
+        sleep_until(t0 + ms(*at)).await;
+        writer.write_all(bytes).await.unwrap();
     }
+    if let AtEnd::HalfClose = at_end {
+        writer.shutdown().await.unwrap();
+    }
+    let heard = listening.await.unwrap();
+    serving.await.expect("the connection task did not panic");
     heard
 }
 
@@ -46,15 +76,12 @@ fn expect(lines: &[(u64, &str)]) -> Vec<(Duration, String)> {
 
 #[tokio::test(start_paused = true)]
 async fn sequential_finishes_each_shout_before_reading_the_next() {
-    let (client, task) = start(Mode::Sequential);
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    writer
-        .write_all(b"Hello?\nIs there anybody there?\nYooo-hooo!\n")
-        .await
-        .unwrap();
-    writer.shutdown().await.unwrap();
-    let heard = heard(reader, t0).await;
+    let heard = play(
+        config(Mode::Sequential),
+        &[(0, b"Hello?\nIs there anybody there?\nYooo-hooo!\n")],
+        AtEnd::HalfClose,
+    )
+    .await;
     assert_eq!(
         heard,
         expect(&[
@@ -69,24 +96,18 @@ async fn sequential_finishes_each_shout_before_reading_the_next() {
             (6000, "yooo-hooo!"),
         ])
     );
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_echoes_each_shout_from_the_moment_it_is_read() {
-    let (client, task) = start(Mode::Concurrent);
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    writer
-        .write_all(b"Is there anybody there?\n")
-        .await
-        .unwrap();
-    sleep(ms(1500)).await;
-    writer.write_all(b"Yooo-hooo!\n").await.unwrap();
-    writer.shutdown().await.unwrap();
+    let heard = play(
+        config(Mode::Concurrent),
+        &[(0, b"Is there anybody there?\n"), (1500, b"Yooo-hooo!\n")],
+        AtEnd::HalfClose,
+    )
+    .await;
     assert_eq!(
-        listening.await.unwrap(),
+        heard,
         expect(&[
             (0, "IS THERE ANYBODY THERE?"),
             (1000, "Is there anybody there?"),
@@ -96,21 +117,18 @@ async fn concurrent_echoes_each_shout_from_the_moment_it_is_read() {
             (3500, "yooo-hooo!"),
         ])
     );
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn sequential_reads_a_shout_sent_mid_echo_only_after_the_last_echo() {
-    let (client, task) = start(Mode::Sequential);
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    writer.write_all(b"one\n").await.unwrap();
-    sleep(ms(700)).await;
-    writer.write_all(b"two\n").await.unwrap();
-    writer.shutdown().await.unwrap();
+    let heard = play(
+        config(Mode::Sequential),
+        &[(0, b"one\n"), (700, b"two\n")],
+        AtEnd::HalfClose,
+    )
+    .await;
     assert_eq!(
-        listening.await.unwrap(),
+        heard,
         expect(&[
             (0, "ONE"),
             (1000, "one"),
@@ -120,18 +138,18 @@ async fn sequential_reads_a_shout_sent_mid_echo_only_after_the_last_echo() {
             (4000, "two"),
         ])
     );
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn half_close_delivers_pending_echoes_including_an_unterminated_last_line() {
-    let (client, task) = start(Mode::Concurrent);
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    writer.write_all(b"a\r\nb").await.unwrap();
-    writer.shutdown().await.unwrap();
+    let heard = play(
+        config(Mode::Concurrent),
+        &[(0, b"a\r\nb")],
+        AtEnd::HalfClose,
+    )
+    .await;
     assert_eq!(
-        heard(reader, t0).await,
+        heard,
         expect(&[
             (0, "A"),
             (0, "B"),
@@ -141,26 +159,17 @@ async fn half_close_delivers_pending_echoes_including_an_unterminated_last_line(
             (2000, "b"),
         ])
     );
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn deadlines_do_not_drift_when_shouts_keep_arriving() {
     // 50 shouts, one every 300 ms: each echo is due exactly read time + k × delay, however many
     // are in flight around it.
-    let (client, task) = start(Mode::Concurrent);
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    for i in 0..50u64 {
-        writer
-            .write_all(format!("s{i}\n").as_bytes())
-            .await
-            .unwrap();
-        sleep(ms(300)).await;
-    }
-    writer.shutdown().await.unwrap();
-    let heard = listening.await.unwrap();
+    let shouts: Vec<(u64, Vec<u8>)> = (0..50u64)
+        .map(|i| (300 * i, format!("s{i}\n").into_bytes()))
+        .collect();
+    let writes: Vec<(u64, &[u8])> = shouts.iter().map(|(at, s)| (*at, &s[..])).collect();
+    let heard = play(config(Mode::Concurrent), &writes, AtEnd::HalfClose).await;
     assert_eq!(heard.len(), 150);
     for i in 0..50u64 {
         let read = ms(300 * i);
@@ -171,79 +180,56 @@ async fn deadlines_do_not_drift_when_shouts_keep_arriving() {
             .collect();
         assert_eq!(mine, [read, read + DELAY, read + 2 * DELAY], "shout {i}");
     }
-    task.await.unwrap();
-}
-
-fn start_with(config: ServerConfig) -> (UnixStream, tokio::task::JoinHandle<()>) {
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let connection = Connection::new(server, peer, config, Shutdown::default());
-    let task = tokio::spawn(async move {
-        connection.run().await;
-    });
-    (client, task)
 }
 
 const IDLE_NOTICE: &str = "echoctl: no complete line for 5s; closing the connection";
 
 #[tokio::test(start_paused = true)]
 async fn idle_client_is_told_and_closed_and_a_partial_line_is_not_activity() {
-    let (client, task) = start_with(ServerConfig {
-        mode: Mode::Concurrent,
-        delay: DELAY,
-        idle_timeout: Some(Duration::from_secs(5)),
-        ..ServerConfig::default()
-    });
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    writer.write_all(b"hi\n").await.unwrap();
-    sleep(ms(1000)).await;
-    writer.write_all(b"half a li").await.unwrap();
-    let heard = listening.await.unwrap();
+    let heard = play(
+        ServerConfig {
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..config(Mode::Concurrent)
+        },
+        &[(0, b"hi\n"), (1000, b"half a li")],
+        AtEnd::StayOpen,
+    )
+    .await;
     let mut expected = expect(&[(0, "HI"), (1000, "hi"), (2000, "hi")]);
     expected.push((ms(5000), IDLE_NOTICE.to_string()));
     assert_eq!(heard, expected);
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn idle_time_counts_only_while_the_server_waits_for_a_line() {
     // Sequential: the server is busy echoing until t = 2 s, so idleness starts there.
-    let (client, task) = start_with(ServerConfig {
-        mode: Mode::Sequential,
-        delay: DELAY,
-        idle_timeout: Some(Duration::from_secs(5)),
-        ..ServerConfig::default()
-    });
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    writer.write_all(b"hi\n").await.unwrap();
-    let heard = listening.await.unwrap();
+    let heard = play(
+        ServerConfig {
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..config(Mode::Sequential)
+        },
+        &[(0, b"hi\n")],
+        AtEnd::StayOpen,
+    )
+    .await;
     let mut expected = expect(&[(0, "HI"), (1000, "hi"), (2000, "hi")]);
     expected.push((ms(7000), IDLE_NOTICE.to_string()));
     assert_eq!(heard, expected);
-    drop(writer);
-    task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn pending_echoes_are_delivered_before_the_idle_notice() {
-    let (client, task) = start_with(ServerConfig {
-        mode: Mode::Concurrent,
-        delay: Duration::from_secs(4),
-        idle_timeout: Some(Duration::from_secs(5)),
-        ..ServerConfig::default()
-    });
-    let (reader, mut writer) = client.into_split();
-    let t0 = Instant::now();
-    let listening = tokio::spawn(heard(reader, t0));
-    writer.write_all(b"slow\n").await.unwrap();
-    let heard = listening.await.unwrap();
+    let heard = play(
+        ServerConfig {
+            delay: Duration::from_secs(4),
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..config(Mode::Concurrent)
+        },
+        &[(0, b"slow\n")],
+        AtEnd::StayOpen,
+    )
+    .await;
     let mut expected = expect(&[(0, "SLOW"), (4000, "slow"), (8000, "slow")]);
     expected.push((ms(8000), IDLE_NOTICE.to_string()));
     assert_eq!(heard, expected);
-    drop(writer);
-    task.await.unwrap();
 }

@@ -211,10 +211,6 @@ impl<S: Transport> Connection<S> {
         (reason, self.stats)
     }
 
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
     /// The main loop. `Ok(reason)` means the connection ended in an orderly way and the farewell
     /// in [`Connection::finish`] applies; `Err(reason)` means it is beyond saving.
     async fn serve(&mut self) -> Result<CloseReason, CloseReason> {
@@ -270,10 +266,12 @@ impl<S: Transport> Connection<S> {
             // One timer for the next echo and the idle deadline, and one shutdown token (abort
             // can only follow drain): every future here lives as long as the connection waits,
             // so each byte is paid 10,000 times at 10,000 idle connections.
-            let wake_at = match (self.echoes.next_due(), idle_deadline) {
-                (Some(due), Some(idle)) => Some(due.min(idle)),
-                (due, idle) => due.or(idle),
-            };
+            let wake_at = self
+                .echoes
+                .next_due()
+                .into_iter()
+                .chain(idle_deadline)
+                .min();
             let shutdown_stage = if ending.is_none() {
                 &self.shutdown.drain
             } else {
