@@ -5,61 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use common::{PATIENCE, read_line, read_to_end};
-use echoctl::server::{self, Mode, ServerConfig, ServerStats};
+use common::{PATIENCE, TestServer, read_line, read_to_end};
+use echoctl::server::{Mode, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{sleep, timeout};
-use tokio_util::sync::CancellationToken;
-
-struct Watched {
-    addr: std::net::SocketAddr,
-    stats: Arc<ServerStats>,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn start(config: ServerConfig) -> Watched {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stats = Arc::new(ServerStats::default());
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(server::run_with_stats(
-        listener,
-        config,
-        stats.clone(),
-        stop.clone().cancelled_owned(),
-    ));
-    Watched {
-        addr,
-        stats,
-        stop,
-        task,
-    }
-}
-
-impl Watched {
-    async fn stop(self) {
-        self.stop.cancel();
-        timeout(PATIENCE, self.task).await.unwrap().unwrap();
-    }
-
-    /// Waits until the server's own books show `open` connections (or fails after `PATIENCE`).
-    async fn until_open_connections(&self, open: usize) {
-        timeout(PATIENCE, async {
-            while self.stats.connections_open.load(Relaxed) != open {
-                sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("server never got to {open} open connections"));
-    }
-}
+use tokio::time::timeout;
 
 /// Connects, shouts `shout` and waits for its first echo, so echoes are known to be in flight.
 async fn shout_and_hear_the_first_echo(
@@ -97,7 +51,7 @@ async fn exchange(addr: std::net::SocketAddr, line: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn line_limit_is_exact_and_a_longer_line_gets_a_notice_after_the_echoes_owed() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         mode: Mode::Concurrent,
         delay: Duration::from_millis(50),
         max_line: MAX_LINE,
@@ -128,7 +82,7 @@ async fn line_limit_is_exact_and_a_longer_line_gets_a_notice_after_the_echoes_ow
 
 #[tokio::test]
 async fn a_mebibyte_without_newline_is_refused_without_buffering_it() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         delay: Duration::ZERO,
         ..ServerConfig::default()
     })
@@ -159,7 +113,7 @@ async fn a_mebibyte_without_newline_is_refused_without_buffering_it() {
 async fn a_client_that_never_reads_cannot_grow_the_server_or_slow_others() {
     const MAX_PENDING: usize = 16;
     const LINE: usize = 100;
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         mode: Mode::Concurrent,
         // Echoes due at once fill the hog's socket buffers quickly, so its writes stall soon.
         delay: Duration::ZERO,
@@ -208,7 +162,7 @@ async fn a_client_that_never_reads_cannot_grow_the_server_or_slow_others() {
 
 #[tokio::test]
 async fn over_the_connection_limit_a_client_is_told_the_server_is_full() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         delay: Duration::ZERO,
         max_connections: 2,
         ..ServerConfig::default()
@@ -243,7 +197,7 @@ async fn over_the_connection_limit_a_client_is_told_the_server_is_full() {
 
 #[tokio::test]
 async fn shutdown_delivers_echoes_in_flight_then_closes() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         delay: Duration::from_millis(200),
         ..ServerConfig::default()
     })
@@ -263,7 +217,7 @@ async fn shutdown_delivers_echoes_in_flight_then_closes() {
 
 #[tokio::test]
 async fn shutdown_does_not_reset_a_client_still_sending() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         delay: Duration::from_millis(200),
         ..ServerConfig::default()
     })
@@ -283,7 +237,7 @@ async fn shutdown_does_not_reset_a_client_still_sending() {
 
 #[tokio::test]
 async fn the_grace_period_bounds_shutdown() {
-    let server = start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         delay: Duration::from_secs(3600),
         grace: Duration::from_millis(100),
         ..ServerConfig::default()

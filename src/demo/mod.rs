@@ -28,9 +28,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
@@ -103,7 +101,7 @@ pub async fn run(
             return closed_or_error(e);
         }
 
-        let server = DemoServer::start(mode, options.delay).await?;
+        let server = start_server(mode, options.delay).await?;
         let expected = script::rehearse(script, options.delay).duration;
         progress.begin(mode, Director::new(script, options.delay).tally(), expected);
         let played = tokio::select! {
@@ -112,7 +110,7 @@ pub async fn run(
             played = play(script, server.addr, options.delay, &mut page, progress) => played,
         };
         progress.clear();
-        server.stop().await;
+        stop_server(server).await;
         match played? {
             DemoEnd::Finished => {}
             end => return Ok(end),
@@ -295,39 +293,21 @@ impl Page<'_> {
     }
 }
 
-/// The real server, in this process, on a free loopback port.
-struct DemoServer {
-    addr: std::net::SocketAddr,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+/// Starts the real server, in this process, on a free loopback port.
+async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Running> {
+    let config = ServerConfig {
+        mode,
+        delay,
+        // When the demo stops, nobody is left to hear the echoes still owed.
+        grace: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    server::spawn(server::bind("127.0.0.1:0").await?, config)
+        .context("cannot read the demo server's address")
 }
 
-impl DemoServer {
-    async fn start(mode: Mode, delay: Duration) -> anyhow::Result<DemoServer> {
-        let listener = server::bind("127.0.0.1:0").await?;
-        let addr = listener
-            .local_addr()
-            .context("cannot read the demo server's address")?;
-        let config = ServerConfig {
-            mode,
-            delay,
-            // When the demo stops, nobody is left to hear the echoes still owed.
-            grace: Duration::ZERO,
-            ..ServerConfig::default()
-        };
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(server::run(
-            listener,
-            config,
-            stop.clone().cancelled_owned(),
-        ));
-        Ok(DemoServer { addr, stop, task })
-    }
-
-    /// Stops the server and waits until its connection is closed.
-    async fn stop(self) {
-        self.stop.cancel();
-        // With no grace period this is immediate; the bound only guards against a bug.
-        let _ = timeout(Duration::from_secs(1), self.task).await;
-    }
+/// Stops the demo's server and waits until its connection is closed.
+async fn stop_server(server: server::Running) {
+    // With no grace period this is immediate; the bound only guards against a bug.
+    let _ = timeout(Duration::from_secs(1), server.stop()).await;
 }

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::task::{JoinError, JoinHandle};
+use tokio_util::sync::CancellationToken;
 
 use crate::lines::DEFAULT_MAX_LINE;
 
@@ -172,6 +174,45 @@ pub async fn run_with_stats(
     listener::Listener::new(config, stats)
         .run(listener, shutdown)
         .await
+}
+
+/// Starts the server on its own task, for callers that run one in-process and stop it later
+/// (`echoctl demo`, the tests).
+pub fn spawn(listener: TcpListener, config: ServerConfig) -> io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(ServerStats::default());
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run_with_stats(
+        listener,
+        config,
+        stats.clone(),
+        stop.clone().cancelled_owned(),
+    ));
+    Ok(Running {
+        addr,
+        stats,
+        stop,
+        task,
+    })
+}
+
+/// A server started by [`spawn`].
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its counters, live.
+    pub stats: Arc<ServerStats>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Shuts the server down as [`run`] does on its signal, and returns once every connection
+    /// has closed (an error only if the server task panicked).
+    pub async fn stop(self) -> Result<(), JoinError> {
+        self.stop.cancel();
+        self.task.await
+    }
 }
 
 /// Server-wide counters, updated as connections come and go. They let tests (and anyone

@@ -3,22 +3,23 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use echoctl::server::{self, Mode, ServerConfig};
+use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// Generous bound on anything a test waits for: far beyond what a slow machine needs, short
 /// enough that a hang fails fast.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The real server on its own task, on an ephemeral loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+    pub stats: Arc<ServerStats>,
+    running: server::Running,
 }
 
 impl TestServer {
@@ -26,14 +27,12 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(server::run(
-            listener,
-            config,
-            stop.clone().cancelled_owned(),
-        ));
-        TestServer { addr, stop, task }
+        let running = server::spawn(listener, config).expect("local addr");
+        TestServer {
+            addr: running.addr,
+            stats: running.stats.clone(),
+            running,
+        }
     }
 
     pub async fn with(mode: Mode, delay: Duration) -> TestServer {
@@ -47,11 +46,21 @@ impl TestServer {
 
     /// Stops the server and waits until every connection task has ended.
     pub async fn stop(self) {
-        self.stop.cancel();
-        tokio::time::timeout(PATIENCE, self.task)
+        tokio::time::timeout(PATIENCE, self.running.stop())
             .await
             .expect("server stops in time")
             .expect("server task did not panic");
+    }
+
+    /// Waits until the server's own books show `open` connections (or fails after `PATIENCE`).
+    pub async fn until_open_connections(&self, open: usize) {
+        tokio::time::timeout(PATIENCE, async {
+            while self.stats.connections_open.load(Relaxed) != open {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("server never got to {open} open connections"));
     }
 }
 
