@@ -20,13 +20,7 @@ use tokio::time::timeout;
 /// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
 pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| explain_resolve_error(addr, e))?
-        .collect();
-    if candidates.is_empty() {
-        anyhow::bail!("{addr} resolves to no address");
-    }
+    let candidates = resolve(addr).await?;
     let mut failures = Vec::new();
     for candidate in &candidates {
         match timeout(connect_timeout, TcpStream::connect(candidate)).await {
@@ -59,6 +53,18 @@ pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<Tc
         ""
     };
     Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+}
+
+/// Every address `addr` ("host:port") resolves to, or an error that says what to check.
+pub async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| explain_resolve_error(addr, e))?
+        .collect();
+    if candidates.is_empty() {
+        anyhow::bail!("{addr} resolves to no address");
+    }
+    Ok(candidates)
 }
 
 fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {

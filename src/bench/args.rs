@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::{DEFAULT_ADDR, parse_count, parse_duration};
+use crate::cli::{DEFAULT_ADDR, parse_count, parse_duration, parse_host_port};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -28,7 +28,7 @@ Examples:
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections")]
 pub struct BenchArgs {
     /// Server address, HOST:PORT.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR)]
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
     pub addr: String,
 
     /// Connections to open.

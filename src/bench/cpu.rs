@@ -45,15 +45,10 @@ pub fn now() -> Option<CpuTimes> {
 mod tests {
     #[test]
     #[cfg(unix)]
-    fn cpu_time_moves_forward() {
-        let before = super::now().expect("getrusage works on unix");
-        let mut x = 0u64;
-        for i in 0..2_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
-        }
-        std::hint::black_box(x);
-        let after = super::now().expect("getrusage works on unix");
-        assert!(after.user + after.system >= before.user + before.system);
-        assert!(after.peak_rss > 0);
+    fn reads_this_process_own_usage() {
+        let usage = super::now().expect("getrusage works on unix");
+        // A test binary has run code and mapped memory by now; zero would mean unread fields.
+        assert!(usage.user + usage.system > std::time::Duration::ZERO);
+        assert!(usage.peak_rss > 0);
     }
 }

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::anyhow;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -38,6 +37,7 @@ use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
 };
 use super::{BenchConfig, Pace, Progress};
+use crate::client;
 use crate::echo::Voice;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
@@ -106,7 +106,7 @@ struct Outcome {
 
 /// Runs the load described by `config` to its end and reports what was heard.
 pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result<Report> {
-    let addrs = resolve(&config.addr).await?;
+    let addrs = client::resolve(&config.addr).await?;
     let cpu_before = cpu::now();
     let started = Instant::now();
     let shared = Arc::new(Shared {
@@ -281,25 +281,6 @@ fn build_report(
     };
     report.ok = report.verdict();
     report
-}
-
-async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| {
-            if e.kind() == io::ErrorKind::InvalidInput {
-                anyhow!(
-                    "{addr:?} is not a valid address: {e} (expected HOST:PORT, e.g. localhost:8000)"
-                )
-            } else {
-                anyhow!("cannot resolve {addr:?}: {e} (check the host name)")
-            }
-        })?
-        .collect();
-    if addrs.is_empty() {
-        anyhow::bail!("{addr} resolves to no address");
-    }
-    Ok(addrs)
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
