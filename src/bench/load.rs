@@ -420,8 +420,15 @@ impl<'a> Driver<'a> {
         // With no shouts the connection idles until the duration cap (required then).
         let mut holding = shouts == 0;
         let mut next_send = Instant::now();
+        // The waits are built once and re-armed only when their deadline moves: building them
+        // afresh on every wake-up would register a waiter on the shared stop token (one lock for
+        // all connections) and two timer entries, then drop them, for every read.
+        let stopped = shared.stop.cancelled();
+        let send_timer = sleep_until(next_send);
+        let give_up_timer = sleep_until(self.last_activity + patience);
+        tokio::pin!(stopped, send_timer, give_up_timer);
         loop {
-            if self.shared.stop.is_cancelled() {
+            if shared.stop.is_cancelled() {
                 sending = false;
                 holding = false;
             }
@@ -447,6 +454,12 @@ impl<'a> Driver<'a> {
             // A silent server is given up on once nothing more can be sent to wake it.
             let waiting_only = !holding && (!sending || interval.is_none());
             let give_up = self.last_activity + patience;
+            if send_timer.deadline() != next_send {
+                send_timer.as_mut().reset(next_send);
+            }
+            if give_up_timer.deadline() != give_up {
+                give_up_timer.as_mut().reset(give_up);
+            }
             tokio::select! {
                 biased;
                 ready = self.stream.readable() => {
@@ -465,13 +478,13 @@ impl<'a> Driver<'a> {
                 ready = self.stream.writable(), if !self.out.is_empty() => {
                     ready.map_err(|e| format!("write: {}", explain(&e)))?;
                 }
-                _ = sleep_until(next_send), if sending && interval.is_some() => {
+                _ = &mut send_timer, if sending && interval.is_some() => {
                     self.send(Instant::now());
                     // Absolute schedule: a late shout does not push back the ones after it.
                     next_send += interval.unwrap_or_default();
                 }
-                _ = self.shared.stop.cancelled(), if sending || holding => {}
-                _ = sleep_until(give_up), if waiting_only && owed > 0 => return Ok(()),
+                _ = &mut stopped, if sending || holding => {}
+                _ = &mut give_up_timer, if waiting_only && owed > 0 => return Ok(()),
             }
         }
     }
