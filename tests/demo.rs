@@ -13,8 +13,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::time::{Instant, timeout};
 
-/// Short enough for a quick suite, long enough that the script's half-delay margins (100 ms and
-/// more) survive a loaded 2-core machine.
+/// Short enough for a quick suite, long enough for a loaded 2-core machine: at this delay the one
+/// race in the concurrent script (the second shout must reach the server before the first one's
+/// last echo) has 150 ms of room; every other step waits for an echo.
 const DELAY: &str = "200ms";
 
 /// How many times each session is replayed, side by side.
@@ -147,11 +148,14 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+// The colour tests play the sequential session, which has no race: only the order tests above
+// depend on the script's margin.
+
 #[tokio::test(flavor = "multi_thread")]
 async fn color_always_paints_a_pipe_and_keeps_the_text() {
     let run = demo(&[
         "--mode",
-        "concurrent",
+        "sequential",
         "--delay",
         DELAY,
         "--color",
@@ -160,7 +164,7 @@ async fn color_always_paints_a_pipe_and_keeps_the_text() {
     .await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
-    assert_eq!(strip_ansi(&run.stdout), CONCURRENT);
+    assert_eq!(strip_ansi(&run.stdout), SEQUENTIAL);
     for line in run.stdout.lines().filter(|line| line.starts_with(' ')) {
         assert!(
             line.starts_with("    \x1b["),
@@ -177,7 +181,7 @@ async fn color_is_global_and_may_come_before_the_subcommand() {
         "always",
         "demo",
         "--mode",
-        "concurrent",
+        "sequential",
         "--delay",
         DELAY,
     ]);
@@ -193,7 +197,7 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
         .args([
             "demo",
             "--mode",
-            "concurrent",
+            "sequential",
             "--delay",
             DELAY,
             "--color",
@@ -203,14 +207,14 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
         .env("CLICOLOR_FORCE", "1");
     let mut no_color = echoctl();
     no_color
-        .args(["demo", "--mode", "concurrent", "--delay", DELAY])
+        .args(["demo", "--mode", "sequential", "--delay", DELAY])
         .env("NO_COLOR", "1")
         .env("CLICOLOR_FORCE", "1");
     let (never, no_color) = tokio::join!(run(never), run(no_color));
     for run in [never, no_color] {
         assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
         assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
-        assert_eq!(run.stdout, CONCURRENT);
+        assert_eq!(run.stdout, SEQUENTIAL);
     }
 }
 
@@ -218,7 +222,7 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
 async fn clicolor_force_paints_a_pipe_in_auto_mode() {
     let mut command = echoctl();
     command
-        .args(["demo", "--mode", "concurrent", "--delay", DELAY])
+        .args(["demo", "--mode", "sequential", "--delay", DELAY])
         .env("CLICOLOR_FORCE", "1");
     let run = run(command).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);

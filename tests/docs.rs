@@ -132,8 +132,7 @@ fn the_generator_rewrites_what_changed_and_removes_pages_no_longer_generated() {
 }
 
 #[test]
-fn the_output_is_deterministic_and_undated() {
-    assert_eq!(docs::generated_files(), docs::generated_files());
+fn man_pages_are_undated_so_regenerating_changes_nothing() {
     for (name, page) in docs::man_pages() {
         let page = String::from_utf8(page).expect("pages are UTF-8");
         let title = page
