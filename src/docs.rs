@@ -43,7 +43,7 @@ pub const MAN_DIR: &str = "man";
 const BIN_NAME: &str = "echoctl";
 
 /// Exit statuses, on every page: each command can end in each of these.
-pub const EXIT_STATUS: &[(&str, &str)] = &[
+const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
         "Success; for serve, also a graceful stop on Ctrl-C or SIGTERM.",
@@ -66,7 +66,7 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
 ];
 
 /// An environment variable, documented on the pages of the commands it affects.
-pub struct EnvVar {
+struct EnvVar {
     pub name: &'static str,
     /// The long option whose presence on a command means this variable affects it. Global
     /// options reach every subcommand, so their variables appear on every page.
@@ -74,7 +74,7 @@ pub struct EnvVar {
     pub text: &'static str,
 }
 
-pub const ENVIRONMENT: &[EnvVar] = &[
+const ENVIRONMENT: &[EnvVar] = &[
     EnvVar {
         name: "NO_COLOR",
         option: "color",
@@ -107,7 +107,7 @@ pub const ENVIRONMENT: &[EnvVar] = &[
 
 /// Examples too long for `--help`, appended to the page of the command named (its
 /// `after_help` format: a heading line, descriptions indented by two, commands by four).
-pub const MORE_EXAMPLES: &[(&str, &str)] = &[(
+const MORE_EXAMPLES: &[(&str, &str)] = &[(
     "echoctl",
     "\
 Examples:
@@ -144,7 +144,7 @@ pub fn shells() -> &'static [Shell] {
 }
 
 /// The conventional file name of `shell`'s script: `echoctl.bash`, `_echoctl`, ...
-pub fn completion_file_name(shell: Shell) -> String {
+fn completion_file_name(shell: Shell) -> String {
     shell.file_name(BIN_NAME)
 }
 
@@ -376,7 +376,7 @@ fn help_sections(roff: &mut Roff, cmd: &Command, page: &str) {
 /// each block stripped of its common indentation. Blocks under the same heading are joined, a
 /// blank line apart, where the heading first appears. Text before the first heading goes under
 /// NOTES.
-pub fn split_sections(text: &str) -> Vec<(String, Vec<String>)> {
+fn split_sections(text: &str) -> Vec<(String, Vec<String>)> {
     let mut blocks: Vec<(String, Vec<&str>)> = Vec::new();
     for line in text.lines() {
         let line = line.trim_end();

@@ -55,6 +55,7 @@ impl Lateness {
         }
     }
 
+    #[cfg(test)]
     pub fn record(&mut self, voice: Voice, lateness: Duration) {
         let micros = u64::try_from(lateness.as_micros()).unwrap_or(u64::MAX);
         self.by_voice[voice.index()].saturating_record(micros.min(MAX_MICROS));
@@ -66,6 +67,7 @@ impl Lateness {
         }
     }
 
+    #[cfg(test)]
     pub fn merge(&mut self, other: &Lateness) {
         for (mine, theirs) in self.by_voice.iter_mut().zip(&other.by_voice) {
             // Same bounds on both sides, so adding cannot fail; saturate rather than panic.

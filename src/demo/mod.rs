@@ -103,7 +103,7 @@ pub async fn run(
 
         let server = start_server(mode, options.delay).await?;
         let expected = script::rehearse(script, options.delay).duration;
-        progress.begin(mode, Director::new(script, options.delay).tally(), expected);
+        progress.begin(mode, script.echo_count(), expected);
         let played = tokio::select! {
             biased;
             _ = &mut interrupt => Ok(DemoEnd::Interrupted),
@@ -149,7 +149,7 @@ async fn play(
         for effect in effects {
             if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
                 return match e {
-                    Failure::PageClosed => Ok(DemoEnd::OutputClosed),
+                    Failure::Page(e) => closed_or_error(e),
                     Failure::KeyboardClosed => {
                         // The relay stopped reading its input; its own error says why.
                         let why = timeout(Duration::from_secs(1), relay).await.ok();
@@ -157,7 +157,6 @@ async fn play(
                             .and_then(relay_failure)
                             .unwrap_or_else(|| anyhow!("the client stopped taking input")))
                     }
-                    Failure::Io(e) => Err(e).context("cannot write to standard output"),
                 };
             }
         }
@@ -197,9 +196,9 @@ async fn play(
 }
 
 enum Failure {
-    PageClosed,
+    /// Printing failed; [`closed_or_error`] tells a closed pipe from an error.
+    Page(io::Error),
     KeyboardClosed,
-    Io(io::Error),
 }
 
 async fn perform(
@@ -234,10 +233,7 @@ async fn perform(
             return Ok(());
         }
     };
-    shown.map_err(|e| match e.kind() {
-        io::ErrorKind::BrokenPipe => Failure::PageClosed,
-        _ => Failure::Io(e),
-    })
+    shown.map_err(Failure::Page)
 }
 
 /// The error the relay ended with, if it did.
@@ -251,6 +247,7 @@ fn relay_failure(
     }
 }
 
+/// A closed stdout (`echoctl demo | head`) ends the demo quietly; anything else is an error.
 fn closed_or_error(e: io::Error) -> anyhow::Result<DemoEnd> {
     if e.kind() == io::ErrorKind::BrokenPipe {
         Ok(DemoEnd::OutputClosed)

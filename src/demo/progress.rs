@@ -46,9 +46,9 @@ impl Progress {
         }
     }
 
-    /// Shows a new bar for a session expected to take `expected`.
-    pub fn begin(&mut self, mode: Mode, tally: Tally, expected: Duration) {
-        self.clear();
+    /// Shows a new bar for a session of `echoes_total` echoes, expected to take `expected`; its
+    /// counts come with the first [`Progress::update`].
+    pub fn begin(&mut self, mode: Mode, echoes_total: usize, expected: Duration) {
         if !self.shown {
             return;
         }
@@ -72,12 +72,11 @@ impl Progress {
             Box::new(RoomForCtrlC(console::Term::stderr())),
             REFRESH_HZ,
         );
-        let bar = ProgressBar::with_draw_target(Some(tally.echoes_total as u64), target)
+        let bar = ProgressBar::with_draw_target(Some(echoes_total as u64), target)
             .with_style(style)
             .with_prefix(book_program);
         bar.enable_steady_tick(TICK);
         self.bar = Some(bar);
-        self.update(tally);
     }
 
     pub fn update(&self, tally: Tally) {

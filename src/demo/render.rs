@@ -14,7 +14,7 @@ use crate::echo::{ECHO_PREFIX, Voice};
 use crate::server::{DEFAULT_DELAY, Mode};
 
 /// Indent of the server's lines on the page.
-pub const INDENT: &str = "    ";
+const INDENT: &str = "    ";
 
 /// The two shell lines that open a session: how the book starts its server and client, here
 /// with echoctl's commands. `--delay` appears only when it is not the default, so the commands

@@ -242,7 +242,7 @@ impl Director {
     }
 
     /// How long after its cue a step is performed; see the module docs.
-    pub fn pause_before(&self, act: Act) -> Duration {
+    fn pause_before(&self, act: Act) -> Duration {
         let half = self.delay / 2;
         match act {
             Act::Enter(_) => half.min(self.delay.saturating_sub(RACE_MARGIN)),
@@ -293,8 +293,6 @@ impl Director {
 /// A script played against an ideal server: what it prints, does and hears, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rehearsal {
-    /// The transcript: typed lines flush left, echoes indented by four spaces.
-    pub transcript: Vec<String>,
     /// Every effect with its time, in order.
     pub timeline: Vec<(Duration, Effect)>,
     /// When the session ends: the server closes as soon as the input has ended and no echo is owed.
@@ -310,7 +308,6 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
     let mut owed: Vec<(Duration, usize, String)> = Vec::new();
     let mut scheduled = 0;
     let mut free_at = Duration::ZERO;
-    let mut transcript = Vec::new();
     let mut timeline = Vec::new();
     let mut now = Duration::ZERO;
 
@@ -318,8 +315,6 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
     loop {
         for effect in effects {
             match &effect {
-                Effect::ShowTyped(line) => transcript.push(line.to_string()),
-                Effect::ShowEcho(text) => transcript.push(format!("    {text}")),
                 Effect::Send(line) => {
                     let read_at = match script.mode {
                         Mode::Sequential => now.max(free_at),
@@ -334,7 +329,7 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
                     }
                     free_at = read_at + Voice::Lower.offset(delay);
                 }
-                Effect::EndInput => {}
+                Effect::ShowTyped(_) | Effect::ShowEcho(_) | Effect::EndInput => {}
             }
             timeline.push((now, effect));
         }
@@ -364,7 +359,6 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
     }
 
     Rehearsal {
-        transcript,
         timeline,
         duration: now,
     }
@@ -373,6 +367,22 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::render::Painter;
+
+    impl Rehearsal {
+        /// What the demo would print without color, through the demo's own renderer.
+        fn transcript(&self) -> Vec<String> {
+            let painter = Painter::new(false);
+            self.timeline
+                .iter()
+                .filter_map(|(_, effect)| match effect {
+                    Effect::ShowTyped(line) => Some(painter.typed(line)),
+                    Effect::ShowEcho(text) => Some(painter.echo(text, None)),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
 
     /// SPEC's reverb1 transcript.
     const SEQUENTIAL_TRANSCRIPT: &str = "\
@@ -419,7 +429,7 @@ Yooo-hooo!
         for delay in DELAYS.map(ms) {
             let run = rehearse(&SEQUENTIAL, delay);
             assert_eq!(
-                run.transcript,
+                run.transcript(),
                 lines(SEQUENTIAL_TRANSCRIPT),
                 "delay {delay:?}"
             );
@@ -436,7 +446,7 @@ Yooo-hooo!
         for delay in DELAYS.map(ms) {
             let run = rehearse(&CONCURRENT, delay);
             assert_eq!(
-                run.transcript,
+                run.transcript(),
                 lines(CONCURRENT_TRANSCRIPT),
                 "delay {delay:?}"
             );
