@@ -10,6 +10,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -105,10 +107,17 @@ where
     O: AsyncWrite + Unpin,
 {
     let (mut from_server, mut to_server) = stream.into_split();
-    let sender = tokio::spawn(async move {
-        tokio::io::copy(&mut input, &mut to_server).await?;
-        // Half-close: "no more shouts", while echoes keep coming back.
-        to_server.shutdown().await
+    // Set before the half-close, so it is set before the server can have seen end of input:
+    // a close after it is the normal end, a close before it cut the session short.
+    let input_ended = Arc::new(AtomicBool::new(false));
+    let sender = tokio::spawn({
+        let input_ended = input_ended.clone();
+        async move {
+            tokio::io::copy(&mut input, &mut to_server).await?;
+            input_ended.store(true, Ordering::SeqCst);
+            // Half-close: "no more shouts", while echoes keep coming back.
+            to_server.shutdown().await
+        }
     });
 
     let mut buf = vec![0u8; 16 * 1024];
@@ -138,15 +147,16 @@ where
         }
     };
 
-    // The server is done. If sending had already failed, some input never reached it: say so.
-    // The sender has normally finished long before (the server closes after our half-close), but
-    // give it a moment rather than misreport a close that merely raced its last step.
-    match timeout(Duration::from_millis(100), sender).await {
-        Err(_still_reading_input) => Ok(SessionEnd::ServerClosedFirst),
-        Ok(Ok(Err(e))) => Err(anyhow!(
+    // The server is done. If sending had failed, some input never reached it: say so.
+    if !sender.is_finished() && !input_ended.load(Ordering::SeqCst) {
+        // Still reading input (a terminal nobody types into); it is not waited for.
+        return Ok(SessionEnd::ServerClosedFirst);
+    }
+    match sender.await {
+        Ok(Err(e)) => Err(anyhow!(
             "the server closed the connection before all input was sent ({e})"
         )),
-        Ok(_) => Ok(end),
+        _ => Ok(end),
     }
 }
 
