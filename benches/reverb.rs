@@ -5,7 +5,12 @@
 //! cargo bench --bench reverb                     # every scenario, 3 runs each (about 4 minutes)
 //! cargo bench --bench reverb -- --runs 5 --only idle,throughput
 //! cargo bench --bench reverb -- --quick          # 1,000 connections instead of 10,000: a smoke run
+//! cargo bench --bench reverb -- --go             # the book's Go programs too, in the same runs
 //! ```
+//!
+//! With `--go`, `benches/go/reverb.go` (the book's reverb1 and reverb2, with flags for the
+//! address, delay and mode) is built with the machine's `go`, and each run of each scenario drives
+//! echoctl and then Go, one after the other, so both meet the same machine and the same noise.
 //!
 //! Not part of `cargo test` or CI: it takes minutes and measures the machine as much as the code.
 //! Each run starts a fresh server on a free 127.0.0.1 port (so its peak memory is that run's), runs
@@ -15,6 +20,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -106,6 +112,61 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
     ]
 }
 
+/// A server under test: echoctl, or the book's Go program built from `benches/go/reverb.go`.
+enum Server {
+    Echoctl,
+    Go(PathBuf),
+}
+
+impl Server {
+    fn name(&self) -> &'static str {
+        match self {
+            Server::Echoctl => "echoctl",
+            Server::Go(_) => "Go",
+        }
+    }
+
+    fn command(&self, addr: &str, scenario: &Scenario) -> Command {
+        match self {
+            Server::Echoctl => {
+                let mut cmd = Command::new(ECHOCTL);
+                cmd.args(["serve", "-q", "--listen", addr, "--mode", scenario.mode])
+                    .args(["--delay", scenario.delay]);
+                cmd
+            }
+            Server::Go(binary) => {
+                let mut cmd = Command::new(binary);
+                cmd.args(["-listen", addr, "-mode", scenario.mode])
+                    .args(["-delay", scenario.delay]);
+                cmd
+            }
+        }
+    }
+}
+
+/// Builds the book's Go programs with the machine's `go` into cargo's scratch directory.
+fn build_go() -> Result<PathBuf, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/go/reverb.go");
+    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reverb-go");
+    let status = Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        // One file and no dependencies: no module, so nothing is fetched.
+        .env("GO111MODULE", "off")
+        .status()
+        .map_err(|e| {
+            format!(
+                "cannot run `go` ({e}); install Go (Debian: apt-get install golang-go) or drop --go"
+            )
+        })?;
+    if !status.success() {
+        return Err(format!("`go build {}` failed ({status})", source.display()));
+    }
+    Ok(binary)
+}
+
 /// What one run measured.
 struct Run {
     bench: Value,
@@ -117,6 +178,7 @@ fn main() {
     let mut runs = 3;
     let mut connections = 10_000;
     let mut only: Option<Vec<String>> = None;
+    let mut with_go = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -133,7 +195,18 @@ fn main() {
                     .next()
                     .map(|s| s.split(',').map(String::from).collect())
             }
+            "--go" => with_go = true,
             _ => {} // cargo bench passes --bench; ignore what is not ours
+        }
+    }
+    let mut servers = vec![Server::Echoctl];
+    if with_go {
+        match build_go() {
+            Ok(binary) => servers.push(Server::Go(binary)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
         }
     }
     // Server and bench are separate processes: each needs one descriptor per connection.
@@ -148,36 +221,43 @@ fn main() {
         {
             continue;
         }
-        let mut results = Vec::new();
+        let mut results: Vec<Vec<Run>> = servers.iter().map(|_| Vec::new()).collect();
         for i in 0..runs {
-            eprint!("{} run {}/{runs} ... ", scenario.name, i + 1);
-            match run(&scenario) {
-                Ok(r) => {
-                    eprintln!("{} | load {}", one_line(&r), load_average());
-                    results.push(r);
+            // Interleaved, so that a noisy minute falls on both servers alike.
+            for (server, results) in servers.iter().zip(&mut results) {
+                eprint!(
+                    "{} {} run {}/{runs} ... ",
+                    scenario.name,
+                    server.name(),
+                    i + 1
+                );
+                match run(server, &scenario) {
+                    Ok(r) => {
+                        eprintln!("{} | load {}", one_line(&r), load_average());
+                        results.push(r);
+                    }
+                    Err(e) => eprintln!("failed: {e}"),
                 }
-                Err(e) => eprintln!("failed: {e}"),
+                // Let the previous run's sockets leave TIME_WAIT and the server exit fully.
+                std::thread::sleep(Duration::from_secs(1));
             }
-            // Let the previous run's sockets leave TIME_WAIT pressure and the server exit fully.
-            std::thread::sleep(Duration::from_secs(1));
         }
         rows.push((scenario, results));
     }
-    print_table(&rows, runs, connections, started.elapsed());
+    print_table(&rows, &servers, runs, connections, started.elapsed());
 }
 
-fn run(scenario: &Scenario) -> Result<Run, String> {
+fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
-    let mut server = Server(
-        Command::new(ECHOCTL)
-            .args(["serve", "-q", "--listen", &addr, "--mode", scenario.mode])
-            .args(["--delay", scenario.delay])
+    let mut server = Running(
+        server
+            .command(&addr, scenario)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start echoctl serve: {e}"))?,
+            .map_err(|e| format!("cannot start the {} server: {e}", server.name()))?,
     );
     wait_until_listening(&addr)?;
     let pid = server.0.id();
@@ -204,16 +284,16 @@ fn run(scenario: &Scenario) -> Result<Run, String> {
 }
 
 /// Kills the server when dropped, so a failed run does not leave it behind.
-struct Server(Child);
+struct Running(Child);
 
-impl Server {
+impl Running {
     fn stop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-impl Drop for Server {
+impl Drop for Running {
     fn drop(&mut self) {
         self.stop();
     }
@@ -353,10 +433,16 @@ fn machine() -> String {
     format!("{cores} cores ({model}), load average {load} at the end")
 }
 
-fn print_table(rows: &[(Scenario, Vec<Run>)], runs: usize, connections: usize, took: Duration) {
+fn print_table(
+    rows: &[(Scenario, Vec<Vec<Run>>)],
+    servers: &[Server],
+    runs: usize,
+    connections: usize,
+    took: Duration,
+) {
     println!();
     println!(
-        "echoctl reverb benchmarks, N = {connections}: server and bench on one machine, {}",
+        "reverb benchmarks, N = {connections}: server and bench on one machine, {}",
         machine()
     );
     println!(
@@ -365,64 +451,88 @@ fn print_table(rows: &[(Scenario, Vec<Run>)], runs: usize, connections: usize, t
     );
     println!();
     println!(
-        "| scenario | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU per line | bench CPU | target |"
+        "| scenario | server | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU per line | bench CPU | echoctl's target |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (s, results) in rows {
-        let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
-        let worst_lost = results.iter().map(lost).fold(0.0, f64::max);
-        let rss = median(results.iter().map(|r| r.server_peak_rss_mb).collect());
-        let cpu_per_line = median(
-            results
-                .iter()
-                .map(|r| 1e6 * r.server_cpu_s / f(&r.bench, &["echo_lines", "received"]))
-                .collect(),
-        );
-        let has_echoes = m(&["echo_lines", "expected"]) > 0.0;
-        let lateness = if has_echoes {
-            format!(
-                "{:.2} / {:.2} / {:.2} ms",
-                m(&["lateness", "upper", "p99_ms"]),
-                m(&["lateness", "original", "p99_ms"]),
-                m(&["lateness", "lower", "p99_ms"])
-            )
-        } else {
-            "-".into()
-        };
-        let p999 = if has_echoes {
-            format!("{:.2} ms", m(&["lateness", "all", "p99_9_ms"]))
-        } else {
-            "-".into()
-        };
-        let rate = if has_echoes {
-            format!("{:.0}", m(&["echo_lines_per_s"]))
-        } else {
-            "-".into()
-        };
-        let per_line = if has_echoes && cpu_per_line.is_finite() {
-            format!("{cpu_per_line:.2} us")
-        } else {
-            "-".into()
-        };
-        println!(
-            "| {} ({}) | {} of {:.0} | {lateness} | {p999} | {rate} | {rss:.1} MB | {per_line} | {:.0}% of a core | {} |",
-            s.title.replace('N', &connections.to_string()),
-            s.name,
-            if results.is_empty() {
-                "no run".to_string()
-            } else {
-                format!("{worst_lost:.0}")
-            },
-            m(&["echo_lines", "expected"]),
-            m(&["bench_cpu", "percent_of_one_core"]),
-            s.target,
-        );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (s, per_server) in rows {
+        for (server, results) in servers.iter().zip(per_server) {
+            println!(
+                "| {} ({}) | {} | {} | {} |",
+                s.title.replace('N', &connections.to_string()),
+                s.name,
+                server.name(),
+                summary(results).join(" | "),
+                if matches!(server, Server::Echoctl) {
+                    s.target
+                } else {
+                    ""
+                },
+            );
+        }
     }
     println!();
-    println!(
-        "The issue's reference figures for the book's Go programs on such a machine (not measured here):"
-    );
+    if servers.len() > 1 {
+        println!("echoctl against Go in the same runs (medians):");
+        for (s, per_server) in rows {
+            let [ours, go] = [&per_server[0], &per_server[1]];
+            let m = |results: &[Run], path: &[&str]| {
+                median(results.iter().map(|r| f(&r.bench, path)).collect())
+            };
+            let rss =
+                |results: &[Run]| median(results.iter().map(|r| r.server_peak_rss_mb).collect());
+            if m(ours, &["echo_lines", "expected"]) > 0.0 {
+                println!(
+                    "- {}: {:.2}x the echo lines/s, {:.2}x the p99 lateness (all echoes), {:.2}x the peak RSS",
+                    s.name,
+                    m(ours, &["echo_lines_per_s"]) / m(go, &["echo_lines_per_s"]),
+                    m(ours, &["lateness", "all", "p99_ms"]) / m(go, &["lateness", "all", "p99_ms"]),
+                    rss(ours) / rss(go),
+                );
+            } else {
+                println!("- {}: {:.2}x the peak RSS", s.name, rss(ours) / rss(go));
+            }
+        }
+        println!();
+    }
+    println!("The issue's figures for the book's Go programs on such a machine, for reference:");
     for (s, _) in rows {
         println!("- {}: {}", s.name, s.go);
     }
+}
+
+/// The table cells after the server's name, from one server's runs of one scenario.
+fn summary(results: &[Run]) -> Vec<String> {
+    let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
+    let worst_lost = results.iter().map(lost).fold(0.0, f64::max);
+    let rss = median(results.iter().map(|r| r.server_peak_rss_mb).collect());
+    let cpu_per_line = median(
+        results
+            .iter()
+            .map(|r| 1e6 * r.server_cpu_s / f(&r.bench, &["echo_lines", "received"]))
+            .collect(),
+    );
+    let has_echoes = m(&["echo_lines", "expected"]) > 0.0;
+    let if_echoes = |cell: String| if has_echoes { cell } else { "-".into() };
+    vec![
+        if results.is_empty() {
+            "no run".to_string()
+        } else {
+            format!("{worst_lost:.0} of {:.0}", m(&["echo_lines", "expected"]))
+        },
+        if_echoes(format!(
+            "{:.2} / {:.2} / {:.2} ms",
+            m(&["lateness", "upper", "p99_ms"]),
+            m(&["lateness", "original", "p99_ms"]),
+            m(&["lateness", "lower", "p99_ms"])
+        )),
+        if_echoes(format!("{:.2} ms", m(&["lateness", "all", "p99_9_ms"]))),
+        if_echoes(format!("{:.0}", m(&["echo_lines_per_s"]))),
+        format!("{rss:.1} MB"),
+        if has_echoes && cpu_per_line.is_finite() {
+            format!("{cpu_per_line:.2} us")
+        } else {
+            "-".into()
+        },
+        format!("{:.0}% of a core", m(&["bench_cpu", "percent_of_one_core"])),
+    ]
 }
