@@ -110,27 +110,13 @@ impl Listener {
         };
         let _ = stream.set_nodelay(true);
         self.stats.connections_accepted.fetch_add(1, Relaxed);
-        self.stats.connections_open.fetch_add(1, Relaxed);
-        let config = self.config.clone();
-        let shutdown = self.shutdown.clone();
-        let server_stats = self.stats.clone();
-        self.tracker.spawn(async move {
-            // Built inside the task rather than moved into it: a captured value keeps its space
-            // in the task for the task's whole life, next to the future it was moved into.
-            let connection =
-                Connection::new(stream, peer, config, shutdown).with_stats(server_stats.clone());
-            let opened = Instant::now();
-            tracing::info!("{peer}: connection opened");
-            let (reason, stats) = connection.run().await;
-            tracing::info!(
-                "{peer}: connection closed after {:.1?}, {} shouts, {} echo lines: {reason}",
-                opened.elapsed(),
-                stats.shouts,
-                stats.echo_lines,
-            );
-            server_stats.connections_open.fetch_sub(1, Relaxed);
-            drop(permit);
-        });
+        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone())
+            .with_stats(self.stats.clone())
+            .holding(permit);
+        // The connection's own future is the task: a wrapper would keep its captures (the
+        // stream, the settings, the permit) for the connection's whole life, beside the copies
+        // moved into the connection.
+        self.tracker.spawn(connection.run());
     }
 
     /// Stops reading everywhere, waits up to the grace period for owed echoes, then closes
