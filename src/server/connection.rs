@@ -168,21 +168,25 @@ pub struct Connection<S> {
     place: Place,
 }
 
-/// The connection's place in the server: the server-wide counters it reports to, and its slot
-/// under `--max-connections`. Both are given back when the connection is dropped, however it
-/// ends.
+/// The connection's place in a server: the server-wide counters it reports to (and is counted
+/// open in), and its slot under `--max-connections`. Both are given back when the connection is
+/// dropped, however it ends. A connection run on its own (in tests) has neither.
 #[derive(Default)]
 struct Place {
-    server_stats: Arc<ServerStats>,
-    /// Counted in `server_stats.connections_open` (only once [`Connection::with_stats`] says so).
-    counted: bool,
+    server_stats: Option<Arc<ServerStats>>,
     _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Place {
+    fn server_stats(&self) -> Option<&ServerStats> {
+        self.server_stats.as_deref()
+    }
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        if self.counted {
-            self.server_stats.connections_open.fetch_sub(1, Relaxed);
+        if let Some(stats) = self.server_stats() {
+            stats.connections_open.fetch_sub(1, Relaxed);
         }
     }
 }
@@ -218,12 +222,11 @@ impl<S: Transport> Connection<S> {
     /// Counts this connection in the server-wide `stats` too, as open until it is dropped.
     pub fn with_stats(mut self, stats: Arc<ServerStats>) -> Self {
         debug_assert!(
-            !self.place.counted,
+            self.place.server_stats.is_none(),
             "a connection is counted in one server only"
         );
         stats.connections_open.fetch_add(1, Relaxed);
-        self.place.server_stats = stats;
-        self.place.counted = true;
+        self.place.server_stats = Some(stats);
         self
     }
 
@@ -356,9 +359,9 @@ impl<S: Transport> Connection<S> {
         self.stats.shouts += 1;
         tracing::debug!("{}: shout {:?}", self.peer, String::from_utf8_lossy(&shout));
         self.echoes.push(shout, Instant::now());
-        self.place
-            .server_stats
-            .shout_taken(self.echoes.queued_bytes());
+        if let Some(stats) = self.place.server_stats() {
+            stats.shout_taken(self.echoes.queued_bytes());
+        }
     }
 
     /// Whether another shout may start echoing now.
@@ -399,10 +402,9 @@ impl<S: Transport> Connection<S> {
             (lines, unsent)
         });
         self.stats.echo_lines += lines as u64;
-        self.place
-            .server_stats
-            .echo_lines
-            .fetch_add(lines as u64, Relaxed);
+        if let Some(stats) = self.place.server_stats() {
+            stats.echo_lines.fetch_add(lines as u64, Relaxed);
+        }
         let unsent = unsent.map_err(CloseReason::Io)?;
         if !unsent.is_empty() {
             Box::pin(self.write_with_progress_timeout(&unsent)).await?;
