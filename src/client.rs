@@ -57,7 +57,8 @@ pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<Tc
     Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
 }
 
-/// Every address `addr` ("host:port") resolves to, or an error that says what to check.
+/// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one
+/// name lookup of the program: `connect`, `serve` (for its listen address) and `bench` use it.
 pub async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
     let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await

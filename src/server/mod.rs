@@ -109,21 +109,17 @@ impl ServerConfig {
 /// asks for 128, which drops connections in a burst; Go asks for the maximum too) and sets
 /// `SO_REUSEADDR`, so a restarted server can bind again at once.
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+    let candidates = crate::client::resolve(addr)
         .await
-        .with_context(|| format!("cannot resolve listen address {addr:?}"))?
-        .collect();
+        .context("cannot listen")?;
     let mut last_error = None;
-    for candidate in &candidates {
-        match bind_one(*candidate) {
+    for candidate in candidates {
+        match bind_one(candidate) {
             Ok(listener) => return Ok(listener),
-            Err(e) => last_error = Some((candidate, e)),
+            Err(e) => last_error = Some(explain_bind_error(candidate, e)),
         }
     }
-    match last_error {
-        Some((candidate, e)) => Err(explain_bind_error(*candidate, e)),
-        None => anyhow::bail!("listen address {addr:?} resolves to no address"),
-    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{addr} resolves to no address")))
 }
 
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
