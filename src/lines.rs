@@ -74,20 +74,14 @@ impl LineSplitter {
     }
 
     /// Whether a complete line (or a too-long error) can be taken without reading more.
-    pub fn has_line(&self) -> bool {
+    fn has_line(&self) -> bool {
         self.find_newline().is_some() || self.buffered() > self.max_line + 2
     }
 
-    /// Appends received bytes. The caller should read at most [`read_allowance`] bytes at a time.
+    /// The buffer to append received bytes to, consumed bytes dropped first. The caller should
+    /// append at most [`read_allowance`] bytes at a time.
     ///
     /// [`read_allowance`]: LineSplitter::read_allowance
-    pub fn extend(&mut self, bytes: &[u8]) {
-        self.compact();
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// The buffer to read into directly, for callers that can fill a `Vec` (such as
-    /// `TcpStream::try_read_buf`), saving a copy; consumed bytes are dropped first.
     pub fn buffer_mut(&mut self) -> &mut Vec<u8> {
         self.compact();
         &mut self.buf
@@ -181,7 +175,7 @@ mod tests {
 
     fn lines_of(input: &[u8], max_line: usize) -> Vec<Result<Vec<u8>, LineTooLong>> {
         let mut splitter = LineSplitter::new(max_line);
-        splitter.extend(input);
+        splitter.buffer_mut().extend_from_slice(input);
         let mut out = Vec::new();
         while let Some(line) = splitter.next_line() {
             let failed = line.is_err();
@@ -231,11 +225,11 @@ mod tests {
     fn lines_arriving_in_pieces_are_joined() {
         let mut splitter = LineSplitter::new(100);
         for piece in [&b"He"[..], b"llo", b"?\r", b"\nYo"] {
-            splitter.extend(piece);
+            splitter.buffer_mut().extend_from_slice(piece);
         }
         assert_eq!(splitter.next_line(), Some(Ok(b"Hello?".to_vec())));
         assert_eq!(splitter.next_line(), None);
-        splitter.extend(b"o\n");
+        splitter.buffer_mut().extend_from_slice(b"o\n");
         assert_eq!(splitter.next_line(), Some(Ok(b"Yoo".to_vec())));
         assert_eq!(splitter.buffered(), 0);
     }
@@ -272,14 +266,14 @@ mod tests {
         let max = 8;
         let mut splitter = LineSplitter::new(max);
         assert_eq!(splitter.read_allowance(), max + 3);
-        splitter.extend(&[b'x'; 8]);
+        splitter.buffer_mut().extend_from_slice(&[b'x'; 8]);
         assert_eq!(splitter.read_allowance(), 3);
-        splitter.extend(b"\r\n");
+        splitter.buffer_mut().extend_from_slice(b"\r\n");
         assert_eq!(splitter.read_allowance(), 0, "a line is waiting");
         assert_eq!(splitter.next_line(), Some(Ok(vec![b'x'; 8])));
         assert_eq!(splitter.read_allowance(), max + 3);
 
-        splitter.extend(&[b'x'; 11]);
+        splitter.buffer_mut().extend_from_slice(&[b'x'; 11]);
         assert_eq!(splitter.read_allowance(), 0);
         assert!(splitter.has_line());
         assert_eq!(
@@ -291,7 +285,7 @@ mod tests {
     #[test]
     fn buffer_is_released_when_drained() {
         let mut splitter = LineSplitter::new(100);
-        splitter.extend(b"a\nb\n");
+        splitter.buffer_mut().extend_from_slice(b"a\nb\n");
         assert!(splitter.next_line().is_some());
         assert!(splitter.next_line().is_some());
         assert_eq!(splitter.buffer_mut().capacity(), 0);
