@@ -6,7 +6,7 @@
 //! echo, written as soon as the shout is read, stayed near 0.2 ms and 1 ms.
 //!
 //! [`sleep_until`] is the one abstraction. Once the program has turned the fine timer on
-//! ([`enable_fine_timer`], which `echoctl serve` and `echoctl bench` do), it waits on the fine
+//! ([`enable_fine_timer`], which `echoctl serve` does), it waits on the fine
 //! timer alone (also keeping a tokio sleep registered made the workers wake for both); otherwise
 //! (tests, with tokio's paused clock, never turn it on) or without a timer thread, it is tokio's
 //! own sleep, the portable fallback. Either way it ends only once tokio's clock says the deadline

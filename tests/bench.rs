@@ -340,8 +340,10 @@ async fn binary_takes_a_malformed_address_as_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_refuses_idle_connections_without_a_duration() {
-    let (code, stdout, stderr) = echoctl_bench(&["127.0.0.1:1", "-n", "0"]).await;
-    assert_eq!(code, Some(2), "a usage error: {stderr}");
-    assert!(stdout.is_empty());
-    assert!(stderr.contains("--duration"), "{stderr}");
+    for zero in ["0", "00"] {
+        let (code, stdout, stderr) = echoctl_bench(&["127.0.0.1:1", "-n", zero]).await;
+        assert_eq!(code, Some(2), "-n {zero}: a usage error: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains("--duration"), "{stderr}");
+    }
 }

@@ -63,7 +63,7 @@ pub struct BenchArgs {
 
     /// Stop connecting and shouting after this long (echoes owed are still awaited). Required
     /// with --shouts 0, which holds idle connections open until then.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, required_if_eq("shouts", "0"))]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
     /// How long to wait for echoes past their due time before counting them missing.

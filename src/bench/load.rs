@@ -336,7 +336,7 @@ fn explain(e: &io::Error) -> String {
     let hint = match e.raw_os_error() {
         #[cfg(unix)]
         Some(libc::EMFILE) | Some(libc::ENFILE) => {
-            " (out of file descriptors: raise the limit with `ulimit -n`)"
+            " (out of file descriptors: raise the hard limit, `ulimit -Hn`, as root)"
         }
         #[cfg(unix)]
         Some(libc::EADDRNOTAVAIL) => {

@@ -6,10 +6,21 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::{self, BenchConfig, Pace, Progress};
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, Cli};
+use clap::CommandFactory;
+use clap::error::ErrorKind;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let config = config(&args)?;
+    let config = config(&args).unwrap_or_else(|usage| usage.exit());
+    if let Some(limit) = super::raise_open_files_limit()
+        && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
+    {
+        tracing::warn!(
+            "open files are limited to {limit}, too few for {} connections: connects will fail \
+             (raise the hard limit, e.g. `ulimit -Hn`, as root)",
+            config.connections
+        );
+    }
     let progress = Arc::new(Progress::default());
     let bar = std::io::stderr()
         .is_terminal()
@@ -32,17 +43,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Turns the command line into a run, refusing combinations that could not end by themselves.
-pub fn config(args: &BenchArgs) -> anyhow::Result<BenchConfig> {
+/// Descriptors the bench needs beside one per connection (standard streams, the runtime's own).
+const FILES_BESIDES_CONNECTIONS: u64 = 32;
+
+/// Turns the command line into a run, refusing (as a usage error, exit status 2) a run that could
+/// not end by itself. Checked here on the parsed number rather than by clap, which compares the
+/// text and would let `-n 00` through.
+pub fn config(args: &BenchArgs) -> Result<BenchConfig, clap::Error> {
     let pace = match (args.window, args.rate) {
         (Some(window), _) => Pace::Window(window),
         (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
         (None, None) => Pace::Interval(args.interval),
     };
     if args.shouts == 0 && args.duration.is_none() {
-        anyhow::bail!(
-            "--shouts 0 holds the connections open until --duration; give a --duration such as 10s"
-        );
+        return Err(usage_error(
+            "--shouts 0 holds the connections open until --duration; give a --duration such as 10s",
+        ));
     }
     Ok(BenchConfig {
         addr: args.addr.clone(),
@@ -55,6 +71,16 @@ pub fn config(args: &BenchArgs) -> anyhow::Result<BenchConfig> {
         connect_timeout: args.connect_timeout,
         grace: args.grace,
     })
+}
+
+/// A usage error shown as clap shows its own, with `echoctl bench`'s usage line.
+fn usage_error(message: &str) -> clap::Error {
+    let mut cli = Cli::command();
+    cli.build();
+    match cli.find_subcommand_mut("bench") {
+        Some(bench) => bench.error(ErrorKind::MissingRequiredArgument, message),
+        None => cli.error(ErrorKind::MissingRequiredArgument, message),
+    }
 }
 
 /// A progress bar on stderr, redrawn from the shared counters a few times a second.
@@ -128,8 +154,10 @@ mod tests {
         assert!(parse(&["--rate", "2", "-i", "1s"]).is_err());
         assert!(parse(&["--rate", "0"]).is_err());
         assert!(parse(&["-c", "0"]).is_err());
-        let idle = parse(&["-n", "0"]).unwrap_err();
-        assert!(idle.contains("--duration"), "{idle}");
+        for zero in ["0", "00"] {
+            let idle = parse(&["-n", zero]).unwrap_err();
+            assert!(idle.contains("--duration"), "{idle}");
+        }
         assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
     }
 }

@@ -23,3 +23,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args).await,
     }
 }
+
+/// Raises the soft open-files limit to the hard limit, as Go does for every program, so that
+/// thousands of connections (served by `serve`, opened by `bench`) work without `ulimit -n`.
+/// Returns the soft limit now in force, if it could be read.
+fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let before = rlimit::getrlimit(rlimit::Resource::NOFILE)
+            .map(|(soft, _)| soft)
+            .ok();
+        match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+            (Some(before), Ok(after)) if after > before => {
+                tracing::debug!("open-files limit raised from {before} to {after}");
+                Some(after)
+            }
+            (_, Ok(after)) => Some(after),
+            (_, Err(e)) => {
+                tracing::warn!("cannot raise the open-files limit: {e}");
+                before
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
