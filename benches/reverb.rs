@@ -354,12 +354,16 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
     Ok((ticks(11) + ticks(12)) / hz)
 }
 
+/// The number at `path` in `echoctl bench --json`'s report. A missing one is a harness out of
+/// step with the report, and stops the run: read as NaN it would vanish from the medians and
+/// from "lost (worst run)", which would then read 0.
 fn f(v: &Value, path: &[&str]) -> f64 {
     let mut v = v;
     for key in path {
         v = &v[*key];
     }
-    v.as_f64().unwrap_or(f64::NAN)
+    v.as_f64()
+        .unwrap_or_else(|| panic!("echoctl bench's JSON report has no number at {path:?}"))
 }
 
 fn lost(r: &Run) -> f64 {
