@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{PATIENCE, TestServer};
@@ -94,12 +94,61 @@ async fn sequential_server_passes_and_its_queueing_shows_as_lateness() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throughput_mode_keeps_a_window_in_flight_and_hears_everything() {
+async fn throughput_mode_hears_everything_from_the_real_server() {
     let server = TestServer::with(Mode::Concurrent, Duration::ZERO).await;
     let report = run(config(server.addr, 3, 300, Pace::Window(8), Duration::ZERO)).await;
     assert_all_heard(&report, 3, 300);
     assert!(report.echo_lines_per_s > 0.0);
     server.stop().await;
+}
+
+/// A delay-0 reverb server that answers a connection's shouts only once it has gone `quiet`, and
+/// records the most shouts any connection had unanswered: as many as the client let itself send.
+async fn batching_server(quiet: Duration) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let most_unanswered = Arc::new(AtomicUsize::new(0));
+    let most = most_unanswered.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let most = most.clone();
+            tokio::spawn(async move {
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                let mut unanswered = Vec::new();
+                loop {
+                    let next = timeout(quiet, lines.next_line()).await;
+                    if let Ok(Ok(Some(shout))) = next {
+                        unanswered.push(shout);
+                        most.fetch_max(unanswered.len(), Ordering::SeqCst);
+                        continue;
+                    }
+                    let mut out = Vec::new();
+                    for shout in unanswered.drain(..) {
+                        for voice in Voice::ALL {
+                            voice.write_line(shout.as_bytes(), &mut out);
+                        }
+                    }
+                    if writer.write_all(&out).await.is_err() || next.is_ok() {
+                        return; // The client left (or its input ended) once answered.
+                    }
+                }
+            });
+        }
+    });
+    (addr, most_unanswered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_mode_never_has_more_than_its_window_unanswered() {
+    // The server holds every answer until the client stops sending: a client that ignored its
+    // window would send all 24 shouts before the first answer.
+    let (addr, most_unanswered) = batching_server(ms(100)).await;
+    let report = run(config(addr, 3, 24, Pace::Window(8), Duration::ZERO)).await;
+    assert_all_heard(&report, 3, 24);
+    let most = most_unanswered.load(Ordering::SeqCst);
+    assert!(most <= 8, "{most} shouts unanswered at once, window 8");
+    assert!(most > 1, "shouts are pipelined, not sent one by one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
