@@ -212,19 +212,23 @@ async fn usage_errors_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_into_a_closed_pipe_exits_quietly() {
-    // `echoctl connect | head -1`: stdout closes after the first line.
+    // `echoctl connect | head -1`: stdout closes after the first line. Input stays open, so the
+    // session cannot end by itself: only noticing the closed output ends the client, however
+    // slow the machine (with input closed, a late test could see a normal end instead).
     let server = TestServer::with(Mode::Concurrent, DELAY).await;
     let mut child = spawn_connect(&server.addr.to_string());
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"one\ntwo\nthree\n").await.unwrap();
-    drop(stdin);
+    stdin.write_all(b"one\n").await.unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let first = next_line(&mut stdout).await;
     assert_eq!(first, "\t ONE\n");
     drop(stdout);
+    // More echoes to write into the closed pipe (the client may already have gone on the
+    // timed echoes of "one").
+    let _ = stdin.write_all(b"two\n").await;
     let run = finish(child).await;
+    drop(stdin);
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(run.stderr, "");
     server.stop().await;
 }
