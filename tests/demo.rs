@@ -130,26 +130,18 @@ async fn by_default_both_sessions_play_in_the_books_order() {
     assert_eq!(run.stderr, "");
 }
 
-/// Removes ANSI SGR sequences (`ESC [ ... m`), the only escapes the demo writes.
-fn strip_ansi(text: &str) -> String {
-    let mut plain = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
+// The colour tests play the sequential session, which has no race (each step waits for an
+// echo), so they run it at the shortest delay: only the order tests above depend on the script's
+// margin.
+const FAST_DELAY: &str = "10ms";
 
-// The colour tests play the sequential session, which has no race: only the order tests above
-// depend on the script's margin.
+/// The sequential transcript as played at `FAST_DELAY`.
+fn sequential_fast() -> String {
+    SEQUENTIAL.replace(
+        &format!("--delay {DELAY}"),
+        &format!("--delay {FAST_DELAY}"),
+    )
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn color_always_paints_a_pipe_and_keeps_the_text() {
@@ -157,14 +149,14 @@ async fn color_always_paints_a_pipe_and_keeps_the_text() {
         "--mode",
         "sequential",
         "--delay",
-        DELAY,
+        FAST_DELAY,
         "--color",
         "always",
     ])
     .await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
-    assert_eq!(strip_ansi(&run.stdout), SEQUENTIAL);
+    assert_eq!(console::strip_ansi_codes(&run.stdout), sequential_fast());
     for line in run.stdout.lines().filter(|line| line.starts_with(' ')) {
         assert!(
             line.starts_with("    \x1b["),
@@ -183,7 +175,7 @@ async fn color_is_global_and_may_come_before_the_subcommand() {
         "--mode",
         "sequential",
         "--delay",
-        DELAY,
+        FAST_DELAY,
     ]);
     let run = run(command).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
@@ -199,7 +191,7 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
             "--mode",
             "sequential",
             "--delay",
-            DELAY,
+            FAST_DELAY,
             "--color",
             "never",
         ])
@@ -207,14 +199,14 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
         .env("CLICOLOR_FORCE", "1");
     let mut no_color = echoctl();
     no_color
-        .args(["demo", "--mode", "sequential", "--delay", DELAY])
+        .args(["demo", "--mode", "sequential", "--delay", FAST_DELAY])
         .env("NO_COLOR", "1")
         .env("CLICOLOR_FORCE", "1");
     let (never, no_color) = tokio::join!(run(never), run(no_color));
     for run in [never, no_color] {
         assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
         assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
-        assert_eq!(run.stdout, SEQUENTIAL);
+        assert_eq!(run.stdout, sequential_fast());
     }
 }
 
@@ -222,7 +214,7 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
 async fn clicolor_force_paints_a_pipe_in_auto_mode() {
     let mut command = echoctl();
     command
-        .args(["demo", "--mode", "sequential", "--delay", DELAY])
+        .args(["demo", "--mode", "sequential", "--delay", FAST_DELAY])
         .env("CLICOLOR_FORCE", "1");
     let run = run(command).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
