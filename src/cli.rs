@@ -352,5 +352,11 @@ mod tests {
         assert_eq!(args.mode, Mode::Concurrent);
         assert_eq!(args.delay, Duration::from_secs(1));
         assert_eq!(args.max_line, DEFAULT_MAX_LINE);
+        // The defaults written as text for --help ("1s", "64KiB", "30s", "5s") are the server's
+        // own: `serve` with no options runs the server that `demo` and the tests run.
+        assert_eq!(
+            format!("{:?}", args.server_config()),
+            format!("{:?}", ServerConfig::default())
+        );
     }
 }
