@@ -130,14 +130,6 @@ Examples:
     ^D",
 )];
 
-/// The definition the completions are generated from. It keeps the `help` subcommand, which
-/// works and so is worth completing; [`man_pages`] drops it, as it has nothing to document.
-fn definition() -> Command {
-    let mut cmd = Cli::command();
-    cmd.build();
-    cmd
-}
-
 /// Every shell clap_complete supports, in a fixed order.
 pub fn shells() -> &'static [Shell] {
     Shell::value_variants()
@@ -148,10 +140,11 @@ fn completion_file_name(shell: Shell) -> String {
     shell.file_name(BIN_NAME)
 }
 
-/// The completion script for `shell`.
+/// The completion script for `shell`. It completes the `help` subcommand, which works;
+/// [`man_pages`] drops it, as it has nothing to document.
 pub fn completion(shell: Shell) -> Vec<u8> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut definition(), BIN_NAME, &mut script);
+    clap_complete::generate(shell, &mut Cli::command(), BIN_NAME, &mut script);
     script
 }
 
