@@ -118,10 +118,7 @@ impl Script {
 
     /// The lines sent to the server, in order.
     pub fn shouts(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.steps.iter().filter_map(|step| match step.act {
-            Act::Say(line) | Act::Enter(line) => Some(line),
-            Act::Type(_) | Act::EndInput => None,
-        })
+        shouts_in(self.steps)
     }
 
     /// How many echo lines the session hears: three per shout.
@@ -153,6 +150,14 @@ pub enum Effect {
     EndInput,
 }
 
+/// The lines `steps` send to the server.
+fn shouts_in(steps: &[Step]) -> impl Iterator<Item = &'static str> + '_ {
+    steps.iter().filter_map(|step| match step.act {
+        Act::Say(line) | Act::Enter(line) => Some(line),
+        Act::Type(_) | Act::EndInput => None,
+    })
+}
+
 /// How far a session has got, for the progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
@@ -172,7 +177,6 @@ pub struct Director {
     next: usize,
     /// When the next step is to be performed, once its cue has come.
     due: Option<Duration>,
-    shouts_sent: usize,
     echoes_heard: usize,
 }
 
@@ -183,7 +187,6 @@ impl Director {
             delay,
             next: 0,
             due: None,
-            shouts_sent: 0,
             echoes_heard: 0,
         }
     }
@@ -234,7 +237,7 @@ impl Director {
 
     pub fn tally(&self) -> Tally {
         Tally {
-            shouts_sent: self.shouts_sent,
+            shouts_sent: shouts_in(&self.script.steps[..self.next]).count(),
             shouts_total: self.script.shouts().count(),
             echoes_heard: self.echoes_heard,
             echoes_total: self.script.echo_count(),
@@ -274,13 +277,9 @@ impl Director {
             Act::Say(line) => {
                 effects.push(Effect::ShowTyped(line));
                 effects.push(Effect::Send(line));
-                self.shouts_sent += 1;
             }
             Act::Type(line) => effects.push(Effect::ShowTyped(line)),
-            Act::Enter(line) => {
-                effects.push(Effect::Send(line));
-                self.shouts_sent += 1;
-            }
+            Act::Enter(line) => effects.push(Effect::Send(line)),
             Act::EndInput => {
                 effects.push(Effect::ShowTyped(END_OF_INPUT));
                 effects.push(Effect::EndInput);
