@@ -25,11 +25,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::echo::Voice;
-
-/// How far past the front of a voice's queue a line is looked for before it is declared wrong.
-/// Keeps the cost of a stream of wrong lines bounded on connections with many shouts in flight.
-const SEARCH_DEPTH: usize = 64;
+use crate::echo::{ECHO_PREFIX, Voice};
 
 #[derive(Debug, Clone, Copy)]
 struct Owed {
@@ -40,16 +36,12 @@ struct Owed {
 /// What a received line turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heard {
-    /// The expected echo `voice` of shout `index`.
+    /// The expected echo `voice` of shout `index` (early or out of order, it is counted so).
     Echo {
         index: u64,
         voice: Voice,
         /// How long after its due time it arrived (zero if early).
         lateness: Duration,
-        /// It arrived before it was due: the server's delay is shorter than the one assumed.
-        early: bool,
-        /// A younger shout was heard in this voice before this one.
-        out_of_order: bool,
     },
     /// A line no shout of this connection is owed.
     Wrong,
@@ -70,26 +62,32 @@ pub struct LedgerCounts {
 pub struct Ledger {
     /// `Shout c{connection} n`: the index is appended per shout.
     prefix: Vec<u8>,
+    /// The start of each voice's echo line of every shout: `\t SHOUT C{connection} N`, ...
+    /// (the index, digits, is the same in every voice).
+    voiced_prefixes: [Vec<u8>; 3],
     delay: Duration,
     /// `owed[k]`: shouts still owed voice `k`, oldest first.
     owed: [VecDeque<Owed>; 3],
     /// The youngest shout heard in each voice so far, to spot an older one arriving after it.
     newest_heard: [Option<u64>; 3],
     counts: LedgerCounts,
-    shout: Vec<u8>,
-    expected: Vec<u8>,
 }
 
 impl Ledger {
     pub fn new(connection: usize, delay: Duration) -> Self {
+        let prefix = format!("Shout c{connection} n").into_bytes();
+        let voiced_prefixes = Voice::ALL.map(|voice| {
+            let mut start = ECHO_PREFIX.to_vec();
+            voice.render(&prefix, &mut start);
+            start
+        });
         Ledger {
-            prefix: format!("Shout c{connection} n").into_bytes(),
+            prefix,
+            voiced_prefixes,
             delay,
             owed: Default::default(),
             newest_heard: [None; 3],
             counts: LedgerCounts::default(),
-            shout: Vec::new(),
-            expected: Vec::new(),
         }
     }
 
@@ -114,34 +112,35 @@ impl Ledger {
     }
 
     /// Matches one received line (with its `\n`, if it had one) that arrived at `at`.
+    ///
+    /// Our echo lines read back: the echo prefix, this connection's shout prefix in one of the
+    /// three voices, the shout's index as it was written, `\n`. That names the voice and the
+    /// shout, which is then looked up among the shouts owed that voice (kept in index order), so
+    /// any line, good or wrong, costs a prefix comparison and a binary search. Byte for byte, a
+    /// line passes exactly when it equals what the server's [`Voice`] code makes of the shout.
     pub fn hear(&mut self, line: &[u8], at: Instant) -> Heard {
-        let order = voices_to_try(line);
-        for depth in [0..1, 1..SEARCH_DEPTH] {
-            for &voice in &order {
-                let found = self.owed[voice.index()]
-                    .iter()
-                    .enumerate()
-                    .skip(depth.start)
-                    .take(depth.len())
-                    .find(|(_, owed)| {
-                        render_line(
-                            &self.prefix,
-                            owed.index,
-                            voice,
-                            &mut self.shout,
-                            &mut self.expected,
-                        );
-                        self.expected == line
-                    })
-                    .map(|(position, owed)| (position, *owed));
-                if let Some((position, owed)) = found {
-                    self.owed[voice.index()].remove(position);
-                    return self.record(owed, voice, at);
-                }
+        if let Some((voice, index)) = self.parse(line) {
+            let owed = &mut self.owed[voice.index()];
+            if let Ok(position) = owed.binary_search_by_key(&index, |owed| owed.index)
+                && let Some(owed) = owed.remove(position)
+            {
+                return self.record(owed, voice, at);
             }
         }
         self.counts.wrong += 1;
         Heard::Wrong
+    }
+
+    /// The voice and shout index `line` would be an echo of, if it has the shape of one.
+    fn parse(&self, line: &[u8]) -> Option<(Voice, u64)> {
+        let body = line.strip_suffix(b"\n")?;
+        Voice::ALL
+            .into_iter()
+            .zip(&self.voiced_prefixes)
+            .find_map(|(voice, start)| {
+                let digits = body.strip_prefix(start.as_slice())?;
+                parse_index(digits).map(|index| (voice, index))
+            })
     }
 
     fn record(&mut self, owed: Owed, voice: Voice, at: Instant) -> Heard {
@@ -159,8 +158,6 @@ impl Ledger {
             index: owed.index,
             voice,
             lateness: at.saturating_duration_since(due),
-            early,
-            out_of_order,
         }
     }
 
@@ -179,28 +176,23 @@ impl Ledger {
     }
 }
 
-/// Tries the voice the line looks like first (by the case of its first letter, which our shout
-/// texts make distinctive), then the others, so a good line costs one comparison.
-fn voices_to_try(line: &[u8]) -> [Voice; 3] {
-    match line.get(2..4) {
-        Some(b"SH") => [Voice::Upper, Voice::Original, Voice::Lower],
-        Some(b"Sh") => [Voice::Original, Voice::Upper, Voice::Lower],
-        _ => [Voice::Lower, Voice::Original, Voice::Upper],
-    }
-}
-
 fn write_shout(prefix: &[u8], index: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(prefix);
     // Writing to a Vec cannot fail.
     let _ = write!(out, "{index}");
 }
 
-/// The exact wire line of `voice` for shout `index`, built by the server's own [`Voice`] code.
-fn render_line(prefix: &[u8], index: u64, voice: Voice, shout: &mut Vec<u8>, out: &mut Vec<u8>) {
-    shout.clear();
-    write_shout(prefix, index, shout);
-    out.clear();
-    voice.write_line(shout, out);
+/// A shout index as [`write_shout`] writes it: decimal digits, without a sign or a leading zero
+/// (any other spelling is not a line the server could have made of our shout).
+fn parse_index(digits: &[u8]) -> Option<u64> {
+    let canonical = match digits {
+        [] | [b'0', _, ..] => false,
+        _ => digits.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -306,10 +298,14 @@ mod tests {
         let text = ledger.shout_text(0);
         let other = Ledger::new(4, DELAY).shout_text(0);
         let wrong: Vec<Vec<u8>> = vec![
-            line(Voice::Upper, &other),                // another connection's shout
-            b"\tSHOUT C3 N0\n".to_vec(),               // missing the space after the tab
-            b"\t SHOUT C3 N0".to_vec(),                // no newline
-            b"\t SHOUT C3 N0 \n".to_vec(),             // trailing space
+            line(Voice::Upper, &other),    // another connection's shout
+            b"\tSHOUT C3 N0\n".to_vec(),   // missing the space after the tab
+            b"\t SHOUT C3 N0".to_vec(),    // no newline
+            b"\t SHOUT C3 N0 \n".to_vec(), // trailing space
+            b"\t SHOUT C3 N00\n".to_vec(), // the index spelt otherwise
+            b"\t SHOUT C3 N+0\n".to_vec(),
+            b"\t SHOUT C3 N\n".to_vec(),               // no index
+            b"\t SHOUT c3 n0\n".to_vec(),              // no voice's case
             line(Voice::Upper, &ledger.shout_text(1)), // a shout never sent
             b"echoctl: server is full\n".to_vec(),
         ];
@@ -370,6 +366,19 @@ mod tests {
     }
 
     #[test]
+    fn a_line_for_any_shout_owed_matches_however_many_are_older() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        for _ in 0..1000 {
+            ledger.send(t0, &mut Vec::new());
+        }
+        let youngest = ledger.shout_text(999);
+        let (index, ..) = echo(ledger.hear(&line(Voice::Lower, &youngest), t0 + 2 * DELAY));
+        assert_eq!(index, 999);
+        assert_eq!(ledger.owed(), 2999);
+    }
+
+    #[test]
     fn swapped_echoes_are_matched_and_counted_out_of_order_once() {
         // The book's reverb2 may answer two shouts sent together in either order.
         let t0 = Instant::now();
@@ -394,14 +403,7 @@ mod tests {
         ledger.send(t0, &mut Vec::new());
         let text = ledger.shout_text(0);
         let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
-        assert!(matches!(
-            heard,
-            Heard::Echo {
-                early: true,
-                lateness: Duration::ZERO,
-                ..
-            }
-        ));
+        assert_eq!(echo(heard), (0, Voice::Original, Duration::ZERO));
         assert_eq!(ledger.counts().early, 1);
     }
 
