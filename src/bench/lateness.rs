@@ -55,23 +55,9 @@ impl Lateness {
         }
     }
 
-    #[cfg(test)]
-    pub fn record(&mut self, voice: Voice, lateness: Duration) {
-        let micros = u64::try_from(lateness.as_micros()).unwrap_or(u64::MAX);
-        self.by_voice[voice.index()].saturating_record(micros.min(MAX_MICROS));
-    }
-
     pub fn add(&mut self, samples: &mut Samples) {
         for (voice, micros) in samples.0.drain(..) {
             self.by_voice[usize::from(voice)].saturating_record(u64::from(micros).min(MAX_MICROS));
-        }
-    }
-
-    #[cfg(test)]
-    pub fn merge(&mut self, other: &Lateness) {
-        for (mine, theirs) in self.by_voice.iter_mut().zip(&other.by_voice) {
-            // Same bounds on both sides, so adding cannot fail; saturate rather than panic.
-            let _ = mine.add(theirs);
         }
     }
 
@@ -140,6 +126,13 @@ mod tests {
         Duration::from_micros(n)
     }
 
+    /// One sample, added the way connections add theirs.
+    fn record(lateness: &mut Lateness, voice: Voice, late: Duration) {
+        let mut samples = Samples::default();
+        samples.push(voice, late);
+        lateness.add(&mut samples);
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= b.abs() * 0.001 + 1e-9
     }
@@ -149,7 +142,7 @@ mod tests {
         let mut lateness = Lateness::new();
         // 1..=1000 microseconds, once each.
         for n in 1..=1000 {
-            lateness.record(Voice::Upper, us(n));
+            record(&mut lateness, Voice::Upper, us(n));
         }
         let p = lateness.voice(Voice::Upper);
         assert_eq!(p.count, 1000);
@@ -164,9 +157,9 @@ mod tests {
     fn one_slow_echo_in_a_thousand_shows_at_p99_9_not_p99() {
         let mut lateness = Lateness::new();
         for _ in 0..999 {
-            lateness.record(Voice::Original, us(200));
+            record(&mut lateness, Voice::Original, us(200));
         }
-        lateness.record(Voice::Original, Duration::from_millis(50));
+        record(&mut lateness, Voice::Original, Duration::from_millis(50));
         let p = lateness.voice(Voice::Original);
         assert!(close(p.p99_ms, 0.2), "{p:?}");
         assert!(close(p.max_ms, 50.0), "{p:?}");
@@ -177,7 +170,7 @@ mod tests {
     }
 
     #[test]
-    fn samples_merge_into_the_right_voice_and_all_counts_every_voice() {
+    fn samples_go_to_the_right_voice_and_all_counts_every_voice() {
         let mut lateness = Lateness::new();
         let mut samples = Samples::default();
         samples.push(Voice::Upper, us(100));
@@ -185,9 +178,7 @@ mod tests {
         samples.push(Voice::Lower, us(3000));
         lateness.add(&mut samples);
         assert!(samples.is_empty());
-        let mut other = Lateness::new();
-        other.record(Voice::Original, us(10));
-        lateness.merge(&other);
+        record(&mut lateness, Voice::Original, us(10));
         assert_eq!(lateness.voice(Voice::Upper).count, 1);
         assert_eq!(lateness.voice(Voice::Original).count, 1);
         assert_eq!(lateness.voice(Voice::Lower).count, 2);
@@ -199,13 +190,10 @@ mod tests {
     #[test]
     fn extremes_are_clamped_not_lost() {
         let mut lateness = Lateness::new();
-        lateness.record(Voice::Upper, Duration::ZERO);
-        lateness.record(Voice::Upper, Duration::from_secs(100_000));
-        let mut samples = Samples::default();
-        samples.push(Voice::Upper, Duration::from_secs(100_000));
-        lateness.add(&mut samples);
+        record(&mut lateness, Voice::Upper, Duration::ZERO);
+        record(&mut lateness, Voice::Upper, Duration::from_secs(100_000));
         let p = lateness.voice(Voice::Upper);
-        assert_eq!(p.count, 3);
+        assert_eq!(p.count, 2);
         assert!(p.max_ms <= 3_600_000.0 * 1.001, "{p:?}");
     }
 
