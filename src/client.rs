@@ -23,38 +23,55 @@ use tokio::time::timeout;
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
 pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
     let candidates = resolve(addr).await?;
-    let mut failures = Vec::new();
-    for candidate in &candidates {
-        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Ok(Err(e)) => failures.push((*candidate, e.to_string(), e.kind())),
-            Err(_) => failures.push((
-                *candidate,
-                format!(
-                    "no answer within {} (--connect-timeout)",
-                    humantime::format_duration(connect_timeout)
-                ),
-                io::ErrorKind::TimedOut,
-            )),
-        }
-    }
+    let failures = match connect_first(candidates, connect_timeout).await {
+        Ok((stream, _)) => return Ok(stream),
+        Err(failures) => failures,
+    };
     let tried = failures
         .iter()
-        .map(|(a, e, _)| format!("{a}: {e}"))
+        .map(|(a, e)| format!("{a}: {e}"))
         .collect::<Vec<_>>()
         .join("; ");
     let hint = if failures
         .iter()
-        .all(|(_, _, kind)| *kind == io::ErrorKind::ConnectionRefused)
+        .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused)
     {
         " (is `echoctl serve` running there?)"
     } else {
         ""
     };
     Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+}
+
+/// Tries `candidates` in order, each for up to `connect_timeout`, and returns the first stream
+/// that connects with its position among them, or why each one failed (running out of time is
+/// a `TimedOut` error that names `--connect-timeout`). Nagle's algorithm is off on the stream:
+/// shouts and echoes are small lines that must leave at once.
+pub async fn connect_first(
+    candidates: impl IntoIterator<Item = SocketAddr>,
+    connect_timeout: Duration,
+) -> Result<(TcpStream, usize), Vec<(SocketAddr, io::Error)>> {
+    let mut failures = Vec::new();
+    for (position, candidate) in candidates.into_iter().enumerate() {
+        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok((stream, position));
+            }
+            Ok(Err(e)) => failures.push((candidate, e)),
+            Err(_) => failures.push((
+                candidate,
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer within {} (--connect-timeout)",
+                        humantime::format_duration(connect_timeout)
+                    ),
+                ),
+            )),
+        }
+    }
+    Err(failures)
 }
 
 /// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one

@@ -27,7 +27,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::cpu;
@@ -307,28 +307,19 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
 async fn connect(shared: &Shared) -> Result<TcpStream, String> {
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
-    let limit = shared.config.connect_timeout;
-    let mut last_error = String::new();
-    for k in 0..n {
-        let which = (first + k) % n;
-        let addr = shared.addrs[which];
-        match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                shared.preferred.store(which, Ordering::Relaxed);
-                // Shouts are small and must leave at once: their send time is the baseline.
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Ok(Err(e)) => last_error = format!("connect to {addr}: {}", explain(&e)),
-            Err(_) => {
-                last_error = format!(
-                    "connect to {addr}: no answer within {} (--connect-timeout)",
-                    humantime::format_duration(limit)
-                )
-            }
+    let rotated = (0..n).map(|k| shared.addrs[(first + k) % n]);
+    match client::connect_first(rotated, shared.config.connect_timeout).await {
+        Ok((stream, position)) => {
+            shared
+                .preferred
+                .store((first + position) % n, Ordering::Relaxed);
+            Ok(stream)
         }
+        Err(failures) => Err(failures
+            .last()
+            .map(|(addr, e)| format!("connect to {addr}: {}", explain(e)))
+            .unwrap_or_default()),
     }
-    Err(last_error)
 }
 
 /// An I/O error with what to do about it, when there is something to do.
