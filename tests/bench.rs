@@ -4,18 +4,16 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{PATIENCE, TestServer};
+use common::{PATIENCE, TestServer, echoctl};
 use echoctl::bench::{self, BenchConfig, Pace, Progress, Report};
 use echoctl::echo::Voice;
 use echoctl::server::Mode;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::Command;
 use tokio::time::{sleep, timeout};
 
 fn ms(n: u64) -> Duration {
@@ -309,25 +307,9 @@ async fn refused_connections_are_counted_failed() {
 // The built binary: what a user or a script sees.
 
 async fn echoctl_bench(args: &[&str]) -> (Option<i32>, String, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_echoctl"))
-        .arg("bench")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn echoctl");
-    let output = timeout(PATIENCE, child.wait_with_output())
-        .await
-        .expect("echoctl bench exits in time")
-        .expect("wait for echoctl");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = common::run(echoctl().arg("bench").args(args)).await;
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    (run.code, stdout, run.stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{PATIENCE, TestServer, echoes_of};
+use common::{Finished, PATIENCE, TestServer, echoctl, echoes_of, finish, run, signal};
 use echoctl::server::Mode;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -14,28 +14,9 @@ use tokio::time::timeout;
 
 const DELAY: Duration = Duration::from_millis(100);
 
-fn echoctl() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
-    command.env_remove("RUST_LOG").kill_on_drop(true);
-    command
-}
-
-struct Finished {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
 /// Runs echoctl with `args`, no input, and collects what it printed.
 async fn run_echoctl(args: &[&str]) -> Finished {
-    let child = echoctl()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl");
-    finish(child).await
+    run(echoctl().args(args)).await
 }
 
 /// The next line from a child's output, within `PATIENCE`.
@@ -55,18 +36,6 @@ fn announced_addr(line: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("start-up line names the address: {line:?}"))
         .to_string()
-}
-
-async fn finish(child: Child) -> Finished {
-    let output = timeout(PATIENCE, child.wait_with_output())
-        .await
-        .expect("echoctl exits in time")
-        .expect("wait for echoctl");
-    Finished {
-        code: output.status.code(),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 /// Starts `echoctl connect ADDR` with all three standard streams piped.
@@ -270,15 +239,6 @@ async fn serve_and_connect_binaries_play_the_book_session() {
     let mut printed = Vec::new();
     stdout.read_to_end(&mut printed).await.unwrap();
     assert!(printed.is_empty(), "serve prints nothing on stdout");
-}
-
-fn signal(child: &Child, name: &str) {
-    let pid = child.id().expect("child still running").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-s", name, &pid])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
 }
 
 #[tokio::test(flavor = "multi_thread")]

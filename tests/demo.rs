@@ -8,7 +8,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::PATIENCE;
+use common::{Finished, PATIENCE, run, signal};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::time::{Instant, timeout};
@@ -56,44 +56,17 @@ Yooo-hooo!
 /// Color variables a developer's shell may have set; each test sets what it means to test.
 const COLOR_VARS: [&str; 3] = ["NO_COLOR", "CLICOLOR_FORCE", "FORCE_COLOR"];
 
+/// The built `echoctl` with none of the colour variables a developer's shell may have set.
 fn echoctl() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
-    command.env_remove("RUST_LOG").kill_on_drop(true);
+    let mut command = common::echoctl();
     for var in COLOR_VARS {
         command.env_remove(var);
     }
     command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(mut command: Command) -> Run {
-    let output = timeout(
-        PATIENCE,
-        command.spawn().expect("spawn echoctl").wait_with_output(),
-    )
-    .await
-    .expect("echoctl exits in time")
-    .expect("wait for echoctl");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-async fn demo(args: &[&str]) -> Run {
-    let mut command = echoctl();
-    command.arg("demo").args(args);
-    run(command).await
+async fn demo(args: &[&str]) -> Finished {
+    run(echoctl().arg("demo").args(args)).await
 }
 
 /// Runs `echoctl demo --mode MODE` `RUNS` times at once, and checks each transcript.
@@ -104,7 +77,7 @@ async fn replays_exactly(mode: &'static str, expected: &str) {
     for (index, run) in runs.into_iter().enumerate() {
         let run = run.await.unwrap();
         assert_eq!(run.code, Some(0), "run {index}: stderr: {}", run.stderr);
-        assert_eq!(run.stdout, expected, "run {index} of {mode}");
+        assert_eq!(run.stdout_text(), expected, "run {index} of {mode}");
         assert_eq!(
             run.stderr, "",
             "run {index}: no bar, no logs on a piped stderr"
@@ -126,7 +99,7 @@ async fn concurrent_demo_replays_reverb2_exactly_every_time() {
 async fn by_default_both_sessions_play_in_the_books_order() {
     let run = demo(&["--delay", DELAY]).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert_eq!(run.stdout, format!("{SEQUENTIAL}\n{CONCURRENT}"));
+    assert_eq!(run.stdout_text(), format!("{SEQUENTIAL}\n{CONCURRENT}"));
     assert_eq!(run.stderr, "");
 }
 
@@ -155,9 +128,20 @@ async fn color_always_paints_a_pipe_and_keeps_the_text() {
     ])
     .await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
-    assert_eq!(console::strip_ansi_codes(&run.stdout), sequential_fast());
-    for line in run.stdout.lines().filter(|line| line.starts_with(' ')) {
+    assert!(
+        run.stdout_text().contains("\x1b["),
+        "{:?}",
+        run.stdout_text()
+    );
+    assert_eq!(
+        console::strip_ansi_codes(run.stdout_text()),
+        sequential_fast()
+    );
+    for line in run
+        .stdout_text()
+        .lines()
+        .filter(|line| line.starts_with(' '))
+    {
         assert!(
             line.starts_with("    \x1b["),
             "echoes indented, then painted: {line:?}"
@@ -177,9 +161,9 @@ async fn color_is_global_and_may_come_before_the_subcommand() {
         "--delay",
         FAST_DELAY,
     ]);
-    let run = run(command).await;
+    let run = run(&mut command).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert!(run.stdout.contains("\x1b["));
+    assert!(run.stdout_text().contains("\x1b["));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -202,11 +186,15 @@ async fn color_never_and_no_color_leave_no_escapes_even_when_forced() {
         .args(["demo", "--mode", "sequential", "--delay", FAST_DELAY])
         .env("NO_COLOR", "1")
         .env("CLICOLOR_FORCE", "1");
-    let (never, no_color) = tokio::join!(run(never), run(no_color));
+    let (never, no_color) = tokio::join!(run(&mut never), run(&mut no_color));
     for run in [never, no_color] {
         assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-        assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
-        assert_eq!(run.stdout, sequential_fast());
+        assert!(
+            !run.stdout_text().contains('\x1b'),
+            "{:?}",
+            run.stdout_text()
+        );
+        assert_eq!(run.stdout_text(), sequential_fast());
     }
 }
 
@@ -216,16 +204,26 @@ async fn clicolor_force_paints_a_pipe_in_auto_mode() {
     command
         .args(["demo", "--mode", "sequential", "--delay", FAST_DELAY])
         .env("CLICOLOR_FORCE", "1");
-    let run = run(command).await;
+    let run = run(&mut command).await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert!(run.stdout.contains("\x1b["), "{:?}", run.stdout);
+    assert!(
+        run.stdout_text().contains("\x1b["),
+        "{:?}",
+        run.stdout_text()
+    );
 }
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_ends_the_demo_at_once_with_status_130() {
     // At 1 s the whole script takes 11 s; Ctrl-C after the first line must not wait for it.
-    let mut child = echoctl().args(["demo"]).spawn().unwrap();
+    let mut child = echoctl()
+        .arg("demo")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut shown = String::new();
     while !shown.ends_with("Hello?\n") {
@@ -236,12 +234,7 @@ async fn ctrl_c_ends_the_demo_at_once_with_status_130() {
         assert_ne!(read, 0, "stdout ended early: {shown:?}");
     }
     let interrupted = Instant::now();
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("sh")
-        .args(["-c", "kill -INT \"$1\"", "sh", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    signal(&child, "INT");
     let status = timeout(PATIENCE, child.wait()).await.unwrap().unwrap();
     let took = interrupted.elapsed();
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: an in-process server on an ephemeral loopback port,
-//! and line readers with timeouts so a broken server fails a test instead of hanging it.
+//! the built binary run as a child process, and line readers with timeouts, so that a broken
+//! server or a hung child fails a test instead of hanging it.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -8,8 +9,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use echoctl::server::{self, Mode, ServerConfig, ServerStats};
+use std::process::Stdio;
+
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
 
 /// Generous bound on anything a test waits for: far beyond what a slow machine needs, short
 /// enough that a hang fails fast.
@@ -95,4 +99,60 @@ pub fn echoes_of(shouts: &[&str]) -> String {
         .iter()
         .map(|s| format!("\t {}\n\t {s}\n\t {}\n", s.to_uppercase(), s.to_lowercase()))
         .collect()
+}
+
+/// The built `echoctl`, with `RUST_LOG` cleared (each test asks for the logs it means) and
+/// killed if the test drops it.
+pub fn echoctl() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
+    command.env_remove("RUST_LOG").kill_on_drop(true);
+    command
+}
+
+/// What a child `echoctl` printed, and how it exited.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Standard output as text, which it must be.
+    pub fn stdout_text(&self) -> &str {
+        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
+    }
+}
+
+/// Waits for `child` to exit (failing the test after `PATIENCE`) and collects what it printed.
+pub async fn finish(child: Child) -> Finished {
+    let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("echoctl exits in time")
+        .expect("wait for echoctl");
+    Finished {
+        code: output.status.code(),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `command` with no input, to its end, and collects what it printed.
+pub async fn run(command: &mut Command) -> Finished {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    finish(child).await
+}
+
+/// Sends signal `name` (`INT`, `TERM`, ...) to a running child, as `kill -s` does.
+pub fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("child still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-s", name, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
 }
