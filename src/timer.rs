@@ -301,7 +301,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // On tokio's paused clock: with real time a stall of the runtime longer than the 10 ms
+    // between deadlines would let the tasks finish in the order they were spawned.
+    #[tokio::test(start_paused = true)]
     async fn concurrent_sleeps_end_in_deadline_order() {
         let start = Instant::now();
         let order = Arc::new(Mutex::new(Vec::new()));
@@ -321,10 +323,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_paused_clock_is_followed_through_the_fallback() {
-        // An hour of virtual time passes at once; the real clock never gets there.
+        // An hour of virtual time passes at once; the real clock never gets there. Were the fine
+        // timer waited on instead, nothing would wake the sleep until the timeout's two hours.
         let deadline = Instant::now() + Duration::from_secs(3600);
-        sleep_until(deadline).await;
-        assert!(Instant::now() >= deadline);
+        let _ = tokio::time::timeout(Duration::from_secs(7200), sleep_until(deadline)).await;
+        assert_eq!(Instant::now(), deadline);
     }
 
     #[test]
@@ -353,7 +356,7 @@ mod tests {
 
     #[test]
     fn deadlines_round_up_to_the_grid_never_down() {
-        let Some(timer) = timer() else { return };
+        let timer = timer().expect("the timer thread starts");
         let base = timer.origin + Duration::from_secs(1);
         assert_eq!(timer.round_up(base), base, "on the grid already");
         assert_eq!(
@@ -369,36 +372,50 @@ mod tests {
 
     #[test]
     fn the_fine_timer_wakes_its_task_and_a_dropped_sleep_wakes_nobody() {
-        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
-        let mut cx = Context::from_waker(&waker);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .unwrap();
         let _guard = rt.enter();
-
-        let mut kept = FineSleep {
-            deadline: Instant::now() + Duration::from_millis(5),
-            slot: None,
+        let counted = || {
+            let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+            (wakes.clone(), Waker::from(wakes))
         };
+        let (kept_wakes, kept_waker) = counted();
+        let (dropped_wakes, dropped_waker) = counted();
+        // The dropped sleep is due first: the timer thread takes its entry before the kept one's,
+        // so once the kept sleep has been woken, the dropped one had its chance to be.
+        let now = Instant::now();
         let mut dropped = FineSleep {
-            deadline: Instant::now() + Duration::from_millis(5),
+            deadline: now + Duration::from_millis(100),
             slot: None,
         };
-        assert!(matches!(kept.poll_fine(&mut cx, true), Fine::Waiting));
-        assert!(matches!(dropped.poll_fine(&mut cx, true), Fine::Waiting));
+        let mut kept = FineSleep {
+            deadline: now + Duration::from_millis(300),
+            slot: None,
+        };
+        let waiting = |sleep: &mut FineSleep, waker: &Waker| {
+            matches!(
+                sleep.poll_fine(&mut Context::from_waker(waker), true),
+                Fine::Waiting
+            )
+        };
+        assert!(waiting(&mut dropped, &dropped_waker));
+        assert!(waiting(&mut kept, &kept_waker));
         drop(dropped);
         let give_up = StdInstant::now() + Duration::from_secs(10);
-        while wakes.0.load(AtomicOrdering::SeqCst) == 0 && StdInstant::now() < give_up {
+        while kept_wakes.0.load(AtomicOrdering::SeqCst) == 0 && StdInstant::now() < give_up {
             std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(kept_wakes.0.load(AtomicOrdering::SeqCst), 1, "kept: woken");
         assert_eq!(
-            wakes.0.load(AtomicOrdering::SeqCst),
-            1,
-            "only the kept sleep"
+            dropped_wakes.0.load(AtomicOrdering::SeqCst),
+            0,
+            "dropped: not"
         );
-        assert!(matches!(kept.poll_fine(&mut cx, true), Fine::Ready));
+        assert!(matches!(
+            kept.poll_fine(&mut Context::from_waker(&kept_waker), true),
+            Fine::Ready
+        ));
     }
 }
