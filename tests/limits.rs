@@ -80,8 +80,11 @@ async fn line_limit_is_exact_and_a_longer_line_gets_a_notice_after_the_echoes_ow
     server.stop().await;
 }
 
+// That the server holds at most one line meanwhile is the splitter's bound, unit-tested in
+// `lines.rs` (read_allowance_never_lets_the_buffer_exceed_one_line): its counters see only
+// lines taken as shouts, and this one never is.
 #[tokio::test]
-async fn a_mebibyte_without_newline_is_refused_without_buffering_it() {
+async fn a_mebibyte_without_newline_is_refused_with_the_notice() {
     let server = TestServer::start(ServerConfig {
         delay: Duration::ZERO,
         ..ServerConfig::default()
@@ -94,18 +97,11 @@ async fn a_mebibyte_without_newline_is_refused_without_buffering_it() {
         let _ = writer.write_all(&vec![b'y'; 1 << 20]).await;
         let _ = writer.shutdown().await;
     });
-    let mut reader = BufReader::new(reader);
-    let mut heard = Vec::new();
-    timeout(PATIENCE, reader.read_to_end(&mut heard))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        String::from_utf8(heard).unwrap(),
+        String::from_utf8(read_to_end(reader).await).unwrap(),
         too_long_notice(64 * 1024)
     );
     timeout(PATIENCE, sending).await.unwrap().unwrap();
-    assert_eq!(server.stats.peak_queued_bytes.load(Relaxed), 0);
     server.stop().await;
 }
 
@@ -222,16 +218,12 @@ async fn shutdown_does_not_reset_a_client_still_sending() {
         ..ServerConfig::default()
     })
     .await;
-    let (mut reader, mut writer) = shout_and_hear_the_first_echo(server.addr, "one").await;
+    let (reader, mut writer) = shout_and_hear_the_first_echo(server.addr, "one").await;
     let stopping = tokio::spawn(server.stop());
     // The draining server reads no more; this input stays unread at the server until it closes.
     writer.write_all(b"two\n").await.unwrap();
-    let mut rest = Vec::new();
-    timeout(PATIENCE, reader.read_to_end(&mut rest))
-        .await
-        .unwrap()
-        .expect("a clean end of stream, not a reset");
-    assert_eq!(rest, b"\t one\n\t one\n");
+    // read_to_end fails the test on a reset: the end must be a clean end of stream.
+    assert_eq!(read_to_end(reader).await, b"\t one\n\t one\n");
     timeout(PATIENCE, stopping).await.unwrap().unwrap();
 }
 
@@ -244,7 +236,15 @@ async fn the_grace_period_bounds_shutdown() {
     })
     .await;
     let (mut reader, writer) = shout_and_hear_the_first_echo(server.addr, "patience").await;
+    let stopping = std::time::Instant::now();
     server.stop().await;
+    let took = stopping.elapsed();
+    // An echo an hour away is dropped when the grace period ends: never before it, and long
+    // before the 5 s default (wide of any scheduling delay) or the hour.
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(2500),
+        "stop took {took:?} with a 100 ms grace period"
+    );
     let mut rest = Vec::new();
     // Closed with echoes still owed: end of stream (or a reset), not a hang.
     let _ = timeout(PATIENCE, reader.read_to_end(&mut rest))

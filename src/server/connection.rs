@@ -174,7 +174,7 @@ pub struct Connection<S> {
 #[derive(Default)]
 struct Place {
     server_stats: Option<Arc<ServerStats>>,
-    _slot: Option<OwnedSemaphorePermit>,
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Place {
@@ -185,6 +185,8 @@ impl Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
+        // The slot first: whoever sees the open count fall may connect again at once.
+        drop(self.slot.take());
         if let Some(stats) = self.server_stats() {
             stats.connections_open.fetch_sub(1, Relaxed);
         }
@@ -232,7 +234,7 @@ impl<S: Transport> Connection<S> {
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
     pub fn holding(mut self, slot: OwnedSemaphorePermit) -> Self {
-        self.place._slot = Some(slot);
+        self.place.slot = Some(slot);
         self
     }
 
