@@ -5,16 +5,15 @@
 //! n3`). A wrong line, a line of another connection, a repeated line or a voice in the wrong case
 //! therefore matches nothing and is counted as wrong.
 //!
-//! Matching is per voice, oldest first. In concurrent mode the echoes of different shouts
-//! interleave by deadline (`YOOO-HOOO!` can arrive between the two later echoes of the shout
-//! before it), so "the next line belongs to the next shout" is wrong; but for each voice the
-//! shouts are answered in the order they were sent, because every shout has the same delay. So
-//! the ledger keeps one FIFO per voice, and a line is matched against the oldest shout still owed
-//! that voice. A line that matches a younger shout is still accepted (the older one may be
-//! missing), and one that arrives after a younger shout's line of the same voice is counted as
-//! out of order, not as wrong: the book's reverb2 runs one goroutine per shout, and two shouts
-//! sent microseconds apart may be answered in either order by its scheduler. Owed entries that
-//! are never matched are the missing lines.
+//! In concurrent mode the echoes of different shouts interleave by deadline (`YOOO-HOOO!` can
+//! arrive between the two later echoes of the shout before it), so "the next line belongs to the
+//! next shout" would be wrong. Each line names its shout (the index) and its voice (the case), and
+//! is matched against that shout among the ones still owed that voice: one queue per voice, in
+//! send order. A line for a younger shout is accepted while an older one is still owed (that one
+//! may be missing), and one that arrives after a younger shout's line of the same voice is
+//! counted as out of order, not as wrong: every shout has the same delay, but the book's reverb2
+//! runs one goroutine per shout, and two shouts sent microseconds apart may be answered in either
+//! order by its scheduler. Owed entries that are never matched are the missing lines.
 //!
 //! A shout is due to be echoed at `send time + k × delay` for voice `k`; the difference between
 //! arrival and due time is its lateness. This module is pure: it is handed the time and the bytes.

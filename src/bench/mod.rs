@@ -9,8 +9,8 @@
 //! The pure parts are apart from the I/O and tested without sockets:
 //!
 //! * [`ledger`]: the shouts a connection sent and the echo lines still owed, matching each line
-//!   to the oldest shout owed that voice (echoes of different shouts interleave in concurrent
-//!   mode) and computing its lateness;
+//!   to the shout and voice it names (echoes of different shouts interleave in concurrent mode)
+//!   and computing its lateness;
 //! * [`lateness`]: per-voice histograms and their percentiles;
 //! * [`report`]: the verdict, the table and the JSON.
 //!
