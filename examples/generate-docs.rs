@@ -5,7 +5,7 @@
 //! ```
 //!
 //! A maintainer's tool, so it is an example rather than a subcommand: clap_complete puts even
-//! hidden subcommands into the scripts, and an example is never installed. `tests/docs.rs` fails
+//! hidden subcommands into the scripts, and an example is never installed. `tests/suite/docs.rs` fails
 //! until this has been run and its output committed.
 
 use std::path::PathBuf;

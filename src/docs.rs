@@ -1,7 +1,7 @@
 //! Shell completions and man pages, generated from the one clap definition in [`crate::cli`].
 //!
 //! Both are committed (`completions/`, `man/`) so that users and packagers get them without a
-//! Rust toolchain, and `tests/docs.rs` fails whenever a committed file differs from what the
+//! Rust toolchain, and `tests/suite/docs.rs` fails whenever a committed file differs from what the
 //! definition generates now, naming [`REGENERATE`]. Generating reads neither the clock nor the
 //! environment, so the output is the same on every machine and the test can compare bytes.
 //!

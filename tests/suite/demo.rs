@@ -3,12 +3,10 @@
 //! The order tests run each session several times at once: a race in the script would show up as
 //! a wrong transcript in some of them, the more so on a busy machine.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Finished, PATIENCE, run, signal};
+use crate::common::{Finished, PATIENCE, run, signal};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::time::{Instant, timeout};
@@ -58,7 +56,7 @@ const COLOR_VARS: [&str; 3] = ["NO_COLOR", "CLICOLOR_FORCE", "FORCE_COLOR"];
 
 /// The built `echoctl` with none of the colour variables a developer's shell may have set.
 fn echoctl() -> Command {
-    let mut command = common::echoctl();
+    let mut command = crate::common::echoctl();
     for var in COLOR_VARS {
         command.env_remove(var);
     }

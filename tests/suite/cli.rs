@@ -1,11 +1,9 @@
 //! The built `echoctl` binary end to end: what a user at a shell or a script sees.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Finished, PATIENCE, TestServer, echoctl, echoes_of, finish, run, signal};
+use crate::common::{Finished, PATIENCE, TestServer, echoctl, echoes_of, finish, run, signal};
 use echoctl::server::Mode;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -251,7 +249,7 @@ async fn sigterm_delivers_echoes_in_flight_exits_0_and_the_port_is_free_again() 
     let first = next_line(&mut reader).await;
     assert_eq!(first, "\t GOING DOWN\n");
     signal(&server, "TERM");
-    let rest = common::read_to_end(reader).await;
+    let rest = crate::common::read_to_end(reader).await;
     assert_eq!(rest, b"\t going down\n\t going down\n");
     let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(0));
@@ -355,7 +353,10 @@ async fn quiet_serve_logs_nothing_but_errors() {
     .unwrap();
     conn.write_all(b"shh\n").await.unwrap();
     conn.shutdown().await.unwrap();
-    assert_eq!(common::read_to_end(conn).await, b"\t SHH\n\t shh\n\t shh\n");
+    assert_eq!(
+        crate::common::read_to_end(conn).await,
+        b"\t SHH\n\t shh\n\t shh\n"
+    );
     signal(&child, "TERM");
     let run = finish(child).await;
     assert_eq!(run.code, Some(0));

@@ -2,13 +2,11 @@
 //! passes; against small fake servers that drop, corrupt, delay or cut echoes it notices, counts
 //! exactly what went wrong and fails. These check the bench's counting, never anyone's speed.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{PATIENCE, TestServer, echoctl};
+use crate::common::{PATIENCE, TestServer, echoctl};
 use echoctl::bench::{self, BenchConfig, Pace, Progress, Report};
 use echoctl::echo::Voice;
 use echoctl::server::Mode;
@@ -307,7 +305,7 @@ async fn refused_connections_are_counted_failed() {
 // The built binary: what a user or a script sees.
 
 async fn echoctl_bench(args: &[&str]) -> (Option<i32>, String, String) {
-    let run = common::run(echoctl().arg("bench").args(args)).await;
+    let run = crate::common::run(echoctl().arg("bench").args(args)).await;
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     (run.code, stdout, run.stderr)
 }

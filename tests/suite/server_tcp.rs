@@ -3,11 +3,9 @@
 //! Ordering assertions rely only on causality or on margins of half a delay (100 ms here), which a
 //! busy two-core machine keeps; nothing asserts how fast anything is.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, echoes_of, read_line, read_to_end};
+use crate::common::{TestServer, echoes_of, read_line, read_to_end};
 use echoctl::server::Mode;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

@@ -3,12 +3,10 @@
 //! Every test is bounded: fixed counts, and `PATIENCE` on anything awaited. Bounds on memory are
 //! checked on the server's own counters, never with a wall clock.
 
-mod common;
-
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use common::{PATIENCE, TestServer, read_line, read_to_end};
+use crate::common::{PATIENCE, TestServer, read_line, read_to_end};
 use echoctl::server::{Mode, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

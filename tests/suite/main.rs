@@ -1,0 +1,14 @@
+//! The integration tests, one binary with a module per topic (one link instead of one per file).
+//!
+//! `common` holds the shared helpers: an in-process server, the built binary run as a child, and
+//! readers with timeouts. Each other module tests one topic end to end.
+
+mod common;
+
+mod bench;
+mod cli;
+mod demo;
+mod docs;
+mod limits;
+mod schedule_paused;
+mod server_tcp;
