@@ -32,3 +32,4 @@ pub mod schedule;
 pub mod server;
 pub mod signals;
 pub mod timer;
+pub mod transport;

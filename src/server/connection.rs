@@ -19,10 +19,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +30,7 @@ use crate::lines::{LineSplitter, LineTooLong};
 use crate::schedule::EchoQueue;
 use crate::server::{ServerConfig, ServerStats};
 use crate::timer;
+use crate::transport::{self, Transport};
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
@@ -43,57 +43,6 @@ const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 /// for up to this long before closing, so the error line is not destroyed by a TCP reset (closing
 /// a socket with unread input makes the kernel send RST, which can discard data in flight).
 const LINGER_ON_ERROR: Duration = Duration::from_millis(500);
-
-/// What a connection needs from its socket. Implemented for TCP, and for Unix sockets so tests
-/// can drive a connection under tokio's paused clock without any network.
-///
-/// Readiness is polled rather than awaited through `readable()`: a `poll_fn` over it costs the
-/// waiting connection a pointer, where tokio's `Readable` future costs 152 bytes, and every idle
-/// connection spends its life waiting there.
-pub trait Transport: AsyncWrite + Unpin + Send {
-    /// Ready when a read would not block (or the peer has closed).
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Reads what is available, at most `max` bytes, appending to `buf`.
-    fn try_read_into(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize>;
-    /// Writes what the socket takes now, without waiting.
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
-}
-
-thread_local! {
-    /// One read chunk per worker thread, lent to whichever connection is reading.
-    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
-    /// One buffer per worker thread to gather the echo lines due at once, so a connection keeps
-    /// no output buffer of its own between writes.
-    static WRITE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-macro_rules! impl_transport {
-    ($stream:ty) => {
-        impl Transport for $stream {
-            fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                <$stream>::poll_read_ready(self, cx)
-            }
-            fn try_read_into(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-                // Read into this thread's scratch chunk and keep only the bytes that arrived:
-                // reserving a chunk per connection instead made 10,000 connections woken at
-                // once (by end of input, most often) hold 160 MB, for a few bytes each.
-                READ_SCRATCH.with_borrow_mut(|scratch| {
-                    let n = self.try_read(&mut scratch[..max.min(READ_CHUNK)])?;
-                    buf.extend_from_slice(&scratch[..n]);
-                    Ok(n)
-                })
-            }
-            fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-                <$stream>::try_write(self, buf)
-            }
-        }
-    };
-}
-
-impl_transport!(tokio::net::TcpStream);
-#[cfg(unix)]
-impl_transport!(tokio::net::UnixStream);
 
 /// Why a connection ended, for the log line.
 #[derive(Debug)]
@@ -375,7 +324,7 @@ impl<S: Transport> Connection<S> {
     }
 
     fn read_some(&mut self) -> io::Result<usize> {
-        let allowance = self.lines.read_allowance();
+        let allowance = self.lines.read_allowance().min(READ_CHUNK);
         self.stream
             .try_read_into(self.lines.buffer_mut(), allowance)
     }
@@ -393,14 +342,9 @@ impl<S: Transport> Connection<S> {
         }
         let echoes = &mut self.echoes;
         let stream = &self.stream;
-        let (lines, unsent) = WRITE_SCRATCH.with_borrow_mut(|out| {
-            out.clear();
+        let (lines, unsent) = transport::with_write_scratch(|out| {
             let lines = echoes.pop_due(now, out);
-            let unsent = write_now(stream, out).map(|sent| out[sent..].to_vec());
-            if out.capacity() > READ_CHUNK {
-                // Do not keep a burst's worth of memory on the thread either.
-                *out = Vec::new();
-            }
+            let unsent = transport::write_now(stream, out).map(|sent| out[sent..].to_vec());
             (lines, unsent)
         });
         self.stats.echo_lines += lines as u64;
@@ -464,20 +408,6 @@ impl<S: Transport> Connection<S> {
         }
         reason
     }
-}
-
-/// Writes as much of `bytes` as the socket takes without waiting; returns how much that was.
-fn write_now<S: Transport>(stream: &S, bytes: &[u8]) -> io::Result<usize> {
-    let mut sent = 0;
-    while sent < bytes.len() {
-        match stream.try_write(&bytes[sent..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(sent)
 }
 
 /// Reads and drops input until the client closes, `LINGER_ON_ERROR` passes or `abort` fires, so

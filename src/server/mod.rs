@@ -25,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lines::DEFAULT_MAX_LINE;
 
-pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown, Transport};
+pub use crate::transport::Transport;
+pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown};
 
 /// How a connection's shouts share time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
