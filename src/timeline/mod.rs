@@ -118,7 +118,8 @@ impl Recording {
 /// One shout's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// The shout as text for a label: lossy UTF-8, control characters shown as their symbols.
+    /// The shout as text for a label: lossy UTF-8, control characters shown as their symbols,
+    /// [`EMPTY_SHOUT`] for an empty line.
     pub label: String,
     pub sent: Duration,
     /// The echoes heard, in voice order (at most three; fewer when the session ended first).
@@ -213,7 +214,11 @@ fn attribute(recording: &Recording) -> (Vec<Row>, Vec<Stray>) {
         .shouts
         .iter()
         .map(|shout| Row {
-            label: label(&shout.text),
+            label: if shout.text.is_empty() {
+                EMPTY_SHOUT.to_string()
+            } else {
+                label(&shout.text)
+            },
             sent: shout.at,
             marks: Vec::new(),
             waited: None,
@@ -241,6 +246,9 @@ fn attribute(recording: &Recording) -> (Vec<Row>, Vec<Stray>) {
     }
     (rows, unattributed)
 }
+
+/// The label of an empty shout (an empty line is a shout too).
+pub const EMPTY_SHOUT: &str = "(empty line)";
 
 /// Shout bytes as printable text: lossy UTF-8, and no control character reaches a terminal or an
 /// XML document (which may not contain most of them even escaped): each is shown as its Unicode
@@ -325,6 +333,18 @@ impl Axis {
     }
 }
 
+/// Which ticks get a label when not all fit: every `n`th, `n` the first of 1, 2, 4, 5, 10, 20,
+/// 25, 50, 100... that puts labels further apart than `widest` (in the unit of `spacing`, the
+/// distance between two ticks), so the labelled ticks stay regular.
+pub fn label_stride(spacing: f64, widest: f64, ticks: usize) -> usize {
+    let nice = [1, 2, 4, 5]
+        .into_iter()
+        .chain((0..18u32).flat_map(|power| [10, 20, 25, 50].map(|k| k * 10usize.pow(power))));
+    nice.into_iter()
+        .find(|&n| n as f64 * spacing > widest || n >= ticks)
+        .unwrap_or(ticks.max(1))
+}
+
 /// A tick's label: seconds, with no more decimals than it needs ("0", "0.05", "1.5").
 pub fn seconds(at: Duration) -> String {
     let text = format!("{:.3}", at.as_secs_f64());
@@ -407,6 +427,29 @@ mod tests {
             "a\u{241b}[31mb\u{2400}\u{2421}"
         );
         assert_eq!(label(b"caf\xc3\xa9 \xff"), "café \u{fffd}");
+    }
+
+    #[test]
+    fn tick_labels_are_spread_regularly() {
+        assert_eq!(label_stride(7.0, 2.0, 8), 1);
+        assert_eq!(label_stride(2.0, 2.0, 18), 2);
+        assert_eq!(label_stride(2.0, 5.0, 18), 4);
+        assert_eq!(label_stride(1.0, 30.0, 100), 50);
+        assert_eq!(
+            label_stride(1.0, 30.0, 3),
+            4,
+            "no more than there are ticks"
+        );
+    }
+
+    #[test]
+    fn an_empty_shout_has_a_visible_label() {
+        let mut recording = Recording::new();
+        recording.sent(Duration::ZERO, "");
+        recording.received_line(MS * 1, b"\t \n");
+        let timeline = Timeline::new(&recording, None, MS * 10);
+        assert_eq!(timeline.rows[0].label, EMPTY_SHOUT);
+        assert_eq!(timeline.rows[0].marks.len(), 1);
     }
 
     #[test]

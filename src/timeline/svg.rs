@@ -15,7 +15,7 @@ use svg::Node;
 use svg::node::element::{Circle, Element, Group, Line, Path, Rectangle, Title};
 use unicode_width::UnicodeWidthChar;
 
-use super::{Axis, Row, Timeline, seconds};
+use super::{Axis, Row, Timeline, label_stride, seconds};
 use crate::echo::Voice;
 
 /// A 16:9 slide; taller only when the rows need it.
@@ -102,21 +102,28 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
             .set("fill", INK),
     );
 
-    for tick in axis.ticks() {
+    let ticks: Vec<Duration> = axis.ticks().collect();
+    let tick_label = |tick: Duration| format!("{} s", seconds(tick));
+    let spacing = match ticks.as_slice() {
+        [first, second, ..] => x(axis, *second) - x(axis, *first),
+        _ => PLOT_RIGHT - PLOT_LEFT,
+    };
+    // About 0.55 em a character at 16 px, and some air between labels.
+    let widest = ticks
+        .iter()
+        .map(|&tick| tick_label(tick).chars().count() as f64 * 16.0 * 0.55 + 16.0)
+        .fold(0.0, f64::max);
+    let every = label_stride(spacing, widest, ticks.len());
+    for (index, &tick) in ticks.iter().enumerate() {
         let tick_x = x(axis, tick);
-        group = group
-            .add(line(tick_x, rows_top, tick_x, rows_bottom + 6.0, GRID, 1.0))
-            .add(
-                text(
-                    &format!("{} s", seconds(tick)),
-                    tick_x,
-                    rows_bottom + 28.0,
-                    16.0,
-                    SANS,
-                )
-                .set("text-anchor", "middle")
-                .set("fill", INK),
+        group = group.add(line(tick_x, rows_top, tick_x, rows_bottom + 6.0, GRID, 1.0));
+        if index % every == 0 {
+            group = group.add(
+                text(&tick_label(tick), tick_x, rows_bottom + 28.0, 16.0, SANS)
+                    .set("text-anchor", "middle")
+                    .set("fill", INK),
             );
+        }
     }
     group = group.add(line(
         PLOT_LEFT,

@@ -18,7 +18,7 @@
 use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{Axis, Timeline, seconds};
+use super::{Axis, Timeline, label_stride, seconds};
 use crate::demo::render::voice_style;
 use crate::echo::Voice;
 
@@ -222,10 +222,16 @@ impl Layout {
         let available = columns_for(&axis);
         let axis = thin(available);
         // A whole number of cells per tick, so ticks are evenly spaced and a mark a whole number
-        // of delays after another is that many ticks after it.
+        // of delays after another is that many ticks after it; unless that would leave more than
+        // a quarter of the width unused (many ticks), when the axis takes all of it.
         let intervals = axis.ticks().count().saturating_sub(1).max(1);
         let per_tick = ((available - 1) / intervals).max(1);
-        let columns = per_tick * intervals + 1;
+        let even = per_tick * intervals + 1;
+        let columns = if even * 4 >= available * 3 {
+            even
+        } else {
+            available
+        };
         Layout {
             label_width,
             columns,
@@ -265,19 +271,30 @@ impl Layout {
         out
     }
 
-    /// The axis line with a tick at every step, and the labels under the ticks that fit.
+    /// The axis line with a tick at every step, and labels under every tick, or under every
+    /// second, fourth, fifth, tenth... when they would not fit under each (so they stay regular).
     fn ruler(&self) -> (String, String) {
         let mut ruler = vec!['─'; self.columns];
+        let ticks: Vec<_> = self.axis.ticks().collect();
+        let per_tick = ticks
+            .windows(2)
+            .map(|pair| self.column(pair[1]) - self.column(pair[0]))
+            .min()
+            .unwrap_or(self.columns);
+        let widest = ticks
+            .iter()
+            .map(|&t| tick_label(t).width())
+            .max()
+            .unwrap_or(0);
+        let every = label_stride(per_tick as f64, widest as f64, ticks.len());
         let mut labels = String::new();
-        for tick in self.axis.ticks() {
+        for (index, &tick) in ticks.iter().enumerate() {
             let column = self.column(tick);
             ruler[column] = '┼';
-            let text = tick_label(tick);
             let taken = labels.chars().count();
-            // One space at least between two labels, except before the first.
-            if column >= taken + usize::from(taken > 0) {
+            if index % every == 0 && column >= taken {
                 labels.push_str(&" ".repeat(column - taken));
-                labels.push_str(&text);
+                labels.push_str(&tick_label(tick));
             }
         }
         ruler[0] = '├';

@@ -135,9 +135,10 @@ fn both_sessions_share_one_axis_ticked_every_delay() {
     );
     // A chart drawn before the second session ran can be given the scale both will need.
     assert_eq!(
-        Axis::common(&[&sequential], Duration::from_millis(6_900)),
+        Axis::common(&[&concurrent], Duration::from_millis(6_900)),
         axis
     );
+    assert_eq!(Axis::common(&[&sequential], Duration::ZERO), axis);
 }
 
 const SEQUENTIAL_CHART: &str = "\
@@ -412,6 +413,26 @@ fn the_svg_escapes_shouts_and_keeps_control_characters_out() {
     );
     assert!(texts.iter().any(|t| t == "a <heading> & more"), "{texts:?}");
     assert_eq!(classes(&document, "echo loud").len(), 1);
+}
+
+#[test]
+fn the_svg_cuts_long_shouts_to_fit_their_column() {
+    let mut recording = Recording::new();
+    recording.sent(us(0), "A shout far too long to fit in the label column");
+    recording.sent(us(10), "Twenty-six characters long");
+    let timeline = Timeline::new(&recording, None, DELAY);
+    let axis = Axis::common(&[&timeline], Duration::ZERO);
+    let text = svg::to_string(&svg::render("cut", &[&timeline], &axis));
+    let document = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let texts = texts(&document);
+    assert!(
+        texts.iter().any(|t| t == "A shout far too long to f…"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t == "Twenty-six characters long"),
+        "{texts:?}"
+    );
 }
 
 /// usvg reads the picture as a slide-sized image, and resvg paints each echo where the SVG says,
