@@ -295,7 +295,7 @@ impl Axis {
             .unwrap_or_default();
         let steps = last.as_nanos().div_ceil(step.as_nanos()).max(1);
         Axis {
-            end: step * u32::try_from(steps).unwrap_or(u32::MAX),
+            end: nanos(steps * step.as_nanos()),
             step,
         }
     }
@@ -308,16 +308,15 @@ impl Axis {
         if intervals <= max_ticks {
             return self;
         }
-        let factor = u32::try_from(intervals.div_ceil(max_ticks)).unwrap_or(u32::MAX);
-        let step = self.step.saturating_mul(factor);
+        let step = nanos(self.step.as_nanos() * intervals.div_ceil(max_ticks));
         let steps = self.end.as_nanos().div_ceil(step.as_nanos());
         Axis {
-            end: step.saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX)),
+            end: nanos(steps * step.as_nanos()),
             step,
         }
     }
 
-    /// Every tick, 0 and the end included.
+    /// Every tick, 0 and the end included: [`Axis::thinned`] first, when the step may be small.
     pub fn ticks(&self) -> impl Iterator<Item = Duration> + '_ {
         let count = self.end.as_nanos() / self.step.as_nanos();
         (0..=u32::try_from(count).unwrap_or(u32::MAX)).map(|n| self.step * n)
@@ -343,6 +342,10 @@ pub fn label_stride(spacing: f64, widest: f64, ticks: usize) -> usize {
     nice.into_iter()
         .find(|&n| n as f64 * spacing > widest || n >= ticks)
         .unwrap_or(ticks.max(1))
+}
+
+fn nanos(nanos: u128) -> Duration {
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 /// A tick's label: seconds, with no more decimals than it needs ("0", "0.05", "1.5").
@@ -487,6 +490,14 @@ mod tests {
                 step: MS * 1500
             }
         );
+        // A step of a nanosecond over a minute: far more than u32 steps, thinned to a few.
+        recording.received(Duration::from_secs(60), "stray");
+        let tiny = Timeline::new(&recording, None, Duration::from_nanos(1));
+        let axis = Axis::common(&[&tiny], Duration::ZERO);
+        assert_eq!(axis.end, Duration::from_secs(60));
+        let thinned = axis.thinned(10);
+        assert_eq!(thinned.ticks().count(), 11);
+        assert_eq!(thinned.end, Duration::from_secs(60));
         assert_eq!(
             seconds(MS * 1500) + " " + &seconds(MS * 50) + " " + &seconds(Duration::ZERO),
             "1.5 0.05 0"

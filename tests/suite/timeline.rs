@@ -487,3 +487,32 @@ fn the_svg_renders_to_pixels() {
             .expect("write the PNG");
     }
 }
+
+/// `connect` estimates the delay; a tiny one over a long session must not mean millions of ticks.
+#[test]
+fn a_tiny_delay_over_a_long_session_is_thinned_to_fit() {
+    let mut recording = sequential();
+    recording.sent(Duration::from_secs(90), "late");
+    let timeline = Timeline::new(&recording, None, Duration::from_nanos(1));
+    let axis = Axis::common(&[&timeline], Duration::ZERO);
+    let chart = terminal::render(
+        &timeline,
+        &axis,
+        terminal::Options {
+            width: 80,
+            color: false,
+        },
+    );
+    for line in chart.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    assert!(chart.contains("0s"), "{chart}");
+    let document = svg::render("tiny", &[&timeline], &axis);
+    let text = svg::to_string(&document);
+    let parsed = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let gridlines = parsed
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .count();
+    assert!(gridlines < 100, "{gridlines} lines");
+}
