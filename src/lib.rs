@@ -12,6 +12,7 @@
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
 //! * [`bench`] loads a server with many connections and checks every echo.
+//! * [`timeline`] draws when each shout was sent and each echo arrived (terminal and SVG).
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel.
 //!
@@ -31,5 +32,6 @@ pub mod lines;
 pub mod schedule;
 pub mod server;
 pub mod signals;
+pub mod timeline;
 pub mod timer;
 pub mod transport;

@@ -40,6 +40,17 @@ pub fn echo_text(wire_line: &[u8]) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
+/// A voice's color and strength, the server's cyan fading from loud to quiet; an echo whose
+/// voice is not known is plain cyan. Shared with the timeline's marks, so both fade alike.
+pub fn voice_style(voice: Option<Voice>) -> Style {
+    let server = Style::new().cyan();
+    match voice {
+        Some(Voice::Upper) => Style::new().bright_cyan().bold(),
+        Some(Voice::Original) | None => server,
+        Some(Voice::Lower) => server.dimmed(),
+    }
+}
+
 /// How lines are painted: no escapes at all when color is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Painter {
@@ -64,13 +75,7 @@ impl Painter {
     /// An echo, indented, in the server's color and its voice's strength. An echo whose voice is
     /// not known (not one of the script's shouts) is shown plain, in the server's color.
     pub fn echo(&self, text: &str, voice: Option<Voice>) -> String {
-        let server = Style::new().cyan();
-        let style = match voice {
-            Some(Voice::Upper) => Style::new().bright_cyan().bold(),
-            Some(Voice::Original) | None => server,
-            Some(Voice::Lower) => server.dimmed(),
-        };
-        format!("{INDENT}{}", self.paint(text, style))
+        format!("{INDENT}{}", self.paint(text, voice_style(voice)))
     }
 
     fn paint(&self, text: &str, style: Style) -> String {

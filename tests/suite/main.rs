@@ -12,3 +12,4 @@ mod docs;
 mod limits;
 mod schedule_paused;
 mod server_tcp;
+mod timeline;
