@@ -27,6 +27,7 @@ pub mod color;
 pub mod demo;
 pub mod docs;
 pub mod echo;
+pub mod exit;
 pub mod lines;
 pub mod schedule;
 pub mod server;

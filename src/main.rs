@@ -5,6 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::color::{ColorEnv, use_color};
+use echoctl::exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
 
 fn report(error: anyhow::Error) -> ExitCode {
     eprintln!("echoctl: error: {error:#}");
-    ExitCode::FAILURE
+    ExitCode::from(exit::FAILURE)
 }
 
 fn init_logging(cli: &Cli) {

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::{self, BenchConfig, Pace, Progress};
 use crate::cli::{BenchArgs, Cli};
+use crate::exit;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
@@ -36,11 +37,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.table());
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
+    Ok(ExitCode::from(if report.ok {
+        exit::SUCCESS
     } else {
-        ExitCode::FAILURE
-    })
+        exit::BENCH_ECHOES_WRONG
+    }))
 }
 
 /// Descriptors the bench needs beside one per connection (standard streams, the runtime's own).

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use crate::cli::ConnectArgs;
 use crate::client;
-use crate::cmd::EXIT_INTERRUPTED;
+use crate::exit;
 use crate::signals;
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
@@ -19,9 +19,9 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
                 "the server closed the connection before the end of input"
             )),
             client::SessionEnd::ServerClosed | client::SessionEnd::OutputClosed => {
-                Ok(ExitCode::SUCCESS)
+                Ok(ExitCode::from(exit::SUCCESS))
             }
         },
-        _ = interrupted => Ok(ExitCode::from(EXIT_INTERRUPTED)),
+        _ = interrupted => Ok(ExitCode::from(exit::INTERRUPTED)),
     }
 }

@@ -2,9 +2,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::DemoArgs;
-use crate::cmd::EXIT_INTERRUPTED;
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, DemoOptions, Progress};
+use crate::exit;
 use crate::signals;
 
 pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode> {
@@ -27,7 +27,7 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode>
     };
     let end = demo::run(&options, &mut std::io::stdout(), &mut progress, interrupt).await?;
     Ok(match end {
-        DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::SUCCESS,
-        DemoEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+        DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::from(exit::SUCCESS),
+        DemoEnd::Interrupted => ExitCode::from(exit::INTERRUPTED),
     })
 }

@@ -1,4 +1,5 @@
-//! The subcommands: each turns its parsed arguments into calls on the library and an exit status.
+//! The subcommands: each turns its parsed arguments into calls on the library and an exit status
+//! (one of [`crate::exit`]'s).
 
 mod bench;
 mod completions;
@@ -9,9 +10,6 @@ mod serve;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-
-/// Exit status for a run cut short by Ctrl-C, as shells report it (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the command `cli` names. Errors are returned for `main` to report as one line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -1,12 +1,13 @@
 use std::process::ExitCode;
 
 use crate::cli::ServeArgs;
+use crate::exit;
 use crate::server;
 use crate::signals;
 use crate::timer;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let stop = signals::graceful_stop();
+    let (stop, quit_now) = signals::graceful_stop();
     timer::enable_fine_timer();
     super::raise_open_files_limit();
     let config = args.server_config();
@@ -22,7 +23,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.mode,
         humantime::format_duration(config.delay)
     );
-    server::run(listener, config, stop).await;
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    tokio::select! {
+        () = server::run(listener, config, stop) => {
+            tracing::info!("stopped");
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
+        // A second signal during the grace period: `main` drops the connections still open.
+        () = quit_now => Ok(ExitCode::from(exit::INTERRUPTED)),
+    }
 }
