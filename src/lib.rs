@@ -29,6 +29,7 @@ pub mod docs;
 pub mod echo;
 pub mod exit;
 pub mod lines;
+pub mod net;
 pub mod schedule;
 pub mod server;
 pub mod signals;

@@ -3,12 +3,13 @@ use std::process::ExitCode;
 use crate::cli::ConnectArgs;
 use crate::client;
 use crate::exit;
+use crate::net;
 use crate::signals;
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     let interrupted = signals::stop_signal();
     let session = async {
-        let stream = client::connect(&args.addr, args.connect_timeout).await?;
+        let stream = net::connect(&args.addr, args.connect_timeout).await?;
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use crate::cli::ServeArgs;
 use crate::exit;
+use crate::net;
 use crate::server;
 use crate::signals;
 use crate::timer;
@@ -11,9 +12,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     timer::enable_fine_timer();
     super::raise_open_files_limit();
     let config = args.server_config();
-    let listener = server::bind(&args.listen).await?;
+    let listener = net::bind(&args.listen).await?;
     let addr = listener.local_addr()?;
-    let exposure = if server::is_exposed(addr) {
+    let exposure = if net::is_exposed(addr) {
         "; reachable from the network, not only this machine"
     } else {
         ""
