@@ -20,7 +20,8 @@ use tokio::net::TcpStream;
 // move to `net::` when the branches are merged, and these go.
 pub use crate::net::{connect, resolve};
 
-/// How a relayed session ended without error.
+/// How a relayed session ended without error. (An output closed by its reader, as in
+/// `echoctl connect | head -1`, is an error, which `main` reports as a quiet end.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
     /// The server closed the connection after the end of our input: the normal end.
@@ -28,8 +29,6 @@ pub enum SessionEnd {
     /// The server closed the connection while our input was still open (it was stopped, or it
     /// closed us for its own reasons, such as an idle timeout).
     ServerClosedFirst,
-    /// Our output was closed (e.g. `echoctl connect | head -1`); nothing more could be shown.
-    OutputClosed,
 }
 
 /// Relays `input` to the server and the server to `output` at the same time.
@@ -77,16 +76,11 @@ where
             output.write_all(&buf[..n]).await?;
             output.flush().await
         };
-        match shown.await {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                sender.abort();
-                return Ok(SessionEnd::OutputClosed);
-            }
-            Err(e) => {
-                sender.abort();
-                return Err(e).context("cannot write to standard output");
-            }
+        if let Err(e) = shown.await {
+            sender.abort();
+            // A closed output (`echoctl connect | head -1`) is this error too: `main` tells it
+            // apart, and ends quietly.
+            return Err(e).context("cannot write to standard output");
         }
     };
 

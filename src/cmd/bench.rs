@@ -1,8 +1,9 @@
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::{self, BenchConfig, Pace, Progress};
@@ -12,7 +13,8 @@ use clap::CommandFactory;
 use clap::error::ErrorKind;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let config = config(&args).unwrap_or_else(|usage| usage.exit());
+    // A usage error goes to `main`, which shows it as clap shows its own.
+    let config = config(&args)?;
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
@@ -32,11 +34,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     let report = report?;
-    if args.json {
-        println!("{}", report.json());
+    let mut stdout = std::io::stdout().lock();
+    let shown = if args.json {
+        writeln!(stdout, "{}", report.json())
     } else {
-        print!("{}", report.table());
-    }
+        write!(stdout, "{}", report.table())
+    };
+    shown
+        .and_then(|()| stdout.flush())
+        .context("cannot write the report to stdout")?;
     Ok(ExitCode::from(if report.ok {
         exit::SUCCESS
     } else {

@@ -10,12 +10,10 @@ use crate::exit;
 pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let script = docs::completion(args.shell);
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(&script).and_then(|()| stdout.flush()) {
-        // A reader that stopped early (`| head`) wanted no more; as with `connect`, not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::from(exit::SUCCESS)),
-        result => {
-            result.context("cannot write the completion script to stdout")?;
-            Ok(ExitCode::from(exit::SUCCESS))
-        }
-    }
+    // A reader that stopped early (`| head`) closes the pipe: `main` ends quietly on that error.
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .context("cannot write the completion script to stdout")?;
+    Ok(ExitCode::from(exit::SUCCESS))
 }

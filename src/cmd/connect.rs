@@ -19,9 +19,7 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
             client::SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
                 "the server closed the connection before the end of input"
             )),
-            client::SessionEnd::ServerClosed | client::SessionEnd::OutputClosed => {
-                Ok(ExitCode::from(exit::SUCCESS))
-            }
+            client::SessionEnd::ServerClosed => Ok(ExitCode::from(exit::SUCCESS)),
         },
         _ = interrupted => Ok(ExitCode::from(exit::INTERRUPTED)),
     }
