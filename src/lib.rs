@@ -13,11 +13,13 @@
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
 //! * [`bench`] loads a server with many connections and checks every echo.
 //!
-//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel.
+//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
+//! connects and binds, and words their errors, for client, server and bench alike; [`color`]
+//! decides whether output is colored; [`exit`] holds every exit status.
 //!
-//! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`color`] decides
-//! whether output is colored; [`docs`] generates the shell completions and man pages from that
-//! definition.
+//! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
+//! arguments and the generator of completions and man pages); [`cmd`] runs each subcommand. Nothing below `cmd` imports `cli` or
+//! `cmd`; `main` reports every error and returns every exit status.
 
 pub mod bench;
 pub mod cli;
@@ -25,7 +27,6 @@ pub mod client;
 pub mod cmd;
 pub mod color;
 pub mod demo;
-pub mod docs;
 pub mod echo;
 pub mod exit;
 pub mod lines;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::CompletionsArgs;
-use crate::docs;
+use crate::cli::docs;
 use crate::exit;
 
 pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {

@@ -28,7 +28,7 @@ use clap_complete::{Generator, Shell};
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::Cli;
+use super::Cli;
 use crate::exit;
 
 /// Regenerates `completions/` and `man/` (`examples/generate-docs.rs`), from anywhere in the
