@@ -11,6 +11,7 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -19,6 +20,14 @@ use tokio::net::TcpStream;
 // Kept for the callers in files another branch is changing (`demo`, `bench::load::run`); they
 // move to `net::` when the branches are merged, and these go.
 pub use crate::net::{connect, resolve};
+
+/// Where `echoctl connect` connects, and how long it waits for an answer.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// HOST:PORT; every address the name resolves to is tried.
+    pub addr: String,
+    pub connect_timeout: Duration,
+}
 
 /// How a relayed session ended without error. (An output closed by its reader, as in
 /// `echoctl connect | head -1`, is an error, which `main` reports as a quiet end.)

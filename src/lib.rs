@@ -18,7 +18,8 @@
 //! decides whether output is colored; [`exit`] holds every exit status.
 //!
 //! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
-//! arguments and the generator of completions and man pages); [`cmd`] runs each subcommand. Nothing below `cmd` imports `cli` or
+//! arguments and the generator of completions and man pages) and turns it into the library's
+//! plain configuration; [`cmd`] runs each subcommand on it. Nothing below `cmd` imports `cli` or
 //! `cmd`; `main` reports every error and returns every exit status.
 
 pub mod bench;

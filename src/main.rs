@@ -71,7 +71,7 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(use_color(
-            cli.color,
+            cli.color.into(),
             std::io::IsTerminal::is_terminal(&std::io::stderr()),
             &ColorEnv::from_process(),
         ))

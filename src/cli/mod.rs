@@ -1,8 +1,15 @@
 //! The command line, defined once: `--help`, the shell completions and the man pages are all
 //! generated from these types.
 //!
-//! This is the edge of the program: [`parse`] holds the value parsers, [`bench`] the bench's
-//! arguments, [`docs`] the generator of completions and man pages.
+//! This is the edge of the program: clap's types stay here, and each subcommand's arguments turn
+//! into the plain configuration the library takes ([`ServerConfig`], [`ConnectOptions`],
+//! [`DemoOptions`], [`crate::bench::BenchConfig`]). [`parse`] holds the value parsers,
+//! [`bench`] the bench's arguments, [`docs`] the generator of completions and man pages.
+//!
+//! The values of `--mode` and `--color` are enums of their own here rather than clap derives on
+//! the library's types: the derive keeps each value's name and help beside the variant it
+//! describes, and the library's enums carry no command-line concerns (a tested conversion, a
+//! few lines, links the two).
 
 pub mod bench;
 pub mod docs;
@@ -10,14 +17,15 @@ pub mod parse;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
 use parse::{parse_count, parse_demo_delay, parse_duration, parse_host_port, parse_size};
 
+use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
-use crate::demo::DemoMode;
+use crate::demo::{DemoMode, DemoOptions};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The address of the book's programs.
@@ -52,8 +60,8 @@ pub struct Cli {
 
     /// When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or
     /// FORCE_COLOR color a pipe too.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 
     #[command(subcommand)]
     pub command: Command,
@@ -90,8 +98,8 @@ pub struct ServeArgs {
     pub listen: String,
 
     /// How a connection's shouts share time.
-    #[arg(short, long, value_enum, default_value_t = Mode::Concurrent)]
-    pub mode: Mode,
+    #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
+    pub mode: ModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms, 0.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
@@ -127,7 +135,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
-            mode: self.mode,
+            mode: self.mode.into(),
             delay: self.delay,
             max_line: self.max_line,
             max_pending: self.max_pending,
@@ -160,6 +168,15 @@ pub struct ConnectArgs {
     pub connect_timeout: Duration,
 }
 
+impl ConnectArgs {
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            addr: self.addr.clone(),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
 /// Replay the book's two sessions: a real server and client over loopback TCP.
 ///
 /// Starts the server in this process on a free 127.0.0.1 port, connects to it with the same client
@@ -175,12 +192,24 @@ Examples:
   echoctl demo --color never > session.txt    # the book's transcripts, as text")]
 pub struct DemoArgs {
     /// Which session to replay.
-    #[arg(short, long, value_enum, default_value_t = DemoMode::Both)]
-    pub mode: DemoMode,
+    #[arg(short, long, value_enum, default_value_t = DemoModeArg::Both)]
+    pub mode: DemoModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay)]
     pub delay: Duration,
+}
+
+impl DemoArgs {
+    /// The demo's options, `color` being whether to color stdout (decided by the caller, who
+    /// knows whether it is a terminal).
+    pub fn options(&self, color: bool) -> DemoOptions {
+        DemoOptions {
+            sessions: DemoMode::from(self.mode).sessions(),
+            delay: self.delay,
+            color,
+        }
+    }
 }
 
 /// Print the completion script for a shell to stdout.
@@ -209,6 +238,66 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
+/// The values of `serve --mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// reverb1: a shout's three echoes finish before the next line is read.
+    Sequential,
+    /// reverb2: every shout echoes on its own schedule from the moment it is read.
+    Concurrent,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Sequential => Mode::Sequential,
+            ModeArg::Concurrent => Mode::Concurrent,
+        }
+    }
+}
+
+/// The values of `demo --mode`: which sessions to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoModeArg {
+    /// reverb1's session.
+    Sequential,
+    /// reverb2's session.
+    Concurrent,
+    /// reverb1's session, then reverb2's.
+    Both,
+}
+
+impl From<DemoModeArg> for DemoMode {
+    fn from(mode: DemoModeArg) -> DemoMode {
+        match mode {
+            DemoModeArg::Sequential => DemoMode::Sequential,
+            DemoModeArg::Concurrent => DemoMode::Concurrent,
+            DemoModeArg::Both => DemoMode::Both,
+        }
+    }
+}
+
+/// The values of `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too.
+    Auto,
+    /// Always color, even in a pipe or a file.
+    Always,
+    /// Never color.
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(color: ColorArg) -> ColorChoice {
+        match color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,7 +316,7 @@ mod tests {
             panic!("expected serve")
         };
         assert_eq!(args.listen, "localhost:8000");
-        assert_eq!(args.mode, Mode::Concurrent);
+        assert_eq!(Mode::from(args.mode), Mode::Concurrent);
         assert_eq!(args.delay, Duration::from_secs(1));
         assert_eq!(args.max_line, DEFAULT_MAX_LINE);
         // The defaults written as text for --help ("1s", "64KiB", "30s", "5s") are the server's
@@ -236,5 +325,25 @@ mod tests {
             format!("{:?}", args.server_config()),
             format!("{:?}", ServerConfig::default())
         );
+    }
+
+    #[test]
+    fn mode_values_are_named_as_the_server_names_its_modes() {
+        // `serve` logs `config.mode` by the library's name; --mode must take that same word.
+        for &value in ModeArg::value_variants() {
+            let name = value.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(name.as_deref(), Some(Mode::from(value).name()));
+        }
+    }
+
+    #[test]
+    fn the_color_default_is_the_librarys() {
+        assert_eq!(ColorChoice::from(ColorArg::Auto), ColorChoice::default());
+        let cli = Cli::try_parse_from(["echoctl", "demo"]).unwrap();
+        assert_eq!(ColorChoice::from(cli.color), ColorChoice::default());
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo")
+        };
+        assert_eq!(DemoMode::from(args.mode), DemoMode::default());
     }
 }

@@ -7,12 +7,10 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::{self, BenchConfig, Progress};
-use crate::cli::BenchArgs;
 use crate::exit;
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    // A usage error goes to `main`, which shows it as clap shows its own.
-    let config = args.config()?;
+/// Runs the bench and prints its report, as JSON when `json`.
+pub async fn run(config: BenchConfig, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
@@ -33,7 +31,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let report = report?;
     let mut stdout = std::io::stdout().lock();
-    let shown = if args.json {
+    let shown = if json {
         writeln!(stdout, "{}", report.json())
     } else {
         write!(stdout, "{}", report.table())

@@ -3,12 +3,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::CompletionsArgs;
+use clap_complete::Shell;
+
 use crate::cli::docs;
 use crate::exit;
 
-pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
-    let script = docs::completion(args.shell);
+pub fn run(shell: Shell) -> anyhow::Result<ExitCode> {
+    let script = docs::completion(shell);
     let mut stdout = io::stdout().lock();
     // A reader that stopped early (`| head`) closes the pipe: `main` ends quietly on that error.
     stdout

@@ -1,15 +1,14 @@
 use std::process::ExitCode;
 
-use crate::cli::ConnectArgs;
-use crate::client;
+use crate::client::{self, ConnectOptions};
 use crate::exit;
 use crate::net;
 use crate::signals;
 
-pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(options: ConnectOptions) -> anyhow::Result<ExitCode> {
     let interrupted = signals::stop_signal();
     let session = async {
-        let stream = net::connect(&args.addr, args.connect_timeout).await?;
+        let stream = net::connect(&options.addr, options.connect_timeout).await?;
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {

@@ -1,25 +1,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cli::DemoArgs;
-use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, DemoOptions, Progress};
 use crate::exit;
 use crate::signals;
 
-pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode> {
+pub async fn run(options: DemoOptions) -> anyhow::Result<ExitCode> {
     // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
     // the bar is cleared and the in-process server shut down.
     let interrupt = signals::stop_signal();
-    let options = DemoOptions {
-        sessions: args.mode.sessions(),
-        delay: args.delay,
-        color: use_color(
-            color,
-            std::io::stdout().is_terminal(),
-            &ColorEnv::from_process(),
-        ),
-    };
     let mut progress = if std::io::stderr().is_terminal() {
         Progress::on_stderr()
     } else {

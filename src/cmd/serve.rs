@@ -1,18 +1,16 @@
 use std::process::ExitCode;
 
-use crate::cli::ServeArgs;
 use crate::exit;
 use crate::net;
-use crate::server;
+use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer;
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
     let (stop, quit_now) = signals::graceful_stop();
     timer::enable_fine_timer();
     super::raise_open_files_limit();
-    let config = args.server_config();
-    let listener = net::bind(&args.listen).await?;
+    let listener = net::bind(listen).await?;
     let addr = listener.local_addr()?;
     let exposure = if net::is_exposed(addr) {
         "; reachable from the network, not only this machine"

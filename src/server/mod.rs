@@ -32,7 +32,7 @@ pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown};
 pub use crate::net::bind;
 
 /// How a connection's shouts share time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// reverb1: a shout's three echoes finish before the next line is read.
     Sequential,
