@@ -11,7 +11,7 @@
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
-//! * [`bench`] loads a server with many connections and checks every echo.
+//! * [`bench`](mod@bench) loads a server with many connections and checks every echo.
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]

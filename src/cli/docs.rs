@@ -8,11 +8,11 @@
 //! Completions are clap_complete's scripts, unchanged. Man pages are clap_mangen's NAME,
 //! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
 //!
-//! * EXIT STATUS and ENVIRONMENT, from [`crate::exit::DOCUMENTED`] and the table [`ENVIRONMENT`] below, each
-//!   entry on the pages it applies to;
+//! * EXIT STATUS and ENVIRONMENT, from [`crate::exit::DOCUMENTED`] and the table `ENVIRONMENT`
+//!   below, each entry on the pages it applies to;
 //! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
 //!   `--help` and the man page show the same examples, plus the longer ones in
-//!   [`MORE_EXAMPLES`];
+//!   `MORE_EXAMPLES`;
 //! * SEE ALSO, linking every page.
 //!
 //! One page is made per visible command, found by walking the definition, so a subcommand added

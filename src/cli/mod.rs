@@ -4,7 +4,7 @@
 //! This is the edge of the program: clap's types stay here, and each subcommand's arguments turn
 //! into the plain configuration the library takes ([`ServerConfig`], [`ConnectOptions`],
 //! [`DemoOptions`], [`crate::bench::BenchConfig`]). [`parse`] holds the value parsers,
-//! [`bench`] the bench's arguments, [`docs`] the generator of completions and man pages.
+//! [`bench`](mod@bench) the bench's arguments, [`docs`] the generator of completions and man pages.
 //!
 //! The values of `--mode` and `--color` are enums of their own here rather than clap derives on
 //! the library's types: the derive keeps each value's name and help beside the variant it
