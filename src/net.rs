@@ -155,3 +155,81 @@ pub fn explain_io_error(e: &io::Error) -> String {
 pub fn is_exposed(addr: SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os_error(code: i32) -> io::Error {
+        io::Error::from_raw_os_error(code)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn running_out_of_descriptors_or_ports_says_what_to_do() {
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let text = explain_io_error(&os_error(code));
+            assert!(
+                text.ends_with(
+                    "(out of file descriptors: raise the hard limit, `ulimit -Hn`, as root)"
+                ),
+                "{text}"
+            );
+        }
+        let text = explain_io_error(&os_error(libc::EADDRNOTAVAIL));
+        assert!(text.contains("(out of local ports:"), "{text}");
+        let text = explain_io_error(&os_error(libc::ECONNREFUSED));
+        assert!(text.ends_with(" (is the server running there?)"), "{text}");
+    }
+
+    #[test]
+    fn an_error_without_advice_is_shown_as_it_is() {
+        let e = io::Error::new(io::ErrorKind::TimedOut, "no answer");
+        assert_eq!(explain_io_error(&e), "no answer");
+    }
+
+    #[test]
+    fn a_port_in_use_names_the_port_and_the_option() {
+        let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let e = explain_bind_error(addr, io::Error::from(io::ErrorKind::AddrInUse));
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with(
+                "cannot listen on 127.0.0.1:8000; another program is using port 8000 (stop it, \
+                 or pick another port with --listen): "
+            ),
+            "{text}"
+        );
+        let e = explain_bind_error(addr, io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(format!("{e:#}").contains("ports below 1024 need privileges"));
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_private() {
+        for (addr, exposed) in [
+            ("127.0.0.1:8000", false),
+            ("[::1]:8000", false),
+            ("0.0.0.0:8000", true),
+            ("[::]:8000", true),
+            ("192.168.1.2:8000", true),
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            assert_eq!(is_exposed(addr), exposed, "{addr}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_without_a_port_is_refused_before_any_lookup() {
+        let e = resolve("localhost").await.unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("\"localhost\" is not a valid address: "),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .ends_with("(expected HOST:PORT, e.g. localhost:8000)"),
+            "{e}"
+        );
+    }
+}
