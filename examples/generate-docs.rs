@@ -24,7 +24,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let report = match echoctl::docs::write_all(&args.out) {
+    let report = match echoctl::cli::docs::write_all(&args.out) {
         Ok(report) => report,
         Err(e) => {
             eprintln!(

@@ -6,10 +6,9 @@
 //! and the client keeps printing until the server closes its side.
 //!
 //! [`relay`] takes any input and output, so `echoctl connect` runs it on stdin and stdout and
-//! `echoctl demo` runs the same code on a scripted input.
+//! `echoctl demo` runs the same code on a scripted input. Connecting is [`crate::net`]'s.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -17,85 +16,21 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::timeout;
 
-/// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
-/// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
-pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
-    let candidates = resolve(addr).await?;
-    let failures = match connect_first(candidates, connect_timeout).await {
-        Ok((stream, _)) => return Ok(stream),
-        Err(failures) => failures,
-    };
-    let tried = failures
-        .iter()
-        .map(|(a, e)| format!("{a}: {e}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let hint = if failures
-        .iter()
-        .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused)
-    {
-        " (is `echoctl serve` running there?)"
-    } else {
-        ""
-    };
-    Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+// Kept for the callers in files another branch is changing (`demo`, `bench::load::run`); they
+// move to `net::` when the branches are merged, and these go.
+pub use crate::net::{connect, resolve};
+
+/// Where `echoctl connect` connects, and how long it waits for an answer.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// HOST:PORT; every address the name resolves to is tried.
+    pub addr: String,
+    pub connect_timeout: Duration,
 }
 
-/// Tries `candidates` in order, each for up to `connect_timeout`, and returns the first stream
-/// that connects with its position among them, or why each one failed (running out of time is
-/// a `TimedOut` error that names `--connect-timeout`). Nagle's algorithm is off on the stream:
-/// shouts and echoes are small lines that must leave at once.
-pub async fn connect_first(
-    candidates: impl IntoIterator<Item = SocketAddr>,
-    connect_timeout: Duration,
-) -> Result<(TcpStream, usize), Vec<(SocketAddr, io::Error)>> {
-    let mut failures = Vec::new();
-    for (position, candidate) in candidates.into_iter().enumerate() {
-        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                return Ok((stream, position));
-            }
-            Ok(Err(e)) => failures.push((candidate, e)),
-            Err(_) => failures.push((
-                candidate,
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "no answer within {} (--connect-timeout)",
-                        humantime::format_duration(connect_timeout)
-                    ),
-                ),
-            )),
-        }
-    }
-    Err(failures)
-}
-
-/// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one
-/// name lookup of the program: `connect`, `serve` (for its listen address) and `bench` use it.
-pub async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| explain_resolve_error(addr, e))?
-        .collect();
-    if candidates.is_empty() {
-        anyhow::bail!("{addr} resolves to no address");
-    }
-    Ok(candidates)
-}
-
-fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {
-    if e.kind() == io::ErrorKind::InvalidInput {
-        anyhow!("{addr:?} is not a valid address: {e} (expected HOST:PORT, e.g. localhost:8000)")
-    } else {
-        anyhow!("cannot resolve {addr:?}: {e} (check the host name)")
-    }
-}
-
-/// How a relayed session ended without error.
+/// How a relayed session ended without error. (An output closed by its reader, as in
+/// `echoctl connect | head -1`, is an error, which `main` reports as a quiet end.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
     /// The server closed the connection after the end of our input: the normal end.
@@ -103,8 +38,6 @@ pub enum SessionEnd {
     /// The server closed the connection while our input was still open (it was stopped, or it
     /// closed us for its own reasons, such as an idle timeout).
     ServerClosedFirst,
-    /// Our output was closed (e.g. `echoctl connect | head -1`); nothing more could be shown.
-    OutputClosed,
 }
 
 /// Relays `input` to the server and the server to `output` at the same time.
@@ -152,16 +85,11 @@ where
             output.write_all(&buf[..n]).await?;
             output.flush().await
         };
-        match shown.await {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                sender.abort();
-                return Ok(SessionEnd::OutputClosed);
-            }
-            Err(e) => {
-                sender.abort();
-                return Err(e).context("cannot write to standard output");
-            }
+        if let Err(e) = shown.await {
+            sender.abort();
+            // A closed output (`echoctl connect | head -1`) is this error too: `main` tells it
+            // apart, and ends quietly.
+            return Err(e).context("cannot write to standard output");
         }
     };
 

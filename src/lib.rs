@@ -11,14 +11,17 @@
 //! * [`server`] accepts connections and runs one task per connection over the schedule;
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
-//! * [`bench`] loads a server with many connections and checks every echo.
+//! * [`bench`](mod@bench) loads a server with many connections and checks every echo;
 //! * [`timeline`] draws when each shout was sent and each echo arrived (terminal and SVG).
 //!
-//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel.
+//! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
+//! connects and binds, and words their errors, for client, server and bench alike; [`color`]
+//! decides whether output is colored; [`exit`] holds every exit status.
 //!
-//! [`cli`] defines the command line once; [`cmd`] runs each subcommand; [`color`] decides
-//! whether output is colored; [`docs`] generates the shell completions and man pages from that
-//! definition.
+//! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
+//! arguments and the generator of completions and man pages) and turns it into the library's
+//! plain configuration; [`cmd`] runs each subcommand on it. Nothing below `cmd` imports `cli` or
+//! `cmd`; `main` reports every error and returns every exit status.
 
 pub mod bench;
 pub mod cli;
@@ -26,9 +29,10 @@ pub mod client;
 pub mod cmd;
 pub mod color;
 pub mod demo;
-pub mod docs;
 pub mod echo;
+pub mod exit;
 pub mod lines;
+pub mod net;
 pub mod schedule;
 pub mod server;
 pub mod signals;

@@ -5,9 +5,13 @@ use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::color::{ColorEnv, use_color};
+use echoctl::exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(usage) => return report_usage(&usage),
+    };
     init_logging(&cli);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -19,9 +23,37 @@ fn main() -> ExitCode {
     result.unwrap_or_else(report)
 }
 
+/// The one place a run's error is reported: as one line on stderr, except a usage error, shown
+/// as clap shows its own, and a closed stdout (`echoctl connect | head -1`), where the reader wanted no
+/// more and the run ends quietly, as with any filter.
 fn report(error: anyhow::Error) -> ExitCode {
+    if let Some(usage) = error.downcast_ref::<clap::Error>() {
+        return report_usage(usage);
+    }
+    if is_broken_pipe(&error) {
+        return ExitCode::from(exit::SUCCESS);
+    }
     eprintln!("echoctl: error: {error:#}");
-    ExitCode::FAILURE
+    ExitCode::from(exit::FAILURE)
+}
+
+/// Shows a usage error (or `--help`, `--version`) as clap's own `exit` would, and returns its
+/// status instead of exiting, so every exit goes through `main`.
+fn report_usage(usage: &clap::Error) -> ExitCode {
+    let _ = usage.print();
+    ExitCode::from(if usage.use_stderr() {
+        exit::USAGE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(cli: &Cli) {
@@ -39,7 +71,7 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(use_color(
-            cli.color,
+            cli.color.into(),
             std::io::IsTerminal::is_terminal(&std::io::stderr()),
             &ColorEnv::from_process(),
         ))

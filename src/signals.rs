@@ -1,27 +1,34 @@
-//! Stop signals: the first asks for a graceful stop, a second one ends the process at once.
+//! Stop signals: the first asks for a graceful stop, a second one asks to quit at once.
+//!
+//! Nothing here exits the process: the futures complete, and the command that watches them
+//! returns its exit status to `main` like any other.
 
 use std::future::Future;
-use std::process;
 
-use crate::cmd::EXIT_INTERRUPTED;
-
-/// Watches for SIGINT (Ctrl-C) and SIGTERM from the moment it is called; the returned future
-/// completes on the first one. From then on, another such signal exits the process immediately,
-/// for the user who does not want to wait for the grace period.
+/// Watches for SIGINT (Ctrl-C) and SIGTERM from the moment it is called. Returns two futures:
+/// the first completes on the first signal (a graceful stop); the second, which must be polled
+/// for either to complete, completes on the signal after that, for the user who does not want
+/// to wait for the grace period.
 ///
 /// Call it before anything can be observed from outside (such as the listening socket), so a
 /// signal sent as soon as the server looks ready is never handled by the default action instead.
-pub fn graceful_stop() -> impl Future<Output = ()> {
+pub fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
     let mut signals = StopSignals::new();
-    async move {
+    let (stop_requested, stop) = tokio::sync::oneshot::channel::<()>();
+    let quit_now = async move {
         signals.recv().await;
         tracing::info!("stopping; press Ctrl-C again to quit at once");
+        let _ = stop_requested.send(());
         // The same listeners keep watching, so a second signal cannot slip by between the two.
-        tokio::spawn(async move {
-            signals.recv().await;
-            process::exit(EXIT_INTERRUPTED.into());
-        });
-    }
+        signals.recv().await;
+    };
+    let stop = async move {
+        // An error means the watcher was dropped: nobody is left to ask for a stop.
+        if stop.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    (stop, quit_now)
 }
 
 /// Watches for SIGINT and SIGTERM from the moment it is called; the future completes on the next.

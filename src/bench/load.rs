@@ -308,7 +308,7 @@ async fn connect(shared: &Shared) -> Result<TcpStream, String> {
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
     let rotated = (0..n).map(|k| shared.addrs[(first + k) % n]);
-    match client::connect_first(rotated, shared.config.connect_timeout).await {
+    match crate::net::connect_first(rotated, shared.config.connect_timeout).await {
         Ok((stream, position)) => {
             shared
                 .preferred
@@ -324,19 +324,7 @@ async fn connect(shared: &Shared) -> Result<TcpStream, String> {
 
 /// An I/O error with what to do about it, when there is something to do.
 fn explain(e: &io::Error) -> String {
-    let hint = match e.raw_os_error() {
-        #[cfg(unix)]
-        Some(libc::EMFILE) | Some(libc::ENFILE) => {
-            " (out of file descriptors: raise the hard limit, `ulimit -Hn`, as root)"
-        }
-        #[cfg(unix)]
-        Some(libc::EADDRNOTAVAIL) => {
-            " (out of local ports: one source address has about 28,000 on Linux, see net.ipv4.ip_local_port_range)"
-        }
-        _ if e.kind() == io::ErrorKind::ConnectionRefused => " (is the server running there?)",
-        _ => "",
-    };
-    format!("{e}{hint}")
+    crate::net::explain_io_error(e)
 }
 
 /// How reading from the socket went.

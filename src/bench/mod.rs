@@ -15,10 +15,9 @@
 //! * [`report`]: the verdict, the table and the JSON.
 //!
 //! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
-//! bench itself cost, since it shares the machine with the server it loads. [`args`] is its
-//! command line.
+//! bench itself cost, since it shares the machine with the server it loads. Its command line is
+//! in `cli/bench.rs`, at the edge.
 
-pub mod args;
 pub mod cpu;
 pub mod lateness;
 pub mod ledger;
@@ -28,7 +27,6 @@ pub mod report;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use args::BenchArgs;
 pub use load::run;
 pub use report::Report;
 

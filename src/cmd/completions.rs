@@ -3,18 +3,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::CompletionsArgs;
-use crate::docs;
+use clap_complete::Shell;
 
-pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
-    let script = docs::completion(args.shell);
+use crate::cli::docs;
+use crate::exit;
+
+pub fn run(shell: Shell) -> anyhow::Result<ExitCode> {
+    let script = docs::completion(shell);
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(&script).and_then(|()| stdout.flush()) {
-        // A reader that stopped early (`| head`) wanted no more; as with `connect`, not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        result => {
-            result.context("cannot write the completion script to stdout")?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    // A reader that stopped early (`| head`) closes the pipe: `main` ends quietly on that error.
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .context("cannot write the completion script to stdout")?;
+    Ok(ExitCode::from(exit::SUCCESS))
 }

@@ -1,14 +1,14 @@
 use std::process::ExitCode;
 
-use crate::cli::ConnectArgs;
-use crate::client;
-use crate::cmd::EXIT_INTERRUPTED;
+use crate::client::{self, ConnectOptions};
+use crate::exit;
+use crate::net;
 use crate::signals;
 
-pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(options: ConnectOptions) -> anyhow::Result<ExitCode> {
     let interrupted = signals::stop_signal();
     let session = async {
-        let stream = client::connect(&args.addr, args.connect_timeout).await?;
+        let stream = net::connect(&options.addr, options.connect_timeout).await?;
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {
@@ -18,10 +18,8 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
             client::SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
                 "the server closed the connection before the end of input"
             )),
-            client::SessionEnd::ServerClosed | client::SessionEnd::OutputClosed => {
-                Ok(ExitCode::SUCCESS)
-            }
+            client::SessionEnd::ServerClosed => Ok(ExitCode::from(exit::SUCCESS)),
         },
-        _ = interrupted => Ok(ExitCode::from(EXIT_INTERRUPTED)),
+        _ = interrupted => Ok(ExitCode::from(exit::INTERRUPTED)),
     }
 }

@@ -1,25 +1,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cli::DemoArgs;
-use crate::cmd::EXIT_INTERRUPTED;
-use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, DemoOptions, Progress};
+use crate::exit;
 use crate::signals;
 
-pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode> {
+pub async fn run(options: DemoOptions) -> anyhow::Result<ExitCode> {
     // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
     // the bar is cleared and the in-process server shut down.
     let interrupt = signals::stop_signal();
-    let options = DemoOptions {
-        sessions: args.mode.sessions(),
-        delay: args.delay,
-        color: use_color(
-            color,
-            std::io::stdout().is_terminal(),
-            &ColorEnv::from_process(),
-        ),
-    };
     let mut progress = if std::io::stderr().is_terminal() {
         Progress::on_stderr()
     } else {
@@ -27,7 +16,7 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode>
     };
     let end = demo::run(&options, &mut std::io::stdout(), &mut progress, interrupt).await?;
     Ok(match end {
-        DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::SUCCESS,
-        DemoEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+        DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::from(exit::SUCCESS),
+        DemoEnd::Interrupted => ExitCode::from(exit::INTERRUPTED),
     })
 }

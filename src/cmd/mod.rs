@@ -1,4 +1,5 @@
-//! The subcommands: each turns its parsed arguments into calls on the library and an exit status.
+//! The subcommands: each turns its parsed arguments into calls on the library and an exit status
+//! (one of [`crate::exit`]'s).
 
 mod bench;
 mod completions;
@@ -6,21 +7,29 @@ mod connect;
 mod demo;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::color::{ColorEnv, use_color};
 
-/// Exit status for a run cut short by Ctrl-C, as shells report it (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
-/// Runs the command `cli` names. Errors are returned for `main` to report as one line.
+/// Runs the command `cli` names, on the library's own configuration. Errors (a usage error
+/// among them) are returned for `main` to report.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
-        Command::Connect(args) => connect::run(args).await,
-        Command::Completions(args) => completions::run(args),
-        Command::Demo(args) => demo::run(args, cli.color).await,
-        Command::Bench(args) => bench::run(args).await,
+        Command::Serve(args) => serve::run(&args.listen, args.server_config()).await,
+        Command::Connect(args) => connect::run(args.options()).await,
+        Command::Completions(args) => completions::run(args.shell),
+        Command::Demo(args) => {
+            let color = use_color(
+                cli.color.into(),
+                std::io::stdout().is_terminal(),
+                &ColorEnv::from_process(),
+            );
+            demo::run(args.options(color)).await
+        }
+        // A usage error goes to `main`, which shows it as clap shows its own.
+        Command::Bench(args) => bench::run(args.config()?, args.json).await,
     }
 }
 

@@ -1,18 +1,18 @@
 use std::process::ExitCode;
 
-use crate::cli::ServeArgs;
-use crate::server;
+use crate::exit;
+use crate::net;
+use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer;
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let stop = signals::graceful_stop();
+pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
+    let (stop, quit_now) = signals::graceful_stop();
     timer::enable_fine_timer();
     super::raise_open_files_limit();
-    let config = args.server_config();
-    let listener = server::bind(&args.listen).await?;
+    let listener = net::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let exposure = if server::is_exposed(addr) {
+    let exposure = if net::is_exposed(addr) {
         "; reachable from the network, not only this machine"
     } else {
         ""
@@ -22,7 +22,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.mode,
         humantime::format_duration(config.delay)
     );
-    server::run(listener, config, stop).await;
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    tokio::select! {
+        () = server::run(listener, config, stop) => {
+            tracing::info!("stopped");
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
+        // A second signal during the grace period: `main` drops the connections still open.
+        () = quit_now => Ok(ExitCode::from(exit::INTERRUPTED)),
+    }
 }

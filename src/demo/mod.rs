@@ -39,7 +39,7 @@ use render::Painter;
 use script::{Director, Effect, Script};
 
 /// The sessions `echoctl demo --mode` plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DemoMode {
     /// reverb1's session.
     Sequential,

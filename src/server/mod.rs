@@ -18,8 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -28,8 +27,12 @@ use crate::lines::DEFAULT_MAX_LINE;
 pub use crate::transport::Transport;
 pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown};
 
+// Kept for the caller in a file another branch is changing (`demo`); it moves to `net::bind`
+// when the branches are merged, and this goes.
+pub use crate::net::bind;
+
 /// How a connection's shouts share time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// reverb1: a shout's three echoes finish before the next line is read.
     Sequential,
@@ -102,55 +105,6 @@ impl ServerConfig {
             Mode::Concurrent => self.max_pending.max(1),
         }
     }
-}
-
-/// Binds a listening socket, trying each address `addr` resolves to in turn.
-///
-/// Unlike `TcpListener::bind`, this asks for the largest accept backlog the system allows (std
-/// asks for 128, which drops connections in a burst; Go asks for the maximum too) and sets
-/// `SO_REUSEADDR`, so a restarted server can bind again at once.
-pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    let candidates = crate::client::resolve(addr)
-        .await
-        .context("cannot listen")?;
-    let mut last_error = None;
-    for candidate in candidates {
-        match bind_one(candidate) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last_error = Some(explain_bind_error(candidate, e)),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{addr} resolves to no address")))
-}
-
-fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    // The kernel caps this at its own maximum (net.core.somaxconn on Linux).
-    socket.listen(u32::MAX)
-}
-
-fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
-    let hint = match e.kind() {
-        io::ErrorKind::AddrInUse => format!(
-            "; another program is using port {} (stop it, or pick another port with --listen)",
-            addr.port()
-        ),
-        io::ErrorKind::PermissionDenied => {
-            "; ports below 1024 need privileges (pick a port above 1024 with --listen)".to_string()
-        }
-        io::ErrorKind::AddrNotAvailable => {
-            "; that address does not belong to this machine".to_string()
-        }
-        _ => String::new(),
-    };
-    anyhow::Error::new(e).context(format!("cannot listen on {addr}{hint}"))
 }
 
 /// Runs the server on `listener` until `shutdown` completes, then drains and returns.
@@ -230,9 +184,4 @@ impl ServerStats {
         self.shouts.fetch_add(1, Relaxed);
         self.peak_queued_bytes.fetch_max(queued_bytes, Relaxed);
     }
-}
-
-/// Whether other machines can reach a server bound to `addr`.
-pub fn is_exposed(addr: SocketAddr) -> bool {
-    !addr.ip().is_loopback()
 }

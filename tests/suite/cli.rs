@@ -477,3 +477,47 @@ async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
         "logged at a limited rate: {failures} lines in {seconds} s: {log}"
     );
 }
+
+/// Runs echoctl with `args` and a stdout whose reader is already gone, as after `| head` has
+/// ended: the first write fails with a broken pipe every time, with no race to lose.
+async fn run_into_a_closed_pipe(args: &[&str]) -> Finished {
+    let (reader, writer) = std::io::pipe().expect("create a pipe");
+    drop(reader);
+    let child = echoctl()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    finish(child).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_into_a_closed_pipe_exit_quietly() {
+    let run = run_into_a_closed_pipe(&["completions", "bash"]).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bench_report_into_a_closed_pipe_exits_quietly() {
+    let server = TestServer::with(Mode::Concurrent, Duration::ZERO).await;
+    let addr = server.addr.to_string();
+    let args = [
+        "bench",
+        &addr,
+        "-c",
+        "1",
+        "-n",
+        "1",
+        "-d",
+        "0",
+        "--ramp-up",
+        "0",
+    ];
+    let run = run_into_a_closed_pipe(&args).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "");
+    server.stop().await;
+}

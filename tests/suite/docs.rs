@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
 use echoctl::cli::Cli;
-use echoctl::docs::{self, COMPLETIONS_DIR, MAN_DIR, REGENERATE};
+use echoctl::cli::docs::{self, COMPLETIONS_DIR, MAN_DIR, REGENERATE};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -90,7 +90,7 @@ fn committed_completions_and_man_pages_are_what_the_definition_generates() {
     let problems = problems_under(repo());
     assert!(
         problems.is_empty(),
-        "completions/ and man/ are out of date with src/cli.rs:\n  {}\n\
+        "completions/ and man/ are out of date with src/cli/:\n  {}\n\
          Regenerate them with `{REGENERATE}` and commit completions/ and man/.",
         problems.join("\n  ")
     );

@@ -8,11 +8,11 @@
 //! Completions are clap_complete's scripts, unchanged. Man pages are clap_mangen's NAME,
 //! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
 //!
-//! * EXIT STATUS and ENVIRONMENT, from the tables [`EXIT_STATUS`] and [`ENVIRONMENT`] below, each
-//!   entry on the pages it applies to;
+//! * EXIT STATUS and ENVIRONMENT, from [`crate::exit::DOCUMENTED`] and the table `ENVIRONMENT`
+//!   below, each entry on the pages it applies to;
 //! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
 //!   `--help` and the man page show the same examples, plus the longer ones in
-//!   [`MORE_EXAMPLES`];
+//!   `MORE_EXAMPLES`;
 //! * SEE ALSO, linking every page.
 //!
 //! One page is made per visible command, found by walking the definition, so a subcommand added
@@ -28,7 +28,8 @@ use clap_complete::{Generator, Shell};
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::Cli;
+use super::Cli;
+use crate::exit;
 
 /// Regenerates `completions/` and `man/` (`examples/generate-docs.rs`), from anywhere in the
 /// repository.
@@ -41,29 +42,6 @@ pub const COMPLETIONS_DIR: &str = "completions";
 pub const MAN_DIR: &str = "man";
 
 const BIN_NAME: &str = "echoctl";
-
-/// Exit statuses, on every page: each command can end in each of these.
-const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Success; for serve, also a graceful stop on Ctrl-C or SIGTERM.",
-    ),
-    (
-        "1",
-        "A runtime error, reported as one line on stderr: a connection refused or timed out, a \
-         name that does not resolve, a server that reset the connection, a port in use.",
-    ),
-    (
-        "2",
-        "A usage error: an unknown option, a missing or bad value. The message on stderr says \
-         which.",
-    ),
-    (
-        "130",
-        "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status 0) \
-         and exits with 130 only on a second one, during the grace period.",
-    ),
-];
 
 /// An environment variable, documented on the pages of the commands it affects.
 struct EnvVar {
@@ -315,9 +293,9 @@ fn without_preamble(rendered: &[u8]) -> &[u8] {
 
 fn exit_status_section(roff: &mut Roff) {
     roff.control("SH", ["EXIT STATUS"]);
-    for (status, text) in EXIT_STATUS {
+    for (status, text) in exit::DOCUMENTED {
         roff.control("TP", []);
-        roff.text([bold(*status)]);
+        roff.text([bold(status.to_string())]);
         roff.text([roman(*text)]);
     }
 }

@@ -1,11 +1,16 @@
-//! The command line of `echoctl bench`, kept beside the bench; `crate::cli` includes it as the
-//! `Bench` subcommand, so `--help`, completions and man pages come from the one definition.
+//! The command line of `echoctl bench`, the `Bench` subcommand of [`super::Cli`], and its
+//! turning into a [`BenchConfig`].
 
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::{DEFAULT_ADDR, parse_count, parse_duration, parse_host_port};
+use clap::CommandFactory;
+use clap::error::ErrorKind;
+
+use super::parse::{parse_count, parse_duration, parse_host_port, parse_rate};
+use super::{Cli, DEFAULT_ADDR};
+use crate::bench::{BenchConfig, Pace};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -79,13 +84,85 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-/// Parses a positive rate such as `10` or `0.5`.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e6 => Ok(rate),
-        Ok(_) => Err("must be above 0 and at most 1000000".to_string()),
-        Err(e) => Err(format!(
-            "{e} (expected a number of shouts per second such as 10)"
-        )),
+impl BenchArgs {
+    /// Turns the command line into a run, refusing (as a usage error, exit status 2) a run that
+    /// could not end by itself. Checked here on the parsed number rather than by clap, which
+    /// compares the text and would let `-n 00` through.
+    pub fn config(&self) -> Result<BenchConfig, clap::Error> {
+        let pace = match (self.window, self.rate) {
+            (Some(window), _) => Pace::Window(window),
+            (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
+            (None, None) => Pace::Interval(self.interval),
+        };
+        if self.shouts == 0 && self.duration.is_none() {
+            return Err(usage_error(
+                "--shouts 0 holds the connections open until --duration; give a --duration such as 10s",
+            ));
+        }
+        Ok(BenchConfig {
+            addr: self.addr.clone(),
+            connections: self.connections,
+            shouts: self.shouts,
+            pace,
+            delay: self.delay,
+            ramp_up: self.ramp_up,
+            duration: self.duration,
+            connect_timeout: self.connect_timeout,
+            grace: self.grace,
+        })
+    }
+}
+
+/// A usage error shown as clap shows its own, with `echoctl bench`'s usage line.
+fn usage_error(message: &str) -> clap::Error {
+    let mut cli = Cli::command();
+    cli.build();
+    match cli.find_subcommand_mut("bench") {
+        Some(bench) => bench.error(ErrorKind::MissingRequiredArgument, message),
+        None => cli.error(ErrorKind::MissingRequiredArgument, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Command;
+
+    fn parse(args: &[&str]) -> Result<BenchConfig, String> {
+        let cli = Cli::try_parse_from([&["echoctl", "bench"][..], args].concat())
+            .map_err(|e| e.to_string())?;
+        let Command::Bench(args) = cli.command else {
+            return Err("not bench".into());
+        };
+        args.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn pace_comes_from_interval_rate_or_window() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.addr, "localhost:8000");
+        assert_eq!((c.connections, c.shouts), (100, 10));
+        assert_eq!(c.pace, Pace::Interval(Duration::from_secs(1)));
+        assert_eq!(c.delay, Duration::from_secs(1));
+        let c = parse(&["--rate", "4"]).unwrap();
+        assert_eq!(c.pace, Pace::Interval(Duration::from_millis(250)));
+        let c = parse(&["-w", "16", "-d", "0"]).unwrap();
+        assert_eq!(c.pace, Pace::Window(16));
+        assert_eq!(c.delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn contradictions_and_endless_runs_are_refused() {
+        assert!(parse(&["-w", "16", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "2", "-i", "1s"]).is_err());
+        assert!(parse(&["--rate", "0"]).is_err());
+        assert!(parse(&["-c", "0"]).is_err());
+        for zero in ["0", "00"] {
+            let idle = parse(&["-n", zero]).unwrap_err();
+            assert!(idle.contains("--duration"), "{idle}");
+        }
+        assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
     }
 }

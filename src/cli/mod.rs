@@ -1,14 +1,31 @@
 //! The command line, defined once: `--help`, the shell completions and the man pages are all
 //! generated from these types.
+//!
+//! This is the edge of the program: clap's types stay here, and each subcommand's arguments turn
+//! into the plain configuration the library takes ([`ServerConfig`], [`ConnectOptions`],
+//! [`DemoOptions`], [`crate::bench::BenchConfig`]). [`parse`] holds the value parsers,
+//! [`bench`](mod@bench) the bench's arguments, [`docs`] the generator of completions and man pages.
+//!
+//! The values of `--mode` and `--color` are enums of their own here rather than clap derives on
+//! the library's types: the derive keeps each value's name and help beside the variant it
+//! describes, and the library's enums carry no command-line concerns (a tested conversion, a
+//! few lines, links the two).
+
+pub mod bench;
+pub mod docs;
+pub mod parse;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-pub use crate::bench::BenchArgs;
+pub use bench::BenchArgs;
+use parse::{parse_count, parse_demo_delay, parse_duration, parse_host_port, parse_size};
+
+use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
-use crate::demo::{DemoMode, MIN_DELAY};
+use crate::demo::{DemoMode, DemoOptions};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The address of the book's programs.
@@ -43,8 +60,8 @@ pub struct Cli {
 
     /// When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or
     /// FORCE_COLOR color a pipe too.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 
     #[command(subcommand)]
     pub command: Command,
@@ -81,8 +98,8 @@ pub struct ServeArgs {
     pub listen: String,
 
     /// How a connection's shouts share time.
-    #[arg(short, long, value_enum, default_value_t = Mode::Concurrent)]
-    pub mode: Mode,
+    #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
+    pub mode: ModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms, 0.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
@@ -118,7 +135,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
-            mode: self.mode,
+            mode: self.mode.into(),
             delay: self.delay,
             max_line: self.max_line,
             max_pending: self.max_pending,
@@ -151,57 +168,13 @@ pub struct ConnectArgs {
     pub connect_timeout: Duration,
 }
 
-/// Checks the shape of a `HOST:PORT` address (`[::1]:8000` for IPv6), so a typo is a usage
-/// error before anything is resolved.
-pub fn parse_host_port(text: &str) -> Result<String, String> {
-    let expected = "expected HOST:PORT, such as localhost:8000, 127.0.0.1:0 or [::1]:8000";
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return Err(format!("no port in {text:?} ({expected})"));
-    };
-    if host.is_empty() {
-        return Err(format!("no host in {text:?} ({expected})"));
-    }
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err(format!(
-            "an IPv6 address needs brackets, as in [::1]:8000 ({expected})"
-        ));
-    }
-    if port.parse::<u16>().is_err() {
-        return Err(format!(
-            "port {port:?} is not a number from 0 to 65535 ({expected})"
-        ));
-    }
-    Ok(text.to_string())
-}
-
-/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} (expected a byte count such as 65536, 64KiB or 1MiB)"
-            ));
+impl ConnectArgs {
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            addr: self.addr.clone(),
+            connect_timeout: self.connect_timeout,
         }
-    };
-    let bytes = digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| {
-            format!("{text:?} is not a byte count (expected e.g. 65536, 64KiB or 1MiB)")
-        })?;
-    if bytes == 0 {
-        return Err("must be at least 1 byte".to_string());
     }
-    Ok(bytes)
 }
 
 /// Replay the book's two sessions: a real server and client over loopback TCP.
@@ -219,47 +192,25 @@ Examples:
   echoctl demo --color never > session.txt    # the book's transcripts, as text")]
 pub struct DemoArgs {
     /// Which session to replay.
-    #[arg(short, long, value_enum, default_value_t = DemoMode::Both)]
-    pub mode: DemoMode,
+    #[arg(short, long, value_enum, default_value_t = DemoModeArg::Both)]
+    pub mode: DemoModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay)]
     pub delay: Duration,
 }
 
-fn parse_demo_delay(text: &str) -> Result<Duration, String> {
-    let delay = parse_duration(text)?;
-    if delay < MIN_DELAY {
-        return Err(format!(
-            "must be at least {} for the demo: shorter, and the echoes of the book's two shouts race each other",
-            humantime::format_duration(MIN_DELAY)
-        ));
-    }
-    Ok(delay)
-}
-
-/// Parses a count that must be at least 1.
-pub fn parse_count(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_string()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("{e} (expected a whole number such as 100)")),
+impl DemoArgs {
+    /// The demo's options, `color` being whether to color stdout (decided by the caller, who
+    /// knows whether it is a terminal).
+    pub fn options(&self, color: bool) -> DemoOptions {
+        DemoOptions {
+            sessions: DemoMode::from(self.mode).sessions(),
+            delay: self.delay,
+            color,
+        }
     }
 }
-
-/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))?;
-    if duration > MAX_DURATION {
-        return Err("must be at most 365 days".to_string());
-    }
-    Ok(duration)
-}
-
-/// The longest duration any option takes. humantime accepts billions of years, which would
-/// overflow the clock arithmetic of deadlines; a year is beyond any sensible delay or timeout.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Print the completion script for a shell to stdout.
 ///
@@ -287,6 +238,66 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
+/// The values of `serve --mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// reverb1: a shout's three echoes finish before the next line is read.
+    Sequential,
+    /// reverb2: every shout echoes on its own schedule from the moment it is read.
+    Concurrent,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Sequential => Mode::Sequential,
+            ModeArg::Concurrent => Mode::Concurrent,
+        }
+    }
+}
+
+/// The values of `demo --mode`: which sessions to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoModeArg {
+    /// reverb1's session.
+    Sequential,
+    /// reverb2's session.
+    Concurrent,
+    /// reverb1's session, then reverb2's.
+    Both,
+}
+
+impl From<DemoModeArg> for DemoMode {
+    fn from(mode: DemoModeArg) -> DemoMode {
+        match mode {
+            DemoModeArg::Sequential => DemoMode::Sequential,
+            DemoModeArg::Concurrent => DemoMode::Concurrent,
+            DemoModeArg::Both => DemoMode::Both,
+        }
+    }
+}
+
+/// The values of `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too.
+    Auto,
+    /// Always color, even in a pipe or a file.
+    Always,
+    /// Never color.
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(color: ColorArg) -> ColorChoice {
+        match color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,57 +310,13 @@ mod tests {
     }
 
     #[test]
-    fn durations_are_human() {
-        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("10").is_err(), "a bare number has no unit");
-        assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
-        assert!(parse_duration("366days").is_err());
-        assert!(parse_duration("300000000000years").is_err());
-    }
-
-    #[test]
-    fn addresses_need_a_host_and_a_port() {
-        for good in [
-            "localhost:8000",
-            "127.0.0.1:0",
-            "[::1]:8000",
-            "example.com:65535",
-        ] {
-            assert_eq!(parse_host_port(good), Ok(good.to_string()));
-        }
-        for bad in [
-            "localhost",
-            ":8000",
-            "localhost:http",
-            "::1:8000",
-            "host:70000",
-        ] {
-            assert!(parse_host_port(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn sizes_take_binary_units() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("64KiB"), Ok(65536));
-        assert_eq!(parse_size("64k"), Ok(65536));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("64 parsecs").is_err());
-        assert!(parse_size("KiB").is_err());
-    }
-
-    #[test]
     fn defaults_are_the_books() {
         let cli = Cli::try_parse_from(["echoctl", "serve"]).unwrap();
         let Command::Serve(args) = cli.command else {
             panic!("expected serve")
         };
         assert_eq!(args.listen, "localhost:8000");
-        assert_eq!(args.mode, Mode::Concurrent);
+        assert_eq!(Mode::from(args.mode), Mode::Concurrent);
         assert_eq!(args.delay, Duration::from_secs(1));
         assert_eq!(args.max_line, DEFAULT_MAX_LINE);
         // The defaults written as text for --help ("1s", "64KiB", "30s", "5s") are the server's
@@ -358,5 +325,25 @@ mod tests {
             format!("{:?}", args.server_config()),
             format!("{:?}", ServerConfig::default())
         );
+    }
+
+    #[test]
+    fn mode_values_are_named_as_the_server_names_its_modes() {
+        // `serve` logs `config.mode` by the library's name; --mode must take that same word.
+        for &value in ModeArg::value_variants() {
+            let name = value.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(name.as_deref(), Some(Mode::from(value).name()));
+        }
+    }
+
+    #[test]
+    fn the_color_default_is_the_librarys() {
+        assert_eq!(ColorChoice::from(ColorArg::Auto), ColorChoice::default());
+        let cli = Cli::try_parse_from(["echoctl", "demo"]).unwrap();
+        assert_eq!(ColorChoice::from(cli.color), ColorChoice::default());
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo")
+        };
+        assert_eq!(DemoMode::from(args.mode), DemoMode::default());
     }
 }

@@ -1,0 +1,153 @@
+//! The value parsers of the command line: durations, byte sizes, counts, rates and `HOST:PORT`
+//! addresses. Each returns the message clap shows after "invalid value", saying what it expected.
+
+use std::time::Duration;
+
+use crate::demo::MIN_DELAY;
+
+/// Checks the shape of a `HOST:PORT` address (`[::1]:8000` for IPv6), so a typo is a usage
+/// error before anything is resolved.
+pub fn parse_host_port(text: &str) -> Result<String, String> {
+    let expected = "expected HOST:PORT, such as localhost:8000, 127.0.0.1:0 or [::1]:8000";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("no port in {text:?} ({expected})"));
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {text:?} ({expected})"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(format!(
+            "an IPv6 address needs brackets, as in [::1]:8000 ({expected})"
+        ));
+    }
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "port {port:?} is not a number from 0 to 65535 ({expected})"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (expected a byte count such as 65536, 64KiB or 1MiB)"
+            ));
+        }
+    };
+    let bytes = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| {
+            format!("{text:?} is not a byte count (expected e.g. 65536, 64KiB or 1MiB)")
+        })?;
+    if bytes == 0 {
+        return Err("must be at least 1 byte".to_string());
+    }
+    Ok(bytes)
+}
+
+pub fn parse_demo_delay(text: &str) -> Result<Duration, String> {
+    let delay = parse_duration(text)?;
+    if delay < MIN_DELAY {
+        return Err(format!(
+            "must be at least {} for the demo: shorter, and the echoes of the book's two shouts race each other",
+            humantime::format_duration(MIN_DELAY)
+        ));
+    }
+    Ok(delay)
+}
+
+/// Parses a count that must be at least 1.
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number such as 100)")),
+    }
+}
+
+/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))?;
+    if duration > MAX_DURATION {
+        return Err("must be at most 365 days".to_string());
+    }
+    Ok(duration)
+}
+
+/// The longest duration any option takes. humantime accepts billions of years, which would
+/// overflow the clock arithmetic of deadlines; a year is beyond any sensible delay or timeout.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses a positive rate such as `10` or `0.5`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e6 => Ok(rate),
+        Ok(_) => Err("must be above 0 and at most 1000000".to_string()),
+        Err(e) => Err(format!(
+            "{e} (expected a number of shouts per second such as 10)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_human() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("10").is_err(), "a bare number has no unit");
+        assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
+        assert!(parse_duration("366days").is_err());
+        assert!(parse_duration("300000000000years").is_err());
+    }
+
+    #[test]
+    fn addresses_need_a_host_and_a_port() {
+        for good in [
+            "localhost:8000",
+            "127.0.0.1:0",
+            "[::1]:8000",
+            "example.com:65535",
+        ] {
+            assert_eq!(parse_host_port(good), Ok(good.to_string()));
+        }
+        for bad in [
+            "localhost",
+            ":8000",
+            "localhost:http",
+            "::1:8000",
+            "host:70000",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("64 parsecs").is_err());
+        assert!(parse_size("KiB").is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! Addresses: resolving a name, connecting to the first address that answers, binding a
+//! listener, and the hints that turn an I/O error into what to do about it. The client, the
+//! server and the bench all go through here, so each error is worded once.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::timeout;
+
+/// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
+/// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
+pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
+    let candidates = resolve(addr).await?;
+    let failures = match connect_first(candidates, connect_timeout).await {
+        Ok((stream, _)) => return Ok(stream),
+        Err(failures) => failures,
+    };
+    let tried = failures
+        .iter()
+        .map(|(a, e)| format!("{a}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let hint = if failures
+        .iter()
+        .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused)
+    {
+        " (is `echoctl serve` running there?)"
+    } else {
+        ""
+    };
+    Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+}
+
+/// Tries `candidates` in order, each for up to `connect_timeout`, and returns the first stream
+/// that connects with its position among them, or why each one failed (running out of time is
+/// a `TimedOut` error that names `--connect-timeout`). Nagle's algorithm is off on the stream:
+/// shouts and echoes are small lines that must leave at once.
+pub async fn connect_first(
+    candidates: impl IntoIterator<Item = SocketAddr>,
+    connect_timeout: Duration,
+) -> Result<(TcpStream, usize), Vec<(SocketAddr, io::Error)>> {
+    let mut failures = Vec::new();
+    for (position, candidate) in candidates.into_iter().enumerate() {
+        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok((stream, position));
+            }
+            Ok(Err(e)) => failures.push((candidate, e)),
+            Err(_) => failures.push((
+                candidate,
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer within {} (--connect-timeout)",
+                        humantime::format_duration(connect_timeout)
+                    ),
+                ),
+            )),
+        }
+    }
+    Err(failures)
+}
+
+/// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one
+/// name lookup of the program: `connect`, `serve` (for its listen address) and `bench` use it.
+pub async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| explain_resolve_error(addr, e))?
+        .collect();
+    if candidates.is_empty() {
+        anyhow::bail!("{addr} resolves to no address");
+    }
+    Ok(candidates)
+}
+
+fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::InvalidInput {
+        anyhow!("{addr:?} is not a valid address: {e} (expected HOST:PORT, e.g. localhost:8000)")
+    } else {
+        anyhow!("cannot resolve {addr:?}: {e} (check the host name)")
+    }
+}
+
+/// Binds a listening socket, trying each address `addr` resolves to in turn.
+///
+/// Unlike `TcpListener::bind`, this asks for the largest accept backlog the system allows (std
+/// asks for 128, which drops connections in a burst; Go asks for the maximum too) and sets
+/// `SO_REUSEADDR`, so a restarted server can bind again at once.
+pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    let candidates = resolve(addr).await.context("cannot listen")?;
+    let mut last_error = None;
+    for candidate in candidates {
+        match bind_one(candidate) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(explain_bind_error(candidate, e)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{addr} resolves to no address")))
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // The kernel caps this at its own maximum (net.core.somaxconn on Linux).
+    socket.listen(u32::MAX)
+}
+
+fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => format!(
+            "; another program is using port {} (stop it, or pick another port with --listen)",
+            addr.port()
+        ),
+        io::ErrorKind::PermissionDenied => {
+            "; ports below 1024 need privileges (pick a port above 1024 with --listen)".to_string()
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            "; that address does not belong to this machine".to_string()
+        }
+        _ => String::new(),
+    };
+    anyhow::Error::new(e).context(format!("cannot listen on {addr}{hint}"))
+}
+
+/// An I/O error on a connection with what to do about it, when there is something to do: out of
+/// file descriptors, out of local ports, refused.
+pub fn explain_io_error(e: &io::Error) -> String {
+    let hint = match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            " (out of file descriptors: raise the hard limit, `ulimit -Hn`, as root)"
+        }
+        #[cfg(unix)]
+        Some(libc::EADDRNOTAVAIL) => {
+            " (out of local ports: one source address has about 28,000 on Linux, see net.ipv4.ip_local_port_range)"
+        }
+        _ if e.kind() == io::ErrorKind::ConnectionRefused => " (is the server running there?)",
+        _ => "",
+    };
+    format!("{e}{hint}")
+}
+
+/// Whether other machines can reach a server bound to `addr`.
+pub fn is_exposed(addr: SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os_error(code: i32) -> io::Error {
+        io::Error::from_raw_os_error(code)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn running_out_of_descriptors_or_ports_says_what_to_do() {
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let text = explain_io_error(&os_error(code));
+            assert!(
+                text.ends_with(
+                    "(out of file descriptors: raise the hard limit, `ulimit -Hn`, as root)"
+                ),
+                "{text}"
+            );
+        }
+        let text = explain_io_error(&os_error(libc::EADDRNOTAVAIL));
+        assert!(text.contains("(out of local ports:"), "{text}");
+        let text = explain_io_error(&os_error(libc::ECONNREFUSED));
+        assert!(text.ends_with(" (is the server running there?)"), "{text}");
+    }
+
+    #[test]
+    fn an_error_without_advice_is_shown_as_it_is() {
+        let e = io::Error::new(io::ErrorKind::TimedOut, "no answer");
+        assert_eq!(explain_io_error(&e), "no answer");
+    }
+
+    #[test]
+    fn a_port_in_use_names_the_port_and_the_option() {
+        let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let e = explain_bind_error(addr, io::Error::from(io::ErrorKind::AddrInUse));
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with(
+                "cannot listen on 127.0.0.1:8000; another program is using port 8000 (stop it, \
+                 or pick another port with --listen): "
+            ),
+            "{text}"
+        );
+        let e = explain_bind_error(addr, io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(format!("{e:#}").contains("ports below 1024 need privileges"));
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_private() {
+        for (addr, exposed) in [
+            ("127.0.0.1:8000", false),
+            ("[::1]:8000", false),
+            ("0.0.0.0:8000", true),
+            ("[::]:8000", true),
+            ("192.168.1.2:8000", true),
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            assert_eq!(is_exposed(addr), exposed, "{addr}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_without_a_port_is_refused_before_any_lookup() {
+        let e = resolve("localhost").await.unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("\"localhost\" is not a valid address: "),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .ends_with("(expected HOST:PORT, e.g. localhost:8000)"),
+            "{e}"
+        );
+    }
+}
