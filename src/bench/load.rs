@@ -4,8 +4,10 @@
 //! the next shout falling due, room to write, the `--duration` cap, or giving up on a silent
 //! server. Reads and writes are readiness-based (`try_read`/`try_write`), so a connection never
 //! blocks on a write while echoes wait to be read (a server that stops reading when its client
-//! stops reading would otherwise deadlock with us). Lines are read into one buffer per worker
-//! thread, so a connection holds no read buffer between reads, only a partial line if one is cut.
+//! stops reading would otherwise deadlock with us). Bytes are read into the worker thread's
+//! scratch chunk ([`crate::transport`]) and split by the crate's line reader
+//! ([`crate::lines::LineSplitter::split_chunk`]) straight from it, so a connection holds no read
+//! buffer between reads, only a partial line if one is cut.
 //!
 //! Connects are spread evenly over `--ramp-up` with at most [`MAX_CONNECTING`] in progress, so a
 //! run does not open 10,000 connections in one burst; spreading them over one interval also spreads
@@ -15,7 +17,6 @@
 //! server to close, so extra lines after the last echo are caught as wrong. It gives up on echoes
 //! still owed `2 × delay + --grace` after it last sent or heard anything.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -39,24 +40,15 @@ use super::report::{
 use super::{BenchConfig, Pace, Progress};
 use crate::client;
 use crate::echo::Voice;
+use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::transport;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
 pub const MAX_CONNECTING: usize = 256;
 
-/// A line longer than this without a newline is counted wrong and dropped, so a misbehaving
-/// server cannot make the bench buffer without bound. Our lines are a few dozen bytes.
-const MAX_LINE: usize = 64 * 1024;
-
 /// Wrong lines shown in the report.
 const WRONG_EXAMPLES: usize = 5;
-
-/// Read buffer size: one per worker thread, lent to whichever connection is reading.
-const READ_BUFFER: usize = 64 * 1024;
-
-thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER]);
-}
 
 /// What all connection tasks share.
 struct Shared {
@@ -353,8 +345,11 @@ struct Driver<'a> {
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
     written: usize,
-    /// The start of a line cut between two reads.
-    partial: Vec<u8>,
+    /// Splits what is read into lines; holds the start of a line cut between two reads. A line
+    /// longer than the server's default limit without a newline is handed out cut, counted wrong,
+    /// so a misbehaving server cannot make the bench buffer without bound (ours are a few dozen
+    /// bytes).
+    lines: LineSplitter,
     samples: Samples,
     first_send: Option<Instant>,
     last_heard: Option<Instant>,
@@ -370,7 +365,7 @@ impl<'a> Driver<'a> {
             ledger: Ledger::new(id, shared.config.delay),
             out: Vec::new(),
             written: 0,
-            partial: Vec::new(),
+            lines: LineSplitter::new(DEFAULT_MAX_LINE),
             samples: Samples::default(),
             first_send: None,
             last_heard: None,
@@ -489,31 +484,27 @@ impl<'a> Driver<'a> {
 
     /// Writes what the socket accepts now.
     fn flush(&mut self) -> io::Result<()> {
-        while self.written < self.out.len() {
-            match self.stream.try_write(&self.out[self.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
-            }
+        self.written += transport::write_now(&self.stream, &self.out[self.written..])?;
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
         }
-        self.out.clear();
-        self.written = 0;
         Ok(())
     }
 
     /// Reads everything available now and matches every complete line.
     fn read_available(&mut self) -> io::Result<ReadEnd> {
-        READ_BUF.with_borrow_mut(|buf| {
+        transport::with_read_scratch(|buf| {
             // A few reads at most, so one busy connection does not starve the others.
             for _ in 0..4 {
                 match self.stream.try_read(buf) {
                     Ok(0) => {
-                        if !self.partial.is_empty() {
-                            // A last line without a newline: never one of ours.
-                            let line = std::mem::take(&mut self.partial);
-                            self.hear_lines(&line, Instant::now());
-                        }
+                        // A last line without a newline, if any: never one of ours.
+                        let now = Instant::now();
+                        let (ledger, samples, shared) =
+                            (&mut self.ledger, &mut self.samples, self.shared);
+                        self.lines
+                            .split_end(|line| hear(ledger, samples, shared, line, now));
                         return Ok(ReadEnd::Closed);
                     }
                     Ok(n) => {
@@ -537,58 +528,13 @@ impl<'a> Driver<'a> {
         })
     }
 
-    /// Splits `bytes` into lines, joining a line cut by the previous read.
-    fn take(&mut self, mut bytes: &[u8], now: Instant) {
+    /// Matches every line of `bytes`, joining a line cut by the previous read.
+    fn take(&mut self, bytes: &[u8], now: Instant) {
         self.last_activity = now;
         self.last_heard = Some(now);
-        if !self.partial.is_empty() {
-            match memchr::memchr(b'\n', bytes) {
-                Some(end) => {
-                    let mut line = std::mem::take(&mut self.partial);
-                    line.extend_from_slice(&bytes[..=end]);
-                    self.hear_lines(&line, now);
-                    bytes = &bytes[end + 1..];
-                }
-                None => {
-                    self.partial.extend_from_slice(bytes);
-                    if self.partial.len() > MAX_LINE {
-                        let line = std::mem::take(&mut self.partial);
-                        self.hear_lines(&line, now);
-                    }
-                    return;
-                }
-            }
-        }
-        let complete = match memchr::memrchr(b'\n', bytes) {
-            Some(end) => end + 1,
-            None => 0,
-        };
-        self.hear_lines(&bytes[..complete], now);
-        self.partial.extend_from_slice(&bytes[complete..]);
-        if self.partial.is_empty() && self.partial.capacity() > 0 {
-            self.partial = Vec::new();
-        }
-    }
-
-    /// Matches each line of `bytes`: whole lines, except a cut one handed over at the end.
-    fn hear_lines(&mut self, bytes: &[u8], now: Instant) {
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-            let line = &bytes[start..end];
-            match self.ledger.hear(line, now) {
-                Heard::Echo {
-                    voice, lateness, ..
-                } => {
-                    self.samples.push(voice, lateness);
-                    if self.samples.len() >= Samples::BATCH {
-                        self.shared.add_samples(&mut self.samples);
-                    }
-                }
-                Heard::Wrong => self.shared.note_wrong(line),
-            }
-            start = end;
-        }
+        let (ledger, samples, shared) = (&mut self.ledger, &mut self.samples, self.shared);
+        self.lines
+            .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
     }
 
     /// After the last echo: half-close, then wait for the server to close, so anything it sends
@@ -613,5 +559,20 @@ impl<'a> Driver<'a> {
                 _ = sleep_until(deadline) => return Ok(()),
             }
         }
+    }
+}
+
+/// Matches one line as received (with its `\n`, if it had one) and records its lateness.
+fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
+    match ledger.hear(line, now) {
+        Heard::Echo {
+            voice, lateness, ..
+        } => {
+            samples.push(voice, lateness);
+            if samples.len() >= Samples::BATCH {
+                shared.add_samples(samples);
+            }
+        }
+        Heard::Wrong => shared.note_wrong(line),
     }
 }
