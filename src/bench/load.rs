@@ -17,12 +17,10 @@
 //! server to close, so extra lines after the last echo are caught as wrong. It gives up on echoes
 //! still owed `2 × delay + --grace` after it last sent or heard anything.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -33,22 +31,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::cpu;
 use super::lateness::{Lateness, Samples};
-use super::ledger::{Heard, Ledger, LedgerCounts};
-use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
-};
+use super::ledger::{Heard, Ledger};
+use super::report::Report;
+use super::tally::{Outcome, WrongExamples, build_report};
 use super::{BenchConfig, Pace, Progress};
 use crate::client;
-use crate::echo::Voice;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::transport;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
 pub const MAX_CONNECTING: usize = 256;
-
-/// Wrong lines shown in the report.
-const WRONG_EXAMPLES: usize = 5;
 
 /// What all connection tasks share.
 struct Shared {
@@ -58,7 +51,7 @@ struct Shared {
     preferred: AtomicUsize,
     progress: Arc<Progress>,
     lateness: Mutex<Lateness>,
-    wrong_examples: Mutex<Vec<String>>,
+    wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
     stop: CancellationToken,
 }
@@ -74,26 +67,11 @@ impl Shared {
     }
 
     fn note_wrong(&self, line: &[u8]) {
-        let mut examples = self
-            .wrong_examples
+        self.wrong_examples
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if examples.len() < WRONG_EXAMPLES {
-            examples.push(escape_line(line));
-        }
+            .unwrap_or_else(|e| e.into_inner())
+            .note(line);
     }
-}
-
-/// What one connection ended with.
-#[derive(Debug, Default)]
-struct Outcome {
-    made: bool,
-    dropped: bool,
-    error: Option<String>,
-    counts: LedgerCounts,
-    missing: u64,
-    first_send: Option<Instant>,
-    last_heard: Option<Instant>,
 }
 
 /// Runs the load described by `config` to its end and reports what was heard.
@@ -107,7 +85,7 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
         preferred: AtomicUsize::new(0),
         progress,
         lateness: Mutex::new(Lateness::new()),
-        wrong_examples: Mutex::new(Vec::new()),
+        wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
     });
     let cap = shared.config.duration.map(|duration| {
@@ -150,129 +128,20 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
     }
     let elapsed = started.elapsed();
     let cpu_after = cpu::now();
+    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
+    let wrong_examples = shared
+        .wrong_examples
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     Ok(build_report(
-        &shared,
+        &shared.config,
         attempted,
         &outcomes,
         elapsed,
         cpu_before.zip(cpu_after),
+        &lateness,
+        &wrong_examples,
     ))
-}
-
-fn build_report(
-    shared: &Shared,
-    attempted: u64,
-    outcomes: &[Outcome],
-    elapsed: Duration,
-    cpu: Option<(cpu::CpuTimes, cpu::CpuTimes)>,
-) -> Report {
-    let config = &shared.config;
-    let mut connections = Connections {
-        attempted,
-        ..Connections::default()
-    };
-    let mut lines = EchoLines::default();
-    let mut shouts = 0;
-    let mut errors: HashMap<&str, u64> = HashMap::new();
-    let mut first_send: Option<Instant> = None;
-    let mut last_heard: Option<Instant> = None;
-    for o in outcomes {
-        if o.made {
-            connections.made += 1;
-        } else {
-            connections.failed += 1;
-        }
-        connections.dropped += u64::from(o.dropped);
-        if let Some(error) = &o.error {
-            *errors.entry(error).or_default() += 1;
-        }
-        shouts += o.counts.shouts;
-        lines.received += o.counts.received;
-        lines.wrong += o.counts.wrong;
-        lines.out_of_order += o.counts.out_of_order;
-        lines.early += o.counts.early;
-        lines.missing += o.missing;
-        first_send = match (first_send, o.first_send) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        last_heard = last_heard.max(o.last_heard);
-    }
-    lines.expected = shouts * 3;
-    let mut errors: Vec<ErrorCount> = errors
-        .into_iter()
-        .map(|(error, count)| ErrorCount {
-            error: error.to_string(),
-            count,
-        })
-        .collect();
-    errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
-
-    let active = match (first_send, last_heard) {
-        (Some(first), Some(last)) => last.saturating_duration_since(first),
-        _ => Duration::ZERO,
-    };
-    let echo_lines_per_s = if active.is_zero() {
-        0.0
-    } else {
-        lines.received as f64 / active.as_secs_f64()
-    };
-    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
-    let bench_cpu = cpu.map(|(before, after)| {
-        let user = after.user.saturating_sub(before.user).as_secs_f64();
-        let system = after.system.saturating_sub(before.system).as_secs_f64();
-        CpuUse {
-            user_s: user,
-            system_s: system,
-            percent_of_one_core: 100.0 * (user + system) / elapsed.as_secs_f64().max(1e-9),
-            us_per_echo_line: if lines.received == 0 {
-                0.0
-            } else {
-                1e6 * (user + system) / lines.received as f64
-            },
-            peak_rss_mb: after.peak_rss as f64 / 1e6,
-        }
-    });
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut report = Report {
-        target: config.addr.clone(),
-        settings: Settings {
-            connections: config.connections,
-            shouts_per_connection: config.shouts,
-            interval_ms: match config.pace {
-                Pace::Interval(interval) => Some(ms(interval)),
-                Pace::Window(_) => None,
-            },
-            window: match config.pace {
-                Pace::Window(window) => Some(window),
-                Pace::Interval(_) => None,
-            },
-            delay_ms: ms(config.delay),
-            ramp_up_ms: ms(config.ramp_up),
-            duration_cap_ms: config.duration.map(ms),
-        },
-        connections,
-        shouts_sent: shouts,
-        echo_lines: lines,
-        elapsed_s: elapsed.as_secs_f64(),
-        echo_lines_per_s,
-        lateness: LatenessReport {
-            upper: lateness.voice(Voice::Upper),
-            original: lateness.voice(Voice::Original),
-            lower: lateness.voice(Voice::Lower),
-            all: lateness.all(),
-        },
-        bench_cpu,
-        wrong_examples: shared
-            .wrong_examples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone(),
-        errors,
-        ok: false,
-    };
-    report.ok = report.verdict();
-    report
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {

@@ -12,9 +12,10 @@
 //!   to the shout and voice it names (echoes of different shouts interleave in concurrent mode)
 //!   and computing its lateness;
 //! * [`lateness`]: per-voice histograms and their percentiles;
+//! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON.
 //!
-//! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
+//! [`load`] is the I/O: connects, shouts, reads, and hands what it heard to the tally. [`cpu`] measures what the
 //! bench itself cost, since it shares the machine with the server it loads. [`args`] is its
 //! command line.
 
@@ -24,6 +25,7 @@ pub mod lateness;
 pub mod ledger;
 pub mod load;
 pub mod report;
+pub mod tally;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
