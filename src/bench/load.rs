@@ -32,9 +32,10 @@ use tokio_util::sync::CancellationToken;
 use super::cpu;
 use super::lateness::{Lateness, Samples};
 use super::ledger::{Heard, Ledger};
+use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Outcome, WrongExamples, build_report};
-use super::{BenchConfig, Pace, Progress};
+use super::{BenchConfig, Progress};
 use crate::client;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::transport;
@@ -268,50 +269,37 @@ impl<'a> Driver<'a> {
     /// on in an orderly way; `Err` when the connection broke.
     async fn exchange(&mut self) -> Result<(), String> {
         let shared = self.shared;
-        let config = &shared.config;
-        let shouts = config.shouts;
-        let patience = config.delay * 2 + config.grace;
-        let mut sending = shouts > 0;
-        // With no shouts the connection idles until the duration cap (required then).
-        let mut holding = shouts == 0;
-        let mut next_send = Instant::now();
+        let mut pacing = Pacing::new(&shared.config, Instant::now());
         // The waits are built once and re-armed only when their deadline moves: building them
         // afresh on every wake-up would register a waiter on the shared stop token (one lock for
         // all connections) and two timer entries, then drop them, for every read.
         let stopped = shared.stop.cancelled();
-        let send_timer = sleep_until(next_send);
-        let give_up_timer = sleep_until(self.last_activity + patience);
+        let send_timer = sleep_until(pacing.next_send());
+        let give_up_timer = sleep_until(pacing.give_up_at(self.last_activity));
         tokio::pin!(stopped, send_timer, give_up_timer);
         loop {
             if shared.stop.is_cancelled() {
-                sending = false;
-                holding = false;
+                pacing.stop();
             }
-            if sending && let Pace::Window(window) = config.pace {
+            // Throughput mode: shouts go out as echoes free the window (the clock read once).
+            if pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
                 let now = Instant::now();
-                while self.ledger.counts().shouts < shouts && self.ledger.in_flight() < window {
+                while pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
                     self.send(now);
                 }
             }
-            if self.ledger.counts().shouts >= shouts {
-                sending = false;
-            }
+            pacing.count_sent(self.ledger.counts().shouts);
             self.flush()
                 .map_err(|e| format!("write: {}", explain(&e)))?;
             let owed = self.ledger.owed();
-            if !sending && !holding && owed == 0 && self.out.is_empty() {
+            if pacing.is_done(owed, !self.out.is_empty()) {
                 return Ok(());
             }
-            let interval = match config.pace {
-                Pace::Interval(interval) => Some(interval),
-                Pace::Window(_) => None,
-            };
-            // A silent server is given up on once nothing more can be sent to wake it.
-            let waiting_only = !holding && (!sending || interval.is_none());
-            let give_up = self.last_activity + patience;
+            let next_send = pacing.next_send();
             if send_timer.deadline() != next_send {
                 send_timer.as_mut().reset(next_send);
             }
+            let give_up = pacing.give_up_at(self.last_activity);
             if give_up_timer.deadline() != give_up {
                 give_up_timer.as_mut().reset(give_up);
             }
@@ -321,7 +309,7 @@ impl<'a> Driver<'a> {
                     ready.map_err(|e| format!("read: {}", explain(&e)))?;
                     match self.read_available().map_err(|e| format!("read: {}", explain(&e)))? {
                         ReadEnd::Open => {}
-                        ReadEnd::Closed if sending || holding || self.ledger.owed() > 0 => {
+                        ReadEnd::Closed if pacing.expects_more(self.ledger.owed()) => {
                             return Err(format!(
                                 "server closed the connection with {} echo lines owed",
                                 self.ledger.owed()
@@ -333,13 +321,12 @@ impl<'a> Driver<'a> {
                 ready = self.stream.writable(), if !self.out.is_empty() => {
                     ready.map_err(|e| format!("write: {}", explain(&e)))?;
                 }
-                _ = &mut send_timer, if sending && interval.is_some() => {
+                _ = &mut send_timer, if pacing.sends_on_schedule() => {
                     self.send(Instant::now());
-                    // Absolute schedule: a late shout does not push back the ones after it.
-                    next_send += interval.unwrap_or_default();
+                    pacing.advance_schedule();
                 }
-                _ = &mut stopped, if sending || holding => {}
-                _ = &mut give_up_timer, if waiting_only && owed > 0 => return Ok(()),
+                _ = &mut stopped, if pacing.awaits_stop() => {}
+                _ = &mut give_up_timer, if pacing.gives_up_when_silent(owed) => return Ok(()),
             }
         }
     }

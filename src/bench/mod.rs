@@ -11,6 +11,7 @@
 //! * [`ledger`]: the shouts a connection sent and the echo lines still owed, matching each line
 //!   to the shout and voice it names (echoes of different shouts interleave in concurrent mode)
 //!   and computing its lateness;
+//! * [`pacing`]: when a connection shouts, when it is done, when it gives up on a silent server;
 //! * [`lateness`]: per-voice histograms and their percentiles;
 //! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON.
@@ -24,6 +25,7 @@ pub mod cpu;
 pub mod lateness;
 pub mod ledger;
 pub mod load;
+pub mod pacing;
 pub mod report;
 pub mod tally;
 
