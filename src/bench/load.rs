@@ -1,5 +1,9 @@
 //! The load generator: connections, shouts on schedule, every echo line read and checked.
 //!
+//! This file is the I/O: sockets, timers and the tasks. What a connection does next is decided by
+//! [`super::pacing`], each line is judged by [`super::ledger`], and the figures are added up by
+//! [`super::tally`].
+//!
 //! One task per connection owns its socket and waits on whichever comes first: echo bytes to read,
 //! the next shout falling due, room to write, the `--duration` cap, or giving up on a silent
 //! server. Reads and writes are readiness-based (`try_read`/`try_write`), so a connection never
