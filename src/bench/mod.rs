@@ -16,7 +16,7 @@
 //! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON.
 //!
-//! [`load`] is the I/O: connects, shouts, reads, and hands what it heard to the tally. [`cpu`] measures what the
+//! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
 //! bench itself cost, since it shares the machine with the server it loads. [`args`] is its
 //! command line.
 
