@@ -11,6 +11,22 @@
 //!   more than one line's worth, whatever the peer sends.
 //!
 //! This module is pure: no sockets, no clock. The connection handler feeds it what it reads.
+//!
+//! It is the one line reader of the crate, with two ways in:
+//!
+//! * **into its buffer** ([`LineSplitter::buffer_mut`], bounded by
+//!   [`LineSplitter::read_allowance`]), taking lines out without their terminator
+//!   ([`LineSplitter::next_line`], [`LineSplitter::finish`]): the server, which must never hold
+//!   more than one line and refuses a longer one;
+//! * **from chunks the caller read elsewhere** ([`LineSplitter::split_chunk`],
+//!   [`LineSplitter::split_end`]), handing each line out exactly as received, `\n` included:
+//!   the bench and the demo, which compare or show what came over the wire. Lines that lie whole
+//!   in a chunk are handed out from the chunk itself, so only a line cut by the chunk's end is
+//!   copied; one that grows past the limit without a `\n` is handed out cut, as it is, and the
+//!   rest of it starts a new line.
+//!
+//! Either way the splitter remembers how far it has searched for `\n`, so a long line arriving
+//! in small pieces is scanned once, not once per piece.
 
 use std::fmt;
 
@@ -145,6 +161,70 @@ impl LineSplitter {
         self.start = 0;
         self.scanned = 0;
         Some(Ok(line))
+    }
+
+    /// Splits `chunk`, read from the peer, into lines and hands each to `on_line` as received:
+    /// with its `\n`, and any `\r` before it. A line begun in an earlier chunk is joined to its
+    /// end in this one; the start of a line cut by this chunk's end waits in the buffer for the
+    /// next. When that start grows past `max_line` bytes without a `\n`, it is handed out cut
+    /// (without `\n`) and the rest of the line starts anew, so the buffer never holds more than
+    /// `max_line` bytes plus one chunk.
+    ///
+    /// Meant for callers that read into a buffer of their own (one per thread, say): lines lying
+    /// whole in `chunk` are handed out from it, without a copy.
+    pub fn split_chunk(&mut self, chunk: &[u8], mut on_line: impl FnMut(&[u8])) {
+        let mut rest = chunk;
+        // Buffered bytes first: a line begun earlier is completed from this chunk (the one copy).
+        while self.buffered() > 0 {
+            if let Some(newline) = self.find_newline() {
+                let end = self.start + newline + 1;
+                on_line(&self.buf[self.start..end]);
+                self.start = end;
+                self.scanned = 0;
+                continue;
+            }
+            self.scanned = self.buffered();
+            let Some(newline) = memchr::memchr(b'\n', rest) else {
+                break;
+            };
+            self.compact();
+            self.buf.extend_from_slice(&rest[..=newline]);
+            rest = &rest[newline + 1..];
+        }
+        if self.buffered() == 0 {
+            let mut from = 0;
+            for newline in memchr::memchr_iter(b'\n', rest) {
+                on_line(&rest[from..=newline]);
+                from = newline + 1;
+            }
+            rest = &rest[from..];
+        }
+        if !rest.is_empty() {
+            // No `\n` in `rest`, nor in what is buffered: all of it is searched already.
+            self.compact();
+            self.buf.extend_from_slice(rest);
+            self.scanned = self.buffered();
+        }
+        if self.buffered() > self.max_line {
+            on_line(&self.buf[self.start..]);
+            self.start = self.buf.len();
+            self.scanned = 0;
+        }
+        self.release_if_empty();
+    }
+
+    /// At end of input, after [`split_chunk`]: hands out what is left, a last line without
+    /// `\n`, if any (an empty remainder is not a line).
+    ///
+    /// [`split_chunk`]: LineSplitter::split_chunk
+    pub fn split_end(&mut self, mut on_line: impl FnMut(&[u8])) {
+        self.split_chunk(&[], &mut on_line);
+        if self.buffered() > 0 {
+            on_line(&self.buf[self.start..]);
+        }
+        self.buf = Vec::new();
+        self.start = 0;
+        self.scanned = 0;
     }
 
     fn find_newline(&self) -> Option<usize> {
@@ -289,5 +369,89 @@ mod tests {
         assert!(splitter.next_line().is_some());
         assert!(splitter.next_line().is_some());
         assert_eq!(splitter.buffer_mut().capacity(), 0);
+    }
+
+    /// The lines `split_chunk` and `split_end` hand out for `chunks`, fed in turn.
+    fn split(chunks: &[&[u8]], max_line: usize) -> Vec<Vec<u8>> {
+        let mut splitter = LineSplitter::new(max_line);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            splitter.split_chunk(chunk, |line| out.push(line.to_vec()));
+        }
+        splitter.split_end(|line| out.push(line.to_vec()));
+        out
+    }
+
+    #[test]
+    fn chunks_are_split_into_lines_as_received() {
+        assert_eq!(
+            split(&[b"Hello?\r\nIs there\n\r\r\n\n"], 100),
+            [&b"Hello?\r\n"[..], b"Is there\n", b"\r\r\n", b"\n"]
+        );
+        assert_eq!(split(&[b"one\ntwo"], 100), [&b"one\n"[..], b"two"]);
+        assert_eq!(split(&[b"one\n", b""], 100), [b"one\n"]);
+        assert!(split(&[b""], 100).is_empty());
+    }
+
+    #[test]
+    fn a_line_cut_between_chunks_is_joined() {
+        assert_eq!(
+            split(&[b"He", b"llo", b"?\r", b"\nYo", b"o\nb", b"ye"], 100),
+            [&b"Hello?\r\n"[..], b"Yoo\n", b"bye"]
+        );
+    }
+
+    #[test]
+    fn lines_whole_in_a_chunk_are_handed_out_from_it() {
+        let mut splitter = LineSplitter::new(100);
+        let chunk = b"one\ntwo\nthr".to_vec();
+        let inside = chunk.as_ptr_range();
+        let mut from_chunk = Vec::new();
+        splitter.split_chunk(&chunk, |line| {
+            from_chunk.push(inside.contains(&line.as_ptr()));
+        });
+        assert_eq!(from_chunk, [true, true]);
+        assert_eq!(splitter.buffered(), 3, "only the cut line is kept");
+        let mut joined = Vec::new();
+        splitter.split_chunk(b"ee\nfour\n", |line| joined.push(line.to_vec()));
+        assert_eq!(joined, [&b"three\n"[..], b"four\n"]);
+        assert_eq!(splitter.buffer_mut().capacity(), 0, "released when drained");
+    }
+
+    #[test]
+    fn a_line_growing_past_the_limit_is_handed_out_cut_and_the_rest_starts_anew() {
+        let max = 8;
+        // At the limit, a line still waits for its end; one byte more and it is cut.
+        assert_eq!(split(&[b"xxxx", b"xxxx", b"\n"], max), [b"xxxxxxxx\n"]);
+        assert_eq!(
+            split(&[b"xxxx", b"xxxxy", b"z\nok\n"], max),
+            [&b"xxxxxxxxy"[..], b"z\n", b"ok\n"]
+        );
+        // A line that ends in the chunk that completes it is not cut, whatever its length.
+        assert_eq!(split(&[b"xxxx", b"xxxxxxxx\n"], max), [b"xxxxxxxxxxxx\n"]);
+        // Nor is one whole in a single chunk: the bound is on what is kept between chunks.
+        assert_eq!(split(&[b"xxxxxxxxxxxx\n"], max), [b"xxxxxxxxxxxx\n"]);
+        assert_eq!(split(&[b"\nxxxxxxxxx"], max), [&b"\n"[..], b"xxxxxxxxx"]);
+    }
+
+    #[test]
+    fn a_long_line_in_small_pieces_is_scanned_once() {
+        // Bytes already searched are not searched again: a `\n` slipped into them behind the
+        // splitter's back goes unseen, where a rescan from the start would find it.
+        let mut splitter = LineSplitter::new(100);
+        splitter.buffer_mut().extend_from_slice(b"abc");
+        assert_eq!(splitter.next_line(), None);
+        splitter.buffer_mut()[1] = b'\n';
+        splitter.buffer_mut().extend_from_slice(b"d");
+        assert_eq!(splitter.next_line(), None);
+        assert_eq!(splitter.read_allowance(), 100 + 3 - 4);
+
+        let mut splitter = LineSplitter::new(100);
+        splitter.split_chunk(b"abc", |_| panic!("no line yet"));
+        splitter.buffer_mut()[1] = b'\n';
+        splitter.split_chunk(b"d", |_| panic!("no line yet"));
+        let mut lines = Vec::new();
+        splitter.split_chunk(b"e\n", |line| lines.push(line.to_vec()));
+        assert_eq!(lines, [b"a\ncde\n"]);
     }
 }

@@ -1,11 +1,17 @@
 //! The load generator: connections, shouts on schedule, every echo line read and checked.
 //!
+//! This file is the I/O: sockets, timers and the tasks. What a connection does next is decided by
+//! [`super::pacing`], each line is judged by [`super::ledger`], and the figures are added up by
+//! [`super::tally`].
+//!
 //! One task per connection owns its socket and waits on whichever comes first: echo bytes to read,
 //! the next shout falling due, room to write, the `--duration` cap, or giving up on a silent
 //! server. Reads and writes are readiness-based (`try_read`/`try_write`), so a connection never
 //! blocks on a write while echoes wait to be read (a server that stops reading when its client
-//! stops reading would otherwise deadlock with us). Lines are read into one buffer per worker
-//! thread, so a connection holds no read buffer between reads, only a partial line if one is cut.
+//! stops reading would otherwise deadlock with us). Bytes are read into the worker thread's
+//! scratch chunk ([`crate::transport`]) and split by the crate's line reader
+//! ([`crate::lines::LineSplitter::split_chunk`]) straight from it, so a connection holds no read
+//! buffer between reads, only a partial line if one is cut.
 //!
 //! Connects are spread evenly over `--ramp-up` with at most [`MAX_CONNECTING`] in progress, so a
 //! run does not open 10,000 connections in one burst; spreading them over one interval also spreads
@@ -15,13 +21,10 @@
 //! server to close, so extra lines after the last echo are caught as wrong. It gives up on echoes
 //! still owed `2 × delay + --grace` after it last sent or heard anything.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -32,31 +35,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::cpu;
 use super::lateness::{Lateness, Samples};
-use super::ledger::{Heard, Ledger, LedgerCounts};
-use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
-};
-use super::{BenchConfig, Pace, Progress};
+use super::ledger::{Heard, Ledger};
+use super::pacing::Pacing;
+use super::report::Report;
+use super::tally::{Outcome, WrongExamples, build_report};
+use super::{BenchConfig, Progress};
 use crate::client;
-use crate::echo::Voice;
+use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::transport;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
 pub const MAX_CONNECTING: usize = 256;
-
-/// A line longer than this without a newline is counted wrong and dropped, so a misbehaving
-/// server cannot make the bench buffer without bound. Our lines are a few dozen bytes.
-const MAX_LINE: usize = 64 * 1024;
-
-/// Wrong lines shown in the report.
-const WRONG_EXAMPLES: usize = 5;
-
-/// Read buffer size: one per worker thread, lent to whichever connection is reading.
-const READ_BUFFER: usize = 64 * 1024;
-
-thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER]);
-}
 
 /// What all connection tasks share.
 struct Shared {
@@ -66,7 +56,7 @@ struct Shared {
     preferred: AtomicUsize,
     progress: Arc<Progress>,
     lateness: Mutex<Lateness>,
-    wrong_examples: Mutex<Vec<String>>,
+    wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
     stop: CancellationToken,
 }
@@ -82,26 +72,11 @@ impl Shared {
     }
 
     fn note_wrong(&self, line: &[u8]) {
-        let mut examples = self
-            .wrong_examples
+        self.wrong_examples
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if examples.len() < WRONG_EXAMPLES {
-            examples.push(escape_line(line));
-        }
+            .unwrap_or_else(|e| e.into_inner())
+            .note(line);
     }
-}
-
-/// What one connection ended with.
-#[derive(Debug, Default)]
-struct Outcome {
-    made: bool,
-    dropped: bool,
-    error: Option<String>,
-    counts: LedgerCounts,
-    missing: u64,
-    first_send: Option<Instant>,
-    last_heard: Option<Instant>,
 }
 
 /// Runs the load described by `config` to its end and reports what was heard.
@@ -115,7 +90,7 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
         preferred: AtomicUsize::new(0),
         progress,
         lateness: Mutex::new(Lateness::new()),
-        wrong_examples: Mutex::new(Vec::new()),
+        wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
     });
     let cap = shared.config.duration.map(|duration| {
@@ -158,129 +133,20 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
     }
     let elapsed = started.elapsed();
     let cpu_after = cpu::now();
+    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
+    let wrong_examples = shared
+        .wrong_examples
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     Ok(build_report(
-        &shared,
+        &shared.config,
         attempted,
         &outcomes,
         elapsed,
         cpu_before.zip(cpu_after),
+        &lateness,
+        &wrong_examples,
     ))
-}
-
-fn build_report(
-    shared: &Shared,
-    attempted: u64,
-    outcomes: &[Outcome],
-    elapsed: Duration,
-    cpu: Option<(cpu::CpuTimes, cpu::CpuTimes)>,
-) -> Report {
-    let config = &shared.config;
-    let mut connections = Connections {
-        attempted,
-        ..Connections::default()
-    };
-    let mut lines = EchoLines::default();
-    let mut shouts = 0;
-    let mut errors: HashMap<&str, u64> = HashMap::new();
-    let mut first_send: Option<Instant> = None;
-    let mut last_heard: Option<Instant> = None;
-    for o in outcomes {
-        if o.made {
-            connections.made += 1;
-        } else {
-            connections.failed += 1;
-        }
-        connections.dropped += u64::from(o.dropped);
-        if let Some(error) = &o.error {
-            *errors.entry(error).or_default() += 1;
-        }
-        shouts += o.counts.shouts;
-        lines.received += o.counts.received;
-        lines.wrong += o.counts.wrong;
-        lines.out_of_order += o.counts.out_of_order;
-        lines.early += o.counts.early;
-        lines.missing += o.missing;
-        first_send = match (first_send, o.first_send) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        last_heard = last_heard.max(o.last_heard);
-    }
-    lines.expected = shouts * 3;
-    let mut errors: Vec<ErrorCount> = errors
-        .into_iter()
-        .map(|(error, count)| ErrorCount {
-            error: error.to_string(),
-            count,
-        })
-        .collect();
-    errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
-
-    let active = match (first_send, last_heard) {
-        (Some(first), Some(last)) => last.saturating_duration_since(first),
-        _ => Duration::ZERO,
-    };
-    let echo_lines_per_s = if active.is_zero() {
-        0.0
-    } else {
-        lines.received as f64 / active.as_secs_f64()
-    };
-    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
-    let bench_cpu = cpu.map(|(before, after)| {
-        let user = after.user.saturating_sub(before.user).as_secs_f64();
-        let system = after.system.saturating_sub(before.system).as_secs_f64();
-        CpuUse {
-            user_s: user,
-            system_s: system,
-            percent_of_one_core: 100.0 * (user + system) / elapsed.as_secs_f64().max(1e-9),
-            us_per_echo_line: if lines.received == 0 {
-                0.0
-            } else {
-                1e6 * (user + system) / lines.received as f64
-            },
-            peak_rss_mb: after.peak_rss as f64 / 1e6,
-        }
-    });
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut report = Report {
-        target: config.addr.clone(),
-        settings: Settings {
-            connections: config.connections,
-            shouts_per_connection: config.shouts,
-            interval_ms: match config.pace {
-                Pace::Interval(interval) => Some(ms(interval)),
-                Pace::Window(_) => None,
-            },
-            window: match config.pace {
-                Pace::Window(window) => Some(window),
-                Pace::Interval(_) => None,
-            },
-            delay_ms: ms(config.delay),
-            ramp_up_ms: ms(config.ramp_up),
-            duration_cap_ms: config.duration.map(ms),
-        },
-        connections,
-        shouts_sent: shouts,
-        echo_lines: lines,
-        elapsed_s: elapsed.as_secs_f64(),
-        echo_lines_per_s,
-        lateness: LatenessReport {
-            upper: lateness.voice(Voice::Upper),
-            original: lateness.voice(Voice::Original),
-            lower: lateness.voice(Voice::Lower),
-            all: lateness.all(),
-        },
-        bench_cpu,
-        wrong_examples: shared
-            .wrong_examples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone(),
-        errors,
-        ok: false,
-    };
-    report.ok = report.verdict();
-    report
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
@@ -341,8 +207,11 @@ struct Driver<'a> {
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
     written: usize,
-    /// The start of a line cut between two reads.
-    partial: Vec<u8>,
+    /// Splits what is read into lines; holds the start of a line cut between two reads. A line
+    /// longer than the server's default limit without a newline is handed out cut, counted wrong,
+    /// so a misbehaving server cannot make the bench buffer without bound (ours are a few dozen
+    /// bytes).
+    lines: LineSplitter,
     samples: Samples,
     first_send: Option<Instant>,
     last_heard: Option<Instant>,
@@ -358,7 +227,7 @@ impl<'a> Driver<'a> {
             ledger: Ledger::new(id, shared.config.delay),
             out: Vec::new(),
             written: 0,
-            partial: Vec::new(),
+            lines: LineSplitter::new(DEFAULT_MAX_LINE),
             samples: Samples::default(),
             first_send: None,
             last_heard: None,
@@ -392,50 +261,37 @@ impl<'a> Driver<'a> {
     /// on in an orderly way; `Err` when the connection broke.
     async fn exchange(&mut self) -> Result<(), String> {
         let shared = self.shared;
-        let config = &shared.config;
-        let shouts = config.shouts;
-        let patience = config.delay * 2 + config.grace;
-        let mut sending = shouts > 0;
-        // With no shouts the connection idles until the duration cap (required then).
-        let mut holding = shouts == 0;
-        let mut next_send = Instant::now();
+        let mut pacing = Pacing::new(&shared.config, Instant::now());
         // The waits are built once and re-armed only when their deadline moves: building them
         // afresh on every wake-up would register a waiter on the shared stop token (one lock for
         // all connections) and two timer entries, then drop them, for every read.
         let stopped = shared.stop.cancelled();
-        let send_timer = sleep_until(next_send);
-        let give_up_timer = sleep_until(self.last_activity + patience);
+        let send_timer = sleep_until(pacing.next_send());
+        let give_up_timer = sleep_until(pacing.give_up_at(self.last_activity));
         tokio::pin!(stopped, send_timer, give_up_timer);
         loop {
             if shared.stop.is_cancelled() {
-                sending = false;
-                holding = false;
+                pacing.stop();
             }
-            if sending && let Pace::Window(window) = config.pace {
+            // Throughput mode: shouts go out as echoes free the window (the clock read once).
+            if pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
                 let now = Instant::now();
-                while self.ledger.counts().shouts < shouts && self.ledger.in_flight() < window {
+                while pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
                     self.send(now);
                 }
             }
-            if self.ledger.counts().shouts >= shouts {
-                sending = false;
-            }
+            pacing.count_sent(self.ledger.counts().shouts);
             self.flush()
                 .map_err(|e| format!("write: {}", explain(&e)))?;
             let owed = self.ledger.owed();
-            if !sending && !holding && owed == 0 && self.out.is_empty() {
+            if pacing.is_done(owed, !self.out.is_empty()) {
                 return Ok(());
             }
-            let interval = match config.pace {
-                Pace::Interval(interval) => Some(interval),
-                Pace::Window(_) => None,
-            };
-            // A silent server is given up on once nothing more can be sent to wake it.
-            let waiting_only = !holding && (!sending || interval.is_none());
-            let give_up = self.last_activity + patience;
+            let next_send = pacing.next_send();
             if send_timer.deadline() != next_send {
                 send_timer.as_mut().reset(next_send);
             }
+            let give_up = pacing.give_up_at(self.last_activity);
             if give_up_timer.deadline() != give_up {
                 give_up_timer.as_mut().reset(give_up);
             }
@@ -445,7 +301,7 @@ impl<'a> Driver<'a> {
                     ready.map_err(|e| format!("read: {}", explain(&e)))?;
                     match self.read_available().map_err(|e| format!("read: {}", explain(&e)))? {
                         ReadEnd::Open => {}
-                        ReadEnd::Closed if sending || holding || self.ledger.owed() > 0 => {
+                        ReadEnd::Closed if pacing.expects_more(self.ledger.owed()) => {
                             return Err(format!(
                                 "server closed the connection with {} echo lines owed",
                                 self.ledger.owed()
@@ -457,13 +313,12 @@ impl<'a> Driver<'a> {
                 ready = self.stream.writable(), if !self.out.is_empty() => {
                     ready.map_err(|e| format!("write: {}", explain(&e)))?;
                 }
-                _ = &mut send_timer, if sending && interval.is_some() => {
+                _ = &mut send_timer, if pacing.sends_on_schedule() => {
                     self.send(Instant::now());
-                    // Absolute schedule: a late shout does not push back the ones after it.
-                    next_send += interval.unwrap_or_default();
+                    pacing.advance_schedule();
                 }
-                _ = &mut stopped, if sending || holding => {}
-                _ = &mut give_up_timer, if waiting_only && owed > 0 => return Ok(()),
+                _ = &mut stopped, if pacing.awaits_stop() => {}
+                _ = &mut give_up_timer, if pacing.gives_up_when_silent(owed) => return Ok(()),
             }
         }
     }
@@ -477,31 +332,27 @@ impl<'a> Driver<'a> {
 
     /// Writes what the socket accepts now.
     fn flush(&mut self) -> io::Result<()> {
-        while self.written < self.out.len() {
-            match self.stream.try_write(&self.out[self.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
-            }
+        self.written += transport::write_now(&self.stream, &self.out[self.written..])?;
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
         }
-        self.out.clear();
-        self.written = 0;
         Ok(())
     }
 
     /// Reads everything available now and matches every complete line.
     fn read_available(&mut self) -> io::Result<ReadEnd> {
-        READ_BUF.with_borrow_mut(|buf| {
+        transport::with_read_scratch(|buf| {
             // A few reads at most, so one busy connection does not starve the others.
             for _ in 0..4 {
                 match self.stream.try_read(buf) {
                     Ok(0) => {
-                        if !self.partial.is_empty() {
-                            // A last line without a newline: never one of ours.
-                            let line = std::mem::take(&mut self.partial);
-                            self.hear_lines(&line, Instant::now());
-                        }
+                        // A last line without a newline, if any: never one of ours.
+                        let now = Instant::now();
+                        let (ledger, samples, shared) =
+                            (&mut self.ledger, &mut self.samples, self.shared);
+                        self.lines
+                            .split_end(|line| hear(ledger, samples, shared, line, now));
                         return Ok(ReadEnd::Closed);
                     }
                     Ok(n) => {
@@ -525,58 +376,13 @@ impl<'a> Driver<'a> {
         })
     }
 
-    /// Splits `bytes` into lines, joining a line cut by the previous read.
-    fn take(&mut self, mut bytes: &[u8], now: Instant) {
+    /// Matches every line of `bytes`, joining a line cut by the previous read.
+    fn take(&mut self, bytes: &[u8], now: Instant) {
         self.last_activity = now;
         self.last_heard = Some(now);
-        if !self.partial.is_empty() {
-            match memchr::memchr(b'\n', bytes) {
-                Some(end) => {
-                    let mut line = std::mem::take(&mut self.partial);
-                    line.extend_from_slice(&bytes[..=end]);
-                    self.hear_lines(&line, now);
-                    bytes = &bytes[end + 1..];
-                }
-                None => {
-                    self.partial.extend_from_slice(bytes);
-                    if self.partial.len() > MAX_LINE {
-                        let line = std::mem::take(&mut self.partial);
-                        self.hear_lines(&line, now);
-                    }
-                    return;
-                }
-            }
-        }
-        let complete = match memchr::memrchr(b'\n', bytes) {
-            Some(end) => end + 1,
-            None => 0,
-        };
-        self.hear_lines(&bytes[..complete], now);
-        self.partial.extend_from_slice(&bytes[complete..]);
-        if self.partial.is_empty() && self.partial.capacity() > 0 {
-            self.partial = Vec::new();
-        }
-    }
-
-    /// Matches each line of `bytes`: whole lines, except a cut one handed over at the end.
-    fn hear_lines(&mut self, bytes: &[u8], now: Instant) {
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-            let line = &bytes[start..end];
-            match self.ledger.hear(line, now) {
-                Heard::Echo {
-                    voice, lateness, ..
-                } => {
-                    self.samples.push(voice, lateness);
-                    if self.samples.len() >= Samples::BATCH {
-                        self.shared.add_samples(&mut self.samples);
-                    }
-                }
-                Heard::Wrong => self.shared.note_wrong(line),
-            }
-            start = end;
-        }
+        let (ledger, samples, shared) = (&mut self.ledger, &mut self.samples, self.shared);
+        self.lines
+            .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
     }
 
     /// After the last echo: half-close, then wait for the server to close, so anything it sends
@@ -601,5 +407,20 @@ impl<'a> Driver<'a> {
                 _ = sleep_until(deadline) => return Ok(()),
             }
         }
+    }
+}
+
+/// Matches one line as received (with its `\n`, if it had one) and records its lateness.
+fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
+    match ledger.hear(line, now) {
+        Heard::Echo {
+            voice, lateness, ..
+        } => {
+            samples.push(voice, lateness);
+            if samples.len() >= Samples::BATCH {
+                shared.add_samples(samples);
+            }
+        }
+        Heard::Wrong => shared.note_wrong(line),
     }
 }

@@ -11,7 +11,9 @@
 //! * [`ledger`]: the shouts a connection sent and the echo lines still owed, matching each line
 //!   to the shout and voice it names (echoes of different shouts interleave in concurrent mode)
 //!   and computing its lateness;
+//! * [`pacing`]: when a connection shouts, when it is done, when it gives up on a silent server;
 //! * [`lateness`]: per-voice histograms and their percentiles;
+//! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON.
 //!
 //! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
@@ -22,7 +24,9 @@ pub mod cpu;
 pub mod lateness;
 pub mod ledger;
 pub mod load;
+pub mod pacing;
 pub mod report;
+pub mod tally;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -22,16 +22,18 @@ pub mod progress;
 pub mod render;
 pub mod script;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
+use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::server::{self, Mode, ServerConfig};
 
 pub use progress::Progress;
@@ -136,15 +138,13 @@ async fn play(
         client_output,
     )));
     let mut keyboard = Some(keyboard);
-    let mut screen = BufReader::new(screen);
+    let mut screen = Screen::new(screen);
     // The server owes an echo at least every delay; this much silence means something broke.
     let silence_limit = delay * 3 + Duration::from_secs(5);
 
     let started = Instant::now();
     let mut director = Director::new(script, delay);
     let mut effects = director.start(Duration::ZERO);
-    // Kept across loop turns: a read cut short by the timer leaves its partial line here.
-    let mut line = Vec::new();
     loop {
         for effect in effects {
             if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
@@ -164,19 +164,15 @@ async fn play(
 
         let wake = director.due().map(|due| started + due);
         effects = tokio::select! {
-            read = timeout(silence_limit, screen.read_until(b'\n', &mut line)) => {
+            read = timeout(silence_limit, screen.next_text()) => {
                 match read {
                     Err(_) => anyhow::bail!(
                         "the server sent nothing for {}; giving up",
                         humantime::format_duration(silence_limit)
                     ),
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
-                    Ok(Ok(0)) => break,
-                    Ok(Ok(_)) => {
-                        let text = render::echo_text(&line);
-                        line.clear();
-                        director.heard(&text, started.elapsed())
-                    }
+                    Ok(Ok(None)) => break,
+                    Ok(Ok(Some(text))) => director.heard(&text, started.elapsed()),
                 }
             }
             _ = sleep_until(wake.unwrap_or(started)), if wake.is_some() => {
@@ -193,6 +189,54 @@ async fn play(
         anyhow::bail!("the server closed the connection before the session ended");
     }
     Ok(DemoEnd::Finished)
+}
+
+/// The client's output, read line by line through the crate's line reader.
+struct Screen {
+    pipe: DuplexStream,
+    lines: LineSplitter,
+    chunk: Box<[u8]>,
+    /// Lines split from the reads so far and not yet handed out, as [`render::echo_text`] shows
+    /// them.
+    heard: VecDeque<String>,
+    ended: bool,
+}
+
+impl Screen {
+    /// Read size: the echoes of one session are a few dozen short lines.
+    const CHUNK: usize = 8 * 1024;
+
+    fn new(pipe: DuplexStream) -> Screen {
+        Screen {
+            pipe,
+            lines: LineSplitter::new(DEFAULT_MAX_LINE),
+            chunk: vec![0; Self::CHUNK].into_boxed_slice(),
+            heard: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    /// The next line's text, or `None` once the pipe has ended. Safe to cancel (a timer firing
+    /// first loses nothing): bytes are split into lines as soon as a read returns them.
+    async fn next_text(&mut self) -> io::Result<Option<String>> {
+        loop {
+            if let Some(text) = self.heard.pop_front() {
+                return Ok(Some(text));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let read = self.pipe.read(&mut self.chunk).await?;
+            let heard = &mut self.heard;
+            let keep = |line: &[u8]| heard.push_back(render::echo_text(line));
+            if read == 0 {
+                self.ended = true;
+                self.lines.split_end(keep);
+            } else {
+                self.lines.split_chunk(&self.chunk[..read], keep);
+            }
+        }
+    }
 }
 
 enum Failure {
@@ -307,4 +351,26 @@ async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Run
 async fn stop_server(server: server::Running) {
     // With no grace period this is immediate; the bound only guards against a bug.
     let _ = timeout(Duration::from_secs(1), server.stop()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_screen_hands_out_whole_lines_and_a_cut_read_loses_nothing() {
+        let (mut client_output, pipe) = tokio::io::duplex(64);
+        let mut screen = Screen::new(pipe);
+        client_output.write_all(b"\t HELLO\n\t Hel").await.unwrap();
+        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("HELLO"));
+        // Nothing whole is waiting: the read is abandoned, keeping the start of the line.
+        let abandoned = timeout(Duration::from_secs(1), screen.next_text()).await;
+        assert!(abandoned.is_err(), "{abandoned:?}");
+        client_output.write_all(b"lo\r\n\t hello").await.unwrap();
+        drop(client_output);
+        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("Hello"));
+        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("hello"));
+        assert_eq!(screen.next_text().await.unwrap(), None);
+        assert_eq!(screen.next_text().await.unwrap(), None);
+    }
 }

@@ -188,7 +188,14 @@ enum Fault {
     CloseEarly,
     /// Sends one extra line after the last echo, when the client half-closes.
     ExtraLine,
+    /// Sends the start of a line, without its newline, when the client half-closes; then closes.
+    UnterminatedLine,
+    /// Sends a line of [`LONG_LINE`] bytes when the client half-closes.
+    LongLine,
 }
+
+/// Longer than the bench's line limit (the server's default, 64 KiB) three times over.
+const LONG_LINE: usize = 200 * 1024;
 
 /// A delay-0 reverb server with one fault, on an ephemeral loopback port.
 async fn fake_server(fault: Fault) -> String {
@@ -237,9 +244,13 @@ async fn fake_connection(stream: TcpStream, fault: Fault, fault_done: Arc<Atomic
             return;
         }
     }
-    if matches!(fault, Fault::ExtraLine) {
-        let _ = writer.write_all(b"\t surprise\n").await;
-    }
+    let after_the_end: Vec<u8> = match fault {
+        Fault::ExtraLine => b"\t surprise\n".to_vec(),
+        Fault::UnterminatedLine => b"\t surprise".to_vec(),
+        Fault::LongLine => [vec![b'x'; LONG_LINE], b"\n".to_vec()].concat(),
+        _ => Vec::new(),
+    };
+    let _ = writer.write_all(&after_the_end).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,6 +297,38 @@ async fn a_line_after_the_last_echo_is_wrong() {
     assert_eq!(report.echo_lines.received, 6, "{t}");
     assert_eq!(report.echo_lines.wrong, 1, "{t}");
     assert!(t.contains(r#""\t surprise\n""#), "{t}");
+    assert!(!report.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_line_without_its_newline_is_wrong() {
+    let addr = fake_server(Fault::UnterminatedLine).await;
+    let report = run(config(addr, 1, 2, Pace::Window(2), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.echo_lines.received, 6, "{t}");
+    assert_eq!(report.echo_lines.wrong, 1, "{t}");
+    assert!(
+        t.contains(
+            r#"wrong line   "\t surprise"
+"#
+        ),
+        "{t}"
+    );
+    assert!(!report.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_line_is_wrong_and_cut_rather_than_held_whole() {
+    let addr = fake_server(Fault::LongLine).await;
+    let report = run(config(addr, 1, 2, Pace::Window(2), Duration::ZERO)).await;
+    let t = report.table();
+    assert_eq!(report.echo_lines.received, 6, "{t}");
+    // Pieces of it are handed out once past the limit: at least two (the bench holds at most
+    // the limit plus one 64 KiB read), at most three cuts of over 64 KiB and the rest.
+    let wrong = report.echo_lines.wrong;
+    assert!((2..=4).contains(&wrong), "{wrong} wrong lines\n{t}");
+    let shown = format!(r#"wrong line   "{}...""#, "x".repeat(120));
+    assert!(t.contains(&shown), "{t}");
     assert!(!report.ok);
 }
 
