@@ -17,10 +17,6 @@ use anyhow::{Context, anyhow};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-// Kept for the callers in files another branch is changing (`demo`, `bench::load::run`); they
-// move to `net::` when the branches are merged, and these go.
-pub use crate::net::{connect, resolve};
-
 /// Where `echoctl connect` connects, and how long it waits for an answer.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

@@ -40,7 +40,7 @@ use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Outcome, WrongExamples, build_report};
 use super::{BenchConfig, Progress};
-use crate::client;
+use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::transport;
 
@@ -81,7 +81,7 @@ impl Shared {
 
 /// Runs the load described by `config` to its end and reports what was heard.
 pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result<Report> {
-    let addrs = client::resolve(&config.addr).await?;
+    let addrs = net::resolve(&config.addr).await?;
     let cpu_before = cpu::now();
     let started = Instant::now();
     let shared = Arc::new(Shared {

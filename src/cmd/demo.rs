@@ -16,7 +16,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<ExitCode> {
     };
     let end = demo::run(&options, &mut std::io::stdout(), &mut progress, interrupt).await?;
     Ok(match end {
-        DemoEnd::Finished | DemoEnd::OutputClosed => ExitCode::from(exit::SUCCESS),
+        DemoEnd::Finished => ExitCode::from(exit::SUCCESS),
         DemoEnd::Interrupted => ExitCode::from(exit::INTERRUPTED),
     })
 }

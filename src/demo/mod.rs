@@ -1,7 +1,7 @@
 //! `echoctl demo`: the book's two sessions, replayed over real TCP.
 //!
 //! Nothing is faked. Each session starts the real server ([`crate::server::run`], as `serve`
-//! does) on an ephemeral loopback port, connects with the real client ([`crate::client::connect`]
+//! does) on an ephemeral loopback port, connects with the real client ([`crate::net::connect`]
 //! and [`crate::client::relay`], as `connect` does), and types into the client through an
 //! in-memory pipe instead of a keyboard. The client's output, the server's bytes, comes back
 //! through another pipe and is shown line by line.
@@ -33,6 +33,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
+use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::server::{self, Mode, ServerConfig};
 
@@ -81,8 +82,6 @@ pub enum DemoEnd {
     Finished,
     /// The interrupt future completed (Ctrl-C): the bar is cleared and the server is stopped.
     Interrupted,
-    /// Standard output was closed (`echoctl demo | head`); nothing more could be shown.
-    OutputClosed,
 }
 
 /// Plays the sessions, printing to `out`, until they end or `interrupt` completes.
@@ -100,7 +99,7 @@ pub async fn run(
     for (index, &mode) in options.sessions.iter().enumerate() {
         let script = Script::for_mode(mode);
         if let Err(e) = page.header(progress, index > 0, mode, options.delay) {
-            return closed_or_error(e);
+            return Err(output_error(e));
         }
 
         let server = start_server(mode, options.delay).await?;
@@ -129,7 +128,7 @@ async fn play(
     page: &mut Page<'_>,
     progress: &Progress,
 ) -> anyhow::Result<DemoEnd> {
-    let stream = client::connect(&addr.to_string(), Duration::from_secs(10)).await?;
+    let stream = net::connect(&addr.to_string(), Duration::from_secs(10)).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
     let (client_output, screen) = tokio::io::duplex(64 * 1024);
     let relay = AbortOnDropHandle::new(tokio::spawn(client::relay(
@@ -149,7 +148,7 @@ async fn play(
         for effect in effects {
             if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
                 return match e {
-                    Failure::Page(e) => closed_or_error(e),
+                    Failure::Page(e) => Err(output_error(e)),
                     Failure::KeyboardClosed => {
                         // The relay stopped reading its input; its own error says why.
                         let why = timeout(Duration::from_secs(1), relay).await.ok();
@@ -240,7 +239,7 @@ impl Screen {
 }
 
 enum Failure {
-    /// Printing failed; [`closed_or_error`] tells a closed pipe from an error.
+    /// Printing failed (a closed pipe among others: `main` ends quietly on that).
     Page(io::Error),
     KeyboardClosed,
 }
@@ -291,13 +290,10 @@ fn relay_failure(
     }
 }
 
-/// A closed stdout (`echoctl demo | head`) ends the demo quietly; anything else is an error.
-fn closed_or_error(e: io::Error) -> anyhow::Result<DemoEnd> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(DemoEnd::OutputClosed)
-    } else {
-        Err(e).context("cannot write to standard output")
-    }
+/// Printing failed. A closed stdout (`echoctl demo | head`) is among these: `main` tells it
+/// apart and ends quietly, as for every command.
+fn output_error(e: io::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context("cannot write to standard output")
 }
 
 /// Standard output, as the one place lines are printed.
@@ -343,7 +339,7 @@ async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Run
         grace: Duration::ZERO,
         ..ServerConfig::default()
     };
-    server::spawn(server::bind("127.0.0.1:0").await?, config)
+    server::spawn(net::bind("127.0.0.1:0").await?, config)
         .context("cannot read the demo server's address")
 }
 

@@ -27,10 +27,6 @@ use crate::lines::DEFAULT_MAX_LINE;
 pub use crate::transport::Transport;
 pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown};
 
-// Kept for the caller in a file another branch is changing (`demo`); it moves to `net::bind`
-// when the branches are merged, and this goes.
-pub use crate::net::bind;
-
 /// How a connection's shouts share time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
