@@ -29,7 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo::run(args.options(color)).await
         }
         // A usage error goes to `main`, which shows it as clap shows its own.
-        Command::Bench(args) => bench::run(args.config()?, args.json).await,
+        Command::Bench(args) => bench::run(args.config()?, args.report_options()).await,
     }
 }
 
