@@ -110,6 +110,12 @@ fn nines(quantile: f64, count: u64) -> f64 {
     (1.0 / (1.0 - q)).log10()
 }
 
+/// The nines the x axis spans for curves reaching `max_nines`: a whole number, and not one more
+/// for a rounding error at the last rank (log10 of 100,000 is a hair over 5 in floating point).
+fn axis_nines(max_nines: f64) -> u32 {
+    ((max_nines - 1e-9).ceil() as u32).clamp(2, 7)
+}
+
 /// A round upper bound for the y axis and its step: 1, 2 or 5 times a power of ten.
 fn nice_axis(max: f64) -> (f64, f64) {
     let max = if max > 0.0 { max } else { 1.0 };
@@ -150,14 +156,37 @@ fn line(x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) -> Line {
         .set("stroke-width", 1)
 }
 
-/// The chart of `curves` under `title` (and a smaller `subtitle`).
+/// Height of a legend row.
+const LEGEND_ROW: f64 = 26.0;
+
+/// Where each curve's legend entry goes: (row, x), rows wrapping at the plot's right edge.
+fn legend_places(curves: &[&Curve]) -> Vec<(usize, f64)> {
+    let mut places = Vec::new();
+    let (mut row, mut x) = (0, LEFT);
+    for curve in curves {
+        // A swatch, a gap, the label at about 0.56 em a character, and air after it.
+        let width = 40.0 + curve.label.chars().count() as f64 * 15.0 * 0.56 + 32.0;
+        if x > LEFT && x + width > RIGHT {
+            row += 1;
+            x = LEFT;
+        }
+        places.push((row, x));
+        x += width;
+    }
+    places
+}
+
+/// The chart of `curves` under `title` (and a smaller `subtitle`, one or two lines).
 pub fn render(title: &str, subtitle: &str, curves: &[Curve]) -> Document {
     let drawn: Vec<&Curve> = curves.iter().filter(|c| !c.points.is_empty()).collect();
+    let legend = legend_places(&drawn);
+    let legend_rows = legend.last().map_or(1, |&(row, _)| row + 1);
+    let height = HEIGHT + LEGEND_ROW * (legend_rows - 1) as f64;
     let max_nines = drawn
         .iter()
         .flat_map(|c| c.points.iter().map(|&(q, _)| nines(q, c.count)))
         .fold(0.0, f64::max);
-    let x_nines = (max_nines.ceil() as u32).clamp(2, 7);
+    let x_nines = axis_nines(max_nines);
     let max_ms = drawn
         .iter()
         .flat_map(|c| c.points.iter().map(|&(_, v)| v))
@@ -167,18 +196,20 @@ pub fn render(title: &str, subtitle: &str, curves: &[Curve]) -> Document {
     let y = |ms: f64| BOTTOM - ms / y_max * (BOTTOM - TOP);
 
     let mut document = Document::new()
-        .set("viewBox", (0, 0, WIDTH, HEIGHT))
+        .set("viewBox", (0, 0, WIDTH, height))
         .set("width", WIDTH)
-        .set("height", HEIGHT)
+        .set("height", height)
         .add(Title::new(title))
         .add(
             Rectangle::new()
                 .set("width", WIDTH)
-                .set("height", HEIGHT)
+                .set("height", height)
                 .set("fill", "white"),
         )
-        .add(label(title, 40.0, 48.0, 24.0).set("font-weight", "bold"))
-        .add(label(subtitle, 40.0, 78.0, 16.0));
+        .add(label(title, 40.0, 44.0, 24.0).set("font-weight", "bold"));
+    for (i, line) in subtitle.lines().take(2).enumerate() {
+        document = document.add(label(line, 40.0, 70.0 + 20.0 * i as f64, 15.0));
+    }
 
     // Grid and axes.
     let mut tick = 0.0;
@@ -240,10 +271,9 @@ pub fn render(title: &str, subtitle: &str, curves: &[Curve]) -> Document {
         document = document.add(path);
     }
 
-    // The legend, in a row under the axis.
-    let mut legend_x = LEFT;
-    let legend_y = HEIGHT - 40.0;
-    for curve in &drawn {
+    // The legend, in rows under the axis.
+    for (curve, &(row, legend_x)) in drawn.iter().zip(&legend) {
+        let legend_y = HEIGHT - 40.0 + LEGEND_ROW * row as f64;
         let mut swatch = line(
             legend_x,
             legend_y - 5.0,
@@ -259,7 +289,6 @@ pub fn render(title: &str, subtitle: &str, curves: &[Curve]) -> Document {
             document
                 .add(swatch)
                 .add(label(curve.label.as_str(), legend_x + 40.0, legend_y, 15.0));
-        legend_x += 40.0 + curve.label.chars().count() as f64 * 15.0 * 0.56 + 32.0;
     }
     document
 }
@@ -288,9 +317,46 @@ mod tests {
             (nines(1.0, 1000) - 3.0).abs() < 1e-9,
             "the max sits at the last rank"
         );
+        for count in [1_000, 10_000, 100_000, 1_000_000] {
+            let whole = (count as f64).log10().round() as u32;
+            assert_eq!(axis_nines(nines(1.0, count)), whole, "{count} samples");
+        }
+        assert_eq!(axis_nines(3.2), 4);
+        assert_eq!(axis_nines(0.5), 2, "at least to 99%");
         assert_eq!(percent_label(0), "0%");
         assert_eq!(percent_label(2), "99%");
         assert_eq!(percent_label(4), "99.99%");
+    }
+
+    #[test]
+    fn a_long_legend_wraps_into_rows_and_the_chart_grows_for_them() {
+        let curve = |label: &str| Curve {
+            label: label.into(),
+            class: String::new(),
+            color: VOICE_COLORS[1],
+            dashed: true,
+            points: vec![(0.0, 1.0), (1.0, 2.0)],
+            count: 10,
+        };
+        let curves: Vec<Curve> = (0..6)
+            .map(|i| curve(&format!("echoctl original {i} (p99 197.63 ms)")))
+            .collect();
+        let drawn: Vec<&Curve> = curves.iter().collect();
+        let places = legend_places(&drawn);
+        assert_eq!(places[0], (0, LEFT));
+        assert!(places.iter().all(|&(_, x)| x < RIGHT));
+        let rows = places.last().unwrap().0 + 1;
+        assert!(rows >= 2, "{places:?}");
+        let text = render("t", "line one\nline two", &curves).to_string();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let height: f64 = doc
+            .root_element()
+            .attribute("height")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(height, HEIGHT + LEGEND_ROW * (rows - 1) as f64);
+        assert!(text.contains("line two"), "{text}");
     }
 
     #[test]
@@ -335,5 +401,7 @@ mod tests {
         assert_eq!(paths, ["upper", "lower"], "{text}");
         assert!(text.contains("a &lt;title&gt;"), "{text}");
         assert!(text.contains("99.9%"), "{text}");
+        // 1,000 samples resolve three nines: the axis ends there.
+        assert!(!text.contains("99.99%"), "{text}");
     }
 }

@@ -218,7 +218,7 @@ impl Report {
         let connect = &self.connect_time;
         let connect = if connect.count > 0 {
             format!(
-                "; connect p50 {}, p99 {}, max {}",
+                "p50 {}, p99 {}, max {}",
                 ms(connect.p50_ms),
                 ms(connect.p99_ms),
                 ms(connect.max_ms)
@@ -228,9 +228,12 @@ impl Report {
         };
         let _ = writeln!(
             t,
-            "connections  {} made, {} failed, {} dropped (of {} attempted){connect}",
+            "connections  {} made, {} failed, {} dropped (of {} attempted)",
             c.made, c.failed, c.dropped, c.attempted
         );
+        if !connect.is_empty() {
+            let _ = writeln!(t, "connect      {connect}");
+        }
         let pacing = match &self.send_slip {
             Some(slip) if slip.count > 0 => format!(
                 " on schedule; behind the plan p50 {}, p99 {}, max {}",
@@ -273,7 +276,7 @@ impl Report {
         }
         let steady = match self.steady_echo_lines_per_s {
             Some(rate) => format!(
-                "; {rate:.0} steady ({:.2} s after the ramp-up, before the drain)",
+                "; {rate:.0} steady (the {:.2} s between ramp-up and drain)",
                 self.steady_s
             ),
             None => String::new(),
@@ -312,8 +315,7 @@ impl Report {
         let interval = self.settings.interval_ms?;
         (slip.count > 0 && slip.p99_ms > interval / 10.0).then(|| {
             format!(
-                "the bench fell behind its schedule (p99 {} behind, over a tenth of the {} \
-                 interval): figures include that",
+                "the bench fell behind its schedule, p99 {} > a tenth of {}: figures include that",
                 ms(slip.p99_ms),
                 ms(interval)
             )

@@ -452,7 +452,8 @@ mod tests {
             troubled_run().table(),
             "\
 echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250 ms, server delay 1000 ms
-connections  3 made, 2 failed, 2 dropped (of 5 attempted); connect p50 0.300 ms, p99 0.300 ms, max 0.300 ms
+connections  3 made, 2 failed, 2 dropped (of 5 attempted)
+connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms
 shouts       8 sent on schedule; behind the plan p50 0.040 ms, p99 0.060 ms, max 0.060 ms
 echo lines   24 expected, 16 received, 8 missing, 2 wrong
              1 out of order, 1 early by up to 2.000 ms (is the server's delay shorter than --delay?)
@@ -561,7 +562,8 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         let steady = r.steady_echo_lines_per_s.expect("a steady part");
         assert!((steady - 10.0 / 3.0).abs() < 1e-9, "{steady}");
         assert!(
-            r.table().contains("3 steady (3.00 s after the ramp-up"),
+            r.table()
+                .contains("3 steady (the 3.00 s between ramp-up and drain)"),
             "{}",
             r.table()
         );

@@ -182,11 +182,13 @@ fn progress_line(columns: usize, elapsed: Duration, c: &Counts) -> String {
         .checked_div(c.total)
         .unwrap_or(0) as usize;
     let cw = digits(c.connections);
+    // The total does not change during a run: no padding needed for a steady width.
+    let total = human(c.total).trim_start().to_string();
     let tails = [
         format!(
             " {percent:>3}% {}/{} echoes  {:>cw$}/{} up, {:>cw$} failed, {} shouts",
             human(c.echoes),
-            human(c.total),
+            total,
             c.up,
             c.connections,
             c.failed,
@@ -195,7 +197,7 @@ fn progress_line(columns: usize, elapsed: Duration, c: &Counts) -> String {
         format!(
             " {percent:>3}% {}/{} echoes {:>cw$} up {:>cw$} failed",
             human(c.echoes),
-            human(c.total),
+            total,
             c.up,
             c.failed
         ),
@@ -292,7 +294,7 @@ mod tests {
             &counts(3_000, 10_000, 0, 1_000),
         );
         assert!(
-            line.contains(" 3000/ 300k echoes  10000/10000 up,     0 failed,  1000 shouts"),
+            line.contains(" 3000/300k echoes  10000/10000 up,     0 failed,  1000 shouts"),
             "{line}"
         );
         assert!(line.starts_with(" 0:05 [>"), "{line}");
