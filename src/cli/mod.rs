@@ -183,7 +183,8 @@ impl ConnectArgs {
 /// as `connect`, and types the book's lines into it: reverb1's session (sequential), then
 /// reverb2's (concurrent). Typed lines are flush left, the server's echoes indented and, on a
 /// terminal, colored by voice: loud, as sent, fading. A progress bar on stderr shows how far each
-/// session has got when stderr is a terminal. Ctrl-C stops at once (exit status 130).
+/// session has got when stderr and the transcript are the same terminal. Ctrl-C stops at once
+/// (exit status 130).
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

@@ -33,8 +33,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
-use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 
 pub use progress::Progress;
@@ -104,7 +104,7 @@ pub async fn run(
 
         let server = start_server(mode, options.delay).await?;
         let expected = script::rehearse(script, options.delay).duration;
-        progress.begin(mode, script.echo_count(), expected);
+        progress.begin(mode, Director::new(script, options.delay).tally(), expected);
         let played = tokio::select! {
             biased;
             _ = &mut interrupt => Ok(DemoEnd::Interrupted),

@@ -250,3 +250,166 @@ async fn a_delay_too_short_to_keep_the_order_is_a_usage_error() {
     assert!(run.stderr.contains("at least 10ms"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+/// The progress bar on a pseudo-terminal: shown only where it cannot tear the transcript, one
+/// line at any width, plain on a dumb terminal.
+#[cfg(target_os = "linux")]
+mod bar {
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::process::Stdio;
+
+    use tokio::time::timeout;
+
+    use super::{SEQUENTIAL, echoctl};
+    use crate::common::{PATIENCE, finish};
+
+    /// The spinner's frames, as progress.rs draws them.
+    const SPINNER: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
+
+    /// A pseudo-terminal of `columns` by 50 rows: the side a program writes to, and a reader of
+    /// everything written there, until the last program holding it exits.
+    fn pty(columns: u16) -> (File, tokio::task::JoinHandle<Vec<u8>>) {
+        // SAFETY: plain libc calls on a descriptor this function owns; every result is checked.
+        let (master, terminal) = unsafe {
+            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(
+                master >= 0,
+                "posix_openpt: {}",
+                std::io::Error::last_os_error()
+            );
+            let master = OwnedFd::from_raw_fd(master);
+            assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
+            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+                0
+            );
+            let size = libc::winsize {
+                ws_row: 50,
+                ws_col: columns,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
+            let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
+            (master, name)
+        };
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(terminal.to_str().expect("a pty's name is ASCII"))
+            .expect("open the pty's terminal side");
+        let mut master = File::from(master);
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Reading ends with EIO once no program holds the terminal side any more.
+            while let Ok(read @ 1..) = master.read(&mut chunk) {
+                all.extend_from_slice(&chunk[..read]);
+            }
+            all
+        });
+        (terminal, reader)
+    }
+
+    /// Plays the sequential session at 200ms with `stdout_on_pty` (else piped) and stderr on a
+    /// pty `columns` wide; returns what the pty received and what went to the pipe.
+    async fn play(columns: u16, stdout_on_pty: bool, term: &str) -> (Vec<u8>, Vec<u8>) {
+        let (terminal, screen) = pty(columns);
+        let mut command = echoctl();
+        command
+            .args([
+                "demo",
+                "--mode",
+                "sequential",
+                "--delay",
+                "200ms",
+                "--color",
+                "never",
+            ])
+            .env("TERM", term)
+            .stdin(Stdio::null())
+            .stderr(terminal.try_clone().expect("dup the terminal"));
+        if stdout_on_pty {
+            command.stdout(terminal);
+        } else {
+            drop(terminal);
+            command.stdout(Stdio::piped());
+        }
+        let child = command.spawn().expect("spawn echoctl");
+        // The command keeps its copies of the terminal open until dropped.
+        drop(command);
+        let finished = finish(child).await;
+        assert_eq!(finished.code, Some(0), "stderr: {}", finished.stderr);
+        let shown = timeout(PATIENCE, screen)
+            .await
+            .expect("the pty is released")
+            .expect("the reader did not panic");
+        (shown, finished.stdout)
+    }
+
+    /// What a terminal `columns` wide shows after `bytes`, each line without the blanks at its
+    /// end (a dumb terminal's bar is cleared by writing spaces over it).
+    fn screen(bytes: &[u8], columns: u16) -> String {
+        let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        let mut terminal = vt100::Parser::new(size(50), size(columns), 0);
+        terminal.process(bytes);
+        let contents = terminal.screen().contents();
+        let lines: Vec<&str> = contents.lines().map(str::trim_end).collect();
+        lines.join("\n")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_piped_transcript_gets_no_bar_on_the_terminal() {
+        let (shown, piped) = play(80, false, "xterm").await;
+        assert_eq!(String::from_utf8_lossy(&piped), SEQUENTIAL);
+        assert_eq!(
+            String::from_utf8_lossy(&shown),
+            "",
+            "nothing on the terminal: the bar would tear the piped lines shown there"
+        );
+    }
+
+    /// At 40 columns every frame is one line, the same width all along, and clearing it leaves
+    /// exactly the transcript on the screen (a wrapped frame would leave its first line behind).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn on_the_transcripts_terminal_the_bar_is_one_line_that_goes() {
+        let (shown, piped) = play(40, true, "xterm").await;
+        assert!(piped.is_empty());
+        let text = String::from_utf8_lossy(&shown);
+        let frames: Vec<&str> = text
+            .split(['\r', '\n'])
+            .filter_map(|piece| piece.strip_prefix("\x1b[2K"))
+            .filter(|frame| frame.contains("reverb1 ["))
+            .collect();
+        assert!(frames.len() >= 3, "the bar was drawn: {text:?}");
+        for frame in &frames {
+            assert_eq!(
+                frame.chars().count(),
+                38,
+                "two columns left for ^C: {frame:?}"
+            );
+            assert!(
+                frame.chars().next().is_some_and(|c| SPINNER.contains(c)),
+                "{frame:?}"
+            );
+        }
+        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dumb_terminal_gets_a_plain_bar() {
+        let (shown, _) = play(40, true, "dumb").await;
+        let text = String::from_utf8_lossy(&shown);
+        assert!(text.contains("reverb1 ["), "the bar was drawn: {text:?}");
+        assert!(!text.contains('\x1b'), "no escape sequence: {text:?}");
+        assert!(
+            !text.chars().any(|c| SPINNER.contains(c)),
+            "no spinner: {text:?}"
+        );
+        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+    }
+}
