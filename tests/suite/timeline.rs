@@ -579,8 +579,15 @@ async fn the_committed_picture_is_what_demo_svg_draws() {
             == 5,
         "five shouts' echoes: {fresh:#?}"
     );
+    let only_in = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|seen| !b.contains(seen)).cloned().collect()
+    };
     assert_eq!(
-        committed, fresh,
-        "docs/timeline.svg is stale; regenerate it with `{DOCS_PICTURE}`"
+        committed,
+        fresh,
+        "docs/timeline.svg is stale; regenerate it with `{DOCS_PICTURE}`. Only in the committed \
+         one: {:?}; only in a fresh one: {:?}",
+        only_in(&committed, &fresh),
+        only_in(&fresh, &committed),
     );
 }
