@@ -12,7 +12,7 @@
 //!      └────────screen pipe──────────┘   (echoes, as `connect` would print them)
 //! ```
 //!
-//! One task, the director loop in [`play`], owns the page: it prints the typed lines, the echoes
+//! One task, the director loop in `play`, owns the page: it prints the typed lines, the echoes
 //! and the headers, so lines never tear. What it types and when is decided by the pure
 //! [`script::Director`], which waits for cues (particular echoes), never for the clock since the
 //! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides

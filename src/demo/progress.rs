@@ -8,13 +8,13 @@
 //! a bar only when stdout and stderr are the same terminal, and otherwise none at all, not even
 //! an invisible one drawing escapes.
 //!
-//! The bar is one line at any width: [`line`] keeps to the columns there are, dropping the
+//! The bar is one line at any width: [`line()`] keeps to the columns there are, dropping the
 //! least useful parts first, and every part has a fixed width for the session (counts padded to
 //! their totals' digits), so the line does not jump as the counts grow. On a `TERM=dumb`
 //! terminal there is no spinner and no escape sequence: the bar is redrawn with carriage returns.
 //!
 //! On Ctrl-C the terminal itself echoes `^C` where the cursor is, at the end of the bar; see
-//! [`RoomForCtrlC`] for why the bar stops short of the last columns.
+//! `RoomForCtrlC` for why the bar stops short of the last columns.
 
 use std::fmt::Write as _;
 use std::io;

@@ -375,11 +375,12 @@ async fn timeline_follows_each_transcript_on_one_scale() {
             "{row:?}"
         );
     }
-    // reverb1 read Yooo-hooo! a delay and a half after it was sent; reverb2 read it at once
-    // (a stretch of half a delay would be far beyond a loaded machine's latency).
+    // reverb1 read Yooo-hooo! a delay and a half after it was sent (however late the client's
+    // timer sent it, more than half a delay); reverb2 read it at once (a stretch of half a delay
+    // would be far beyond a loaded machine's latency).
     let held = &sequential_rows[2];
     assert!(
-        held.waited_cells >= per_delay,
+        held.waited_cells >= per_delay / 2 && held.waited_cells > 0,
         "{held:?}, {per_delay} cells a delay\n{sequential}"
     );
     assert!(
