@@ -27,6 +27,12 @@ pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode
                 folder.display()
             );
         }
+        if path.is_dir() {
+            bail!(
+                "cannot write the picture to {}: it is a folder; name a file in it",
+                path.display()
+            );
+        }
     }
     // The transcript is the output, unless the picture is: then it goes to stderr.
     let page = if svg == Some(SvgOutput::Stdout) {

@@ -476,7 +476,7 @@ async fn svg_to_stdout_moves_the_transcript_to_stderr() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn svg_into_a_missing_folder_fails_before_playing() {
+async fn svg_into_a_missing_folder_or_onto_a_folder_fails_before_playing() {
     let run = demo(&["--svg", "/nonexistent-echoctl-folder/timeline.svg"]).await;
     assert_eq!(run.code, Some(1));
     assert!(run.stdout.is_empty(), "nothing played");
@@ -484,6 +484,18 @@ async fn svg_into_a_missing_folder_fails_before_playing() {
         run.stderr,
         "echoctl: error: cannot write the picture to /nonexistent-echoctl-folder/timeline.svg: \
          there is no folder /nonexistent-echoctl-folder\n"
+    );
+    let folder = std::env::temp_dir();
+    let folder = folder.to_str().expect("a UTF-8 temp path");
+    let run = demo(&["--svg", folder]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty(), "nothing played");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "echoctl: error: cannot write the picture to {folder}: it is a folder; name a file \
+             in it\n"
+        )
     );
 }
 
