@@ -61,7 +61,7 @@ pub async fn refuse(mut stream: TcpStream, max_connections: usize, abort: Cancel
     }
 }
 
-/// Reads and drops input until the client closes, [`LINGER`] passes or `abort` fires. Call it
+/// Reads and drops input until the client closes, `LINGER` passes or `abort` fires. Call it
 /// after shutting down the write half.
 pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
     let deadline = Instant::now() + LINGER;

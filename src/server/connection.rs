@@ -5,7 +5,7 @@
 //! readable (while the session reads), the session's next wake-up, or the shutdown stage the
 //! session would heed. Because only this task writes, echo lines reach the wire whole and in
 //! order, however many shouts are echoing at once. What to read, what is due and when the
-//! connection is over are the session's decisions; [`close`](super::close) says how it hangs up.
+//! connection is over are the session's decisions; [`close`] says how it hangs up.
 //!
 //! Reading waits for readiness and only then borrows this thread's scratch chunk, and the lines
 //! due at one wake-up are gathered in this thread's write buffer and written in one go, so an
