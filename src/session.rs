@@ -5,9 +5,9 @@
 //! shout in flight for `sequential`, up to `--max-pending` and [`MAX_QUEUED_BYTES`] of text for
 //! `concurrent`), when to stop reading so TCP's flow control pushes back, which echo lines are due
 //! ([`EchoQueue`]), when the client counts as idle, what a shutdown changes, when the session is
-//! over and what the client is told then. The server's connection task only moves bytes between
-//! this and the socket and sleeps until [`Session::next_wake`]; the demo's rehearsal drives the
-//! same code under a fake clock.
+//! over and what the client is told then. The server's connection task moves bytes between this
+//! and the socket, sleeps until [`Session::next_wake`] and gives up on a client that stops
+//! reading (`--write-timeout`); the demo's rehearsal drives the same code under a fake clock.
 //!
 //! Like [`crate::lines`] and [`crate::schedule`], this module is pure: it is handed the time, it
 //! does no I/O and never sleeps.
@@ -132,7 +132,7 @@ impl Session {
         }
     }
 
-    /// Bytes the client sent. Take at most [`Session::read_allowance`] at a time.
+    /// Bytes the client sent: at most [`Session::read_allowance`] at a time.
     pub fn receive(&mut self, bytes: &[u8]) {
         self.lines.buffer_mut().extend_from_slice(bytes);
     }

@@ -128,6 +128,7 @@ impl Drop for Place {
     }
 }
 
+/// The server's settings that shape each client's session.
 impl From<&ServerConfig> for Settings {
     fn from(config: &ServerConfig) -> Settings {
         Settings {
