@@ -2,6 +2,7 @@
 # A/B of two echoctl server builds under the same bench binary: the idle and steady scenarios,
 # alternating which goes first, printing peak RSS (kB), CPU ticks, context switches and p99s.
 # usage: benches/ab.sh OLD_ECHOCTL NEW_ECHOCTL BENCH_ECHOCTL [RUNS]   (Linux; loopback only)
+set -u
 old=$1 new=$2 bench=$3 runs=${4:-3}
 port_of() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 one() { # label bin scenario
