@@ -1,4 +1,5 @@
-//! The echo schedule of the real connection handler, timed with tokio's paused clock.
+//! The echo schedule and the shutdown stages of the real connection handler, timed with tokio's
+//! paused clock.
 //!
 //! The handler runs over a Unix socket pair: a real socket (so readiness and half-close behave as
 //! on TCP) without a network, which lets the paused clock jump from deadline to deadline. Times
@@ -232,4 +233,65 @@ async fn pending_echoes_are_delivered_before_the_idle_notice() {
     let mut expected = expect(&[(0, "SLOW"), (4000, "slow"), (8000, "slow")]);
     expected.push((ms(8000), IDLE_NOTICE.to_string()));
     assert_eq!(heard, expected);
+}
+
+/// Runs one connection that the client keeps open after `writes`, with the server's drain at
+/// `drain_at` and, if given, its abort at `abort_at` (ms). Returns every line heard with its
+/// time, when the server ended the stream, and the connection's closing reason as logged.
+async fn play_shutdown(
+    writes: &[(u64, &[u8])],
+    drain_at: u64,
+    abort_at: Option<u64>,
+) -> (Vec<(Duration, String)>, Duration, String) {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let shutdown = Shutdown::default();
+    let serving = tokio::spawn(
+        Connection::new(server, peer, config(Mode::Concurrent), shutdown.clone()).run(),
+    );
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        let mut heard = Vec::new();
+        while let Some(line) = lines.next_line().await.expect("read") {
+            heard.push((t0.elapsed(), line));
+        }
+        (heard, t0.elapsed())
+    });
+    let stopping = tokio::spawn(async move {
+        sleep_until(t0 + ms(drain_at)).await;
+        shutdown.drain.cancel();
+        if let Some(abort_at) = abort_at {
+            sleep_until(t0 + ms(abort_at)).await;
+            shutdown.abort.cancel();
+        }
+    });
+    for (at, bytes) in writes {
+        sleep_until(t0 + ms(*at)).await;
+        writer.write_all(bytes).await.unwrap();
+    }
+    let (heard, ended_at) = listening.await.unwrap();
+    // The client closes once it has seen the end, which ends the server's linger.
+    drop(writer);
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    stopping.await.unwrap();
+    (heard, ended_at, reason.to_string())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_draining_connection_reads_no_more_but_delivers_what_it_owes() {
+    let (heard, ended_at, reason) =
+        play_shutdown(&[(0, b"one\n"), (600, b"two\n")], 500, None).await;
+    assert_eq!(heard, expect(&[(0, "ONE"), (1000, "one"), (2000, "one")]));
+    assert_eq!(ended_at, ms(2000), "closed right after the last echo owed");
+    assert_eq!(reason, "server shutting down");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abort_after_the_drain_drops_the_echoes_still_owed() {
+    let (heard, ended_at, reason) = play_shutdown(&[(0, b"one\n")], 500, Some(1500)).await;
+    assert_eq!(heard, expect(&[(0, "ONE"), (1000, "one")]));
+    assert_eq!(ended_at, ms(1500), "closed at the abort");
+    assert_eq!(reason, "grace period over, echoes dropped");
 }
