@@ -478,10 +478,13 @@ mod tests {
         // Nothing whole is waiting: the read is abandoned, keeping the start of the line.
         let abandoned = timeout(Duration::from_secs(1), screen.next_line()).await;
         assert!(abandoned.is_err(), "{abandoned:?}");
-        client_output.write_all(b"lo\r\n\t hello").await.unwrap();
+        client_output
+            .write_all(b"lo\r\n\t HI\n\t hello")
+            .await
+            .unwrap();
         drop(client_output);
         // The abandoned read took a second; another passes before the next read. Each line is
-        // timed by the read that completed it.
+        // timed by the read that completed it, however long it then waits to be handed out.
         tokio::time::advance(Duration::from_secs(1)).await;
         let completed = Duration::from_secs(2);
         assert_eq!(
@@ -489,6 +492,10 @@ mod tests {
             Some(heard(b"\t Hello\r\n", completed))
         );
         tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            screen.next_line().await.unwrap(),
+            Some(heard(b"\t HI\n", completed))
+        );
         let ended = Duration::from_secs(3);
         assert_eq!(
             screen.next_line().await.unwrap(),
