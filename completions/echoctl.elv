@@ -81,7 +81,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --delay 'Time between a shout''s echoes, e.g. 1s, 250ms; at least 10ms'
             cand --svg 'Write the sessions'' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay). A PATH of - writes it to stdout, and the transcript (and any --timeline chart) then goes to stderr'
             cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
-            cand --timeline 'After each session''s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server. With both sessions, both charts share one time scale. The chart fits the terminal (80 columns when not one)'
+            cand --timeline 'After each session''s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server. With both sessions, both charts share one time scale. The chart fits the terminal (80 columns when the transcript is not shown on one)'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'

@@ -209,7 +209,8 @@ pub struct DemoArgs {
 
     /// After each session's transcript, chart its timeline: a row per shout, marks where it was
     /// sent and where each echo came back, and the wait in the server. With both sessions, both
-    /// charts share one time scale. The chart fits the terminal (80 columns when not one).
+    /// charts share one time scale. The chart fits the terminal (80 columns when the transcript
+    /// is not shown on one).
     #[arg(long)]
     pub timeline: bool,
 
@@ -377,5 +378,23 @@ mod tests {
             panic!("expected demo")
         };
         assert_eq!(DemoMode::from(args.mode), DemoMode::default());
+    }
+
+    #[test]
+    fn demo_svg_dash_is_stdout_and_timeline_takes_the_width_given() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Demo(args)) => args,
+            other => panic!("expected demo: {other:?}"),
+        };
+        let args = parse(&["echoctl", "demo", "--svg", "-", "--timeline"]);
+        assert_eq!(args.svg_output(), Some(SvgOutput::Stdout));
+        assert_eq!(args.options(false, 57).chart_width, Some(57));
+        let args = parse(&["echoctl", "demo", "--svg", "./-"]);
+        assert_eq!(
+            args.svg_output(),
+            Some(SvgOutput::File(PathBuf::from("./-")))
+        );
+        assert_eq!(args.options(false, 57).chart_width, None);
+        assert_eq!(parse(&["echoctl", "demo"]).svg_output(), None);
     }
 }
