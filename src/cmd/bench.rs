@@ -66,16 +66,20 @@ pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<
     } else {
         write!(stdout, "{}", report.table())
     };
-    shown
-        .and_then(|()| stdout.flush())
-        .context("cannot write the report to stdout")?;
-    Ok(ExitCode::from(if report.cut_short {
+    let status = if report.cut_short {
         exit::INTERRUPTED
     } else if report.ok {
         exit::SUCCESS
     } else {
         exit::BENCH_ECHOES_WRONG
-    }))
+    };
+    match shown.and_then(|()| stdout.flush()) {
+        // The verdict is the status: a reader that took only part of the report (`| head`)
+        // must not turn a failed run into a pass.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        written => written.context("cannot write the report to stdout")?,
+    }
+    Ok(ExitCode::from(status))
 }
 
 fn create(path: &Path) -> anyhow::Result<(PathBuf, File)> {
