@@ -2,7 +2,7 @@
 //! performance issue and prints one table, with the machine's cores, of medians of repeated runs.
 //!
 //! ```text
-//! cargo bench --bench reverb                     # every scenario, 3 runs each (about 4 minutes)
+//! cargo bench --bench reverb                     # every scenario, 3 runs each (about 5 minutes)
 //! cargo bench --bench reverb -- --runs 5 --only idle,throughput
 //! cargo bench --bench reverb -- --quick          # 1,000 connections instead of 10,000: a smoke run
 //! cargo bench --bench reverb -- --go             # the book's Go programs too, in the same runs
