@@ -710,3 +710,61 @@ async fn binary_cut_short_by_ctrl_c_reports_what_it_measured_and_exits_130() {
     );
     server.stop().await;
 }
+
+/// A delay-0 reverb server that reads nothing for `hold`, with a receive buffer of a few KiB so
+/// that the bench's writes block long before its shouts are all written; then it answers every
+/// shout at once.
+async fn server_that_does_not_read_for(hold: Duration) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    // Set before listen, so that accepted connections inherit it (and advertise a small window).
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let listener = socket.listen(16).expect("listen");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                sleep(hold).await;
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(shout)) = lines.next_line().await {
+                    let mut out = Vec::new();
+                    for voice in Voice::ALL {
+                        voice.write_line(shout.as_bytes(), &mut out);
+                    }
+                    if writer.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_held_back_by_a_server_that_does_not_read_keep_their_plan() {
+    // 250,000 shouts (4.5 MB) planned over 100 ms; the server reads nothing for 300 ms. The
+    // kernel's buffers take about 3 MB of them; the rest are written (the socket takes their
+    // last byte) only once the server reads: at least 200 ms after their plan. That wait is the
+    // send slip, and it is in the lateness from the plan, not skipped and not hidden.
+    let addr = server_that_does_not_read_for(ms(300)).await;
+    let shouts = 250_000;
+    let pace = Pace::Interval(Duration::from_nanos(400));
+    let mut held = config(addr, 1, shouts, pace, Duration::ZERO);
+    held.ramp_up = Duration::ZERO;
+    held.grace = Duration::from_secs(5);
+    let report = run(held).await;
+    assert_all_heard(&report, 1, shouts);
+    let t = report.table();
+    let slip = report.send_slip.expect("paced by time");
+    assert_eq!(slip.count, shouts, "every shout sent, none skipped: {t}");
+    assert!(slip.max_ms >= 200.0, "blocked writes are slip: {t}");
+    let (plan, send) = (&report.lateness.all, &report.lateness_from_send.all);
+    assert!(plan.max_ms >= send.max_ms, "{t}");
+    assert!(plan.max_ms >= 200.0, "{t}");
+    assert!(
+        t.contains("warning      the bench fell behind its schedule"),
+        "{t}"
+    );
+}
