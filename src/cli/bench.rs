@@ -27,7 +27,7 @@ use crate::bench::{BenchConfig, Pace, ReportOptions};
 /// only to ADDR, and stops by itself.
 ///
 /// A progress bar shows on stderr when it is a terminal; the table goes to stdout (or JSON with
-/// --json). Exits 0 when every echo line arrived exactly and on time, 1 when any was missing,
+/// --json). Exits 0 when every echo line arrived exactly and none early, 1 when any was missing,
 /// wrong or early, a connection failed, or a p99 was over --max-p99; Ctrl-C ends the run with
 /// the report of what was measured until then (marked cut short) and exit status 130.
 #[derive(Debug, Args)]
