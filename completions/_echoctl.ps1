@@ -30,8 +30,8 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reverb server (the book''s reverb1 or reverb2)')
-            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb server: stdin goes to it, its echoes come to stdout')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reverb server (the book''s reverb1 or reverb2), or its plain echo')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Replay the book''s two sessions: a real server and client over loopback TCP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load a reverb server with many connections and check every echo, byte for byte')
@@ -39,16 +39,16 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             break
         }
         'echoctl;serve' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network')
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time')
-            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms, 0')
-            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms, 0')
-            [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line accepted, in bytes (newline excluded). A longer line closes the connection with an error line, after the echoes owed')
-            [CompletionResult]::new('--max-pending', '--max-pending', [CompletionResultType]::ParameterName, 'Most shouts echoing at once on one connection (concurrent mode). At the limit the server stops reading and TCP holds back the sender')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network. A leftover socket file nobody listens on is replaced; the file is removed on a graceful stop')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network. A leftover socket file nobody listens on is replaced; the file is removed on a graceful stop')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms, 0 (default 1s). Reverb modes only: refused with --mode plain, which echoes at once')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms, 0 (default 1s). Reverb modes only: refused with --mode plain, which echoes at once')
+            [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line accepted, in bytes, newline excluded (default 64KiB). A longer line closes the connection with an error line, after the echoes owed. Reverb modes only: refused with --mode plain, which has no lines')
+            [CompletionResult]::new('--max-pending', '--max-pending', [CompletionResultType]::ParameterName, 'Most shouts echoing at once on one connection, concurrent mode (default 1024). At the limit the server stops reading and TCP holds back the sender. Refused with --mode plain')
             [CompletionResult]::new('--write-timeout', '--write-timeout', [CompletionResultType]::ParameterName, 'Close a connection whose client accepts no data for this long')
-            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection that sends no complete line for this long. Off by default')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all). Off by default')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections served at once; clients over the limit are told the server is full')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too')
@@ -122,8 +122,8 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             break
         }
         'echoctl;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reverb server (the book''s reverb1 or reverb2)')
-            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb server: stdin goes to it, its echoes come to stdout')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reverb server (the book''s reverb1 or reverb2), or its plain echo')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Replay the book''s two sessions: a real server and client over loopback TCP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load a reverb server with many connections and check every echo, byte for byte')

@@ -342,11 +342,11 @@ _echoctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 --delay)

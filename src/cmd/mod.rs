@@ -17,7 +17,7 @@ use crate::color::{ColorEnv, use_color};
 /// among them) are returned for `main` to report.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve::run(&args.listen, args.server_config()).await,
+        Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
         Command::Connect(args) => connect::run(args.options()).await,
         Command::Completions(args) => completions::run(args.shell),
         Command::Demo(args) => {

@@ -55,6 +55,7 @@ impl Progress {
         let book_program = match mode {
             Mode::Sequential => "reverb1",
             Mode::Concurrent => "reverb2",
+            Mode::Plain => "plain echo",
         };
         let clock = move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
             let _ = write!(
