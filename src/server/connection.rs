@@ -319,13 +319,15 @@ impl<S: Transport> Connection<S, PlainSession> {
                 Err(e) => return Err(e),
             };
             session.receive(Instant::now(), n);
+            if let Some(server_stats) = server_stats {
+                server_stats
+                    .peak_unsent_bytes
+                    .fetch_max(session.owed(), Relaxed);
+            }
             let sent = transport::write_now(&*stream, &chunk[..n])?;
             session.sent(sent);
             if let Some(server_stats) = server_stats {
                 server_stats.bytes_echoed.fetch_add(sent as u64, Relaxed);
-                server_stats
-                    .peak_unsent_bytes
-                    .fetch_max(session.owed(), Relaxed);
             }
             Ok(chunk[sent..n].to_vec())
         })
