@@ -40,7 +40,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print thi
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network. A leftover socket file nobody listens on is replaced; the file is removed on a graceful stop' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
-plain\t'The book\'s plain echo, io.Copy(c, c): every byte back as read, a stream, not lines'"
+plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms, 0 (default 1s). Reverb modes only: refused with --mode plain, which echoes at once' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes, newline excluded (default 64KiB). A longer line closes the connection with an error line, after the echoes owed. Reverb modes only: refused with --mode plain, which has no lines' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection, concurrent mode (default 1024). At the limit the server stops reading and TCP holds back the sender. Refused with --mode plain' -r

@@ -283,7 +283,7 @@ pub enum ModeArg {
     Sequential,
     /// reverb2: every shout echoes on its own schedule from the moment it is read.
     Concurrent,
-    /// The book's plain echo, io.Copy(c, c): every byte back as read, a stream, not lines.
+    /// io.Copy(c, c), the book's plain echo: every byte back as read, a stream, not lines.
     Plain,
 }
 
