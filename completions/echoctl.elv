@@ -99,6 +99,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --window 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0'
             cand -d 'The server''s delay between echoes (its --delay), to know when each echo is due'
             cand --delay 'The server''s delay between echoes (its --delay), to know when each echo is due'
+            cand --expect 'What the server sends back: reverb (three echo lines per shout, --delay apart) or plain (each shout once, unchanged, at once: lateness is the round trip; --delay is refused)'
             cand --ramp-up 'Spread the connects evenly over this time. Spreading them over one --interval also spreads the shouts evenly'
             cand --duration 'Stop connecting and shouting after this long (echoes owed are still awaited). Required with --shouts 0, which holds idle connections open until then'
             cand --grace 'How long to wait for echoes past their due time before counting them missing'

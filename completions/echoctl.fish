@@ -83,6 +83,8 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s i -l interval 
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l rate -d 'Shouts per second on each connection, instead of --interval' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s w -l window -d 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s d -l delay -d 'The server\'s delay between echoes (its --delay), to know when each echo is due' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l expect -d 'What the server sends back: reverb (three echo lines per shout, --delay apart) or plain (each shout once, unchanged, at once: lateness is the round trip; --delay is refused)' -r -f -a "reverb\t'A reverb server (echoctl serve, the book\'s reverb1 and reverb2)'
+plain\t'A plain echo server (echoctl serve --mode plain, ncat --exec /bin/cat, socat PIPE)'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l ramp-up -d 'Spread the connects evenly over this time. Spreading them over one --interval also spreads the shouts evenly' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l duration -d 'Stop connecting and shouting after this long (echoes owed are still awaited). Required with --shouts 0, which holds idle connections open until then' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l grace -d 'How long to wait for echoes past their due time before counting them missing' -r

@@ -52,6 +52,49 @@ impl From<TcpStream> for Stream {
     }
 }
 
+/// The readiness calls the bench makes on its connections, whichever the transport.
+impl Stream {
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.readable().await,
+            #[cfg(unix)]
+            Stream::Unix(s) => s.readable().await,
+        }
+    }
+
+    pub async fn writable(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.writable().await,
+            #[cfg(unix)]
+            Stream::Unix(s) => s.writable().await,
+        }
+    }
+}
+
+impl crate::transport::Transport for Stream {
+    fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self {
+            Stream::Tcp(s) => s.poll_read_ready(cx),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.try_read(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.try_read(buf),
+        }
+    }
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.try_write(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.try_write(buf),
+        }
+    }
+}
+
 macro_rules! on_stream {
     ($self:ident, $s:ident => $e:expr) => {
         match $self.get_mut() {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
 use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use echoctl::session::plain::COPY_CHUNK;
@@ -397,6 +398,78 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
     assert!(started.elapsed() >= Duration::from_millis(700));
     drop(writer);
     server.stop().await;
+}
+
+fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
+    BenchConfig {
+        addr: addr.to_string(),
+        connections: 20,
+        shouts: 50,
+        pace: Pace::Window(4),
+        delay: Duration::ZERO,
+        ramp_up: Duration::from_millis(20),
+        duration: None,
+        connect_timeout: Duration::from_secs(5),
+        grace: Duration::from_millis(500),
+        expect,
+    }
+}
+
+async fn bench_run(config: BenchConfig) -> Report {
+    timeout(PATIENCE, bench::run(config, Arc::new(Progress::default())))
+        .await
+        .expect("bench finishes in time")
+        .expect("bench runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_expect_plain_passes_the_plain_echo_over_tcp_and_unix() {
+    for over in [Over::Tcp, Over::Unix] {
+        let server = Served::plain(over).await;
+        let report = bench_run(bench_config(&server.addr, Expect::Plain)).await;
+        let lines = &report.echo_lines;
+        assert_eq!(lines.expected, 20 * 50, "{over:?}: one line per shout");
+        assert_eq!(lines.received, lines.expected, "{over:?}");
+        assert_eq!((lines.missing, lines.wrong), (0, 0), "{over:?}");
+        assert_eq!(report.lateness.original.count, 20 * 50);
+        assert_eq!(report.lateness.upper.count, 0);
+        assert!(report.ok, "{over:?}: {}", report.table());
+        assert!(report.table().contains("plain echo"));
+        // Every shout went through the server once, and nothing else.
+        let shout_bytes: usize = (0..20)
+            .flat_map(|c| (0..50).map(move |n| format!("Shout c{c} n{n}\n").len()))
+            .sum();
+        assert_eq!(
+            server.stats.bytes_echoed.load(Relaxed),
+            shout_bytes as u64,
+            "{over:?}"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_expect_plain_fails_a_reverb_server_and_the_reverb_check_fails_a_plain_one() {
+    let reverb = Served::start(
+        Over::Tcp,
+        ServerConfig {
+            delay: Duration::ZERO,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let report = bench_run(bench_config(&reverb.addr, Expect::Plain)).await;
+    assert!(!report.ok);
+    assert_eq!(report.echo_lines.received, 0);
+    assert!(report.echo_lines.wrong > 0, "{}", report.table());
+    assert!(report.echo_lines.missing > 0);
+    reverb.stop().await;
+
+    let plain = Served::plain(Over::Unix).await;
+    let report = bench_run(bench_config(&plain.addr, Expect::Reverb)).await;
+    assert!(!report.ok);
+    assert!(report.echo_lines.wrong > 0, "{}", report.table());
+    plain.stop().await;
 }
 
 /// The reverb modes over a Unix socket: the same server, another transport.
