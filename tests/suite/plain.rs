@@ -400,6 +400,80 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn plain_over_the_connection_limit_a_client_is_told_the_server_is_full() {
+    let server = Served::start(
+        Over::Unix,
+        ServerConfig {
+            max_connections: 1,
+            ..plain_config()
+        },
+    )
+    .await;
+    let (mut reader, mut writer) = tokio::io::split(server.connect().await);
+    writer.write_all(b"in").await.unwrap();
+    let mut back = [0; 2];
+    timeout(PATIENCE, reader.read_exact(&mut back))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = server.connect().await;
+    assert_eq!(
+        String::from_utf8(read_to_end(refused).await).unwrap(),
+        "echoctl: server is full (1 connections); try again later\n"
+    );
+    assert_eq!(server.stats.connections_refused.load(Relaxed), 1);
+    drop((reader, writer));
+    server.until_open_connections(0).await;
+    let back = echo_through(server.connect().await, b"my turn".to_vec()).await;
+    assert_eq!(back, b"my turn");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends() {
+    let server = Served::start(
+        Over::Tcp,
+        ServerConfig {
+            write_timeout: Duration::from_secs(3600),
+            grace: Duration::from_millis(100),
+            ..plain_config()
+        },
+    )
+    .await;
+    let (_reader, mut writer) = tokio::io::split(server.connect().await);
+    let flooding = tokio::spawn(async move {
+        let block = payload(1 << 20, 5);
+        for _ in 0..100 {
+            if writer.write_all(&block).await.is_err() {
+                return;
+            }
+        }
+    });
+    // Until the server holds bytes it cannot write back: the client's side is full.
+    timeout(PATIENCE, async {
+        let echoed = || server.stats.bytes_echoed.load(Relaxed);
+        loop {
+            let before = echoed();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if before > 0 && echoed() == before {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the server's writes stall");
+    let stopping = std::time::Instant::now();
+    server.stop().await;
+    let took = stopping.elapsed();
+    // Never before the grace period, and long before the hour-long write timeout.
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(2500),
+        "stop took {took:?} with a 100 ms grace period"
+    );
+    flooding.abort();
+}
+
 fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
     BenchConfig {
         addr: addr.to_string(),
