@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
-use echoctl::server::{self, Mode, ServerConfig, ServerStats};
+use echoctl::server::{self, Connection, Mode, ServerConfig, ServerStats, Shutdown};
 use echoctl::session::plain::COPY_CHUNK;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -368,36 +368,39 @@ async fn plain_unix_shutdown_sends_what_is_owed_then_closes() {
     shutdown_sends_what_is_owed_then_closes(Over::Unix).await;
 }
 
-#[tokio::test]
+/// Under tokio's paused clock, over a Unix socket pair (as `schedule_paused` runs the reverb):
+/// times are exact.
+#[tokio::test(start_paused = true)]
 async fn plain_idle_timeout_counts_bytes_not_lines() {
-    let server = Served::start(
-        Over::Tcp,
-        ServerConfig {
-            idle_timeout: Some(Duration::from_millis(300)),
-            ..plain_config()
-        },
-    )
-    .await;
-    let (mut reader, mut writer) = tokio::io::split(server.connect().await);
-    // Bytes without a newline, 100 ms apart: activity for the plain echo, never idle.
-    let started = std::time::Instant::now();
-    for piece in [&b"a"[..], b"b", b"c", b"d", b"e"] {
-        writer.write_all(piece).await.unwrap();
+    let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
+    let config = ServerConfig {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..plain_config()
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving =
+        tokio::spawn(Connection::plain(server_side, peer, config, Shutdown::default()).run());
+    let (mut reader, mut writer) = client.into_split();
+    let t0 = tokio::time::Instant::now();
+    // A byte every 250 ms, never a newline: activity for the plain echo, never idle.
+    for (i, piece) in [b"a", b"b", b"c", b"d", b"e"].iter().enumerate() {
+        tokio::time::sleep_until(t0 + Duration::from_millis(250 * i as u64)).await;
+        writer.write_all(*piece).await.unwrap();
         let mut one = [0; 1];
-        timeout(PATIENCE, reader.read_exact(&mut one))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(&one, piece);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        reader.read_exact(&mut one).await.unwrap();
+        assert_eq!(&one, *piece);
     }
-    // Then silence: the server closes, with nothing but the echo on the wire.
-    let rest = read_to_end(reader).await;
+    // Then silence: closed 300 ms after the last byte, with nothing but the echo on the wire.
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .await
+        .expect("a FIN, not a reset");
     assert!(rest.is_empty(), "no farewell in a plain stream: {rest:?}");
-    // The last byte went at 400 ms at the earliest; the server waits 300 ms of silence after it.
-    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert_eq!(t0.elapsed(), Duration::from_millis(1300));
+    let (reason, _) = serving.await.unwrap();
+    assert_eq!(reason.to_string(), "idle for 300ms (--idle-timeout)");
     drop(writer);
-    server.stop().await;
 }
 
 #[tokio::test]
