@@ -120,6 +120,9 @@ pub struct Session {
     /// Armed only while the session waits for a line: a sequential session busy echoing is not
     /// idle, and a partial line is not activity.
     idle_deadline: Option<Instant>,
+    /// Whether the last [`Session::advance`] started the idle clock (see
+    /// [`Session::written_at`]).
+    idle_armed_by_advance: bool,
 }
 
 impl Session {
@@ -133,6 +136,7 @@ impl Session {
             input: Input::Open,
             phase: Phase::Serving,
             idle_deadline: None,
+            idle_armed_by_advance: false,
         }
     }
 
@@ -153,10 +157,18 @@ impl Session {
         }
     }
 
-    /// The server's grace period is over: the session ends now, whatever it still owes.
+    /// The server's grace period is over: the session ends now, whatever it still owes, even
+    /// when what it owes is the last bytes of an ending the caller is still writing.
     pub fn abort(&mut self) {
-        if !matches!(self.phase, Phase::Ended(_)) {
-            self.phase = Phase::Ended(End::Aborted);
+        self.phase = Phase::Ended(End::Aborted);
+    }
+
+    /// The bytes the last [`Session::advance`] appended were only all written at `now` (a client
+    /// slow to read): an idle clock that advance started starts from here instead, since time
+    /// spent writing to the client is not time spent waiting for its next line.
+    pub fn written_at(&mut self, now: Instant) {
+        if self.idle_armed_by_advance {
+            self.idle_deadline = self.idle_timeout.map(|idle| now + idle);
         }
     }
 
@@ -206,10 +218,12 @@ impl Session {
                 self.phase = Phase::Ended(end);
             }
         }
+        self.idle_armed_by_advance = false;
         if self.read_allowance() == 0 {
             self.idle_deadline = None;
         } else if self.idle_deadline.is_none() {
             self.idle_deadline = self.idle_timeout.map(|idle| now + idle);
+            self.idle_armed_by_advance = self.idle_deadline.is_some();
         }
         echo_lines
     }

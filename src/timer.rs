@@ -20,8 +20,8 @@
 //! the thread cannot be started, everything runs on tokio's timer.
 //!
 //! The price is CPU, in context switches: the grid lets the server wake up to five times as often
-//! as tokio's (the README's performance notes say how much that costs). A timerfd in the runtime's own
-//! epoll, which saves the helper thread's wake-up, was tried and was no cheaper.
+//! as tokio's (the README's performance notes say how much that costs). A timerfd in the
+//! runtime's own epoll, which saves the helper thread's wake-up, was tried and was no cheaper.
 //!
 //! A sleep dropped before its deadline (the connection woke for a read instead) releases its
 //! task at once; its heap entry, a few dozen bytes, stays until the deadline passes.

@@ -15,16 +15,13 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::session::End;
-use crate::transport::Transport;
+use crate::transport::{self, Transport};
 
 /// How long a closing connection reads and discards what the client still sends.
 const LINGER: Duration = Duration::from_millis(500);
 
 /// How long a refused client gets to take its "server full" line before it is dropped.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Most bytes read at once while lingering.
-const LINGER_READ: usize = 16 * 1024;
 
 /// Closes a connection whose session ended with `end`, once its last line (the farewell, if
 /// any) is written: a half-close, then a linger unless the client has finished sending. An
@@ -64,7 +61,6 @@ pub async fn refuse<S: Transport>(mut stream: S, max_connections: usize, abort: 
 /// after shutting down the write half.
 pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
     let deadline = Instant::now() + LINGER;
-    let mut scratch = Vec::new();
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => return,
@@ -73,8 +69,7 @@ pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationT
                 if ready.is_err() {
                     return;
                 }
-                scratch.clear();
-                match stream.try_read_into(&mut scratch, LINGER_READ) {
+                match transport::with_read_scratch(|scratch| stream.try_read(scratch)) {
                     Ok(0) => return,
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -473,6 +473,8 @@ impl<S: Transport> Connection<S, Session> {
     /// Reads what the socket has (up to what the session takes) into the session.
     fn read_some(&mut self) -> io::Result<()> {
         let allowance = self.session.read_allowance().min(READ_CHUNK);
+        // An empty read would look like the end of input; the caller reads only when allowed.
+        debug_assert!(allowance > 0, "read only when the session takes bytes");
         let session = &mut self.session;
         let stream = &self.stream;
         transport::with_read_scratch(|scratch| {
@@ -493,6 +495,7 @@ impl<S: Transport> Connection<S, Session> {
         let unsent = self.advance_to(Instant::now()).map_err(Broken::Io)?;
         if !unsent.is_empty() {
             Box::pin(self.write_with_progress_timeout(&unsent)).await?;
+            self.session.written_at(Instant::now());
         }
         Ok(())
     }

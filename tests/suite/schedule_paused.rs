@@ -295,3 +295,84 @@ async fn an_abort_after_the_drain_drops_the_echoes_still_owed() {
     assert_eq!(ended_at, ms(1500), "closed at the abort");
     assert_eq!(reason, "grace period over, echoes dropped");
 }
+
+/// A client that stops reading holds the connection's last write; the grace period ending then
+/// is an abort, logged as such, not the orderly end the session had reached.
+#[tokio::test(start_paused = true)]
+async fn an_abort_during_the_last_slow_write_is_an_abort() {
+    let big = 1 << 20;
+    let config = ServerConfig {
+        max_line: 2 * big,
+        ..config(Mode::Concurrent)
+    };
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let shutdown = Shutdown::default();
+    let serving = tokio::spawn(Connection::new(server, peer, config, shutdown.clone()).run());
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let (stop_holding, held) = tokio::sync::oneshot::channel::<()>();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        for _ in 0..2 {
+            lines.next_line().await.expect("read").expect("an echo");
+        }
+        // Stop reading, with the socket still open, until the test is over.
+        let _ = held.await;
+    });
+    let mut line = vec![b'x'; big];
+    line.push(b'\n');
+    writer.write_all(&line).await.unwrap();
+    writer.shutdown().await.unwrap();
+    sleep_until(t0 + ms(2100)).await;
+    shutdown.drain.cancel();
+    sleep_until(t0 + ms(2500)).await;
+    shutdown.abort.cancel();
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    let _ = stop_holding.send(());
+    listening.await.unwrap();
+    assert_eq!(reason.to_string(), "grace period over, echoes dropped");
+}
+
+/// Time the server spends writing to a client slow to read is not time spent waiting for its
+/// next line: a sequential connection busy echoing is not idle, however long the write takes.
+#[tokio::test(start_paused = true)]
+async fn time_spent_writing_to_a_slow_reader_is_not_idle() {
+    let big = 1 << 20;
+    let config = ServerConfig {
+        max_line: 2 * big,
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..config(Mode::Sequential)
+    };
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving = tokio::spawn(Connection::new(server, peer, config, Shutdown::default()).run());
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            heard.push(lines.next_line().await.expect("read").expect("an echo"));
+        }
+        // Ten seconds without reading, twice the idle timeout, while the last echo is written.
+        sleep_until(t0 + ms(12_000)).await;
+        while let Some(line) = lines.next_line().await.expect("read") {
+            heard.push(line);
+        }
+        heard
+    });
+    let mut line = vec![b'x'; big];
+    line.push(b'\n');
+    writer.write_all(&line).await.unwrap();
+    sleep_until(t0 + ms(9_000)).await;
+    writer.write_all(b"next\n").await.unwrap();
+    sleep_until(t0 + ms(14_000)).await;
+    writer.shutdown().await.unwrap();
+    let heard = listening.await.unwrap();
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    let lengths: Vec<usize> = heard.iter().map(String::len).collect();
+    assert_eq!(lengths, [2 + big, 2 + big, 2 + big, 6, 6, 6]);
+    assert_eq!(heard[3..], ["\t NEXT", "\t next", "\t next"]);
+    assert_eq!(reason.to_string(), "client finished");
+}
