@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use super::close;
 use super::{Connection, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
+#[cfg(unix)]
 use crate::net::UnixListening;
 
 /// A listening socket the server accepts on: TCP, or a Unix-domain socket.
@@ -45,6 +46,7 @@ impl Accept for TcpListener {
     }
 }
 
+#[cfg(unix)]
 impl Accept for UnixListening {
     type Stream = tokio::net::UnixStream;
     type Addr = std::path::PathBuf;
