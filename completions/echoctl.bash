@@ -77,7 +77,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__bench)
-            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --ramp-up --duration --grace --connect-timeout --json --max-p99 --percentiles --svg --quiet --verbose --color --help"
+            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --max-p99 --percentiles --svg --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +125,10 @@ _echoctl() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -W "reverb plain" -- "${cur}"))
                     return 0
                     ;;
                 --ramp-up)
@@ -369,11 +373,11 @@ _echoctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 --delay)

@@ -86,6 +86,8 @@ pub struct Settings {
     pub duration_cap_ms: Option<f64>,
     /// `--max-p99`: the run fails when the p99 lateness of any voice is over it.
     pub max_p99_ms: Option<f64>,
+    /// What the server was expected to send back: `reverb` or `plain`.
+    pub expect: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -206,13 +208,14 @@ impl Report {
             (None, Some(interval)) => format!("every {}", ms(interval)),
             (None, None) => String::new(),
         };
+        let server = match s.expect {
+            "plain" => "plain echo".to_string(),
+            _ => format!("server delay {}", ms(s.delay_ms)),
+        };
         let _ = writeln!(
             t,
-            "echoctl bench {}: {} connections x {} shouts, {pace}, server delay {}",
-            self.target,
-            s.connections,
-            s.shouts_per_connection,
-            ms(s.delay_ms)
+            "echoctl bench {}: {} connections x {} shouts, {pace}, {server}",
+            self.target, s.connections, s.shouts_per_connection,
         );
         let c = &self.connections;
         let connect = &self.connect_time;
@@ -357,6 +360,10 @@ impl Report {
         t.push('\n');
         let mut marked = false;
         for (name, p) in l.voices().into_iter().chain([("all", &l.all)]) {
+            // A plain echo has one voice, the shout as sent.
+            if self.settings.expect == "plain" && matches!(name, "upper" | "lower") {
+                continue;
+            }
             let _ = write!(t, "  {name:<9}{:>7}", p.count);
             if p.count == 0 {
                 let _ = writeln!(t, "  no echoes heard");
@@ -393,7 +400,15 @@ impl Report {
                 "             * too few samples for that percentile (p99.9 needs 1,000): it is the max"
             );
         }
-        if self.lateness_measured_from == "plan" {
+        if self.lateness_measured_from == "plan" && self.settings.expect == "plain" {
+            let f = &self.lateness_from_send;
+            let _ = writeln!(
+                t,
+                "from send    p99 {}, max {}",
+                ms(f.original.p99_ms),
+                ms(f.all.max_ms)
+            );
+        } else if self.lateness_measured_from == "plan" {
             let f = &self.lateness_from_send;
             let _ = writeln!(
                 t,
@@ -495,6 +510,7 @@ mod tests {
                 interval_ms: Some(1000.0),
                 window: None,
                 delay_ms: 1000.0,
+                expect: "reverb",
                 ramp_up_ms: 1000.0,
                 duration_cap_ms: None,
                 max_p99_ms: None,

@@ -16,7 +16,7 @@ use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, SCHEMA_VERSION, Settings,
     escape_line,
 };
-use super::{BenchConfig, Pace};
+use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
 
 /// What one connection ended with.
@@ -122,7 +122,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             (a, b) => a.or(b),
         };
     }
-    lines.expected = shouts * 3;
+    lines.expected = shouts * config.expect.lines_per_shout();
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
@@ -192,6 +192,10 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
             max_p99_ms: None,
+            expect: match config.expect {
+                Expect::Reverb => "reverb",
+                Expect::Plain => "plain",
+            },
         },
         connections,
         shouts_sent: shouts,
@@ -238,6 +242,7 @@ mod tests {
             duration: Some(ms(10_000)),
             connect_timeout: ms(1000),
             grace: ms(500),
+            expect: Default::default(),
         }
     }
 

@@ -28,6 +28,18 @@ pub fn parse_host_port(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// Checks an address that may also name a Unix-domain socket: `unix:PATH`, or `HOST:PORT` as
+/// [`parse_host_port`] does.
+pub fn parse_address(text: &str) -> Result<String, String> {
+    match text.strip_prefix("unix:") {
+        Some("") => {
+            Err("no path after unix: (expected unix:PATH, such as unix:/tmp/echo.sock)".into())
+        }
+        Some(_) => Ok(text.to_string()),
+        None => parse_host_port(text).map_err(|e| format!("{e}, or unix:PATH")),
+    }
+}
+
 /// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
@@ -138,6 +150,19 @@ mod tests {
         ] {
             assert!(parse_host_port(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_address_may_name_a_unix_socket() {
+        assert_eq!(
+            parse_address("unix:/tmp/e.sock"),
+            Ok("unix:/tmp/e.sock".into())
+        );
+        assert_eq!(parse_address("unix:rel.sock"), Ok("unix:rel.sock".into()));
+        assert_eq!(parse_address("[::1]:8000"), Ok("[::1]:8000".into()));
+        assert!(parse_address("unix:").is_err());
+        let e = parse_address("localhost").unwrap_err();
+        assert!(e.ends_with(", or unix:PATH"), "{e}");
     }
 
     #[test]

@@ -10,20 +10,37 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     let (stop, quit_now) = signals::graceful_stop();
     timer::enable_fine_timer();
     super::raise_open_files_limit();
-    let listener = net::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    let exposure = if net::is_exposed(addr) {
-        "; reachable from the network, not only this machine"
-    } else {
-        ""
+    let listening = net::listen(listen).await?;
+    let (addr, exposure) = match &listening {
+        net::Listening::Tcp(listener) => {
+            let addr = listener.local_addr()?;
+            let exposure = if net::is_exposed(addr) {
+                "; reachable from the network, not only this machine"
+            } else {
+                ""
+            };
+            (addr.to_string(), exposure)
+        }
+        #[cfg(unix)]
+        net::Listening::Unix(listener) => (format!("unix:{}", listener.path().display()), ""),
+    };
+    let timing = match config.mode {
+        server::Mode::Plain => String::new(),
+        _ => format!(", delay {}", humantime::format_duration(config.delay)),
     };
     tracing::info!(
-        "listening on {addr} (mode {}, delay {}){exposure}",
-        config.mode,
-        humantime::format_duration(config.delay)
+        "listening on {addr} (mode {}{timing}){exposure}",
+        config.mode
     );
+    let serving = async {
+        match listening {
+            net::Listening::Tcp(listener) => server::run(listener, config, stop).await,
+            #[cfg(unix)]
+            net::Listening::Unix(listener) => server::run(listener, config, stop).await,
+        }
+    };
     tokio::select! {
-        () = server::run(listener, config, stop) => {
+        () = serving => {
             tracing::info!("stopped");
             Ok(ExitCode::from(exit::SUCCESS))
         }

@@ -10,6 +10,8 @@ mod cli;
 mod demo;
 mod docs;
 mod limits;
+mod plain;
 mod schedule_paused;
 mod server_tcp;
 mod timeline;
+mod unix;
