@@ -127,7 +127,10 @@ fn show_progress(
     config: &BenchConfig,
     progress: Arc<Progress>,
 ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(5));
+    let bar = ProgressBar::with_draw_target(
+        None,
+        ProgressDrawTarget::term_like_with_hz(Box::new(RoomForCtrlC(console::Term::stderr())), 5),
+    );
     if let Ok(style) = ProgressStyle::with_template("{msg}") {
         bar.set_style(style);
     }
@@ -162,6 +165,48 @@ fn show_progress(
     (bar, ticker)
 }
 
+/// Columns left free at the right of the progress line for the `^C` a terminal echoes on Ctrl-C.
+const ROOM_FOR_CTRL_C: u16 = 3;
+
+/// Standard error as indicatif sees it: [`ROOM_FOR_CTRL_C`] columns narrower. indicatif pads the
+/// bar's line to the terminal's last column, so a `^C` echoed after it would wrap onto a line of
+/// its own, and clearing the bar would clear that line and leave the bar behind.
+#[derive(Debug)]
+struct RoomForCtrlC(console::Term);
+
+impl indicatif::TermLike for RoomForCtrlC {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(ROOM_FOR_CTRL_C).max(1)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// What the progress line shows.
 #[derive(Debug, Clone, Copy)]
 struct Counts {
@@ -174,12 +219,13 @@ struct Counts {
     shouts: u64,
 }
 
-/// The progress line for a terminal `columns` wide: one column short of it (so it never wraps,
-/// whatever the terminal does at its last column), and the same width as the counts grow, since
+/// The progress line for a terminal `columns` wide: [`ROOM_FOR_CTRL_C`] columns short of it, so
+/// that it never wraps, even with a `^C` echoed after it (see [`RoomForCtrlC`]); and the same
+/// width as the counts grow, since
 /// each count is padded to the width of its largest value. The richest layout that leaves the
 /// bar ten cells wins; narrower ones drop the shouts, then the totals.
 fn progress_line(columns: usize, elapsed: Duration, c: &Counts) -> String {
-    let width = columns.saturating_sub(1).max(1);
+    let width = columns.saturating_sub(usize::from(ROOM_FOR_CTRL_C)).max(1);
     let secs = elapsed.as_secs();
     let time = format!("{:>2}:{:02}", secs / 60, secs % 60);
     let percent = (100 * c.echoes.min(c.total))
@@ -265,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn the_line_fits_one_column_short_of_the_terminal_and_keeps_its_width() {
+    fn the_line_fits_three_columns_short_of_the_terminal_and_keeps_its_width() {
         for columns in [20, 40, 60, 80, 100, 200] {
             let early = progress_line(columns, Duration::from_secs(1), &counts(0, 1, 0, 0));
             let late = progress_line(
@@ -273,8 +319,8 @@ mod tests {
                 Duration::from_secs(754),
                 &counts(299_999, 10_000, 9_999, 99_999),
             );
-            assert_eq!(width(&early), columns - 1, "{columns}: {early:?}");
-            assert_eq!(width(&late), columns - 1, "{columns}: {late:?}");
+            assert_eq!(width(&early), columns - 3, "{columns}: {early:?}");
+            assert_eq!(width(&late), columns - 3, "{columns}: {late:?}");
             assert!(!early.contains('\n'));
         }
     }
@@ -286,8 +332,8 @@ mod tests {
             Duration::from_secs(75),
             &counts(150_000, 9_000, 3, 50_000),
         );
-        assert_eq!(line, " 1:15 [===>  ]  50%  9000 up     3 fail");
-        assert_eq!(width(&line), 39);
+        assert_eq!(line, " 1:15 [==> ]  50%  9000 up     3 fail");
+        assert_eq!(width(&line), 37);
     }
 
     #[test]
