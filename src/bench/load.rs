@@ -34,7 +34,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -205,9 +205,9 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
     match stream {
         Ok(stream) => {
             shared.progress.connected.fetch_add(1, Ordering::Relaxed);
-            let mut driver = Driver::new(id, stream, &shared);
-            driver.samples.push_connect(took);
-            let outcome = driver.run().await;
+            // Built in the call, not in a local: a local moved into `run` would keep its own
+            // room in the task beside the one `run` has.
+            let outcome = Driver::new(id, stream, &shared, took).run().await;
             shared.progress.finished.fetch_add(1, Ordering::Relaxed);
             outcome
         }
@@ -285,7 +285,10 @@ struct Driver<'a> {
 }
 
 impl<'a> Driver<'a> {
-    fn new(id: usize, stream: Stream, shared: &'a Shared) -> Self {
+    /// The driver of connection `id`, which took `connect_time` to connect.
+    fn new(id: usize, stream: Stream, shared: &'a Shared, connect_time: Duration) -> Self {
+        let mut samples = Samples::default();
+        samples.push_connect(connect_time);
         let ledger = match shared.config.expect {
             Expect::Reverb => Ledger::new(id, shared.config.delay),
             Expect::Plain => Ledger::plain(id),
@@ -302,7 +305,7 @@ impl<'a> Driver<'a> {
             written: 0,
             unwritten: VecDeque::new(),
             lines: LineSplitter::new(DEFAULT_MAX_LINE),
-            samples: Samples::default(),
+            samples,
             first_send: None,
             last_send: None,
             last_heard: None,
