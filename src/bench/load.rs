@@ -40,8 +40,8 @@ use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Outcome, WrongExamples, build_report};
 use super::{BenchConfig, Progress};
-use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::net;
 use crate::transport;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's

@@ -18,7 +18,7 @@ use crate::color::{ColorEnv, use_color};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(&args.listen, args.server_config()).await,
-        Command::Connect(args) => connect::run(args.options()).await,
+        Command::Connect(args) => connect::run(args.options(), cli.color.into()).await,
         Command::Completions(args) => completions::run(args.shell),
         Command::Demo(args) => {
             let color = use_color(

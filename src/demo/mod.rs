@@ -33,8 +33,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
-use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 
 pub use progress::Progress;

@@ -7,6 +7,8 @@ mod common;
 
 mod bench;
 mod cli;
+mod connect;
+mod connect_tty;
 mod demo;
 mod docs;
 mod limits;

@@ -1,0 +1,372 @@
+//! `echoctl connect` in a real pseudo-terminal, end to end on the built binary: what a person
+//! typing at it sees. The screen is the `vt100` emulator's, fed everything the client writes;
+//! assertions read its rows and its cursor, never the escape codes.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{PATIENCE, TestServer};
+use echoctl::server::{Mode, ServerConfig};
+
+const ROWS: u16 = 24;
+const COLUMNS: u16 = 100;
+
+/// What a terminal answers to "where is the cursor?" (crossterm asks before each prompt).
+const CURSOR_QUERY: &[u8] = b"\x1b[6n";
+
+/// `echoctl` on the slave side of a pseudo-terminal, all three standard streams the terminal;
+/// the test holds the master side and a screen fed from it.
+struct Terminal {
+    keyboard: Arc<Mutex<File>>,
+    /// Kept open so the terminal's modes can be read after the child has exited.
+    slave: OwnedFd,
+    screen: Arc<Mutex<vt100::Parser>>,
+    child: Child,
+}
+
+impl Terminal {
+    fn spawn(args: &[&str]) -> Terminal {
+        let (mut master, mut slave) = (-1, -1);
+        let size = libc::winsize {
+            ws_row: ROWS,
+            ws_col: COLUMNS,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: the out-pointers are valid; a null name and termios take the defaults.
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(opened, 0, "openpty: {}", io::Error::last_os_error());
+        // SAFETY: openpty returned two fresh descriptors that nothing else owns.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
+        command
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("FORCE_COLOR")
+            .env("TERM", "xterm-256color")
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave.try_clone().unwrap()));
+        // SAFETY: only async-signal-safe calls between fork and exec. The child gets a session
+        // of its own with the terminal as its controlling terminal, as a shell would give it
+        // (so Ctrl-C and resizes reach it).
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("spawn echoctl on a pty");
+        let keyboard = Arc::new(Mutex::new(master.try_clone().unwrap()));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            nonzero(ROWS),
+            nonzero(COLUMNS),
+            0,
+        )));
+        std::thread::spawn({
+            let screen = screen.clone();
+            let keyboard = keyboard.clone();
+            move || feed_screen(master, &screen, &keyboard)
+        });
+        Terminal {
+            keyboard,
+            slave,
+            screen,
+            child,
+        }
+    }
+
+    fn type_keys(&self, keys: &str) {
+        let mut keyboard = self.keyboard.lock().unwrap();
+        keyboard.write_all(keys.as_bytes()).unwrap();
+        keyboard.flush().unwrap();
+    }
+
+    /// The rows of the screen, right-trimmed.
+    fn rows(&self) -> Vec<String> {
+        let parser = self.screen.lock().unwrap();
+        parser
+            .screen()
+            .rows(0, COLUMNS)
+            .map(|row| row.trim_end().to_string())
+            .collect()
+    }
+
+    /// The cursor's row's text and the cursor's column.
+    fn cursor_row(&self) -> (String, u16) {
+        let parser = self.screen.lock().unwrap();
+        let (row, column) = parser.screen().cursor_position();
+        let text = parser.screen().rows(0, COLUMNS).nth(usize::from(row));
+        (text.unwrap_or_default().trim_end().to_string(), column)
+    }
+
+    /// Waits until the screen's rows satisfy `ready`, failing after `PATIENCE`.
+    fn wait_for(&self, what: &str, ready: impl Fn(&[String]) -> bool) {
+        let start = Instant::now();
+        loop {
+            let rows = self.rows();
+            if ready(&rows) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "timed out waiting for {what}; screen:\n{}",
+                rows.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the child to exit; its status code.
+    fn exit(&mut self) -> Option<i32> {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "echoctl did not exit; screen:\n{}",
+                self.rows().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        status.code()
+    }
+
+    /// Whether the terminal is in cooked mode: lines edited by the kernel, typed keys echoed.
+    fn cooked(&self) -> bool {
+        // SAFETY: a zeroed termios is a valid out-buffer; the descriptor is open.
+        let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+        let read = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut modes) };
+        assert_eq!(read, 0, "tcgetattr: {}", io::Error::last_os_error());
+        modes.c_lflag & libc::ICANON != 0 && modes.c_lflag & libc::ECHO != 0
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // Only our own child, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Feeds everything the child writes to the screen, answering cursor-position queries as a
+/// terminal does, until the terminal closes.
+fn feed_screen(mut master: File, screen: &Mutex<vt100::Parser>, keyboard: &Mutex<File>) {
+    let mut chunk = [0u8; 4096];
+    // Bytes that may be the start of a query cut by the end of a read.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match master.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        let mut parser = screen.lock().unwrap();
+        while let Some(at) = find(&pending, CURSOR_QUERY) {
+            parser.process(&pending[..at + CURSOR_QUERY.len()]);
+            pending.drain(..at + CURSOR_QUERY.len());
+            let (row, column) = parser.screen().cursor_position();
+            let answer = format!("\x1b[{};{}R", row + 1, column + 1);
+            let _ = keyboard.lock().unwrap().write_all(answer.as_bytes());
+        }
+        let keep = (1..CURSOR_QUERY.len())
+            .rev()
+            .find(|&len| pending.ends_with(&CURSOR_QUERY[..len]))
+            .unwrap_or(0);
+        let done = pending.len() - keep;
+        parser.process(&pending[..done]);
+        pending.drain(..done);
+    }
+}
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("not zero")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A server on its own runtime, for these synchronous tests.
+struct Server {
+    runtime: tokio::runtime::Runtime,
+    server: Option<TestServer>,
+}
+
+impl Server {
+    fn start(config: ServerConfig) -> Server {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(TestServer::start(config));
+        Server {
+            runtime,
+            server: Some(server),
+        }
+    }
+
+    fn with(mode: Mode, delay: Duration) -> Server {
+        Server::start(ServerConfig {
+            mode,
+            delay,
+            ..ServerConfig::default()
+        })
+    }
+
+    fn addr(&self) -> String {
+        self.server.as_ref().unwrap().addr.to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+fn is_prompt(row: &str) -> bool {
+    row == ">"
+}
+
+#[test]
+fn the_typed_line_stays_whole_while_echoes_arrive_above_it() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(200));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+
+    terminal.type_keys("Hello\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HELLO".into()));
+    // Half a line typed while the other two echoes arrive.
+    terminal.type_keys("Wor");
+    terminal.wait_for("the quiet echo", |rows| rows.contains(&"    hello".into()));
+    let (row, column) = terminal.cursor_row();
+    assert_eq!(
+        (row.as_str(), column),
+        ("> Wor", 5),
+        "the typed line, whole, with the cursor after it; screen:\n{}",
+        terminal.rows().join("\n")
+    );
+
+    terminal.type_keys("ld\r");
+    terminal.wait_for("the second shout's echoes", |rows| {
+        rows.contains(&"    world".into())
+    });
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "> Hello",
+            "    HELLO",
+            "    Hello",
+            "    hello",
+            "> World",
+            "    WORLD",
+            "    World",
+            "    world",
+            ">"
+        ],
+        "each echo on its own row, indented by four spaces"
+    );
+    let (row, _) = terminal.cursor_row();
+    assert_eq!(row, ">", "the prompt waits on the bottom line");
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+}
+
+#[test]
+fn ctrl_d_waits_for_the_echoes_owed_then_exits_0() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(1));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HI".into()));
+    terminal.type_keys("\x04");
+    terminal.wait_for("the status of the echoes owed", |rows| {
+        rows.iter()
+            .any(|row| row.starts_with("waiting for") && row.contains("echo"))
+    });
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        ["> Hi", "    HI", "    Hi", "    hi"],
+        "every echo owed, and the status line gone"
+    );
+    assert!(terminal.cooked());
+}
+
+#[test]
+fn ctrl_c_exits_130_and_leaves_the_terminal_cooked() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(3600));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half".into()));
+    assert!(
+        !terminal.cooked(),
+        "the editor has the terminal in raw mode"
+    );
+    terminal.type_keys("\x03");
+    assert_eq!(terminal.exit(), Some(130), "{}", terminal.rows().join("\n"));
+    assert!(terminal.cooked(), "the terminal is restored");
+}
+
+#[test]
+fn a_server_that_closes_mid_line_tears_the_editor_down_and_says_why() {
+    let server = Server::start(ServerConfig {
+        delay: Duration::from_millis(50),
+        idle_timeout: Some(Duration::from_millis(1500)),
+        ..ServerConfig::default()
+    });
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half typ");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half typ".into()));
+    let code = terminal.exit();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(code, Some(3), "the server's notice: {rows:?}");
+    assert_eq!(rows.len(), 2, "the notice, then the error: {rows:?}");
+    let notice = format!("{}: echoctl: no complete line", server.addr());
+    assert!(rows[0].starts_with(&notice), "{rows:?}");
+    assert!(
+        rows[1].starts_with("echoctl: error: the server ended the session: no complete line"),
+        "the error on a line of its own: {rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|row| row.contains("half")),
+        "the half-typed line is gone: {rows:?}"
+    );
+    assert!(terminal.cooked());
+}
