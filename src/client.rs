@@ -132,9 +132,11 @@ where
         }
     });
 
-    let mut lines = LineSplitter::new(CLIENT_MAX_LINE);
-    // The last piece handed out was a long line cut short: the next piece continues it.
-    let mut continuing = false;
+    let mut server_lines = ServerLines {
+        lines: LineSplitter::new(CLIENT_MAX_LINE),
+        continuing: false,
+        timestamps: options.timestamps,
+    };
     let mut shown = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut deadline: Option<Instant> = None;
@@ -169,31 +171,8 @@ where
                 return Err(explain_session_error(e));
             }
         };
-        let at = started.elapsed();
         shown.clear();
-        {
-            let mut transcript = lock(&transcript);
-            lines.split_chunk(&buf[..n], |line| {
-                let heard = if continuing {
-                    None
-                } else {
-                    Some(transcript.heard(at, line))
-                };
-                continuing = !line.ends_with(b"\n");
-                if options.timestamps {
-                    if let Some(Heard::Echo(Some(echo))) = heard {
-                        shown
-                            .extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
-                    }
-                    shown.extend_from_slice(line);
-                }
-            });
-            if options.timestamps {
-                // What is left is the start of a line, shown when it is whole.
-            } else {
-                shown.extend_from_slice(&buf[..n]);
-            }
-        }
+        server_lines.take(Some(&buf[..n]), started.elapsed(), &transcript, &mut shown);
         if let Err(e) = write_shown(&mut output, &shown).await {
             sender.abort();
             // A closed output (`echoctl connect | head -1`) is this error too: `main` tells it
@@ -203,19 +182,7 @@ where
     };
     // A last line without a line end.
     shown.clear();
-    {
-        let mut transcript = lock(&transcript);
-        let at = started.elapsed();
-        lines.split_end(|line| {
-            let heard = (!continuing).then(|| transcript.heard(at, line));
-            if options.timestamps {
-                if let Some(Heard::Echo(Some(echo))) = heard {
-                    shown.extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
-                }
-                shown.extend_from_slice(line);
-            }
-        });
-    }
+    server_lines.take(None, started.elapsed(), &transcript, &mut shown);
     if let Err(e) = write_shown(&mut output, &shown).await {
         sender.abort();
         return Err(e).context("cannot write to standard output");
@@ -235,6 +202,53 @@ where
             "the server closed the connection before all input was sent ({e})"
         )),
         _ => Ok(end),
+    }
+}
+
+/// The server's bytes, split into lines for the transcript, and what of them stdout gets.
+struct ServerLines {
+    lines: LineSplitter,
+    /// The last piece handed out was a long line cut short: the next piece continues it.
+    continuing: bool,
+    timestamps: bool,
+}
+
+impl ServerLines {
+    /// Notes the lines of `chunk`, received at `at` (`None`: the end of the stream, and a last
+    /// line without `\n`), in the transcript, and appends to `shown` what stdout gets: the bytes
+    /// as they came or, with `--timestamps`, each whole line, stamped when it is attributed.
+    fn take(
+        &mut self,
+        chunk: Option<&[u8]>,
+        at: Duration,
+        transcript: &SharedTranscript,
+        shown: &mut Vec<u8>,
+    ) {
+        let mut transcript = lock(transcript);
+        let ServerLines {
+            lines,
+            continuing,
+            timestamps,
+        } = self;
+        let mut on_line = |line: &[u8]| {
+            let heard = (!*continuing).then(|| transcript.heard(at, line));
+            *continuing = !line.ends_with(b"\n");
+            if *timestamps {
+                if let Some(Heard::Echo(Some(echo))) = heard {
+                    shown.extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
+                }
+                shown.extend_from_slice(line);
+            }
+        };
+        match chunk {
+            Some(chunk) => {
+                lines.split_chunk(chunk, &mut on_line);
+                if !*timestamps {
+                    shown.extend_from_slice(chunk);
+                }
+            }
+            None => lines.split_end(&mut on_line),
+        }
     }
 }
 
