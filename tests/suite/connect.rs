@@ -179,3 +179,40 @@ async fn the_timeline_goes_to_stderr_and_stdout_stays_byte_exact() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_says_where_it_connected_what_it_waits_for_and_why_it_ended() {
+    let server = TestServer::with(Mode::Concurrent, DELAY).await;
+    let addr = server.addr.to_string();
+    let mut child = echoctl()
+        .args(["-v", "--color", "never", "connect", &addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Hi\nYo\n").await.unwrap();
+    drop(stdin);
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.stdout_text(),
+        "\t HI\n\t YO\n\t Hi\n\t Yo\n\t hi\n\t yo\n"
+    );
+    let said: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.split_once("DEBUG ").map(|(_, said)| said))
+        .collect();
+    assert_eq!(said.len(), 3, "stderr: {}", run.stderr);
+    assert_eq!(said[0], format!("connected to {addr}"));
+    // Six owed, less the loud echoes already back when the input ended.
+    let waiting = ["4", "5", "6"].map(|n| format!("input closed; waiting for {n} echoes"));
+    assert!(waiting.contains(&said[1].to_string()), "{}", said[1]);
+    assert_eq!(
+        said[2],
+        "session ended: the server closed the connection after the end of input"
+    );
+    server.stop().await;
+}

@@ -370,3 +370,111 @@ fn a_server_that_closes_mid_line_tears_the_editor_down_and_says_why() {
     );
     assert!(terminal.cooked());
 }
+
+/// The rows from `top` on whose text starts with `text`: the first one's index.
+fn row_of(rows: &[String], text: &str) -> u16 {
+    let index = rows.iter().position(|row| row == text);
+    let index = index.unwrap_or_else(|| panic!("no row {text:?}: {rows:?}"));
+    u16::try_from(index).unwrap()
+}
+
+#[test]
+fn echoes_fade_by_voice_as_in_the_demo_and_a_notice_stands_apart() {
+    let server = Server::start(ServerConfig {
+        delay: Duration::from_millis(50),
+        idle_timeout: Some(Duration::from_millis(1500)),
+        ..ServerConfig::default()
+    });
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the notice", |rows| {
+        rows.iter()
+            .any(|row| row.contains("echoctl: no complete line"))
+    });
+    assert_eq!(terminal.exit(), Some(3));
+    let rows = terminal.rows();
+    let parser = terminal.screen.lock().unwrap();
+    let screen = parser.screen();
+    // The first letter of each echo, after the indent.
+    let cell = |text: &str| screen.cell(row_of(&rows, text), 4).unwrap().clone();
+    let (loud, plain, quiet) = (cell("    HI"), cell("    Hi"), cell("    hi"));
+    assert!(loud.bold() && !loud.dim(), "loud: bright and bold");
+    assert!(!plain.bold() && !plain.dim(), "as sent: plain");
+    assert!(quiet.dim() && !quiet.bold(), "quiet: dimmed");
+    for echo in [&loud, &plain, &quiet] {
+        assert!(
+            matches!(echo.fgcolor(), vt100::Color::Idx(6 | 14)),
+            "the server's cyan: {:?}",
+            echo.fgcolor()
+        );
+    }
+    let notice = rows
+        .iter()
+        .position(|row| row.starts_with(&format!("{}: echoctl: no complete line", server.addr())))
+        .unwrap_or_else(|| panic!("the notice, after the server's address: {rows:?}"));
+    let notice = screen.cell(u16::try_from(notice).unwrap(), 0).unwrap();
+    assert_eq!(notice.fgcolor(), vt100::Color::Idx(3), "yellow");
+}
+
+#[test]
+fn ctrl_d_on_a_non_empty_line_deletes_a_character_and_sends_nothing() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    // At the end of the line Ctrl-D deletes nothing; at its start, the character there.
+    terminal.type_keys("xab\x04\x01\x04");
+    terminal.wait_for("the edited line", |rows| rows.contains(&"> ab".into()));
+    terminal.type_keys("\r");
+    terminal.wait_for("the three echoes", |rows| {
+        rows.iter().filter(|row| *row == "    ab").count() == 2
+    });
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| row.starts_with("    "))
+        .collect();
+    assert_eq!(
+        rows,
+        ["    AB", "    ab", "    ab"],
+        "only the line sent with Enter"
+    );
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
+
+#[test]
+fn raw_on_a_terminal_is_the_byte_transparent_relay() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let mut terminal = Terminal::spawn(&["connect", "--raw", &server.addr()]);
+    // No editor: the terminal stays cooked, the kernel echoes what is typed.
+    terminal.type_keys("hi\n");
+    terminal.wait_for("the quiet echo", |rows| {
+        rows.iter().filter(|row| row.ends_with(" hi")).count() == 2
+    });
+    assert!(terminal.cooked());
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    // The wire's TAB and space, as the terminal shows them: to column 8, then a space.
+    assert_eq!(rows, ["hi", "         HI", "         hi", "         hi"]);
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
+
+#[test]
+fn sigterm_while_editing_restores_the_terminal_and_exits_130() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(3600));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half".into()));
+    assert!(!terminal.cooked());
+    let pid = terminal.child.id().to_string();
+    let killed = Command::new("kill").args(["-s", "TERM", &pid]).status();
+    assert!(killed.unwrap().success());
+    assert_eq!(terminal.exit(), Some(130));
+    assert!(terminal.cooked(), "the terminal is restored");
+}
