@@ -19,6 +19,7 @@
 //! echoes still owed kept on the bottom line. Everything is drawn on stderr, where reedline draws
 //! (so the session is interactive only when stdin, stdout and stderr are all the terminal).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -26,12 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use crossbeam_channel::{SendTimeoutError, TrySendError};
 use reedline::{ExternalPrinter, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use unicode_width::UnicodeWidthChar;
 
 use super::transcript::Heard;
 use super::{CLIENT_MAX_LINE, SessionEnd, SharedTranscript, lock, sleep_until_some};
@@ -60,8 +61,11 @@ const EDITOR_POLL: Duration = Duration::from_millis(10);
 /// How long the editor may take to notice the break signal and give the terminal back.
 const EDITOR_STOP: Duration = Duration::from_secs(2);
 
-/// Lines the printer holds before a send waits for the editor.
-const PRINTER_CAPACITY: usize = 1024;
+/// Rows the printer holds; it is handed one at a time (see `Screen::pump`).
+const PRINTER_CAPACITY: usize = 16;
+
+/// How long after handing the editor a row the next one may follow.
+const HAND_OVER_PAUSE: Duration = Duration::from_millis(3);
 
 /// What the editor thread hands to the session.
 #[derive(Debug)]
@@ -93,6 +97,8 @@ pub async fn run(
         .context("cannot start the line editor")?;
     let mut screen = Screen {
         printer: Some(printer),
+        pending: VecDeque::new(),
+        last_handed: None,
         status: None,
         painter,
     };
@@ -165,6 +171,7 @@ pub async fn run(
                     break Err(e).context("the line editor failed");
                 }
             },
+            _ = tokio::time::sleep(HAND_OVER_PAUSE), if screen.has_pending() => screen.pump(),
             _ = sleep_until_some(deadline) => {
                 break Ok(SessionEnd::WaitExpired { owed: lock(&transcript).owed() });
             }
@@ -221,10 +228,62 @@ fn show(
     }
 }
 
+/// Cuts a painted line into rows of at most `columns` cells. The editor's printer counts one row
+/// per line it prints, so a longer line, wrapped by the terminal, would be partly drawn over when
+/// the edited line is redrawn. Escape sequences take no cell; the styles in force at a cut are
+/// reset before it and set again after it, so each row is painted as the whole line was.
+fn wrap(line: &str, columns: usize) -> Vec<String> {
+    let columns = columns.max(1);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    let mut width = 0;
+    // The SGR sequences in force: every one since the last reset.
+    let mut styles = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            let mut sequence = String::from(c);
+            if let Some(bracket) = chars.next_if_eq(&'[') {
+                sequence.push(bracket);
+                for next in chars.by_ref() {
+                    sequence.push(next);
+                    if ('\x40'..='\x7e').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            if sequence == "\x1b[0m" || sequence == "\x1b[m" {
+                styles.clear();
+            } else if sequence.ends_with('m') {
+                styles.push_str(&sequence);
+            }
+            row.push_str(&sequence);
+            continue;
+        }
+        let cells = c.width().unwrap_or(0);
+        if width + cells > columns && width > 0 {
+            if !styles.is_empty() {
+                row.push_str("\x1b[0m");
+            }
+            rows.push(std::mem::take(&mut row));
+            row.push_str(&styles);
+            width = 0;
+        }
+        row.push(c);
+        width += cells;
+    }
+    rows.push(row);
+    rows
+}
+
 /// What the session prints, and where: through the editor's printer while it runs, directly
 /// (under the status line) once it has returned.
 struct Screen {
     printer: Option<ExternalPrinter<String>>,
+    /// Rows waiting for the editor to take the one before (see [`Screen::pump`]).
+    pending: VecDeque<String>,
+    /// When the last row was handed to the editor.
+    last_handed: Option<Instant>,
     /// The status line on the bottom row, once input has ended.
     status: Option<String>,
     painter: Painter,
@@ -235,26 +294,52 @@ impl Screen {
         self.printer.is_some()
     }
 
+    fn has_pending(&self) -> bool {
+        self.printer.is_some() && !self.pending.is_empty()
+    }
+
+    /// Hands the editor the next pending row, once it has taken the one before.
+    ///
+    /// One row at a time: after printing a batch of rows the editor checks where the cursor is,
+    /// and asks the terminal before its own output of the batch has reached it (the question
+    /// goes to stdout, the batch is still buffered for stderr); with two rows or more in a batch
+    /// the answer looks like drift, and it redraws the prompt at the top of a cleared screen.
+    /// So a row is handed only when the printer is empty, and [`HAND_OVER_PAUSE`] after the
+    /// last one, which the editor's drain loop has then long finished: every batch it finds holds
+    /// one row. The editor drains every [`EDITOR_POLL`], so this shows about a hundred rows a
+    /// second, more than a person reads.
+    fn pump(&mut self) {
+        let Some(printer) = &self.printer else {
+            return;
+        };
+        let paused = self
+            .last_handed
+            .is_some_and(|handed| handed.elapsed() < HAND_OVER_PAUSE);
+        if paused || !printer.receiver().is_empty() {
+            return;
+        }
+        if let Some(row) = self.pending.pop_front() {
+            // Capacity is never reached: the printer holds at most this one row.
+            let _ = printer.sender().try_send(row);
+            self.last_handed = Some(Instant::now());
+        }
+    }
+
     /// Prints `lines` above the edited line or the status line; then, once input has ended,
     /// the status of the `owed` echoes.
     fn print(&mut self, lines: Vec<String>, owed: u64) -> io::Result<()> {
-        if let Some(printer) = &self.printer {
-            let sender = printer.sender();
-            for line in lines {
-                match sender.try_send(line) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(line)) => {
-                        // The editor is behind: wait for it, but not for ever (it may just
-                        // have returned, and will drain no more).
-                        let sent =
-                            tokio::task::block_in_place(|| sender.send_timeout(line, EDITOR_STOP));
-                        if let Err(SendTimeoutError::Timeout(line)) = sent {
-                            self.write_direct(&[line])?;
-                        }
-                    }
-                    Err(TrySendError::Disconnected(_)) => {}
-                }
-            }
+        if self.printer.is_some() {
+            let columns = console::Term::stderr()
+                .size_checked()
+                .map(|(_, columns)| usize::from(columns));
+            let rows = lines.iter().flat_map(|line| match columns {
+                // One cell short of the width: the editor counts a row filled to the last
+                // column as two.
+                Some(columns) => wrap(line, columns.saturating_sub(1)),
+                None => vec![line.clone()],
+            });
+            self.pending.extend(rows);
+            self.pump();
             return Ok(());
         }
         let status = if owed == 0 {
@@ -287,7 +372,8 @@ impl Screen {
         let Some(printer) = self.printer.take() else {
             return;
         };
-        let queued: Vec<String> = printer.receiver().try_iter().collect();
+        let mut queued: Vec<String> = printer.receiver().try_iter().collect();
+        queued.extend(self.pending.drain(..));
         if !queued.is_empty() {
             let _ = self.write_direct(&queued);
         }
@@ -425,6 +511,21 @@ mod tests {
             ),
             "127.0.0.1:8000: echoctl: idle"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_into_rows_that_keep_their_style() {
+        assert_eq!(wrap("    HELLO", 80), ["    HELLO"]);
+        assert_eq!(wrap("    HELLO", 6), ["    HE", "LLO"]);
+        assert_eq!(wrap("abcdef", 3), ["abc", "def"], "exactly full rows");
+        // Wide characters take two cells and are never split.
+        assert_eq!(wrap("日本語", 5), ["日本", "語"]);
+        let painted = "    \x1b[96;1mHELLO\x1b[0m";
+        assert_eq!(
+            wrap(painted, 6),
+            ["    \x1b[96;1mHE\x1b[0m", "\x1b[96;1mLLO\x1b[0m"]
+        );
+        assert_eq!(wrap("", 10), [""]);
     }
 
     #[test]

@@ -23,8 +23,12 @@ const CURSOR_QUERY: &[u8] = b"\x1b[6n";
 /// the test holds the master side and a screen fed from it.
 struct Terminal {
     keyboard: Arc<Mutex<File>>,
-    /// Kept open so the terminal's modes can be read after the child has exited.
-    slave: OwnedFd,
+    /// Kept open so the terminal's modes can be read while the child runs; closed once it has
+    /// exited, so the screen's feeder reads to the end and stops.
+    slave: Option<OwnedFd>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    /// The terminal's modes as the child left them.
+    cooked_at_exit: Option<bool>,
     screen: Arc<Mutex<vt100::Parser>>,
     child: Child,
 }
@@ -80,14 +84,16 @@ impl Terminal {
             nonzero(COLUMNS),
             0,
         )));
-        std::thread::spawn({
+        let feeder = std::thread::spawn({
             let screen = screen.clone();
             let keyboard = keyboard.clone();
             move || feed_screen(master, &screen, &keyboard)
         });
         Terminal {
             keyboard,
-            slave,
+            slave: Some(slave),
+            feeder: Some(feeder),
+            cooked_at_exit: None,
             screen,
             child,
         }
@@ -134,7 +140,7 @@ impl Terminal {
         }
     }
 
-    /// Waits for the child to exit; its status code.
+    /// Waits for the child to exit, and for the screen to show all it wrote; its status code.
     fn exit(&mut self) -> Option<i32> {
         let start = Instant::now();
         let status = loop {
@@ -148,14 +154,27 @@ impl Terminal {
             );
             std::thread::sleep(Duration::from_millis(10));
         };
+        self.cooked_at_exit = Some(self.cooked());
+        // With no slave left open, the feeder reads what is buffered, then the end.
+        self.slave = None;
+        if let Some(feeder) = self.feeder.take() {
+            let start = Instant::now();
+            while !feeder.is_finished() {
+                assert!(start.elapsed() < PATIENCE, "the screen never caught up");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         status.code()
     }
 
     /// Whether the terminal is in cooked mode: lines edited by the kernel, typed keys echoed.
     fn cooked(&self) -> bool {
+        let Some(slave) = &self.slave else {
+            return self.cooked_at_exit.expect("modes read at exit");
+        };
         // SAFETY: a zeroed termios is a valid out-buffer; the descriptor is open.
         let mut modes: libc::termios = unsafe { std::mem::zeroed() };
-        let read = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut modes) };
+        let read = unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut modes) };
         assert_eq!(read, 0, "tcgetattr: {}", io::Error::last_os_error());
         modes.c_lflag & libc::ICANON != 0 && modes.c_lflag & libc::ECHO != 0
     }
@@ -477,4 +496,39 @@ fn sigterm_while_editing_restores_the_terminal_and_exits_130() {
     assert!(killed.unwrap().success());
     assert_eq!(terminal.exit(), Some(130));
     assert!(terminal.cooked(), "the terminal is restored");
+}
+
+#[test]
+fn echoes_that_arrive_together_each_get_their_own_row() {
+    // Two shouts at once on reverb2: their echoes come in pairs, a pair in one read.
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(150));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("One\rTwo\r");
+    terminal.wait_for("the last echo", |rows| rows.contains(&"    two".into()));
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    let echoes: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.starts_with("    "))
+        .map(String::as_str)
+        .collect();
+    let mut sorted = echoes.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "    ONE", "    One", "    TWO", "    Two", "    one", "    two"
+        ],
+        "every echo, each on its own row: {rows:?}"
+    );
+    assert!(
+        rows.contains(&"> One".into()) && rows.contains(&"> Two".into()),
+        "{rows:?}"
+    );
 }
