@@ -153,7 +153,7 @@ impl ServeArgs {
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
 /// 0. What the server sends reaches stdout unchanged, so the client works in pipes and scripts.
 ///
-/// On a terminal (stdin, stdout and stderr all one), connect is interactive: the line being typed
+/// On a terminal (stdin, stdout and stderr all one, TERM not dumb), connect is interactive: the line being typed
 /// stays whole on the bottom line (arrows, Backspace, Ctrl-U, Ctrl-W, Up and Down for this
 /// session's lines) while the server's lines are printed above it, echoes indented and colored
 /// by voice as in the demo, notices in yellow after the server's address. Ctrl-D on an empty line

@@ -228,6 +228,13 @@ fn show(
     }
 }
 
+/// The terminal's width now (it may have been resized), if it can be read.
+fn terminal_columns() -> Option<usize> {
+    console::Term::stderr()
+        .size_checked()
+        .map(|(_, columns)| usize::from(columns))
+}
+
 /// Cuts a painted line into rows of at most `columns` cells. The editor's printer counts one row
 /// per line it prints, so a longer line, wrapped by the terminal, would be partly drawn over when
 /// the edited line is redrawn. Escape sequences take no cell; the styles in force at a cut are
@@ -329,9 +336,7 @@ impl Screen {
     /// the status of the `owed` echoes.
     fn print(&mut self, lines: Vec<String>, owed: u64) -> io::Result<()> {
         if self.printer.is_some() {
-            let columns = console::Term::stderr()
-                .size_checked()
-                .map(|(_, columns)| usize::from(columns));
+            let columns = terminal_columns();
             let rows = lines.iter().flat_map(|line| match columns {
                 // One cell short of the width: the editor counts a row filled to the last
                 // column as two.
@@ -347,6 +352,11 @@ impl Screen {
         } else {
             let s = if owed == 1 { "" } else { "es" };
             format!("waiting for {owed} echo{s}; Ctrl-C to stop")
+        };
+        // On one row, or clearing it would leave the rest behind.
+        let status = match terminal_columns() {
+            Some(columns) => wrap(&status, columns.saturating_sub(1)).swap_remove(0),
+            None => status,
         };
         self.status = Some(self.painter.faint(&status));
         self.write_direct(&lines)

@@ -22,7 +22,9 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
     let terminal = std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal();
-    let interactive = terminal && !options.raw;
+    // A dumb terminal cannot move the cursor: there, as with --raw, bytes are relayed as they come.
+    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+    let interactive = terminal && !options.raw && !dumb;
     let transcript = Arc::new(Mutex::new(Transcript::new(
         interactive || options.timestamps || options.timeline,
     )));

@@ -35,6 +35,11 @@ struct Terminal {
 
 impl Terminal {
     fn spawn(args: &[&str]) -> Terminal {
+        Terminal::spawn_as(args, "xterm-256color")
+    }
+
+    /// [`Terminal::spawn`], with `TERM` set to `term`.
+    fn spawn_as(args: &[&str], term: &str) -> Terminal {
         let (mut master, mut slave) = (-1, -1);
         let size = libc::winsize {
             ws_row: ROWS,
@@ -62,7 +67,7 @@ impl Terminal {
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("FORCE_COLOR")
-            .env("TERM", "xterm-256color")
+            .env("TERM", term)
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave.try_clone().unwrap()));
@@ -462,10 +467,11 @@ fn ctrl_d_on_a_non_empty_line_deletes_a_character_and_sends_nothing() {
     assert_eq!(terminal.exit(), Some(0));
 }
 
-#[test]
-fn raw_on_a_terminal_is_the_byte_transparent_relay() {
+/// Checks that `connect ARGS` on a terminal of type `term` relays bytes as they come.
+fn assert_relays_bytes(args: &[&str], term: &str) {
     let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
-    let mut terminal = Terminal::spawn(&["connect", "--raw", &server.addr()]);
+    let addr = server.addr();
+    let mut terminal = Terminal::spawn_as(&[args, &[addr.as_str()]].concat(), term);
     // No editor: the terminal stays cooked, the kernel echoes what is typed.
     terminal.type_keys("hi\n");
     terminal.wait_for("the quiet echo", |rows| {
@@ -481,6 +487,16 @@ fn raw_on_a_terminal_is_the_byte_transparent_relay() {
     assert_eq!(rows, ["hi", "         HI", "         hi", "         hi"]);
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0));
+}
+
+#[test]
+fn raw_on_a_terminal_is_the_byte_transparent_relay() {
+    assert_relays_bytes(&["connect", "--raw"], "xterm-256color");
+}
+
+#[test]
+fn a_dumb_terminal_gets_the_byte_transparent_relay() {
+    assert_relays_bytes(&["connect"], "dumb");
 }
 
 #[test]
