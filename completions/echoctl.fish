@@ -74,9 +74,11 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'W
 concurrent\t'reverb2\'s session'
 both\t'reverb1\'s session, then reverb2\'s'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay). A PATH of - writes it to stdout, and the transcript (and any --timeline chart) then goes to stderr' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server. With both sessions, both charts share one time scale. The chart fits the terminal (80 columns when the transcript is not shown on one)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
