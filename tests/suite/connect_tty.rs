@@ -110,6 +110,25 @@ impl Terminal {
         keyboard.flush().unwrap();
     }
 
+    /// Resizes the terminal, as a window resize does: the kernel tells the child (SIGWINCH).
+    fn resize(&self, rows: u16, columns: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(nonzero(rows), nonzero(columns));
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let keyboard = self.keyboard.lock().unwrap();
+        // SAFETY: a valid winsize for an open pty master.
+        let resized = unsafe { libc::ioctl(keyboard.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        assert_eq!(resized, 0, "TIOCSWINSZ: {}", io::Error::last_os_error());
+    }
+
     /// The rows of the screen, right-trimmed.
     fn rows(&self) -> Vec<String> {
         let parser = self.screen.lock().unwrap();
@@ -138,7 +157,7 @@ impl Terminal {
             }
             assert!(
                 start.elapsed() < PATIENCE,
-                "timed out waiting for {what}; screen:\n{}",
+                "timed out waiting for {what}; screen:\n{}\n{rows:?}",
                 rows.join("\n")
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -547,4 +566,41 @@ fn echoes_that_arrive_together_each_get_their_own_row() {
         rows.contains(&"> One".into()) && rows.contains(&"> Two".into()),
         "{rows:?}"
     );
+}
+
+#[test]
+fn a_resize_redraws_the_line_being_typed() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the echoes", |rows| {
+        rows.iter().filter(|row| *row == "    hi").count() == 1
+    });
+    terminal.type_keys("straße 日本");
+    terminal.wait_for("the typed text", |rows| {
+        rows.contains(&"> straße 日本".into())
+    });
+    // Narrower than the line will be: it must wrap where the terminal now does.
+    terminal.resize(ROWS, 16);
+    terminal.type_keys("語abc");
+    terminal.wait_for("the line redrawn", |rows| {
+        rows.windows(2)
+            .any(|pair| pair[0] == "> straße 日本語a" && pair[1] == "bc")
+    });
+    let (row, column) = terminal.cursor_row();
+    assert_eq!(
+        (row.as_str(), column),
+        ("bc", 2),
+        "the cursor after the last character, on the wrapped row; screen:\n{}",
+        terminal.rows().join("\n")
+    );
+    terminal.type_keys("\r");
+    // Cut one cell short of the new width.
+    terminal.wait_for("its echo", |rows| {
+        rows.windows(2)
+            .any(|pair| pair[0] == "    STRASSE 日" && pair[1] == "本語ABC")
+    });
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
 }
