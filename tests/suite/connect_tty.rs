@@ -604,3 +604,64 @@ fn a_resize_redraws_the_line_being_typed() {
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0));
 }
+
+#[test]
+fn what_the_server_sends_is_shown_safely_and_its_close_is_reported_as_in_a_pipe() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // A server that sends invalid UTF-8 and an escape sequence, then closes first.
+    let server = runtime.spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"\t caf\xe9\n\t \x1b[2J\x1b[31mred\n")
+            .await
+            .unwrap();
+    });
+    let mut terminal = Terminal::spawn(&["connect", "--timestamps", &addr]);
+    assert_eq!(terminal.exit(), Some(1));
+    runtime.block_on(server).unwrap();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    // The client shows the invalid byte as U+FFFD (its unit tests say so exactly); the vt100
+    // emulator draws no cell for that character, so here the row ends after "caf".
+    assert_eq!(
+        rows,
+        [
+            "    caf",
+            "    \u{241b}[2J\u{241b}[31mred",
+            "echoctl: error: the server closed the connection before the end of input"
+        ],
+        "unattributed echoes, indented, with no time; nothing the server sent moved the cursor"
+    );
+    assert!(terminal.cooked());
+}
+
+#[test]
+fn timestamps_follow_each_echo_on_the_screen() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(100));
+    let mut terminal = Terminal::spawn(&["connect", "--timestamps", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the quiet echo", |rows| {
+        rows.iter().any(|row| row.starts_with("    hi  +"))
+    });
+    let rows = terminal.rows();
+    let stamp = |echo: &str| -> f64 {
+        let row = rows
+            .iter()
+            .find(|row| row.starts_with(&format!("    {echo}  +")));
+        let row = row.unwrap_or_else(|| panic!("no {echo}: {rows:?}"));
+        let stamp = row.rsplit_once('+').map(|(_, stamp)| stamp).unwrap();
+        stamp.strip_suffix('s').unwrap().parse().unwrap()
+    };
+    let (loud, plain, quiet) = (stamp("HI"), stamp("Hi"), stamp("hi"));
+    assert!(loud < plain && plain >= 0.1 && quiet >= 0.2, "{rows:?}");
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
