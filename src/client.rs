@@ -7,6 +7,11 @@
 //!
 //! [`relay`] takes any input and output, so `echoctl connect` runs it on stdin and stdout and
 //! `echoctl demo` runs the same code on a scripted input. Connecting is [`crate::net`]'s.
+//!
+//! [`relay_with`] is the same relay for `connect` in a pipe, with its options (`--timestamps`,
+//! `--wait`); [`interactive`] is `connect` on a terminal, a line editor with the server's lines
+//! printed above it. Both note what is sent and heard in a [`transcript`], which tells an echo
+//! from a server's notice, attributes echoes to shouts, and keeps what `--timeline` draws.
 
 pub mod interactive;
 pub mod transcript;
