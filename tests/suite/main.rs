@@ -8,6 +8,7 @@ mod common;
 mod bench;
 mod cli;
 mod connect;
+#[cfg(unix)]
 mod connect_tty;
 mod demo;
 mod docs;
