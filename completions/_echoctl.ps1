@@ -62,7 +62,11 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
         }
         'echoctl;connect' {
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not answer within this time')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t). By default the client waits for the server')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too')
+            [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (`+1.002s<TAB> HELLO?`)')
+            [CompletionResult]::new('--timeline', '--timeline', [CompletionResultType]::ParameterName, 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Log only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Log only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both')

@@ -189,13 +189,17 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__connect)
-            opts="-q -v -h --connect-timeout --quiet --verbose --color --help"
+            opts="-q -v -h --connect-timeout --wait --timestamps --timeline --raw --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -57,7 +57,11 @@ set edit:completion:arg-completer[echoctl] = {|@words|
         }
         &'echoctl;connect'= {
             cand --connect-timeout 'Give up on an address that does not answer within this time'
+            cand --wait 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t). By default the client waits for the server'
             cand --color 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+            cand --timestamps 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (`+1.002s<TAB> HELLO?`)'
+            cand --timeline 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
+            cand --raw 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'

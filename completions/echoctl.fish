@@ -55,9 +55,13 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t). By default the client waits for the server' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (`+1.002s<TAB> HELLO?`)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timeline -d 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l raw -d 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -62,6 +62,20 @@ impl Stream {
         }
     }
 
+    /// The address this stream is connected to, as a user writes it: `HOST:PORT`, or
+    /// `unix:PATH`; `None` when the system cannot say.
+    pub fn peer_name(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|addr| addr.to_string()),
+            #[cfg(unix)]
+            Stream::Unix(s) => {
+                let addr = s.peer_addr().ok()?;
+                let path = addr.as_pathname()?;
+                Some(format!("{UNIX_PREFIX}{}", path.display()))
+            }
+        }
+    }
+
     pub async fn writable(&self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.writable().await,
