@@ -104,35 +104,35 @@ pub async fn run(
     };
 
     let (mut from_server, mut to_server) = tokio::io::split(stream);
-    let mut lines = LineSplitter::new(CLIENT_MAX_LINE);
-    let mut continuing = false;
+    let mut server_lines = ServerLines {
+        lines: LineSplitter::new(CLIENT_MAX_LINE),
+        continuing: false,
+        options,
+    };
     let mut buf = vec![0u8; 16 * 1024];
     let mut deadline: Option<Instant> = None;
     let mut interrupt = std::pin::pin!(interrupt);
     let ended: anyhow::Result<SessionEnd> = loop {
         tokio::select! {
             read = from_server.read(&mut buf) => {
-                let n = match read {
+                let chunk = match &read {
+                    Ok(0) | Err(_) => None,
+                    Ok(n) => Some(&buf[..*n]),
+                };
+                // At the end (a close or an error), a last line without `\n` is shown too,
+                // and noted, so a notice without one still ends the session as a notice.
+                let shown = server_lines.take(chunk, started.elapsed(), &transcript, &screen.painter);
+                let owed = lock(&transcript).owed();
+                if let Err(e) = screen.print(shown, owed) {
+                    break Err(e).context("cannot write to the terminal");
+                }
+                match read {
                     Ok(0) => break Ok(closed(&transcript, screen.editing())),
-                    Ok(n) => n,
+                    Ok(_) => {}
                     Err(e) => break match lock(&transcript).notice() {
                         Some(notice) => Ok(SessionEnd::Notice(notice.to_vec())),
                         None => Err(super::explain_session_error(e)),
                     },
-                };
-                let at = started.elapsed();
-                let mut shown = Vec::new();
-                {
-                    let mut transcript = lock(&transcript);
-                    lines.split_chunk(&buf[..n], |line| {
-                        let heard = (!continuing).then(|| transcript.heard(at, line));
-                        continuing = !line.ends_with(b"\n");
-                        shown.push(show(&screen.painter, options, heard, line));
-                    });
-                }
-                let owed = lock(&transcript).owed();
-                if let Err(e) = screen.print(shown, owed) {
-                    break Err(e).context("cannot write to the terminal");
                 }
             }
             typed = typed_rx.recv(), if screen.editing() => match typed {
@@ -187,6 +187,44 @@ pub async fn run(
     // next starts on a line of its own.
     screen.clear_bottom_line();
     ended
+}
+
+/// The server's bytes, split into lines for the transcript and the screen.
+struct ServerLines<'a> {
+    lines: LineSplitter,
+    /// The last piece handed out was a long line cut short: the next piece continues it.
+    continuing: bool,
+    options: &'a InteractiveOptions,
+}
+
+impl ServerLines<'_> {
+    /// Notes the lines of `chunk`, received at `at` (`None`: the end of the stream, and a last
+    /// line without `\n`), in the transcript; the lines as the screen shows them.
+    fn take(
+        &mut self,
+        chunk: Option<&[u8]>,
+        at: Duration,
+        transcript: &SharedTranscript,
+        painter: &Painter,
+    ) -> Vec<String> {
+        let mut shown = Vec::new();
+        let mut transcript = lock(transcript);
+        let ServerLines {
+            lines,
+            continuing,
+            options,
+        } = self;
+        let mut on_line = |line: &[u8]| {
+            let heard = (!*continuing).then(|| transcript.heard(at, line));
+            *continuing = !line.ends_with(b"\n");
+            shown.push(show(painter, options, heard, line));
+        };
+        match chunk {
+            Some(chunk) => lines.split_chunk(chunk, &mut on_line),
+            None => lines.split_end(&mut on_line),
+        }
+        shown
+    }
 }
 
 /// How a session whose server closed ended.
