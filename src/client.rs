@@ -165,6 +165,9 @@ where
             }
             _ = sleep_until_some(deadline) => {
                 sender.abort();
+                // With --timestamps a line the server has not finished is still held: stdout
+                // gets every byte the server sent all the same.
+                server_lines.flush(started.elapsed(), &transcript, &mut output).await?;
                 let owed = lock(&transcript).owed();
                 return Ok(SessionEnd::WaitExpired { owed });
             }
@@ -174,6 +177,9 @@ where
             Ok(n) => n,
             Err(e) => {
                 sender.abort();
+                server_lines
+                    .flush(started.elapsed(), &transcript, &mut output)
+                    .await?;
                 if let Some(notice) = lock(&transcript).notice() {
                     // The server said why before the reset (it closed with our input unread).
                     return Ok(SessionEnd::Notice(notice.to_vec()));
@@ -191,11 +197,12 @@ where
         }
     };
     // A last line without a line end.
-    shown.clear();
-    server_lines.take(None, started.elapsed(), &transcript, &mut shown);
-    if let Err(e) = write_shown(&mut output, &shown).await {
+    if let Err(e) = server_lines
+        .flush(started.elapsed(), &transcript, &mut output)
+        .await
+    {
         sender.abort();
-        return Err(e).context("cannot write to standard output");
+        return Err(e);
     }
     if let Some(notice) = lock(&transcript).notice() {
         sender.abort();
@@ -259,6 +266,23 @@ impl ServerLines {
             }
             None => lines.split_end(&mut on_line),
         }
+    }
+}
+
+impl ServerLines {
+    /// At the end of the session: notes a last line without `\n`, received by `at`, and
+    /// writes to `output` what of it stdout has not had yet.
+    async fn flush(
+        &mut self,
+        at: Duration,
+        transcript: &SharedTranscript,
+        output: &mut (impl AsyncWrite + Unpin),
+    ) -> anyhow::Result<()> {
+        let mut shown = Vec::new();
+        self.take(None, at, transcript, &mut shown);
+        write_shown(output, &shown)
+            .await
+            .context("cannot write to standard output")
     }
 }
 
