@@ -33,7 +33,8 @@ use transcript::{Heard, Transcript};
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    /// HOST:PORT; every address the name resolves to is tried.
+    /// HOST:PORT, every address the name resolves to tried in turn, or unix:PATH for a
+    /// Unix-domain socket.
     pub addr: String,
     pub connect_timeout: Duration,
     /// How long to wait for the server after the end of input; `None` waits for its close.
@@ -60,7 +61,8 @@ pub enum SessionEnd {
     Notice(Vec<u8>),
     /// `--wait` ran out after the end of input, with this many echoes still owed.
     WaitExpired { owed: u64 },
-    /// Ctrl-C in the interactive session (the piped relay leaves signals to its caller).
+    /// Ctrl-C in the interactive session, or SIGINT or SIGTERM in either session (the piped
+    /// relay itself never returns it: `connect` ends it so on a signal).
     Interrupted,
 }
 
