@@ -103,7 +103,12 @@ pub async fn run(
         painter,
     };
 
-    let (mut from_server, mut to_server) = tokio::io::split(stream);
+    let (mut from_server, to_server) = tokio::io::split(stream);
+    // Shouts are written by a task of their own: a server that does not read must not stop this
+    // loop from seeing Ctrl-C, a signal or `--wait`.
+    let (shouts, shouts_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_shouts(shouts_rx, to_server));
+    let mut shouts = Some(shouts);
     let mut server_lines = ServerLines {
         lines: LineSplitter::new(CLIENT_MAX_LINE),
         continuing: false,
@@ -145,15 +150,17 @@ pub async fn run(
                         bytes.push(b'\n');
                         // Noted first: the loud echo can come back before the write returns.
                         lock(&transcript).sent(started.elapsed(), shout.as_bytes());
-                        // A failed write means the server is gone: its read side says how.
-                        let _ = to_server.write_all(&bytes).await;
+                        if let Some(shouts) = &shouts {
+                            // The writer gone means the server is: its read side says how.
+                            let _ = shouts.send(bytes);
+                        }
                     }
                 }
                 Some(Typed::End) | None => {
                     screen.erase_empty_prompt();
                     screen.editor_gone();
-                    // Half-close: "no more shouts", while echoes keep coming back.
-                    let _ = to_server.shutdown().await;
+                    // The writer half-closes once it has written what was typed before.
+                    shouts = None;
                     let owed = lock(&transcript).owed();
                     tracing::debug!("input closed; waiting for {owed} echoes");
                     deadline = options.wait.map(|wait| Instant::now() + wait);
@@ -179,6 +186,7 @@ pub async fn run(
         }
     };
 
+    writer.abort();
     if screen.editing() {
         stop_editor(&breaker, &mut typed_rx).await;
         screen.editor_gone();
@@ -225,6 +233,21 @@ impl ServerLines<'_> {
         }
         shown
     }
+}
+
+/// Writes each shout to the server as it is typed; at the end of input (the channel closed),
+/// half-closes: "no more shouts", while echoes keep coming back. A failed write means the server
+/// is gone, which its read side reports.
+async fn write_shouts(
+    mut shouts: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut to_server: tokio::io::WriteHalf<Stream>,
+) {
+    while let Some(shout) = shouts.recv().await {
+        if to_server.write_all(&shout).await.is_err() {
+            return;
+        }
+    }
+    let _ = to_server.shutdown().await;
 }
 
 /// How a session whose server closed ended.
