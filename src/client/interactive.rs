@@ -64,6 +64,9 @@ const EDITOR_STOP: Duration = Duration::from_secs(2);
 /// Rows the printer holds; it is handed one at a time (see `Screen::pump`).
 const PRINTER_CAPACITY: usize = 16;
 
+/// Rows waiting for the editor beyond which the server is not read (see `Screen::backlogged`).
+const MAX_PENDING: usize = 4096;
+
 /// How long after handing the editor a row the next one may follow.
 const HAND_OVER_PAUSE: Duration = Duration::from_millis(3);
 
@@ -119,7 +122,8 @@ pub async fn run(
     let mut interrupt = std::pin::pin!(interrupt);
     let ended: anyhow::Result<SessionEnd> = loop {
         tokio::select! {
-            read = from_server.read(&mut buf) => {
+            // While the editor is behind, the server is not read: TCP makes it wait.
+            read = from_server.read(&mut buf), if !screen.backlogged() => {
                 let chunk = match &read {
                     Ok(0) | Err(_) => None,
                     Ok(n) => Some(&buf[..*n]),
@@ -361,6 +365,12 @@ struct Screen {
 impl Screen {
     fn editing(&self) -> bool {
         self.printer.is_some()
+    }
+
+    /// Whether enough rows wait for the editor that no more should be read from the server,
+    /// so that a server sending faster than rows are shown does not fill memory.
+    fn backlogged(&self) -> bool {
+        self.pending.len() >= MAX_PENDING
     }
 
     fn has_pending(&self) -> bool {
