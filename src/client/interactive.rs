@@ -96,6 +96,8 @@ pub async fn run(
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
     let printer = ExternalPrinter::new(PRINTER_CAPACITY);
     let breaker = Arc::new(AtomicBool::new(false));
+    // However this returns (a panic too), the editor is told to give the terminal back.
+    let _stop_editor = BreakOnDrop(breaker.clone());
     start_editor(options.color, printer.clone(), breaker.clone(), typed_tx)
         .context("cannot start the line editor")?;
     let mut screen = Screen {
@@ -160,7 +162,12 @@ pub async fn run(
                         }
                     }
                 }
-                Some(Typed::End) | None => {
+                // The editor's thread gone without a word: it failed, input did not end.
+                None => {
+                    screen.editor_gone();
+                    break Err(anyhow::anyhow!("the line editor stopped unexpectedly"));
+                }
+                Some(Typed::End) => {
                     screen.erase_empty_prompt();
                     screen.editor_gone();
                     // The writer half-closes once it has written what was typed before.
@@ -496,22 +503,38 @@ fn start_editor(
             let prompt = LinePrompt {
                 indicator: Painter::new(color).faint(PROMPT),
             };
-            loop {
-                let line = match editor.read_line(&prompt) {
-                    Ok(Signal::Success(line)) => Typed::Line(line),
-                    Ok(Signal::CtrlD) => Typed::End,
-                    Ok(Signal::CtrlC) => Typed::Interrupt,
-                    Ok(Signal::ExternalBreak(_)) => Typed::Stopped,
-                    Ok(_) => continue,
-                    Err(e) => Typed::Failed(e),
-                };
-                let last = !matches!(line, Typed::Line(_));
-                if typed.send(line).is_err() || last {
-                    return;
+            let edited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                loop {
+                    let line = match editor.read_line(&prompt) {
+                        Ok(Signal::Success(line)) => Typed::Line(line),
+                        Ok(Signal::CtrlD) => Typed::End,
+                        Ok(Signal::CtrlC) => Typed::Interrupt,
+                        Ok(Signal::ExternalBreak(_)) => Typed::Stopped,
+                        Ok(_) => continue,
+                        Err(e) => Typed::Failed(e),
+                    };
+                    let last = !matches!(line, Typed::Line(_));
+                    if typed.send(line).is_err() || last {
+                        return;
+                    }
                 }
+            }));
+            if edited.is_err() {
+                // The editor panicked with the terminal raw: it is given back here.
+                let _ = crossterm::terminal::disable_raw_mode();
+                let _ = typed.send(Typed::Failed(io::Error::other("the line editor panicked")));
             }
         })
         .map(drop)
+}
+
+/// Sets the editor's break signal when dropped.
+struct BreakOnDrop(Arc<AtomicBool>);
+
+impl Drop for BreakOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Asks the editor to return and waits (a bounded time) until it has given the terminal back.
