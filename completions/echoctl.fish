@@ -40,11 +40,11 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print thi
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms, 0' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; 0 echoes at once' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes (newline excluded). A longer line closes the connection with an error line, after the echoes owed' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection (concurrent mode). At the limit the server stops reading and TCP holds back the sender' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long. Off by default' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long, or never with off' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long, or never with off' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
@@ -53,7 +53,7 @@ never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"

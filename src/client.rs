@@ -22,7 +22,8 @@ use tokio::net::TcpStream;
 pub struct ConnectOptions {
     /// HOST:PORT; every address the name resolves to is tried.
     pub addr: String,
-    pub connect_timeout: Duration,
+    /// How long each address may take to answer; `None`: as long as the system allows.
+    pub connect_timeout: Option<Duration>,
 }
 
 /// How a relayed session ended without error. (An output closed by its reader, as in

@@ -4,7 +4,8 @@
 //!
 //! * [`lines`] splits a byte stream into shouts (Go's `bufio.ScanLines`, byte-exact, bounded);
 //! * [`echo`] turns a shout into its three voices and their wire lines;
-//! * [`schedule`] decides which echo lines are due when, for both server modes.
+//! * [`schedule`] decides which echo lines are due when, for both server modes;
+//! * [`duration`] reads and prints durations, one token that the options take back.
 //!
 //! The I/O builds on them:
 //!
@@ -29,6 +30,7 @@ pub mod client;
 pub mod cmd;
 pub mod color;
 pub mod demo;
+pub mod duration;
 pub mod echo;
 pub mod exit;
 pub mod lines;

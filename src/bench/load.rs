@@ -40,8 +40,8 @@ use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Outcome, WrongExamples, build_report};
 use super::{BenchConfig, Progress};
-use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::net;
 use crate::transport;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
@@ -174,7 +174,7 @@ async fn connect(shared: &Shared) -> Result<TcpStream, String> {
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
     let rotated = (0..n).map(|k| shared.addrs[(first + k) % n]);
-    match crate::net::connect_first(rotated, shared.config.connect_timeout).await {
+    match crate::net::connect_first(rotated, Some(shared.config.connect_timeout)).await {
         Ok((stream, position)) => {
             shared
                 .preferred

@@ -21,7 +21,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
-use parse::{parse_count, parse_demo_delay, parse_duration, parse_host_port, parse_size};
+use parse::{
+    Timeout, parse_count, parse_demo_delay, parse_duration, parse_host_port, parse_server_addr,
+    parse_size, parse_timeout,
+};
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
@@ -101,8 +104,8 @@ pub struct ServeArgs {
     #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
     pub mode: ModeArg,
 
-    /// Time between a shout's echoes, e.g. 1s, 250ms, 0.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    /// Time between a shout's echoes, e.g. 1s, 250ms; 0 echoes at once.
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// Longest line accepted, in bytes (newline excluded). A longer line closes the connection
@@ -115,20 +118,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_PENDING, value_parser = parse_count)]
     pub max_pending: usize,
 
-    /// Close a connection whose client accepts no data for this long.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub write_timeout: Duration,
+    /// Close a connection whose client accepts no data for this long, or never with off.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub write_timeout: Timeout,
 
-    /// Close a connection that sends no complete line for this long. Off by default.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub idle_timeout: Option<Duration>,
+    /// Close a connection that sends no complete line for this long, or never with off.
+    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub idle_timeout: Timeout,
 
     /// Most connections served at once; clients over the limit are told the server is full.
     #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS, value_parser = parse_count)]
     pub max_connections: usize,
 
     /// On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
 }
 
@@ -139,8 +142,8 @@ impl ServeArgs {
             delay: self.delay,
             max_line: self.max_line,
             max_pending: self.max_pending,
-            write_timeout: self.write_timeout,
-            idle_timeout: self.idle_timeout,
+            write_timeout: self.write_timeout.0,
+            idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
         }
@@ -160,19 +163,19 @@ Examples:
   printf 'Hello?\\n' | echoctl connect > echoes.txt")]
 pub struct ConnectArgs {
     /// Server address, HOST:PORT. Every address the name resolves to is tried.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: String,
 
-    /// Give up on an address that does not answer within this time.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up on an address that does not answer within this time; off leaves it to the system.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub connect_timeout: Timeout,
 }
 
 impl ConnectArgs {
     pub fn options(&self) -> ConnectOptions {
         ConnectOptions {
             addr: self.addr.clone(),
-            connect_timeout: self.connect_timeout,
+            connect_timeout: self.connect_timeout.0,
         }
     }
 }
@@ -196,7 +199,7 @@ pub struct DemoArgs {
     pub mode: DemoModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay, allow_hyphen_values = true)]
     pub delay: Duration,
 }
 

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::exit;
@@ -17,10 +18,14 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     } else {
         ""
     };
-    tracing::info!(
+    // The start-up line is output, not a log: printed whatever -q or RUST_LOG say, so a script
+    // that asked for port 0 can always read the port it got. Like a log line, it is not worth
+    // failing over when stderr is closed.
+    let _ = writeln!(
+        std::io::stderr(),
         "listening on {addr} (mode {}, delay {}){exposure}",
         config.mode,
-        humantime::format_duration(config.delay)
+        crate::duration::format(config.delay)
     );
     tokio::select! {
         () = server::run(listener, config, stop) => {

@@ -33,8 +33,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
-use crate::net;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 
 pub use progress::Progress;
@@ -128,7 +128,7 @@ async fn play(
     page: &mut Page<'_>,
     progress: &Progress,
 ) -> anyhow::Result<DemoEnd> {
-    let stream = net::connect(&addr.to_string(), Duration::from_secs(10)).await?;
+    let stream = net::connect(&addr.to_string(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
     let (client_output, screen) = tokio::io::duplex(64 * 1024);
     let relay = AbortOnDropHandle::new(tokio::spawn(client::relay(
@@ -167,7 +167,7 @@ async fn play(
                 match read {
                     Err(_) => anyhow::bail!(
                         "the server sent nothing for {}; giving up",
-                        humantime::format_duration(silence_limit)
+                        crate::duration::format(silence_limit)
                     ),
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
                     Ok(Ok(None)) => break,

@@ -23,7 +23,7 @@ pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
     let delay = if delay == DEFAULT_DELAY {
         String::new()
     } else {
-        format!(" --delay {}", humantime::format_duration(delay))
+        format!(" --delay {}", crate::duration::format(delay))
     };
     [
         format!("$ echoctl serve --mode {mode}{delay} &"),

@@ -362,13 +362,21 @@ impl<S: Transport> Connection<S> {
     async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), CloseReason> {
         let stall = self.config.write_timeout;
         while !bytes.is_empty() {
-            let stalled_at = Instant::now() + stall;
+            // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
+            let stalled = async move {
+                match stall {
+                    Some(stall) => {
+                        tokio::time::sleep(stall).await;
+                        stall
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let written = tokio::select! {
                 biased;
                 _ = self.shutdown.abort.cancelled() => return Err(CloseReason::Aborted),
                 written = self.stream.write(bytes) => written,
-                // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
-                _ = tokio::time::sleep_until(stalled_at) => return Err(CloseReason::WriteStalled(stall)),
+                stall = stalled => return Err(CloseReason::WriteStalled(stall)),
             };
             match written {
                 Err(e) => return Err(CloseReason::Io(e)),

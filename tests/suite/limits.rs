@@ -112,7 +112,7 @@ async fn a_client_that_never_reads_cannot_grow_the_server_or_slow_others() {
         // Echoes due at once fill the hog's socket buffers quickly, so its writes stall soon.
         delay: Duration::ZERO,
         max_pending: MAX_PENDING,
-        write_timeout: Duration::from_millis(500),
+        write_timeout: Some(Duration::from_millis(500)),
         ..ServerConfig::default()
     })
     .await;

@@ -9,6 +9,7 @@ mod bench;
 mod cli;
 mod demo;
 mod docs;
+mod first_use;
 mod limits;
 mod schedule_paused;
 mod server_tcp;
