@@ -15,8 +15,13 @@ use tokio::time::timeout;
 /// `connect_timeout` bounds each attempt; `None` leaves it to the system.
 pub async fn connect(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<TcpStream> {
     let candidates = resolve(addr).await?;
-    let failures = match connect_first(candidates, connect_timeout).await {
-        Ok((stream, _)) => return Ok(stream),
+    let tried: Vec<String> = candidates.iter().map(SocketAddr::to_string).collect();
+    tracing::debug!("{addr}: trying {}", tried.join(", "));
+    let failures = match connect_first(candidates.iter().copied(), connect_timeout).await {
+        Ok((stream, position)) => {
+            tracing::debug!("connected to {}", tried[position]);
+            return Ok(stream);
+        }
         Err(failures) => failures,
     };
     Err(anyhow!("{}", explain_connect_failures(addr, &failures)))

@@ -25,12 +25,15 @@ use crate::bench::{BenchConfig, Pace};
 /// --json). Exits 0 when every echo line arrived exactly, 1 when any was missing or wrong or a
 /// connection failed.
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    override_usage = "echoctl bench [OPTIONS] [ADDR]",
+    after_help = "\
 Examples:
   echoctl bench                                       # 100 connections, 10 shouts each, 1/s
   echoctl bench -c 10000 -n 10 --delay 1s             # the 10,000-connection target
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
-  echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections")]
+  echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections"
+)]
 pub struct BenchArgs {
     /// Server address, HOST:PORT.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]

@@ -31,6 +31,23 @@ use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions};
 use crate::server::{self, Mode, ServerConfig};
 
+/// The heading of the options every command takes (unless it is one they do nothing for).
+const GLOBAL: &str = "Global options";
+
+/// A global option's definition for a command it does nothing for, hidden: clap does not give a
+/// command a global option it defines itself, so `--help` and the completions do not offer it
+/// there. Still accepted (as clap accepts it anywhere), and still does nothing.
+fn not_offered(id: &'static str) -> clap::Arg {
+    let arg = clap::Arg::new(id).long(id).hide(true);
+    match id {
+        "quiet" => arg.short('q').action(clap::ArgAction::SetTrue),
+        "verbose" => arg.short('v').action(clap::ArgAction::Count),
+        _ => arg
+            .value_parser(clap::builder::EnumValueParser::<ColorArg>::new())
+            .default_value("auto"),
+    }
+}
+
 /// The address of the book's programs.
 pub const DEFAULT_ADDR: &str = "localhost:8000";
 
@@ -46,24 +63,25 @@ Examples:
 
 /// A reverb echo server and client: the book's reverb1, reverb2 and netcat, done properly.
 ///
-/// `echoctl` is the concurrent echo server of "The Go Programming Language", section 8.3. Each
+/// echoctl is the concurrent echo server of "The Go Programming Language", section 8.3. Each
 /// line a client sends is a shout; the server answers it three times, a delay apart: LOUD, as
-/// sent, quiet. `serve --mode sequential` is the book's reverb1, `--mode concurrent` its reverb2,
-/// `connect` its netcat, fixed to keep printing after the end of input.
+/// sent, quiet. serve --mode sequential is the book's reverb1, serve --mode concurrent its
+/// reverb2, connect its netcat3, with the book's exercise 8.3 done: it keeps printing after the
+/// end of input.
 #[derive(Debug, Parser)]
 #[command(name = "echoctl", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
     /// Log only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv
+    /// internal detail. RUST_LOG overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or
-    /// FORCE_COLOR color a pipe too.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    /// When to color output (the logs on stderr, and the demo).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto, help_heading = GLOBAL)]
     pub color: ColorArg,
 
     #[command(subcommand)]
@@ -79,6 +97,55 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+macro_rules! serve_examples {
+    () => {
+        "\
+Examples:
+  echoctl serve                               # reverb2 on localhost:8000, 1 s delay
+  echoctl serve --mode sequential             # reverb1
+  echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
+  A script's server on a free port, its address read from the first line:
+    exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
+    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)"
+    };
+}
+
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
+/// laid out for a terminal).
+#[allow(non_snake_case)]
+macro_rules! SERVE_LIMITS_AND_WIRE {
+    () => {
+        "\
+Limits:
+  Every limit is an option with a default; a server can be left running on a shared box.
+  --max-line BYTES          64KiB   a longer line gets one line saying so, after the
+                                    echoes owed, and the connection is closed
+  --max-pending N           1024    shouts echoing at once per connection (and 1 MiB of
+                                    shout text); at the limit the server stops reading
+                                    and TCP holds back the sender
+  --write-timeout DURATION  30s     a client that accepts nothing for that long is
+                                    closed; off: never
+  --idle-timeout DURATION   off     a client that sends no complete line for that long
+                                    is told so and closed, after its echoes
+  --max-connections N       100000  a client over the limit is told the server is full
+                                    and closed
+  --grace DURATION          5s      on Ctrl-C or SIGTERM, how long echoes in flight are
+                                    still delivered; a second signal quits at once (130)
+  A timeout takes off for none; 0 is refused. A delay or grace of 0 means no wait.
+
+Wire format:
+  A shout is one line: it ends at a newline, and one CR before it is dropped (as Go's
+  bufio.ScanLines does). A last line without a newline is still a shout, and so is an
+  empty line. Each echo line is a TAB, a space, the text and a newline, as the book's
+  fmt.Fprintln(c, \"\\t\", text) writes it. For Hello?:
+    \"\\t HELLO?\\n\"   at t = 0
+    \"\\t Hello?\\n\"   at t = delay
+    \"\\t hello?\\n\"   at t = 2 x delay
+  For ASCII this is byte for byte the book's server. Upper and lower case follow Unicode;
+  bytes that are not valid UTF-8 are echoed unchanged."
+    };
+}
+
 /// Run the reverb server (the book's reverb1 or reverb2).
 ///
 /// Every line a client sends is a shout, answered with three echo lines a delay apart: upper
@@ -86,14 +153,16 @@ pub enum Command {
 /// the book's Go server writes it, so the book's clients work with it unchanged.
 ///
 /// When a client ends its input, the echoes still owed are delivered before the connection is
-/// closed. The server logs to stderr and prints nothing on stdout; its first line names the
-/// address actually bound. Ctrl-C or SIGTERM stops it gracefully.
+/// closed. Upper and lower case follow Unicode (straße shouts STRASSE), and bytes that are not
+/// valid UTF-8 are echoed unchanged, where the book's Go server would replace them; for ASCII the
+/// bytes are the book's.
+///
+/// The first line on stderr, printed even with -q, names the address actually bound: "listening
+/// on 127.0.0.1:41234 (mode concurrent, delay 1s)", so a script that listens on port 0 reads
+/// the port there. The logs follow on stderr; nothing is printed on stdout. Ctrl-C or SIGTERM
+/// stops the server gracefully.
 #[derive(Debug, Args)]
-#[command(after_help = "\
-Examples:
-  echoctl serve                               # reverb2 on localhost:8000, 1 s delay
-  echoctl serve --mode sequential             # reverb1
-  echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes")]
+#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
 pub struct ServeArgs {
     /// Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback
     /// address makes the server reachable from the network.
@@ -156,6 +225,7 @@ impl ServeArgs {
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
 /// 0. What the server sends reaches stdout unchanged, so the client works in pipes and scripts.
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
@@ -183,11 +253,12 @@ impl ConnectArgs {
 /// Replay the book's two sessions: a real server and client over loopback TCP.
 ///
 /// Starts the server in this process on a free 127.0.0.1 port, connects to it with the same client
-/// as `connect`, and types the book's lines into it: reverb1's session (sequential), then
+/// as connect, and types the book's lines into it: reverb1's session (sequential), then
 /// reverb2's (concurrent). Typed lines are flush left, the server's echoes indented and, on a
 /// terminal, colored by voice: loud, as sent, fading. A progress bar on stderr shows how far each
 /// session has got when stderr is a terminal. Ctrl-C stops at once (exit status 130).
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl demo                                # both sessions, 1 s between echoes
@@ -217,10 +288,11 @@ impl DemoArgs {
 
 /// Print the completion script for a shell to stdout.
 ///
-/// The script completes subcommands, options and their values, such as the modes after `serve
-/// --mode`. It is generated from the same definition as this help, so it matches this version of
+/// The script completes subcommands, options and their values, such as the modes after serve
+/// --mode. It is generated from the same definition as this help, so it matches this version of
 /// echoctl: after an upgrade, install it again.
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"), arg = not_offered("verbose"), arg = not_offered("color"))]
 #[command(after_help = "\
 Install:
   Save the script where your shell looks for it (create the directory if needed), then

@@ -226,6 +226,19 @@ async fn the_usual_mistakes_get_one_line_that_says_what_to_do() {
         assert_usage_error(&refused, wanted);
     }
 
+    // Two paces at once: the usage line is the command's, not one making both look required.
+    let both = run_echoctl(&["bench", "-i", "1s", "--rate", "5"]).await;
+    assert_usage_error(
+        &both,
+        &["'--interval <DURATION>' cannot be used with '--rate"],
+    );
+    assert!(
+        both.stderr
+            .contains("\nUsage: echoctl bench [OPTIONS] [ADDR]\n"),
+        "{}",
+        both.stderr
+    );
+
     // A port nothing listens on: the address once, and what to check.
     let free = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = free.local_addr().unwrap().to_string();
