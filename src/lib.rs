@@ -5,11 +5,13 @@
 //! * [`lines`] splits a byte stream into shouts (Go's `bufio.ScanLines`, byte-exact, bounded);
 //! * [`echo`] turns a shout into its three voices and their wire lines;
 //! * [`schedule`] decides which echo lines are due when, for both server modes;
+//! * [`session`] makes every decision about one client over them: bytes and the time in, the
+//!   bytes due, the next wake-up and how the session ended out;
 //! * [`duration`] reads and prints durations, one token that the options take back.
 //!
 //! The I/O builds on them:
 //!
-//! * [`server`] accepts connections and runs one task per connection over the schedule;
+//! * [`server`] accepts connections and runs one task per connection over a session;
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
 //! * [`bench`](mod@bench) loads a server with many connections and checks every echo;
@@ -37,6 +39,7 @@ pub mod lines;
 pub mod net;
 pub mod schedule;
 pub mod server;
+pub mod session;
 pub mod signals;
 pub mod timeline;
 pub mod timer;

@@ -10,7 +10,8 @@
 //!   the splitter tells the caller how many more bytes it may read, so a connection never buffers
 //!   more than one line's worth, whatever the peer sends.
 //!
-//! This module is pure: no sockets, no clock. The connection handler feeds it what it reads.
+//! This module is pure: no sockets, no clock. The server's session feeds it what the connection
+//! reads; the bench and the demo hand it the chunks they read.
 //!
 //! It is the one line reader of the crate, with two ways in:
 //!

@@ -24,8 +24,8 @@ fn main() -> ExitCode {
 }
 
 /// The one place a run's error is reported: as one line on stderr, except a usage error, shown
-/// as clap shows its own, and a closed stdout (`echoctl connect | head -1`), where the reader wanted no
-/// more and the run ends quietly, as with any filter.
+/// as clap shows its own, and a closed stdout (`echoctl connect | head -1`), where the reader
+/// wanted no more and the run ends quietly, as with any filter.
 fn report(error: anyhow::Error) -> ExitCode {
     if let Some(usage) = error.downcast_ref::<clap::Error>() {
         return report_usage(usage);

@@ -2,7 +2,7 @@
 //!
 //! A shout read at time `t` owes three echo lines, due at `t`, `t + delay` and `t + 2 × delay`.
 //! Both server modes use this one queue; they differ only in how many shouts may be in flight
-//! at once (see [`crate::server::Mode`]): the book's reverb1 is this queue with room for one
+//! at once (decided by [`crate::session`]): the book's reverb1 is this queue with room for one
 //! shout, reverb2 is the same queue with room for many. One task per connection drains it, so
 //! echo lines are written whole and in deadline order, never interleaved, however many shouts
 //! are echoing at once (the book's closing warning about `net.Conn` and concurrent writers).
@@ -35,8 +35,8 @@ struct Pending {
 pub struct EchoQueue {
     delay: Duration,
     /// Boxed, and only while echoes are owed: an idle connection then holds one null pointer
-    /// instead of three empty queues and their counters (112 bytes, paid by every one of 10,000
-    /// idle connections).
+    /// instead of three empty queues and their counters, and every idle connection pays for
+    /// each byte it holds.
     owed: Option<Box<Owed>>,
 }
 

@@ -1,9 +1,9 @@
 //! Echo deadlines kept to well under a millisecond: a finer sleep than tokio's.
 //!
 //! tokio's timer wheel ticks every millisecond and rounds each deadline up to the next tick (and
-//! its epoll wait counts whole milliseconds), so at 10,000 connections the two timed echoes
-//! (original and lower) left about 1 ms late at the median and 2.5 ms at p99, while the first
-//! echo, written as soon as the shout is read, stayed near 0.2 ms and 1 ms.
+//! its epoll wait counts whole milliseconds), so under load the two timed echoes (original and
+//! lower) left several times later than the first, which is written as soon as the shout is read
+//! (the README's performance notes have the figures).
 //!
 //! [`sleep_until`] is the one abstraction. Once the program has turned the fine timer on
 //! ([`enable_fine_timer`], which `echoctl serve` does), it waits on the fine
@@ -19,10 +19,9 @@
 //! thread's timer slack lowered from 50 µs to 1 µs) and wakes the tasks whose deadline came. If
 //! the thread cannot be started, everything runs on tokio's timer.
 //!
-//! The price is CPU: waking every 200 µs instead of every millisecond costs the server about a
-//! third more CPU at 10,000 connections and 1 shout/s each (measured; perf puts it in context
-//! switches). A timerfd in the runtime's own epoll, which saves the helper thread's wake-up, was
-//! tried and measured no cheaper.
+//! The price is CPU, in context switches: the grid lets the server wake up to five times as often
+//! as tokio's (the README's performance notes say how much that costs). A timerfd in the
+//! runtime's own epoll, which saves the helper thread's wake-up, was tried and was no cheaper.
 //!
 //! A sleep dropped before its deadline (the connection woke for a read instead) releases its
 //! task at once; its heap entry, a few dozen bytes, stays until the deadline passes.
@@ -56,8 +55,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// The future of [`sleep_until`]. Small (32 bytes) so that a connection waiting on it stays
-/// small: tokio's own sleep (112 bytes), needed only as the fallback, is boxed when first used.
+/// The future of [`sleep_until`]. Small, so that a connection waiting on it stays small: tokio's
+/// own sleep, several times larger and needed only as the fallback, is boxed when first used.
 pub struct Sleep {
     fine: FineSleep,
     coarse: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -185,7 +184,7 @@ impl Eq for Entry {}
 
 /// Deadlines are rounded up to this grid, so the timer thread wakes at most this often and wakes
 /// every task due in the same slot in one go (tokio's grid is 1 ms). Waking the thread for every
-/// deadline instead doubled the server's CPU at 10,000 connections, all in context switches.
+/// deadline instead cost far more CPU under load, all in context switches.
 pub const GRANULARITY: Duration = Duration::from_micros(200);
 
 struct Timer {

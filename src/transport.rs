@@ -38,18 +38,6 @@ pub trait Transport: AsyncWrite + Unpin + Send {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes what the socket takes now, without waiting.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
-
-    /// Reads what is available, at most `max` bytes, appending to `buf`. The bytes go through
-    /// this thread's scratch chunk, so `buf` grows only by what arrived: reserving a chunk per
-    /// connection instead makes thousands of connections woken at once hold a chunk each, for a
-    /// few bytes each.
-    fn try_read_into(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-        with_read_scratch(|scratch| {
-            let n = self.try_read(&mut scratch[..max.min(SCRATCH_CHUNK)])?;
-            buf.extend_from_slice(&scratch[..n]);
-            Ok(n)
-        })
-    }
 }
 
 macro_rules! impl_transport {

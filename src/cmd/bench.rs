@@ -36,14 +36,18 @@ pub async fn run(config: BenchConfig, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         write!(stdout, "{}", report.table())
     };
-    shown
-        .and_then(|()| stdout.flush())
-        .context("cannot write the report to stdout")?;
-    Ok(ExitCode::from(if report.ok {
+    let status = if report.ok {
         exit::SUCCESS
     } else {
         exit::BENCH_ECHOES_WRONG
-    }))
+    };
+    match shown.and_then(|()| stdout.flush()) {
+        // The verdict is the status: a reader that took only part of the report (`| head`)
+        // must not turn a failed run into a pass.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        written => written.context("cannot write the report to stdout")?,
+    }
+    Ok(ExitCode::from(status))
 }
 
 /// Descriptors the bench needs beside one per connection (standard streams, the runtime's own).

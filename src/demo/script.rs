@@ -1,35 +1,32 @@
 //! The book's two sessions as scripts, and the director that plays one against a live server.
 //!
 //! This module is pure: the director is handed each echo and the time, and answers with what to
-//! print and send; it never sleeps and does no I/O. [`rehearse`] plays a script against an ideal
-//! server (no latency) to check the order and to say how long a session should take.
+//! print and send; it never sleeps and does no I/O. [`rehearse`] plays a script against the
+//! server's own session under a fake clock, to check the order and to say how long a session
+//! takes.
 //!
 //! # Why the order holds
 //!
-//! Every client step waits for a *cue*, a particular echo, and happens half a delay after it,
-//! never at a fixed time since the start. What each step needs:
+//! Every step waits for a *cue*, a particular echo, and happens half a delay after it (the
+//! rhythm of the page), never at a fixed time since the start. A line only printed cannot be
+//! overtaken: an echo arriving first performs it at once ([`Director::heard`]). reverb1's sends
+//! cannot change what comes back when: the sequential server reads a line only after the last
+//! echo of the one before, and TCP keeps order. `^D` waits for the last echo.
 //!
-//! * A line only printed (reverb2's `Yooo-hooo!`, typed while echoes arrive) cannot be overtaken:
-//!   if the next echo arrives before the step's time, the step is done at once, just before that
-//!   echo is shown ([`Director::heard`]). Its half delay is only the rhythm of the page.
-//! * reverb1's sends: the sequential server reads the next line only after the previous shout's
-//!   last echo, and TCP keeps order, so a send's timing cannot change what comes back when.
-//! * `^D` waits for the last echo; the server closes after the echoes it owes anyway.
-//! * The one race is reverb2's second shout (the [`Act::Enter`]). Its loud echo must come after
-//!   the first shout's middle echo (t = 1 delay) and before its quiet one (t = 2 delays), and its
-//!   own middle echo after that quiet one. Two of these are causal: the send waits for the middle
-//!   echo to arrive, so the server reads the second shout after t = 1 delay, and the server
-//!   writes echoes in the order of their absolute deadlines, so the second shout's middle echo,
-//!   due a delay after that read, follows the first's quiet one. Only "before t = 2 delays" is a
-//!   matter of time: the cue's lateness, the loopback round trips and a timer's lateness must add
-//!   up to less than what is left of the delay. So this pause is the only one that costs margin:
-//!   it is half a delay, for the rhythm of the page, but never leaves less than [`RACE_MARGIN`]
-//!   (or the whole delay, when that is shorter) before t = 2 delays.
+//! The one race is reverb2's second shout ([`Act::Enter`]): its loud echo must come between the
+//! first shout's middle echo (1 delay) and its quiet one (2 delays). The send waits for the
+//! middle echo, and the server writes echoes by deadline, so only "before 2 delays" depends on
+//! time: the send's lateness and the round trips must fit in what is left of the delay. So that
+//! pause, alone, never leaves less than [`RACE_MARGIN`] (or the whole delay, when shorter).
+
+mod rehearsal;
 
 use std::time::Duration;
 
 use crate::echo::Voice;
 use crate::server::Mode;
+
+pub use rehearsal::{Rehearsal, rehearse};
 
 /// What happens when a cue is heard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,225 +286,12 @@ impl Director {
     }
 }
 
-/// A script played against an ideal server: what it prints, does and hears, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rehearsal {
-    /// Every effect with its time, in order.
-    pub timeline: Vec<(Duration, Effect)>,
-    /// When the session ends: the server closes as soon as the input has ended and no echo is owed.
-    pub duration: Duration,
-}
-
-/// Plays `script` against a server with no latency, as SPEC describes it: a shout read at `t` is
-/// echoed at `t`, `t + delay`, `t + 2 × delay`; the sequential server reads a line only after the
-/// previous shout's last echo.
-pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
-    let mut director = Director::new(script, delay);
-    // Echoes owed, as (due, order of scheduling, text); the order breaks ties as the server does.
-    let mut owed: Vec<(Duration, usize, String)> = Vec::new();
-    let mut scheduled = 0;
-    let mut free_at = Duration::ZERO;
-    let mut timeline = Vec::new();
-    let mut now = Duration::ZERO;
-
-    let mut effects = director.start(now);
-    loop {
-        for effect in effects {
-            match &effect {
-                Effect::Send(line) => {
-                    let read_at = match script.mode {
-                        Mode::Sequential => now.max(free_at),
-                        Mode::Concurrent => now,
-                    };
-                    for voice in Voice::ALL {
-                        let text =
-                            String::from_utf8_lossy(&voice.text(line.as_bytes())).into_owned();
-                        let due = read_at + voice.offset(delay);
-                        owed.push((due, scheduled, text));
-                        scheduled += 1;
-                    }
-                    free_at = read_at + Voice::Lower.offset(delay);
-                }
-                Effect::ShowTyped(_) | Effect::ShowEcho(_) | Effect::EndInput => {}
-            }
-            timeline.push((now, effect));
-        }
-        let next_echo = owed
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (due, order, _))| (*due, *order))
-            .map(|(index, (due, _, _))| (index, *due));
-        // At a tie the step goes first: the client acts on what it has already seen.
-        let next = match (next_echo, director.due()) {
-            (Some((_, due)), Some(step)) if step <= due => Err(step),
-            (Some(echo), _) => Ok(echo),
-            (None, Some(step)) => Err(step),
-            (None, None) => break,
-        };
-        effects = match next {
-            Ok((index, due)) => {
-                let (_, _, text) = owed.swap_remove(index);
-                now = due;
-                director.heard(&text, now)
-            }
-            Err(step) => {
-                now = step;
-                director.tick(now)
-            }
-        };
-    }
-
-    Rehearsal {
-        timeline,
-        duration: now,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::render::Painter;
-
-    impl Rehearsal {
-        /// What the demo would print without color, through the demo's own renderer.
-        fn transcript(&self) -> Vec<String> {
-            let painter = Painter::new(false);
-            self.timeline
-                .iter()
-                .filter_map(|(_, effect)| match effect {
-                    Effect::ShowTyped(line) => Some(painter.typed(line)),
-                    Effect::ShowEcho(text) => Some(painter.echo(text, None)),
-                    _ => None,
-                })
-                .collect()
-        }
-    }
-
-    /// SPEC's reverb1 transcript.
-    const SEQUENTIAL_TRANSCRIPT: &str = "\
-Hello?
-    HELLO?
-    Hello?
-    hello?
-Is there anybody there?
-    IS THERE ANYBODY THERE?
-Yooo-hooo!
-    Is there anybody there?
-    is there anybody there?
-    YOOO-HOOO!
-    Yooo-hooo!
-    yooo-hooo!
-^D
-";
-
-    /// SPEC's reverb2 transcript.
-    const CONCURRENT_TRANSCRIPT: &str = "\
-Is there anybody there?
-    IS THERE ANYBODY THERE?
-Yooo-hooo!
-    Is there anybody there?
-    YOOO-HOOO!
-    is there anybody there?
-    Yooo-hooo!
-    yooo-hooo!
-^D
-";
-
-    fn lines(text: &str) -> Vec<String> {
-        text.lines().map(str::to_string).collect()
-    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    const DELAYS: [u64; 7] = [10, 20, 100, 200, 300, 1000, 1234];
-
-    #[test]
-    fn the_sequential_script_replays_reverb1_at_any_delay() {
-        for delay in DELAYS.map(ms) {
-            let run = rehearse(&SEQUENTIAL, delay);
-            assert_eq!(
-                run.transcript(),
-                lines(SEQUENTIAL_TRANSCRIPT),
-                "delay {delay:?}"
-            );
-            assert_eq!(
-                run.duration,
-                delay * 7,
-                "last echo at 6.5 delays, ^D half a delay on"
-            );
-        }
-    }
-
-    #[test]
-    fn the_concurrent_script_replays_reverb2_at_any_delay() {
-        for delay in DELAYS.map(ms) {
-            let run = rehearse(&CONCURRENT, delay);
-            assert_eq!(
-                run.transcript(),
-                lines(CONCURRENT_TRANSCRIPT),
-                "delay {delay:?}"
-            );
-        }
-        assert_eq!(rehearse(&CONCURRENT, ms(1000)).duration, ms(4000));
-    }
-
-    #[test]
-    fn typed_lines_come_half_a_delay_after_their_cue_and_before_the_next_echo() {
-        // Only the rhythm of the page: the order does not depend on it.
-        for script in [&SEQUENTIAL, &CONCURRENT] {
-            for delay in DELAYS.map(ms) {
-                let run = rehearse(script, delay);
-                for (index, (at, effect)) in run.timeline.iter().enumerate() {
-                    let Effect::ShowTyped(line) = effect else {
-                        continue;
-                    };
-                    let own_echo = Effect::ShowEcho(line.to_uppercase());
-                    let echo_time = |&(time, ref effect): &(Duration, Effect)| {
-                        (matches!(effect, Effect::ShowEcho(_)) && *effect != own_echo)
-                            .then_some(time)
-                    };
-                    let before = run.timeline[..index].iter().rev().find_map(echo_time);
-                    let after = run.timeline[index..].iter().find_map(echo_time);
-                    if let Some(before) = before {
-                        assert_eq!(*at - before, delay / 2, "{line}, delay {delay:?}");
-                    }
-                    if let Some(after) = after {
-                        assert!(after - *at >= delay / 2, "{line}, delay {delay:?}");
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_racing_send_leaves_a_wide_margin_before_the_echo_it_must_beat() {
-        for delay in DELAYS.map(ms) {
-            let run = rehearse(&CONCURRENT, delay);
-            let at = |wanted: &Effect| {
-                let found = run.timeline.iter().position(|(_, effect)| effect == wanted);
-                let index = found.unwrap_or_else(|| panic!("no {wanted:?}"));
-                (index, run.timeline[index].0)
-            };
-            let (middle, middle_at) = at(&Effect::ShowEcho("Is there anybody there?".into()));
-            let (send, send_at) = at(&Effect::Send("Yooo-hooo!"));
-            let (_, quiet_at) = at(&Effect::ShowEcho("is there anybody there?".into()));
-            assert!(send > middle, "sent only after the middle echo is heard");
-            assert_eq!(middle_at, delay);
-            let margin = quiet_at - send_at;
-            assert!(margin >= delay / 2, "delay {delay:?}: margin {margin:?}");
-            assert!(
-                margin >= RACE_MARGIN.min(delay),
-                "delay {delay:?}: margin {margin:?}"
-            );
-        }
-        // At the default delay the page keeps the book's rhythm: Enter half a delay after the cue.
-        let run = rehearse(&CONCURRENT, ms(1000));
-        assert!(
-            run.timeline
-                .contains(&(ms(1500), Effect::Send("Yooo-hooo!")))
-        );
     }
 
     #[test]

@@ -10,21 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::connection::linger_before_close;
+use super::close;
 use super::{Connection, ServerConfig, ServerStats, Shutdown};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
-
-/// How long a refused client gets to take its "server full" line before it is dropped.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Refused clients being told so at once; past this, a refused client is closed without a word,
 /// so a flood of connects cannot hold the descriptors the limit is there to protect.
@@ -102,7 +97,7 @@ impl Listener {
                 let max_connections = self.config.max_connections;
                 let abort = self.shutdown.abort.clone();
                 self.tracker.spawn(async move {
-                    refuse(stream, max_connections, abort).await;
+                    close::refuse(stream, max_connections, abort).await;
                     drop(refusing);
                 });
             }
@@ -142,19 +137,5 @@ impl Listener {
             self.shutdown.abort.cancel();
             self.tracker.wait().await;
         }
-    }
-}
-
-/// Tells a client over the connection limit why it is being closed, and closes it gently.
-async fn refuse(mut stream: TcpStream, max_connections: usize, abort: CancellationToken) {
-    let line =
-        format!("echoctl: server is full ({max_connections} connections); try again later\n");
-    let told = timeout(REFUSAL_TIMEOUT, async {
-        stream.write_all(line.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
-    if let Ok(Ok(())) = told {
-        linger_before_close(&stream, &abort).await;
     }
 }

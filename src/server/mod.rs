@@ -2,12 +2,14 @@
 //!
 //! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed plus a shutdown
 //! signal, so `echoctl serve`, `echoctl demo` and the tests all run the very same server;
-//! [`listener`] owns the accept loop, [`connection`] handles one client.
+//! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
+//! [`close`] says how the server hangs up.
 //!
 //! Shutdown has two stages. First the server stops accepting and every connection stops reading
 //! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
 //! than the grace period, the remaining connections are closed at once.
 
+pub mod close;
 pub mod connection;
 pub mod listener;
 

@@ -525,3 +525,17 @@ async fn a_bench_report_into_a_closed_pipe_exits_quietly() {
     assert_eq!(run.stderr, "");
     server.stop().await;
 }
+
+/// The bench's verdict is its exit status: a reader that stopped early (`| head`) must not turn
+/// a failed run into a pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_bench_into_a_closed_pipe_still_fails() {
+    // A port nobody listens on: every connection is refused.
+    let unused = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = unused.local_addr().expect("local addr").to_string();
+    drop(unused);
+    let args = ["bench", &addr, "-c", "1", "-n", "1", "--ramp-up", "0"];
+    let run = run_into_a_closed_pipe(&args).await;
+    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "");
+}

@@ -1,4 +1,5 @@
-//! The echo schedule of the real connection handler, timed with tokio's paused clock.
+//! The echo schedule and the shutdown stages of the real connection handler, timed with tokio's
+//! paused clock.
 //!
 //! The handler runs over a Unix socket pair: a real socket (so readiness and half-close behave as
 //! on TCP) without a network, which lets the paused clock jump from deadline to deadline. Times
@@ -232,4 +233,146 @@ async fn pending_echoes_are_delivered_before_the_idle_notice() {
     let mut expected = expect(&[(0, "SLOW"), (4000, "slow"), (8000, "slow")]);
     expected.push((ms(8000), IDLE_NOTICE.to_string()));
     assert_eq!(heard, expected);
+}
+
+/// Runs one connection that the client keeps open after `writes`, with the server's drain at
+/// `drain_at` and, if given, its abort at `abort_at` (ms). Returns every line heard with its
+/// time, when the server ended the stream, and the connection's closing reason as logged.
+async fn play_shutdown(
+    writes: &[(u64, &[u8])],
+    drain_at: u64,
+    abort_at: Option<u64>,
+) -> (Vec<(Duration, String)>, Duration, String) {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let shutdown = Shutdown::default();
+    let serving = tokio::spawn(
+        Connection::new(server, peer, config(Mode::Concurrent), shutdown.clone()).run(),
+    );
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        let mut heard = Vec::new();
+        while let Some(line) = lines.next_line().await.expect("read") {
+            heard.push((t0.elapsed(), line));
+        }
+        (heard, t0.elapsed())
+    });
+    let stopping = tokio::spawn(async move {
+        sleep_until(t0 + ms(drain_at)).await;
+        shutdown.drain.cancel();
+        if let Some(abort_at) = abort_at {
+            sleep_until(t0 + ms(abort_at)).await;
+            shutdown.abort.cancel();
+        }
+    });
+    for (at, bytes) in writes {
+        sleep_until(t0 + ms(*at)).await;
+        writer.write_all(bytes).await.unwrap();
+    }
+    let (heard, ended_at) = listening.await.unwrap();
+    // The client closes once it has seen the end, which ends the server's linger.
+    drop(writer);
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    stopping.await.unwrap();
+    (heard, ended_at, reason.to_string())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_draining_connection_reads_no_more_but_delivers_what_it_owes() {
+    let (heard, ended_at, reason) =
+        play_shutdown(&[(0, b"one\n"), (600, b"two\n")], 500, None).await;
+    assert_eq!(heard, expect(&[(0, "ONE"), (1000, "one"), (2000, "one")]));
+    assert_eq!(ended_at, ms(2000), "closed right after the last echo owed");
+    assert_eq!(reason, "server shutting down");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abort_after_the_drain_drops_the_echoes_still_owed() {
+    let (heard, ended_at, reason) = play_shutdown(&[(0, b"one\n")], 500, Some(1500)).await;
+    assert_eq!(heard, expect(&[(0, "ONE"), (1000, "one")]));
+    assert_eq!(ended_at, ms(1500), "closed at the abort");
+    assert_eq!(reason, "grace period over, echoes dropped");
+}
+
+/// A client that stops reading holds the connection's last write; the grace period ending then
+/// is an abort, logged as such, not the orderly end the session had reached.
+#[tokio::test(start_paused = true)]
+async fn an_abort_during_the_last_slow_write_is_an_abort() {
+    let big = 1 << 20;
+    let config = ServerConfig {
+        max_line: 2 * big,
+        ..config(Mode::Concurrent)
+    };
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let shutdown = Shutdown::default();
+    let serving = tokio::spawn(Connection::new(server, peer, config, shutdown.clone()).run());
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let (stop_holding, held) = tokio::sync::oneshot::channel::<()>();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        for _ in 0..2 {
+            lines.next_line().await.expect("read").expect("an echo");
+        }
+        // Stop reading, with the socket still open, until the test is over.
+        let _ = held.await;
+    });
+    let mut line = vec![b'x'; big];
+    line.push(b'\n');
+    writer.write_all(&line).await.unwrap();
+    writer.shutdown().await.unwrap();
+    sleep_until(t0 + ms(2100)).await;
+    shutdown.drain.cancel();
+    sleep_until(t0 + ms(2500)).await;
+    shutdown.abort.cancel();
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    let _ = stop_holding.send(());
+    listening.await.unwrap();
+    assert_eq!(reason.to_string(), "grace period over, echoes dropped");
+}
+
+/// Time the server spends writing to a client slow to read is not time spent waiting for its
+/// next line: a sequential connection busy echoing is not idle, however long the write takes.
+#[tokio::test(start_paused = true)]
+async fn time_spent_writing_to_a_slow_reader_is_not_idle() {
+    let big = 1 << 20;
+    let config = ServerConfig {
+        max_line: 2 * big,
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..config(Mode::Sequential)
+    };
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving = tokio::spawn(Connection::new(server, peer, config, Shutdown::default()).run());
+    let (reader, mut writer) = client.into_split();
+    let t0 = Instant::now();
+    let listening = tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            heard.push(lines.next_line().await.expect("read").expect("an echo"));
+        }
+        // Ten seconds without reading, twice the idle timeout, while the last echo is written.
+        sleep_until(t0 + ms(12_000)).await;
+        while let Some(line) = lines.next_line().await.expect("read") {
+            heard.push(line);
+        }
+        heard
+    });
+    let mut line = vec![b'x'; big];
+    line.push(b'\n');
+    writer.write_all(&line).await.unwrap();
+    sleep_until(t0 + ms(9_000)).await;
+    writer.write_all(b"next\n").await.unwrap();
+    sleep_until(t0 + ms(14_000)).await;
+    writer.shutdown().await.unwrap();
+    let heard = listening.await.unwrap();
+    let (reason, _) = serving.await.expect("the connection task did not panic");
+    let lengths: Vec<usize> = heard.iter().map(String::len).collect();
+    assert_eq!(lengths, [2 + big, 2 + big, 2 + big, 6, 6, 6]);
+    assert_eq!(heard[3..], ["\t NEXT", "\t next", "\t next"]);
+    assert_eq!(reason.to_string(), "client finished");
 }

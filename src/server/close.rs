@@ -1,0 +1,82 @@
+//! How the server hangs up: a half-close so the client sees end of stream after the last line it
+//! was sent, and a linger whenever the client may still be sending, because closing a socket
+//! with unread input makes the kernel reset the connection, which can discard the lines still on
+//! their way to the client.
+//!
+//! Used for a connection whose session has ended ([`finish`]) and for a client turned away at
+//! the connection limit ([`refuse`]).
+
+use std::future::poll_fn;
+use std::io;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+use tokio_util::sync::CancellationToken;
+
+use crate::session::End;
+use crate::transport::{self, Transport};
+
+/// How long a closing connection reads and discards what the client still sends.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// How long a refused client gets to take its "server full" line before it is dropped.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Closes a connection whose session ended with `end`, once its last line (the farewell, if
+/// any) is written: a half-close, then a linger unless the client has finished sending. An
+/// aborted session is dropped as it is.
+pub async fn finish<S: Transport>(
+    stream: &mut S,
+    end: End,
+    abort: &CancellationToken,
+) -> io::Result<()> {
+    let client_may_be_sending = match end {
+        End::Aborted => return Ok(()),
+        End::ClientDone => false,
+        End::ServerShutdown | End::LineTooLong(_) | End::Idle(_) => true,
+    };
+    stream.shutdown().await?;
+    if client_may_be_sending {
+        linger_before_close(stream, abort).await;
+    }
+    Ok(())
+}
+
+/// Tells a client over the connection limit why it is being closed, and closes it gently.
+pub async fn refuse(mut stream: TcpStream, max_connections: usize, abort: CancellationToken) {
+    let line =
+        format!("echoctl: server is full ({max_connections} connections); try again later\n");
+    let told = timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    if let Ok(Ok(())) = told {
+        linger_before_close(&stream, &abort).await;
+    }
+}
+
+/// Reads and drops input until the client closes, `LINGER` passes or `abort` fires. Call it
+/// after shutting down the write half.
+pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
+    let deadline = Instant::now() + LINGER;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = abort.cancelled() => return,
+            ready = poll_fn(|cx| stream.poll_read_ready(cx)) => {
+                if ready.is_err() {
+                    return;
+                }
+                match transport::with_read_scratch(|scratch| stream.try_read(scratch)) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}
