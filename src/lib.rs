@@ -19,7 +19,8 @@
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]
-//! decides whether output is colored; [`exit`] holds every exit status.
+//! decides whether output is colored; [`exit`] holds every exit status; [`log_time`] is the
+//! log lines' clock.
 //!
 //! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
 //! arguments and the generator of completions and man pages) and turns it into the library's
@@ -36,6 +37,7 @@ pub mod duration;
 pub mod echo;
 pub mod exit;
 pub mod lines;
+pub mod log_time;
 pub mod net;
 pub mod schedule;
 pub mod server;

@@ -159,8 +159,10 @@ Wire format:
 ///
 /// The first line on stderr, printed even with -q, names the address actually bound: "listening
 /// on 127.0.0.1:41234 (mode concurrent, delay 1s)", so a script that listens on port 0 reads
-/// the port there. The logs follow on stderr; nothing is printed on stdout. Ctrl-C or SIGTERM
-/// stops the server gracefully.
+/// the port there. The logs follow on stderr, each line starting with the local time to the
+/// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
+/// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
+/// connected gets the echoes it is owed, then a last line saying the server is shutting down.
 #[derive(Debug, Args)]
 #[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
 pub struct ServeArgs {

@@ -60,16 +60,50 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Ended(End::Idle(d)) => write!(
                 f,
                 "idle for {} (--idle-timeout)",
-                humantime::format_duration(*d)
+                crate::duration::format(*d)
             ),
             CloseReason::Broken(Broken::WriteStalled(d)) => write!(
                 f,
                 "client not reading for {} (--write-timeout)",
-                humantime::format_duration(*d)
+                crate::duration::format(*d)
             ),
+            CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => {
+                write!(f, "client went away ({})", went_away_how(e))
+            }
             CloseReason::Broken(Broken::Io(e)) => write!(f, "{e}"),
         }
     }
+}
+
+/// Whether a failed write or read means only that the client left (Ctrl-C, a closed terminal):
+/// the peer reset the connection or closed it while echoes were on their way.
+fn client_went_away(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+fn went_away_how(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => "it closed the connection",
+        _ => "it reset the connection",
+    }
+}
+
+/// A shout for the log: its text, with each byte that is not valid UTF-8 shown as `\xNN`
+/// (`caf\xe9`), and quotes, backslashes and control characters escaped as Rust writes them.
+pub fn escaped(shout: &[u8]) -> String {
+    let mut text = String::with_capacity(shout.len());
+    for chunk in shout.utf8_chunks() {
+        text.extend(chunk.valid().escape_debug());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
 }
 
 /// Counts for the closing log line.
@@ -202,13 +236,25 @@ impl<S: Transport> Connection<S> {
                 }
                 Err(broken) => CloseReason::Broken(broken),
             };
-            tracing::info!(
-                "{}: connection closed after {:.1?}, {} shouts, {} echo lines: {reason}",
-                self.peer,
-                opened.elapsed(),
-                self.stats.shouts,
-                self.stats.echo_lines,
-            );
+            // To the millisecond, in the one format durations are printed in.
+            let lasted = crate::duration::format(Duration::from_millis(
+                u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ));
+            let shouts = self.stats.shouts;
+            let echo_lines = self.stats.echo_lines;
+            match &reason {
+                CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
+                    "{}: client went away ({}) after {echo_lines} echo lines delivered, \
+                     {shouts} shouts, {lasted}",
+                    self.peer,
+                    went_away_how(e),
+                ),
+                _ => tracing::info!(
+                    "{}: connection closed after {lasted}, {shouts} shouts, {echo_lines} echo \
+                     lines: {reason}",
+                    self.peer,
+                ),
+            }
             (reason, self.stats)
         }
     }
@@ -299,7 +345,7 @@ impl<S: Transport> Connection<S> {
         let (lines, unsent) = transport::with_write_scratch(|out| {
             let lines = session.advance(now, out, |shout, queued_bytes| {
                 stats.shouts += 1;
-                tracing::debug!("{peer}: shout {:?}", String::from_utf8_lossy(shout));
+                tracing::debug!("{peer}: shout \"{}\"", escaped(shout));
                 if let Some(server_stats) = server_stats {
                     server_stats.shout_taken(queued_bytes);
                 }
@@ -356,6 +402,16 @@ impl<S: Transport> Connection<S> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_logged_shout_shows_invalid_bytes_escaped() {
+        assert_eq!(super::escaped(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(super::escaped("straße".as_bytes()), "straße");
+        assert_eq!(
+            super::escaped(b"say \"hi\"\t\xff\xfe!"),
+            "say \\\"hi\\\"\\t\\xff\\xfe!"
+        );
+    }
+
     use super::*;
 
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of

@@ -271,3 +271,66 @@ async fn a_link_local_address_without_a_zone_says_to_add_one() {
         refused.stderr
     );
 }
+
+/// Reads `stderr` until a line for which `wanted` holds, failing after `PATIENCE` or at its end.
+async fn log_line(stderr: &mut BufReader<ChildStderr>, wanted: impl Fn(&str) -> bool) -> String {
+    timeout(PATIENCE, async {
+        loop {
+            let line = read_line(stderr).await;
+            if wanted(&line) {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("the log line in time")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_logs_for_people() {
+    let (server, startup, mut stderr) = serve(&["-v", "--delay", "200ms"]).await;
+    let addr = address_in(&startup);
+
+    // A shout with a byte that is not UTF-8 is logged with the byte escaped.
+    let mut shouter = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    shouter.write_all(b"caf\xe9\n").await.unwrap();
+    let shout = log_line(&mut stderr, |line| line.contains("shout")).await;
+    assert!(shout.contains(r#"shout "caf\xe9""#), "{shout}");
+    // Every log line starts with the local time to the millisecond and its UTC offset.
+    let (stamp, _) = shout.split_once(' ').unwrap();
+    let shape: String = stamp
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    assert!(
+        shape == "0000-00-00T00:00:00.000+00:00" || shape == "0000-00-00T00:00:00.000-00:00",
+        "{stamp}"
+    );
+
+    // A client that leaves with echoes owed (a reset, as when Ctrl-C kills a client) is
+    // logged as gone, with the echo lines it was sent.
+    let mut first = [0u8; 7];
+    tokio::io::AsyncReadExt::read_exact(&mut shouter, &mut first)
+        .await
+        .unwrap();
+    assert_eq!(&first, b"\t CAF\xe9\n");
+    shouter.set_zero_linger().unwrap();
+    drop(shouter);
+    let closed = log_line(&mut stderr, |line| {
+        line.contains("closed") || line.contains("went away")
+    })
+    .await;
+    assert!(
+        closed
+            .contains(": client went away (it reset the connection) after 1 echo lines delivered"),
+        "{closed}"
+    );
+
+    signal(&server, "TERM");
+    let stopping = log_line(&mut stderr, |line| line.contains("stopping")).await;
+    assert!(
+        stopping.contains("stopping; send SIGTERM again to quit at once"),
+        "{stopping}"
+    );
+    assert_eq!(finish(server).await.code, Some(0));
+}
