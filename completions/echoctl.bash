@@ -488,7 +488,7 @@ _echoctl_options_after_dash() {
     if [[ ${cur} != -* ]]; then
         local offered=()
         for word in "${COMPREPLY[@]}"; do
-            [[ ${word} == -* ]] || offered+=("${word}")
+            [[ ${word} == -* || -z ${word} ]] || offered+=("${word}")
         done
         COMPREPLY=("${offered[@]}")
     fi

@@ -168,7 +168,7 @@ pub fn completion(shell: Shell) -> Vec<u8> {
 /// Appended to the bash script: clap's offers every option at an argument's place, which makes
 /// bash insert their common prefix, a `-`, at `echoctl connect <TAB>`; and an empty offer
 /// falls back to file names (`-o default`), which no argument of echoctl's is. So: options only
-/// after a `-`, and no file names.
+/// after a `-`, no file names, and no empty word (clap's offer for a value it cannot complete).
 const BASH_OPTIONS_AFTER_DASH: &str = r#"
 _echoctl_options_after_dash() {
     _echoctl "$@"
@@ -177,7 +177,7 @@ _echoctl_options_after_dash() {
     if [[ ${cur} != -* ]]; then
         local offered=()
         for word in "${COMPREPLY[@]}"; do
-            [[ ${word} == -* ]] || offered+=("${word}")
+            [[ ${word} == -* || -z ${word} ]] || offered+=("${word}")
         done
         COMPREPLY=("${offered[@]}")
     fi
