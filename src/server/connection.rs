@@ -244,8 +244,8 @@ impl<S: Transport> Connection<S> {
             let echo_lines = self.stats.echo_lines;
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
-                    "{}: client went away ({}) after {echo_lines} echo lines delivered, \
-                     {shouts} shouts, {lasted}",
+                    "{}: client went away ({}) after {echo_lines} echo lines sent, {shouts} \
+                     shouts, {lasted}",
                     self.peer,
                     went_away_how(e),
                 ),
@@ -357,7 +357,8 @@ impl<S: Transport> Connection<S> {
             };
             (lines, unsent)
         });
-        if lines > 0 {
+        // Lines the socket refused (the client has gone) are not counted as sent.
+        if lines > 0 && unsent.is_ok() {
             stats.echo_lines += lines as u64;
             if let Some(server_stats) = server_stats {
                 server_stats.echo_lines.fetch_add(lines as u64, Relaxed);

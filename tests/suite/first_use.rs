@@ -321,8 +321,7 @@ async fn the_server_logs_for_people() {
     })
     .await;
     assert!(
-        closed
-            .contains(": client went away (it reset the connection) after 1 echo lines delivered"),
+        closed.contains(": client went away (it reset the connection) after 1 echo lines sent"),
         "{closed}"
     );
 
