@@ -93,6 +93,15 @@ fn went_away_how(e: &io::Error) -> &'static str {
     }
 }
 
+/// `1 shout`, `3 shouts`.
+fn counted(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 /// A shout for the log: its text, with each byte that is not valid UTF-8 shown as `\xNN`
 /// (`caf\xe9`), and quotes, backslashes and control characters escaped as Rust writes them.
 pub fn escaped(shout: &[u8]) -> String {
@@ -240,18 +249,16 @@ impl<S: Transport> Connection<S> {
             let lasted = crate::duration::format(Duration::from_millis(
                 u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
             ));
-            let shouts = self.stats.shouts;
-            let echo_lines = self.stats.echo_lines;
+            let shouts = counted(self.stats.shouts, "shout");
+            let echo_lines = counted(self.stats.echo_lines, "echo line");
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
-                    "{}: client went away ({}) after {echo_lines} echo lines sent, {shouts} \
-                     shouts, {lasted}",
+                    "{}: client went away ({}) after {echo_lines} sent, {shouts}, {lasted}",
                     self.peer,
                     went_away_how(e),
                 ),
                 _ => tracing::info!(
-                    "{}: connection closed after {lasted}, {shouts} shouts, {echo_lines} echo \
-                     lines: {reason}",
+                    "{}: connection closed after {lasted}, {shouts}, {echo_lines}: {reason}",
                     self.peer,
                 ),
             }
@@ -403,6 +410,13 @@ impl<S: Transport> Connection<S> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(super::counted(1, "echo line"), "1 echo line");
+        assert_eq!(super::counted(0, "shout"), "0 shouts");
+        assert_eq!(super::counted(9, "echo line"), "9 echo lines");
+    }
+
     #[test]
     fn a_logged_shout_shows_invalid_bytes_escaped() {
         assert_eq!(super::escaped(b"caf\xe9"), "caf\\xe9");
