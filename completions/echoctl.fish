@@ -64,9 +64,11 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'W
 concurrent\t'reverb2\'s session'
 both\t'reverb1\'s session, then reverb2\'s'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s c -l connections -d 'Connections to open' -r -f

@@ -131,7 +131,7 @@ pub fn completion(shell: Shell) -> Vec<u8> {
     clap_complete::generate(shell, &mut as_offered(&built), BIN_NAME, &mut script);
     if shell == Shell::Fish {
         // fish offers file names where a command takes an argument it has no completions for
-        // (connect's ADDR); no argument of echoctl's is a file.
+        // (connect's ADDR); no positional argument of echoctl's is a file.
         let mut text = String::from_utf8_lossy(&script).into_owned();
         // Nor does it offer the values of a positional argument (completions' SHELL).
         for sub in built.get_subcommands().filter(|sub| !sub.is_hide_set()) {
@@ -167,8 +167,9 @@ pub fn completion(shell: Shell) -> Vec<u8> {
 
 /// Appended to the bash script: clap's offers every option at an argument's place, which makes
 /// bash insert their common prefix, a `-`, at `echoctl connect <TAB>`; and an empty offer
-/// falls back to file names (`-o default`), which no argument of echoctl's is. So: options only
-/// after a `-`, no file names, and no empty word (clap's offer for a value it cannot complete).
+/// falls back to file names (`-o default`), where only a path wants them (and clap's script
+/// offers those itself). So: options only after a `-`, no file names by default, and no empty
+/// word (clap's offer for a value it cannot complete).
 const BASH_OPTIONS_AFTER_DASH: &str = r#"
 _echoctl_options_after_dash() {
     _echoctl "$@"
@@ -186,8 +187,8 @@ _echoctl_options_after_dash() {
 
 /// A copy of the built definition `cmd` for clap_complete, as `--help` offers it: without the
 /// hidden arguments (clap_complete offers those too), each description the first sentence of
-/// its help, and a value that is not a file (an address, a duration, a size, a count: no
-/// argument of echoctl's is a file) marked so, for the shells to offer no file names.
+/// its help, and a value without a hint (an address, a duration, a size, a count; a path, such
+/// as demo's --svg, says so) marked as no file, for the shells to offer no file names.
 fn as_offered(cmd: &Command) -> Command {
     let mut offered = Command::new(cmd.get_name().to_string())
         .disable_help_flag(true)

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod docs;
 pub mod parse;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -28,7 +29,7 @@ use parse::{
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
-use crate::demo::{DemoMode, DemoOptions};
+use crate::demo::{DemoMode, DemoOptions, SvgOutput};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The heading of the options every command takes (unless it is one they do nothing for).
@@ -258,14 +259,21 @@ impl ConnectArgs {
 /// as connect, and types the book's lines into it: reverb1's session (sequential), then
 /// reverb2's (concurrent). Typed lines are flush left, the server's echoes indented and, on a
 /// terminal, colored by voice: loud, as sent, fading. A progress bar on stderr shows how far each
-/// session has got when stderr is a terminal. Ctrl-C stops at once (exit status 130).
+/// session has got when stderr and the transcript are the same terminal. Ctrl-C stops at once
+/// (exit status 130).
+///
+/// --timeline and --svg show when things happened, as the client measured it: when each shout
+/// was sent, when each of its echoes came back, and how long the server left it unread (the gap
+/// from sending it to its first echo, less the session's shortest such gap, the round trip).
 #[derive(Debug, Args)]
 #[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl demo                                # both sessions, 1 s between echoes
   echoctl demo --mode concurrent --delay 300ms
-  echoctl demo --color never > session.txt    # the book's transcripts, as text")]
+  echoctl demo --color never > session.txt    # the book's transcripts, as text
+  echoctl demo --timeline                     # each transcript, then its timeline
+  echoctl demo --svg timeline.svg             # the timelines as a picture for a slide")]
 pub struct DemoArgs {
     /// Which session to replay.
     #[arg(short, long, value_enum, default_value_t = DemoModeArg::Both)]
@@ -274,17 +282,42 @@ pub struct DemoArgs {
     /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay, allow_hyphen_values = true)]
     pub delay: Duration,
+
+    /// After each session's transcript, chart its timeline: a row per shout, marks where it was
+    /// sent and where each echo came back, and the wait in the server. With both sessions, both
+    /// charts share one time scale. The chart fits the terminal (80 columns when the transcript
+    /// is not shown on one).
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// Write the sessions' timelines, once all have played, as an SVG picture to PATH (one panel
+    /// a session, titled with the mode and delay). A PATH of - writes it to stdout, and the
+    /// transcript (and any --timeline chart) then goes to stderr.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub svg: Option<PathBuf>,
 }
 
 impl DemoArgs {
-    /// The demo's options, `color` being whether to color stdout (decided by the caller, who
-    /// knows whether it is a terminal).
-    pub fn options(&self, color: bool) -> DemoOptions {
+    /// The demo's options, `color` being whether to color the transcript and `columns` the width
+    /// it is shown in (both decided by the caller, who knows where it goes).
+    pub fn options(&self, color: bool, columns: usize) -> DemoOptions {
         DemoOptions {
             sessions: DemoMode::from(self.mode).sessions(),
             delay: self.delay,
             color,
+            chart_width: self.timeline.then_some(columns),
         }
+    }
+
+    /// Where `--svg` writes the picture, if anywhere.
+    pub fn svg_output(&self) -> Option<SvgOutput> {
+        self.svg.as_ref().map(|path| {
+            if path.as_os_str() == "-" {
+                SvgOutput::Stdout
+            } else {
+                SvgOutput::File(path.clone())
+            }
+        })
     }
 }
 
@@ -422,5 +455,23 @@ mod tests {
             panic!("expected demo")
         };
         assert_eq!(DemoMode::from(args.mode), DemoMode::default());
+    }
+
+    #[test]
+    fn demo_svg_dash_is_stdout_and_timeline_takes_the_width_given() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Demo(args)) => args,
+            other => panic!("expected demo: {other:?}"),
+        };
+        let args = parse(&["echoctl", "demo", "--svg", "-", "--timeline"]);
+        assert_eq!(args.svg_output(), Some(SvgOutput::Stdout));
+        assert_eq!(args.options(false, 57).chart_width, Some(57));
+        let args = parse(&["echoctl", "demo", "--svg", "./-"]);
+        assert_eq!(
+            args.svg_output(),
+            Some(SvgOutput::File(PathBuf::from("./-")))
+        );
+        assert_eq!(args.options(false, 57).chart_width, None);
+        assert_eq!(parse(&["echoctl", "demo"]).svg_output(), None);
     }
 }

@@ -7,11 +7,9 @@ mod connect;
 mod demo;
 mod serve;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::color::{ColorEnv, use_color};
 
 /// Runs the command `cli` names, on the library's own configuration. Errors (a usage error
 /// among them) are returned for `main` to report.
@@ -20,14 +18,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&args.listen, args.server_config()).await,
         Command::Connect(args) => connect::run(args.options()).await,
         Command::Completions(args) => completions::run(args.shell),
-        Command::Demo(args) => {
-            let color = use_color(
-                cli.color.into(),
-                std::io::stdout().is_terminal(),
-                &ColorEnv::from_process(),
-            );
-            demo::run(args.options(color)).await
-        }
+        // The demo decides its colors itself: its transcript may go to stderr (`--svg -`).
+        Command::Demo(args) => demo::run(&args, cli.color.into()).await,
         // A usage error goes to `main`, which shows it as clap shows its own.
         Command::Bench(args) => bench::run(args.config()?, args.json).await,
     }

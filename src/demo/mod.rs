@@ -12,11 +12,16 @@
 //!      └────────screen pipe──────────┘   (echoes, as `connect` would print them)
 //! ```
 //!
-//! One task, the director loop in [`play`], owns the page: it prints the typed lines, the echoes
+//! One task, the director loop in `play`, owns the page: it prints the typed lines, the echoes
 //! and the headers, so lines never tear. What it types and when is decided by the pure
 //! [`script::Director`], which waits for cues (particular echoes), never for the clock since the
 //! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides
 //! how lines look, [`progress`] draws the bar on stderr.
+//!
+//! The loop also records what the client did and saw, on the director's clock: each shout when
+//! it is handed to the client, each line of the client's output when it is read. That
+//! [`Recording`] is the session's [`Timeline`], measured rather than drawn from the script;
+//! with [`DemoOptions::chart_width`] its chart follows the transcript.
 
 pub mod progress;
 pub mod render;
@@ -36,6 +41,7 @@ use crate::client;
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::net;
 use crate::server::{self, Mode, ServerConfig};
+use crate::timeline::{self, Axis, Recording, Timeline};
 
 pub use progress::Progress;
 use render::Painter;
@@ -73,15 +79,63 @@ pub struct DemoOptions {
     pub sessions: &'static [Mode],
     pub delay: Duration,
     pub color: bool,
+    /// After each session's transcript, print its timeline chart this many columns wide.
+    pub chart_width: Option<usize>,
 }
 
 /// How the demo ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DemoEnd {
-    /// Every session played to its `^D` and the server's close.
-    Finished,
+    /// Every session played to its `^D` and the server's close: their timelines, in order.
+    Finished(Vec<Timeline>),
     /// The interrupt future completed (Ctrl-C): the bar is cleared and the server is stopped.
     Interrupted,
+}
+
+/// Where `demo --svg` writes its picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SvgOutput {
+    /// `-`: the picture is the output, and the transcript goes to stderr.
+    Stdout,
+    File(std::path::PathBuf),
+}
+
+/// The picture of the sessions played, as an SVG document: the sessions one above the other on
+/// one axis (the charts' scale), under the command that plays them.
+pub fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
+    let mode = match options.sessions {
+        [Mode::Sequential] => "sequential",
+        [Mode::Concurrent] => "concurrent",
+        _ => "both",
+    };
+    let heading = format!(
+        "echoctl demo --mode {mode} --delay {}",
+        crate::duration::format(options.delay)
+    );
+    let axis = common_axis(
+        timelines,
+        longest_rehearsal(options.sessions, options.delay),
+    );
+    let panels: Vec<&Timeline> = timelines.iter().collect();
+    timeline::svg::to_string(&timeline::svg::render(&heading, &panels, &axis))
+}
+
+/// How long the longest of `sessions` should take (its rehearsal): the least the charts' shared
+/// scale covers, so the first session's chart, drawn before the second has run, is on the
+/// second's scale too.
+pub fn longest_rehearsal(sessions: &[Mode], delay: Duration) -> Duration {
+    sessions
+        .iter()
+        .map(|&mode| script::rehearse(Script::for_mode(mode), delay).duration)
+        .max()
+        .unwrap_or_default()
+}
+
+/// The axis every session's chart and picture is drawn on: the first session's delay ticks,
+/// covering every timeline and at least `at_least`.
+pub fn common_axis(timelines: &[Timeline], at_least: Duration) -> Axis {
+    let all: Vec<&Timeline> = timelines.iter().collect();
+    Axis::common(&all, at_least)
 }
 
 /// Plays the sessions, printing to `out`, until they end or `interrupt` completes.
@@ -96,6 +150,8 @@ pub async fn run(
         out,
         painter: Painter::new(options.color),
     };
+    let mut timelines = Vec::new();
+    let mut scale = longest_rehearsal(options.sessions, options.delay);
     for (index, &mode) in options.sessions.iter().enumerate() {
         let script = Script::for_mode(mode);
         if let Err(e) = page.header(progress, index > 0, mode, options.delay) {
@@ -104,20 +160,43 @@ pub async fn run(
 
         let server = start_server(mode, options.delay).await?;
         let expected = script::rehearse(script, options.delay).duration;
-        progress.begin(mode, script.echo_count(), expected);
+        progress.begin(mode, Director::new(script, options.delay).tally(), expected);
         let played = tokio::select! {
             biased;
-            _ = &mut interrupt => Ok(DemoEnd::Interrupted),
+            _ = &mut interrupt => Ok(Played::Interrupted),
             played = play(script, server.addr, options.delay, &mut page, progress) => played,
         };
         progress.clear();
         stop_server(server).await;
-        match played? {
-            DemoEnd::Finished => {}
-            end => return Ok(end),
+        let recording = match played? {
+            Played::Finished(recording) => recording,
+            Played::Interrupted => return Ok(DemoEnd::Interrupted),
+        };
+        timelines.push(Timeline::new(&recording, Some(mode), options.delay));
+        if let Some(width) = options.chart_width {
+            // A session that ran past the scale the charts before it were drawn on widens it for
+            // those after; both axes tick at the same delay either way.
+            let axis = common_axis(&timelines, scale);
+            scale = axis.end;
+            let chart = timeline::terminal::render(
+                &timelines[index],
+                &axis,
+                timeline::terminal::Options {
+                    width,
+                    color: options.color,
+                },
+            );
+            page.chart(progress, &chart).map_err(output_error)?;
         }
     }
-    Ok(DemoEnd::Finished)
+    Ok(DemoEnd::Finished(timelines))
+}
+
+/// How one session ended.
+enum Played {
+    /// To its `^D` and the server's close: what the client sent and saw, and when.
+    Finished(Recording),
+    Interrupted,
 }
 
 /// Plays one session against the server at `addr`.
@@ -127,7 +206,7 @@ async fn play(
     delay: Duration,
     page: &mut Page<'_>,
     progress: &Progress,
-) -> anyhow::Result<DemoEnd> {
+) -> anyhow::Result<Played> {
     let stream = net::connect(&addr.to_string(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
     let (client_output, screen) = tokio::io::duplex(64 * 1024);
@@ -142,10 +221,14 @@ async fn play(
     let silence_limit = delay * 3 + Duration::from_secs(5);
 
     let started = Instant::now();
+    let mut recording = Recording::new();
     let mut director = Director::new(script, delay);
     let mut effects = director.start(Duration::ZERO);
     loop {
         for effect in effects {
+            if let Effect::Send(shout) = effect {
+                recording.sent(started.elapsed(), shout);
+            }
             if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
                 return match e {
                     Failure::Page(e) => Err(output_error(e)),
@@ -163,7 +246,7 @@ async fn play(
 
         let wake = director.due().map(|due| started + due);
         effects = tokio::select! {
-            read = timeout(silence_limit, screen.next_text()) => {
+            read = timeout(silence_limit, screen.next_line()) => {
                 match read {
                     Err(_) => anyhow::bail!(
                         "the server sent nothing for {}; giving up",
@@ -171,7 +254,10 @@ async fn play(
                     ),
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
                     Ok(Ok(None)) => break,
-                    Ok(Ok(Some(text))) => director.heard(&text, started.elapsed()),
+                    Ok(Ok(Some(line))) => {
+                        recording.received_line(line.read_at - started, &line.wire);
+                        director.heard(&render::echo_text(&line.wire), started.elapsed())
+                    }
                 }
             }
             _ = sleep_until(wake.unwrap_or(started)), if wake.is_some() => {
@@ -187,7 +273,15 @@ async fn play(
     if !director.finished() {
         anyhow::bail!("the server closed the connection before the session ended");
     }
-    Ok(DemoEnd::Finished)
+    Ok(Played::Finished(recording))
+}
+
+/// A line of the client's output, as it came off the wire (its `\n` included, if it had one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Heard {
+    wire: Vec<u8>,
+    /// When the read that completed it returned: the line's arrival, as near as the client sees.
+    read_at: Instant,
 }
 
 /// The client's output, read line by line through the crate's line reader.
@@ -195,9 +289,8 @@ struct Screen {
     pipe: DuplexStream,
     lines: LineSplitter,
     chunk: Box<[u8]>,
-    /// Lines split from the reads so far and not yet handed out, as [`render::echo_text`] shows
-    /// them.
-    heard: VecDeque<String>,
+    /// Lines split from the reads so far and not yet handed out.
+    heard: VecDeque<Heard>,
     ended: bool,
 }
 
@@ -215,19 +308,25 @@ impl Screen {
         }
     }
 
-    /// The next line's text, or `None` once the pipe has ended. Safe to cancel (a timer firing
-    /// first loses nothing): bytes are split into lines as soon as a read returns them.
-    async fn next_text(&mut self) -> io::Result<Option<String>> {
+    /// The next line, or `None` once the pipe has ended. Safe to cancel (a timer firing first
+    /// loses nothing): bytes are split into lines as soon as a read returns them.
+    async fn next_line(&mut self) -> io::Result<Option<Heard>> {
         loop {
-            if let Some(text) = self.heard.pop_front() {
-                return Ok(Some(text));
+            if let Some(line) = self.heard.pop_front() {
+                return Ok(Some(line));
             }
             if self.ended {
                 return Ok(None);
             }
             let read = self.pipe.read(&mut self.chunk).await?;
+            let read_at = Instant::now();
             let heard = &mut self.heard;
-            let keep = |line: &[u8]| heard.push_back(render::echo_text(line));
+            let keep = |line: &[u8]| {
+                heard.push_back(Heard {
+                    wire: line.to_vec(),
+                    read_at,
+                })
+            };
             if read == 0 {
                 self.ended = true;
                 self.lines.split_end(keep);
@@ -328,6 +427,15 @@ impl Page<'_> {
         }
         Ok(())
     }
+
+    /// Closes a session's transcript with its timeline: an empty line, then the chart's lines.
+    fn chart(&mut self, progress: &Progress, chart: &str) -> io::Result<()> {
+        self.print(progress, "")?;
+        for line in chart.lines() {
+            self.print(progress, line)?;
+        }
+        Ok(())
+    }
 }
 
 /// Starts the real server, in this process, on a free loopback port.
@@ -357,16 +465,43 @@ mod tests {
     async fn the_screen_hands_out_whole_lines_and_a_cut_read_loses_nothing() {
         let (mut client_output, pipe) = tokio::io::duplex(64);
         let mut screen = Screen::new(pipe);
+        let start = Instant::now();
+        let heard = |wire: &[u8], after: Duration| Heard {
+            wire: wire.to_vec(),
+            read_at: start + after,
+        };
         client_output.write_all(b"\t HELLO\n\t Hel").await.unwrap();
-        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("HELLO"));
+        assert_eq!(
+            screen.next_line().await.unwrap(),
+            Some(heard(b"\t HELLO\n", Duration::ZERO))
+        );
         // Nothing whole is waiting: the read is abandoned, keeping the start of the line.
-        let abandoned = timeout(Duration::from_secs(1), screen.next_text()).await;
+        let abandoned = timeout(Duration::from_secs(1), screen.next_line()).await;
         assert!(abandoned.is_err(), "{abandoned:?}");
-        client_output.write_all(b"lo\r\n\t hello").await.unwrap();
+        client_output
+            .write_all(b"lo\r\n\t HI\n\t hello")
+            .await
+            .unwrap();
         drop(client_output);
-        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("Hello"));
-        assert_eq!(screen.next_text().await.unwrap().as_deref(), Some("hello"));
-        assert_eq!(screen.next_text().await.unwrap(), None);
-        assert_eq!(screen.next_text().await.unwrap(), None);
+        // The abandoned read took a second; another passes before the next read. Each line is
+        // timed by the read that completed it, however long it then waits to be handed out.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let completed = Duration::from_secs(2);
+        assert_eq!(
+            screen.next_line().await.unwrap(),
+            Some(heard(b"\t Hello\r\n", completed))
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            screen.next_line().await.unwrap(),
+            Some(heard(b"\t HI\n", completed))
+        );
+        let ended = Duration::from_secs(3);
+        assert_eq!(
+            screen.next_line().await.unwrap(),
+            Some(heard(b"\t hello", ended))
+        );
+        assert_eq!(screen.next_line().await.unwrap(), None);
+        assert_eq!(screen.next_line().await.unwrap(), None);
     }
 }

@@ -32,6 +32,12 @@
 //! floor takes away the latency both servers share. Plain "sent → first echo" would draw a sliver
 //! on every row, in both modes, whose length is the machine's latency, not the server's behaviour.
 //! It is computed for every session, whatever its mode, so the two can be compared.
+//!
+//! The charts draw a stretch only when it lasted at least a tenth of the delay
+//! ([`Row::noticeable_waiting`]): what is left of a wait once the floor is taken away is, for a
+//! shout read at once, the difference between two round trips, and a loaded machine can make that
+//! several milliseconds. A server holding a shout back holds it for a good part of a delay (in
+//! the book's session, a delay and a half). [`Row::waited`] keeps the exact figure.
 
 pub mod svg;
 pub mod terminal;
@@ -135,11 +141,22 @@ impl Row {
         self.waited.map(|waited| (self.sent, self.sent + waited))
     }
 
+    /// The waiting stretch, if it is long enough to tell from the machine's jitter on a chart
+    /// ticked at `delay`: at least [`NOTICEABLE_WAIT`] of it (any length when the delay is zero).
+    pub fn noticeable_waiting(&self, delay: Duration) -> Option<(Duration, Duration)> {
+        let least = delay.mul_f64(NOTICEABLE_WAIT);
+        self.waiting()
+            .filter(|&(from, to)| to > from && to - from >= least)
+    }
+
     /// The last moment on this row.
     pub fn end(&self) -> Duration {
         self.marks.last().map_or(self.sent, |mark| mark.at)
     }
 }
+
+/// The shortest wait a chart draws, as a fraction of the delay (see the module docs).
+pub const NOTICEABLE_WAIT: f64 = 0.1;
 
 /// An echo's arrival, in its voice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -442,6 +459,31 @@ mod tests {
             label_stride(1.0, 30.0, 3),
             4,
             "no more than there are ticks"
+        );
+    }
+
+    #[test]
+    fn a_wait_is_drawn_only_when_it_is_a_tenth_of_a_delay_or_more() {
+        let mut recording = Recording::new();
+        for (at, shout) in [(0, "a"), (100, "b"), (200, "c")] {
+            recording.sent(MS * at, shout);
+        }
+        // Round trips of 1 ms, 10.9 ms (jitter) and 12 ms: waits of 0, 9.9 ms and 11 ms.
+        recording.received(MS * 1, "A");
+        recording.received(Duration::from_micros(110_900), "B");
+        recording.received(MS * 212, "C");
+        let timeline = Timeline::new(&recording, None, MS * 100);
+        let drawn: Vec<Option<(Duration, Duration)>> = timeline
+            .rows
+            .iter()
+            .map(|row| row.noticeable_waiting(timeline.delay))
+            .collect();
+        assert_eq!(drawn, [None, None, Some((MS * 200, MS * 211))]);
+        assert_eq!(timeline.rows[1].waited, Some(Duration::from_micros(9_900)));
+        // With no delay to compare with, any wait is drawn.
+        assert_eq!(
+            timeline.rows[1].noticeable_waiting(Duration::ZERO),
+            Some((MS * 100, Duration::from_micros(109_900)))
         );
     }
 

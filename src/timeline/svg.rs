@@ -136,7 +136,7 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
 
     for (index, row) in timeline.rows.iter().enumerate() {
         let middle = rows_top + ROW_HEIGHT * (index as f64 + 0.5);
-        group = group.add(shout_row(row, axis, middle));
+        group = group.add(shout_row(row, axis, timeline.delay, middle));
     }
     if !timeline.unattributed.is_empty() {
         let middle = rows_top + ROW_HEIGHT * (timeline.rows.len() as f64 + 0.5);
@@ -153,15 +153,15 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
     group
 }
 
-fn shout_row(row: &Row, axis: &Axis, middle: f64) -> Group {
+fn shout_row(row: &Row, axis: &Axis, delay: Duration, middle: f64) -> Group {
     let sent_x = x(axis, row.sent);
     let mut group = Group::new()
         .set("class", "shout")
         .add(label(&row.label, middle).set("fill", INK))
         .add(line(sent_x, middle, x(axis, row.end()), middle, FAINT, 2.0));
-    // A wait too short to see (every shout the server read at once) is not drawn.
+    // A wait too short to tell from jitter, or to see, is not drawn.
     let waiting = row
-        .waiting()
+        .noticeable_waiting(delay)
         .map(|(from, to)| (from, to, x(axis, from), x(axis, to)))
         .filter(|&(_, _, from_x, to_x)| to_x - from_x >= 1.0);
     if let Some((from, to, from_x, to_x)) = waiting {

@@ -93,7 +93,7 @@ pub fn render(timeline: &Timeline, axis: &Axis, options: Options) -> String {
         let mut cells = vec![Cell::Blank; layout.columns];
         let sent = layout.column(row.sent);
         fill(&mut cells, sent, layout.column(row.end()), Cell::Line);
-        if let Some((from, to)) = row.waiting() {
+        if let Some((from, to)) = row.noticeable_waiting(timeline.delay) {
             fill(
                 &mut cells,
                 layout.column(from),

@@ -250,3 +250,421 @@ async fn a_delay_too_short_to_keep_the_order_is_a_usage_error() {
     assert!(run.stderr.contains("at least 10ms"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+/// The transcripts at `delay`, as the order tests expect them at `DELAY`.
+fn at_delay(transcript: &str, delay: &str) -> String {
+    transcript.replace(&format!("--delay {DELAY}"), &format!("--delay {delay}"))
+}
+
+/// A chart's row of `label`: where each of its marks is (columns), and its waiting stretch's
+/// length in cells.
+#[derive(Debug)]
+struct ChartRow {
+    sent: usize,
+    echoes: [usize; 3],
+    waited_cells: usize,
+}
+
+fn chart_row(chart: &str, label: &str) -> ChartRow {
+    let row = chart
+        .lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no row for {label:?} in\n{chart}"));
+    let cells: Vec<char> = row.chars().collect();
+    let only = |mark: char| {
+        let found: Vec<usize> = (0..cells.len()).filter(|&c| cells[c] == mark).collect();
+        assert_eq!(found.len(), 1, "one {mark:?} in {row:?}");
+        found[0]
+    };
+    ChartRow {
+        sent: only('>'),
+        echoes: [only('█'), only('▒'), only('░')],
+        waited_cells: cells.iter().filter(|&&c| c == '═').count(),
+    }
+}
+
+/// The axis of a chart: its ruler and labels lines, and the cells between two ticks.
+fn chart_axis(chart: &str) -> (String, String, usize) {
+    let lines: Vec<&str> = chart.lines().collect();
+    let ruler = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with('├'))
+        .unwrap_or_else(|| panic!("no axis in\n{chart}"));
+    let ticks: Vec<usize> = lines[ruler]
+        .chars()
+        .enumerate()
+        .filter(|&(_, c)| matches!(c, '├' | '┼' | '┤'))
+        .map(|(column, _)| column)
+        .collect();
+    let per_tick = ticks.windows(2).map(|pair| pair[1] - pair[0]).min();
+    (
+        lines[ruler].to_string(),
+        lines[ruler + 1].to_string(),
+        per_tick.expect("at least two ticks"),
+    )
+}
+
+/// What a learner should see at a glance: reverb1 held `Yooo-hooo!` back for more than a delay,
+/// reverb2 held nothing back, both on one scale, and each shout's marks in their order.
+#[tokio::test(flavor = "multi_thread")]
+async fn timeline_follows_each_transcript_on_one_scale() {
+    let run = demo(&[
+        "--mode",
+        "both",
+        "--delay",
+        "50ms",
+        "--timeline",
+        "--color",
+        "never",
+    ])
+    .await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let out = run.stdout_text();
+    assert!(!out.contains('\x1b'), "{out:?}");
+    let blocks: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!(
+        blocks.len(),
+        4,
+        "transcript, chart, transcript, chart:\n{out}"
+    );
+    assert_eq!(format!("{}\n", blocks[0]), at_delay(SEQUENTIAL, "50ms"));
+    assert_eq!(format!("{}\n", blocks[2]), at_delay(CONCURRENT, "50ms"));
+    let (sequential, concurrent) = (blocks[1], blocks[3]);
+    assert!(
+        sequential.starts_with("sequential (reverb1), delay 50ms\n"),
+        "{sequential}"
+    );
+    assert!(
+        concurrent.starts_with("concurrent (reverb2), delay 50ms\n"),
+        "{concurrent}"
+    );
+    for chart in [sequential, concurrent] {
+        for line in chart.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+        }
+        assert_eq!(
+            chart.lines().last(),
+            Some("> sent  ═ waited in the server  █ loud  ▒ as sent  ░ quiet"),
+            "{chart}"
+        );
+        assert!(
+            !chart.contains("(no shout)"),
+            "every line is a shout's echo:\n{chart}"
+        );
+    }
+    let (ruler, labels, per_delay) = chart_axis(sequential);
+    assert_eq!(
+        (ruler.as_str(), labels.as_str()),
+        (
+            chart_axis(concurrent).0.as_str(),
+            chart_axis(concurrent).1.as_str()
+        ),
+        "one scale for both"
+    );
+    assert!(labels.trim_start().starts_with("0s "), "{labels}");
+
+    let sequential_rows = ["Hello?", "Is there anybody there?", "Yooo-hooo!"]
+        .map(|label| chart_row(sequential, label));
+    let concurrent_rows =
+        ["Is there anybody there?", "Yooo-hooo!"].map(|label| chart_row(concurrent, label));
+    for row in sequential_rows.iter().chain(&concurrent_rows) {
+        let [loud, as_sent, quiet] = row.echoes;
+        assert!(
+            row.sent < loud && loud < as_sent && as_sent < quiet,
+            "{row:?}"
+        );
+    }
+    // reverb1 read Yooo-hooo! a delay and a half after it was sent (however late the client's
+    // timer sent it, more than half a delay); reverb2 read it at once (a stretch of half a delay
+    // would be far beyond a loaded machine's latency).
+    let held = &sequential_rows[2];
+    assert!(
+        held.waited_cells >= per_delay / 2 && held.waited_cells > 0,
+        "{held:?}, {per_delay} cells a delay\n{sequential}"
+    );
+    assert!(
+        held.echoes[0] >= sequential_rows[1].echoes[2],
+        "not before the previous shout's last echo"
+    );
+    for row in &concurrent_rows {
+        assert!(row.waited_cells < per_delay / 2, "{row:?}\n{concurrent}");
+    }
+    // reverb2's second shout is echoed while the first still is.
+    assert!(
+        concurrent_rows[1].echoes[0] < concurrent_rows[0].echoes[2],
+        "{concurrent}"
+    );
+}
+
+/// The classes the SVG gives each event's mark, counted in each session's panel.
+fn svg_panels(text: &str) -> Vec<Vec<(&'static str, usize)>> {
+    let document = roxmltree::Document::parse(text).expect("well-formed XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    assert!(document.root_element().attribute("viewBox").is_some());
+    document
+        .descendants()
+        .filter(|node| node.attribute("class") == Some("session"))
+        .map(|panel| {
+            ["sent", "echo loud", "echo as-sent", "echo quiet"]
+                .map(|class| {
+                    let count = panel
+                        .descendants()
+                        .filter(|node| node.attribute("class") == Some(class))
+                        .count();
+                    (class, count)
+                })
+                .to_vec()
+        })
+        .collect()
+}
+
+fn each_class(count: usize) -> Vec<(&'static str, usize)> {
+    ["sent", "echo loud", "echo as-sent", "echo quiet"]
+        .map(|class| (class, count))
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn svg_writes_a_picture_of_both_sessions_that_parses() {
+    let dir = tempfile_dir("svg-file");
+    let path = dir.join("timeline.svg");
+    let path_arg = path.to_str().expect("a UTF-8 temp path");
+    let run = demo(&["--delay", "50ms", "--svg", path_arg, "--color", "never"]).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.stdout_text(),
+        format!(
+            "{}\n{}",
+            at_delay(SEQUENTIAL, "50ms"),
+            at_delay(CONCURRENT, "50ms")
+        ),
+        "the transcript is unchanged"
+    );
+    let text = std::fs::read_to_string(&path).expect("the picture was written");
+    assert_eq!(svg_panels(&text), [each_class(3), each_class(2)]);
+    assert!(
+        text.contains("echoctl demo --mode both --delay 50ms"),
+        "titled"
+    );
+    let mut options = usvg::Options::default();
+    options.fontdb_mut().load_system_fonts();
+    usvg::Tree::from_str(&text, &options).expect("usvg reads it");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn svg_to_stdout_moves_the_transcript_to_stderr() {
+    let run = demo(&[
+        "--mode",
+        "sequential",
+        "--delay",
+        FAST_DELAY,
+        "--svg",
+        "-",
+        "--color",
+        "never",
+    ])
+    .await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, sequential_fast());
+    assert_eq!(svg_panels(run.stdout_text()), [each_class(3)]);
+    assert!(
+        run.stdout_text()
+            .contains("sequential (reverb1), delay 10ms")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn svg_into_a_missing_folder_or_onto_a_folder_fails_before_playing() {
+    let run = demo(&["--svg", "/nonexistent-echoctl-folder/timeline.svg"]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty(), "nothing played");
+    assert_eq!(
+        run.stderr,
+        "echoctl: error: cannot write the picture to /nonexistent-echoctl-folder/timeline.svg: \
+         there is no folder /nonexistent-echoctl-folder\n"
+    );
+    let folder = std::env::temp_dir();
+    let folder = folder.to_str().expect("a UTF-8 temp path");
+    let run = demo(&["--svg", folder]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty(), "nothing played");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "echoctl: error: cannot write the picture to {folder}: it is a folder; name a file \
+             in it\n"
+        )
+    );
+}
+
+/// A fresh folder of this test's own under the system's temp folder.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("echoctl-demo-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a temp folder");
+    dir
+}
+
+/// The progress bar on a pseudo-terminal: shown only where it cannot tear the transcript, one
+/// line at any width, plain on a dumb terminal.
+#[cfg(target_os = "linux")]
+mod bar {
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::process::Stdio;
+
+    use tokio::time::timeout;
+
+    use super::{SEQUENTIAL, echoctl};
+    use crate::common::{PATIENCE, finish};
+
+    /// The spinner's frames, as progress.rs draws them.
+    const SPINNER: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
+
+    /// A pseudo-terminal of `columns` by 50 rows: the side a program writes to, and a reader of
+    /// everything written there, until the last program holding it exits.
+    fn pty(columns: u16) -> (File, tokio::task::JoinHandle<Vec<u8>>) {
+        // SAFETY: plain libc calls on a descriptor this function owns; every result is checked.
+        let (master, terminal) = unsafe {
+            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(
+                master >= 0,
+                "posix_openpt: {}",
+                std::io::Error::last_os_error()
+            );
+            let master = OwnedFd::from_raw_fd(master);
+            assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
+            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+                0
+            );
+            let size = libc::winsize {
+                ws_row: 50,
+                ws_col: columns,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
+            let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
+            (master, name)
+        };
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(terminal.to_str().expect("a pty's name is ASCII"))
+            .expect("open the pty's terminal side");
+        let mut master = File::from(master);
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Reading ends with EIO once no program holds the terminal side any more.
+            while let Ok(read @ 1..) = master.read(&mut chunk) {
+                all.extend_from_slice(&chunk[..read]);
+            }
+            all
+        });
+        (terminal, reader)
+    }
+
+    /// Plays the sequential session at 200ms with `stdout_on_pty` (else piped) and stderr on a
+    /// pty `columns` wide; returns what the pty received and what went to the pipe.
+    async fn play(columns: u16, stdout_on_pty: bool, term: &str) -> (Vec<u8>, Vec<u8>) {
+        let (terminal, screen) = pty(columns);
+        let mut command = echoctl();
+        command
+            .args([
+                "demo",
+                "--mode",
+                "sequential",
+                "--delay",
+                "200ms",
+                "--color",
+                "never",
+            ])
+            .env("TERM", term)
+            .stdin(Stdio::null())
+            .stderr(terminal.try_clone().expect("dup the terminal"));
+        if stdout_on_pty {
+            command.stdout(terminal);
+        } else {
+            drop(terminal);
+            command.stdout(Stdio::piped());
+        }
+        let child = command.spawn().expect("spawn echoctl");
+        // The command keeps its copies of the terminal open until dropped.
+        drop(command);
+        let finished = finish(child).await;
+        assert_eq!(finished.code, Some(0), "stderr: {}", finished.stderr);
+        let shown = timeout(PATIENCE, screen)
+            .await
+            .expect("the pty is released")
+            .expect("the reader did not panic");
+        (shown, finished.stdout)
+    }
+
+    /// What a terminal `columns` wide shows after `bytes`, each line without the blanks at its
+    /// end (a dumb terminal's bar is cleared by writing spaces over it).
+    fn screen(bytes: &[u8], columns: u16) -> String {
+        let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        let mut terminal = vt100::Parser::new(size(50), size(columns), 0);
+        terminal.process(bytes);
+        let contents = terminal.screen().contents();
+        let lines: Vec<&str> = contents.lines().map(str::trim_end).collect();
+        lines.join("\n")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_piped_transcript_gets_no_bar_on_the_terminal() {
+        let (shown, piped) = play(80, false, "xterm").await;
+        assert_eq!(String::from_utf8_lossy(&piped), SEQUENTIAL);
+        assert_eq!(
+            String::from_utf8_lossy(&shown),
+            "",
+            "nothing on the terminal: the bar would tear the piped lines shown there"
+        );
+    }
+
+    /// At 40 columns every frame is one line, the same width all along, and clearing it leaves
+    /// exactly the transcript on the screen (a wrapped frame would leave its first line behind).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn on_the_transcripts_terminal_the_bar_is_one_line_that_goes() {
+        let (shown, piped) = play(40, true, "xterm").await;
+        assert!(piped.is_empty());
+        let text = String::from_utf8_lossy(&shown);
+        let frames: Vec<&str> = text
+            .split(['\r', '\n'])
+            .filter_map(|piece| piece.strip_prefix("\x1b[2K"))
+            .filter(|frame| frame.contains("reverb1 ["))
+            .collect();
+        assert!(frames.len() >= 3, "the bar was drawn: {text:?}");
+        for frame in &frames {
+            assert_eq!(
+                frame.chars().count(),
+                38,
+                "two columns left for ^C: {frame:?}"
+            );
+            assert!(
+                frame.chars().next().is_some_and(|c| SPINNER.contains(c)),
+                "{frame:?}"
+            );
+        }
+        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dumb_terminal_gets_a_plain_bar() {
+        let (shown, _) = play(40, true, "dumb").await;
+        let text = String::from_utf8_lossy(&shown);
+        assert!(text.contains("reverb1 ["), "the bar was drawn: {text:?}");
+        assert!(!text.contains('\x1b'), "no escape sequence: {text:?}");
+        assert!(
+            !text.chars().any(|c| SPINNER.contains(c)),
+            "no spinner: {text:?}"
+        );
+        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+    }
+}

@@ -516,3 +516,78 @@ fn a_tiny_delay_over_a_long_session_is_thinned_to_fit() {
         .count();
     assert!(gridlines < 100, "{gridlines} lines");
 }
+
+/// What an SVG picture shows, apart from its times, in document order: the size, then every
+/// text (each number replaced by `#`) and every mark's class, each tagged with its panel.
+fn structure(svg: &str) -> Vec<String> {
+    let document = roxmltree::Document::parse(svg).expect("well-formed XML");
+    let root = document.root_element();
+    let mut seen = vec![format!("viewBox {:?}", root.attribute("viewBox"))];
+    let panel_of = |node: roxmltree::Node| {
+        node.ancestors()
+            .find(|a| a.attribute("class") == Some("session"))
+            .and_then(|panel| {
+                document
+                    .descendants()
+                    .filter(|n| n.attribute("class") == Some("session"))
+                    .position(|n| n == panel)
+            })
+    };
+    for node in document.descendants().filter(|n| n.is_element()) {
+        let what = if node.has_tag_name("text") {
+            let text = node.text().unwrap_or_default();
+            let mut numbers_hidden = String::new();
+            for c in text.chars() {
+                let digit = c.is_ascii_digit() || c == '.';
+                if !(digit && numbers_hidden.ends_with('#')) {
+                    numbers_hidden.push(if digit { '#' } else { c });
+                }
+            }
+            format!("text {numbers_hidden:?}")
+        } else if let Some(class) = node.attribute("class") {
+            format!("class {class:?}")
+        } else {
+            continue;
+        };
+        seen.push(match panel_of(node) {
+            Some(panel) => format!("panel {panel}: {what}"),
+            None => what,
+        });
+    }
+    seen
+}
+
+/// The command that makes the README's picture; a test checks the committed one is its output.
+const DOCS_PICTURE: &str = "cargo run --quiet -- demo --svg docs/timeline.svg";
+
+/// `docs/timeline.svg` is what `demo --svg` draws today (the book's delay, both sessions): the
+/// same texts, marks and counts in each panel, whatever the times measured.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_committed_picture_is_what_demo_svg_draws() {
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/timeline.svg");
+    let committed = std::fs::read_to_string(&committed).expect("docs/timeline.svg is committed");
+    let mut command = crate::common::echoctl();
+    command.args(["demo", "--svg", "-", "--color", "never"]);
+    let fresh = crate::common::run(&mut command).await;
+    assert_eq!(fresh.code, Some(0), "stderr: {}", fresh.stderr);
+    let (committed, fresh) = (structure(&committed), structure(fresh.stdout_text()));
+    assert!(
+        fresh
+            .iter()
+            .filter(|seen| seen.contains("echo loud"))
+            .count()
+            == 5,
+        "five shouts' echoes: {fresh:#?}"
+    );
+    let only_in = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|seen| !b.contains(seen)).cloned().collect()
+    };
+    assert_eq!(
+        committed,
+        fresh,
+        "docs/timeline.svg is stale; regenerate it with `{DOCS_PICTURE}`. Only in the committed \
+         one: {:?}; only in a fresh one: {:?}",
+        only_in(&committed, &fresh),
+        only_in(&fresh, &committed),
+    );
+}
