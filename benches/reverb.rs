@@ -12,6 +12,10 @@
 //! address, delay and mode) is built with the machine's `go`, and each run of each scenario drives
 //! echoctl and then Go, one after the other, so both meet the same machine and the same noise.
 //!
+//! The `plain` scenario loads `serve --mode plain` with `bench --expect plain`, and beside it, in
+//! the same runs, `socat TCP-LISTEN:PORT,fork,reuseaddr PIPE` as the reference plain echo when
+//! `socat` is installed (Go's reverb does not take part: it has no plain mode).
+//!
 //! Not part of `cargo test` or CI: it takes minutes and measures the machine as much as the code.
 //! Each run starts a fresh server on a free 127.0.0.1 port (so its peak memory is that run's), runs
 //! one `echoctl bench --json`, reads the server's peak RSS (`VmHWM`) and CPU time from `/proc`,
@@ -101,6 +105,31 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             go: "70,000-100,000 echo lines lost",
         },
         Scenario {
+            name: "plain",
+            title: "plain echo, 100 conns, 16 in flight each",
+            mode: "plain",
+            delay: "",
+            bench: [
+                "--expect",
+                "plain",
+                "-c",
+                "100",
+                "-n",
+                "10000000",
+                "-w",
+                "16",
+                "--duration",
+                "5s",
+                "--ramp-up",
+                "100ms",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            target: "nothing lost",
+            go: "(no plain mode in the book's reverb; socat PIPE is the reference)",
+        },
+        Scenario {
             name: "sequential",
             title: "sequential, N conns, a shout every 2.5 s, delay 1 s, 10 s",
             mode: "sequential",
@@ -112,10 +141,12 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
     ]
 }
 
-/// A server under test: echoctl, or the book's Go program built from `benches/go/reverb.go`.
+/// A server under test: echoctl, the book's Go program built from `benches/go/reverb.go`, or
+/// socat as a plain echo.
 enum Server {
     Echoctl,
     Go(PathBuf),
+    Socat,
 }
 
 impl Server {
@@ -123,6 +154,17 @@ impl Server {
         match self {
             Server::Echoctl => "echoctl",
             Server::Go(_) => "Go",
+            Server::Socat => "socat",
+        }
+    }
+
+    /// Whether this server takes part in `scenario`: Go only as a reverb, socat only as a plain
+    /// echo.
+    fn serves(&self, scenario: &Scenario) -> bool {
+        match self {
+            Server::Echoctl => true,
+            Server::Go(_) => scenario.mode != "plain",
+            Server::Socat => scenario.mode == "plain",
         }
     }
 
@@ -130,8 +172,17 @@ impl Server {
         match self {
             Server::Echoctl => {
                 let mut cmd = Command::new(ECHOCTL);
-                cmd.args(["serve", "-q", "--listen", addr, "--mode", scenario.mode])
-                    .args(["--delay", scenario.delay]);
+                cmd.args(["serve", "-q", "--listen", addr, "--mode", scenario.mode]);
+                if scenario.mode != "plain" {
+                    cmd.args(["--delay", scenario.delay]);
+                }
+                cmd
+            }
+            Server::Socat => {
+                let port = addr.rsplit_once(':').map_or("", |(_, port)| port);
+                let mut cmd = Command::new("socat");
+                cmd.arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
+                    .arg("PIPE");
                 cmd
             }
             Server::Go(binary) => {
@@ -200,6 +251,17 @@ fn main() {
         }
     }
     let mut servers = vec![Server::Echoctl];
+    let socat = Command::new("socat")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if socat {
+        servers.push(Server::Socat);
+    } else {
+        eprintln!("note: socat is not installed; the plain scenario runs without a reference");
+    }
     if with_go {
         match build_go() {
             Ok(binary) => servers.push(Server::Go(binary)),
@@ -224,8 +286,11 @@ fn main() {
         for i in 0..runs {
             // Interleaved, so that a noisy minute falls on both servers alike, and each goes
             // first in turn, so that neither always follows the other's run.
-            let mut order: Vec<usize> = (0..servers.len()).collect();
-            order.rotate_left(i % servers.len());
+            let mut order: Vec<usize> = (0..servers.len())
+                .filter(|&k| servers[k].serves(&scenario))
+                .collect();
+            let serving = order.len().max(1);
+            order.rotate_left(i % serving);
             for &which in &order {
                 let (server, results) = (&servers[which], &mut results[which]);
                 eprint!(
@@ -251,6 +316,7 @@ fn main() {
 }
 
 fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
+    let server_kind = server;
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
     let mut server = Running(
@@ -275,7 +341,11 @@ fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
         .output()
         .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
     let cpu_after = cpu_seconds(pid)?;
-    let server_peak_rss_mb = peak_rss_mb(pid)?;
+    // socat forks a process per connection: its parent's peak says nothing of what they used.
+    let server_peak_rss_mb = match server_kind {
+        Server::Socat => f64::NAN,
+        _ => peak_rss_mb(pid)?,
+    };
     server.stop();
     let bench: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("bench printed no JSON ({e})"))?;
@@ -342,7 +412,9 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
     // Fields after the command name, which is in parentheses and may contain spaces.
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name; cutime
+    // and cstime (16 and 17: 13 and 14) are its children's that have ended, socat's per
+    // connection (echoctl and Go have none).
     let ticks = |i: usize| {
         fields
             .get(i)
@@ -351,7 +423,7 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
     };
     // SAFETY: sysconf only reads a configuration value.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok((ticks(11) + ticks(12)) / hz)
+    Ok((ticks(11) + ticks(12) + ticks(13) + ticks(14)) / hz)
 }
 
 /// The number at `path` in `echoctl bench --json`'s report. A missing one is a harness out of
@@ -374,14 +446,18 @@ fn lost(r: &Run) -> f64 {
 
 fn one_line(r: &Run) -> String {
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {:.1} MB, CPU {:.2} s | bench CPU {:.0}%",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s | bench CPU {:.0}%",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
         f(&r.bench, &["lateness", "lower", "p99_ms"]),
         f(&r.bench, &["lateness", "all", "p99_9_ms"]),
         f(&r.bench, &["echo_lines_per_s"]),
-        r.server_peak_rss_mb,
+        if r.server_peak_rss_mb.is_finite() {
+            format!("{:.1}", r.server_peak_rss_mb)
+        } else {
+            "-".into()
+        },
         r.server_cpu_s,
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
@@ -446,12 +522,15 @@ fn print_table(
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (s, per_server) in rows {
         for (server, results) in servers.iter().zip(per_server) {
+            if !server.serves(s) {
+                continue;
+            }
             println!(
                 "| {} ({}) | {} | {} | {} |",
                 s.title.replace('N', &connections.to_string()),
                 s.name,
                 server.name(),
-                summary(results, runs).join(" | "),
+                summary(results, runs, s.mode == "plain").join(" | "),
                 if matches!(server, Server::Echoctl) {
                     s.target
                 } else {
@@ -461,10 +540,16 @@ fn print_table(
         }
     }
     println!();
-    if servers.len() > 1 {
-        println!("echoctl against Go in the same runs (medians):");
-        for (s, per_server) in rows {
-            let [ours, go] = [&per_server[0], &per_server[1]];
+    for (k, other) in servers.iter().enumerate().skip(1) {
+        if !rows.iter().any(|(s, _)| other.serves(s)) {
+            continue;
+        }
+        println!(
+            "echoctl against {} in the same runs (medians):",
+            other.name()
+        );
+        for (s, per_server) in rows.iter().filter(|(s, _)| other.serves(s)) {
+            let [ours, go] = [&per_server[0], &per_server[k]];
             if ours.is_empty() || go.is_empty() {
                 println!(
                     "- {}: no comparison, a server had no successful run",
@@ -477,7 +562,15 @@ fn print_table(
             };
             let rss =
                 |results: &[Run]| median(results.iter().map(|r| r.server_peak_rss_mb).collect());
-            if m(ours, &["echo_lines", "expected"]) > 0.0 {
+            if matches!(other, Server::Socat) {
+                println!(
+                    "- {}: {:.2}x the echo lines/s, {:.2}x the p99 round trip, {:.2}x the CPU per line",
+                    s.name,
+                    m(ours, &["echo_lines_per_s"]) / m(go, &["echo_lines_per_s"]),
+                    m(ours, &["lateness", "all", "p99_ms"]) / m(go, &["lateness", "all", "p99_ms"]),
+                    cpu_per_line(ours) / cpu_per_line(go),
+                );
+            } else if m(ours, &["echo_lines", "expected"]) > 0.0 {
                 println!(
                     "- {}: {:.2}x the echo lines/s, {:.2}x the p99 lateness (all echoes), {:.2}x the peak RSS",
                     s.name,
@@ -497,9 +590,20 @@ fn print_table(
     }
 }
 
+/// Server CPU per echo line received, in µs: the median of the runs.
+fn cpu_per_line(results: &[Run]) -> f64 {
+    median(
+        results
+            .iter()
+            .map(|r| 1e6 * r.server_cpu_s / f(&r.bench, &["echo_lines", "received"]))
+            .collect(),
+    )
+}
+
 /// The table cells after the server's name, from one server's runs of one scenario (`runs`
-/// were asked for; a failed run is left out, and the count says so).
-fn summary(results: &[Run], runs: usize) -> Vec<String> {
+/// were asked for; a failed run is left out, and the count says so). A plain echo has one
+/// "voice", the round trip.
+fn summary(results: &[Run], runs: usize, plain: bool) -> Vec<String> {
     if results.is_empty() {
         let mut cells = vec!["no run succeeded".to_string()];
         cells.resize(7, "-".into());
@@ -508,12 +612,7 @@ fn summary(results: &[Run], runs: usize) -> Vec<String> {
     let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
     let worst_lost = results.iter().map(lost).fold(0.0, f64::max);
     let rss = median(results.iter().map(|r| r.server_peak_rss_mb).collect());
-    let cpu_per_line = median(
-        results
-            .iter()
-            .map(|r| 1e6 * r.server_cpu_s / f(&r.bench, &["echo_lines", "received"]))
-            .collect(),
-    );
+    let cpu_per_line = cpu_per_line(results);
     let has_echoes = m(&["echo_lines", "expected"]) > 0.0;
     let if_echoes = |cell: String| if has_echoes { cell } else { "-".into() };
     let missing_runs = if results.len() < runs {
@@ -526,15 +625,26 @@ fn summary(results: &[Run], runs: usize) -> Vec<String> {
             "{worst_lost:.0} of {:.0}{missing_runs}",
             m(&["echo_lines", "expected"])
         ),
-        if_echoes(format!(
-            "{:.2} / {:.2} / {:.2} ms",
-            m(&["lateness", "upper", "p99_ms"]),
-            m(&["lateness", "original", "p99_ms"]),
-            m(&["lateness", "lower", "p99_ms"])
-        )),
+        if_echoes(if plain {
+            format!(
+                "round trip {:.2} ms",
+                m(&["lateness", "original", "p99_ms"])
+            )
+        } else {
+            format!(
+                "{:.2} / {:.2} / {:.2} ms",
+                m(&["lateness", "upper", "p99_ms"]),
+                m(&["lateness", "original", "p99_ms"]),
+                m(&["lateness", "lower", "p99_ms"])
+            )
+        }),
         if_echoes(format!("{:.2} ms", m(&["lateness", "all", "p99_9_ms"]))),
         if_echoes(format!("{:.0}", m(&["echo_lines_per_s"]))),
-        format!("{rss:.1} MB"),
+        if rss.is_finite() {
+            format!("{rss:.1} MB")
+        } else {
+            "- (a process per connection)".into()
+        },
         if has_echoes && cpu_per_line.is_finite() {
             format!("{cpu_per_line:.2} us")
         } else {

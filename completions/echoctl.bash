@@ -77,7 +77,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__bench)
-            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --ramp-up --duration --grace --connect-timeout --json --quiet --verbose --color --help"
+            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +158,10 @@ _echoctl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -W "reverb plain" -- "${cur}"))
                     return 0
                     ;;
                 --ramp-up)
@@ -413,11 +417,11 @@ _echoctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "sequential concurrent" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sequential concurrent plain" -- "${cur}"))
                     return 0
                     ;;
                 --delay)

@@ -31,20 +31,21 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -s q -l quiet -d 'Log only
 complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s V -l version -d 'Print version'
-complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
-complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
+complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Print the completion script for a shell to stdout'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
-concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; 0 echoes at once' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes (newline excluded)' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection (concurrent mode)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
+concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
+plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes, newline excluded (default 64KiB)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection, concurrent mode (default 1024)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long, or never with off' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long, or never with off' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
@@ -77,6 +78,8 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s i -l interval 
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l rate -d 'Shouts per second on each connection, instead of --interval' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s w -l window -d 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s d -l delay -d 'The server\'s delay between echoes (its --delay), to know when each echo is due' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l expect -d 'What the server sends back: reverb (three echo lines per shout, --delay apart) or plain (each shout once, unchanged, at once: lateness is the round trip; --delay is refused)' -r -f -a "reverb\t'A reverb server (echoctl serve, the book\'s reverb1 and reverb2)'
+plain\t'A plain echo server (echoctl serve --mode plain, ncat --exec /bin/cat, socat PIPE)'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l ramp-up -d 'Spread the connects evenly over this time' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l duration -d 'Stop connecting and shouting after this long (echoes owed are still awaited)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l grace -d 'How long to wait for echoes past their due time before counting them missing' -r -f
@@ -88,8 +91,8 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "connect" -d 'Connect to a reverb server: stdin goes to it, its echoes come to stdout'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
+complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "completions" -d 'Print the completion script for a shell to stdout'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'

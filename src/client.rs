@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+use crate::net::Stream;
 
 /// Where `echoctl connect` connects, and how long it waits for an answer.
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ pub enum SessionEnd {
 /// The input is read by a separate task that is not waited for: a terminal nobody types into
 /// never ends, and must not keep the client alive once the server has gone.
 pub async fn relay<I, O>(
-    stream: TcpStream,
+    stream: impl Into<Stream>,
     mut input: I,
     mut output: O,
 ) -> anyhow::Result<SessionEnd>
@@ -54,7 +55,7 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
-    let (mut from_server, mut to_server) = stream.into_split();
+    let (mut from_server, mut to_server) = tokio::io::split(stream.into());
     // Set before the half-close, so it is set before the server can have seen end of input:
     // a close after it is the normal end, a close before it cut the session short.
     let input_ended = Arc::new(AtomicBool::new(false));

@@ -1,6 +1,15 @@
 //! Addresses: resolving a name, connecting to the first address that answers, binding a
 //! listener, and the hints that turn an I/O error into what to do about it. The client, the
 //! server and the bench all go through here, so each error is worded once.
+//!
+//! An address is `HOST:PORT`, or `unix:PATH` for a Unix-domain socket ([`listen`],
+//! [`connect_to`]; [`unix`] binds one safely and removes it when done).
+
+#[cfg(unix)]
+pub mod unix;
+
+#[cfg(unix)]
+pub use unix::UnixListening;
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,6 +18,134 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
+
+/// What `serve --listen` listens on.
+pub enum Listening {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListening),
+}
+
+/// Binds `addr`: `unix:PATH` for a Unix-domain socket, else `HOST:PORT` as [`bind`] does.
+pub async fn listen(addr: &str) -> anyhow::Result<Listening> {
+    #[cfg(unix)]
+    if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
+        return Ok(Listening::Unix(UnixListening::bind(path).await?));
+    }
+    Ok(Listening::Tcp(bind(addr).await?))
+}
+
+/// How an address names a Unix-domain socket: `unix:PATH`.
+pub const UNIX_PREFIX: &str = "unix:";
+
+/// A connected stream: TCP, or a Unix-domain socket.
+#[derive(Debug)]
+pub enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+impl From<TcpStream> for Stream {
+    fn from(stream: TcpStream) -> Stream {
+        Stream::Tcp(stream)
+    }
+}
+
+/// The readiness calls the bench makes on its connections, whichever the transport.
+impl Stream {
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.readable().await,
+            #[cfg(unix)]
+            Stream::Unix(s) => s.readable().await,
+        }
+    }
+
+    pub async fn writable(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.writable().await,
+            #[cfg(unix)]
+            Stream::Unix(s) => s.writable().await,
+        }
+    }
+}
+
+impl crate::transport::Transport for Stream {
+    fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self {
+            Stream::Tcp(s) => s.poll_read_ready(cx),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.try_read(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.try_read(buf),
+        }
+    }
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.try_write(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.try_write(buf),
+        }
+    }
+}
+
+macro_rules! on_stream {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            Stream::Tcp($s) => $e,
+            #[cfg(unix)]
+            Stream::Unix($s) => $e,
+        }
+    };
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        on_stream!(self, s => std::pin::Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        on_stream!(self, s => std::pin::Pin::new(s).poll_write(cx, buf))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        on_stream!(self, s => std::pin::Pin::new(s).poll_flush(cx))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        on_stream!(self, s => std::pin::Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+/// Connects to `addr`: `unix:PATH` for a Unix-domain socket, else `HOST:PORT` as [`connect`]
+/// does.
+pub async fn connect_to(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<Stream> {
+    #[cfg(unix)]
+    if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
+        return Ok(Stream::Unix(unix::connect(path, connect_timeout).await?));
+    }
+    Ok(Stream::Tcp(connect(addr, connect_timeout).await?))
+}
 
 /// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.

@@ -17,6 +17,10 @@
 //! it to the present, write what it appended, and wait for whichever comes first of the socket
 //! becoming readable (if [`Session::read_allowance`] is not zero), [`Session::next_wake`] and the
 //! shutdown stage [`Session::next_stop`] names, until [`Session::end`] says it is over.
+//!
+//! [`plain`] is the plain echo's session (`serve --mode plain`), which ends the same ways.
+
+pub mod plain;
 
 use std::time::Duration;
 

@@ -31,7 +31,7 @@ thread_local! {
 /// Readiness is polled rather than awaited through `readable()`: a `poll_fn` over it costs the
 /// waiting connection a pointer, where tokio's `Readable` future is many times that, and every
 /// idle connection spends its life waiting there.
-pub trait Transport: AsyncWrite + Unpin + Send {
+pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     /// Ready when a read would not block (or the peer has closed).
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Reads what is available now into `buf`, without waiting.

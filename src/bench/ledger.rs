@@ -17,6 +17,10 @@
 //!
 //! A shout is due to be echoed at `send time + k × delay` for voice `k`; the difference between
 //! arrival and due time is its lateness. This module is pure: it is handed the time and the bytes.
+//!
+//! Against a plain echo server ([`Ledger::plain`], `bench --expect plain`) each shout is owed
+//! once, exactly as sent (no prefix, no change of case), due at once: its lateness is the round
+//! trip. It is kept as the original voice with no delay, so the rest of the bench is unchanged.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -65,6 +69,9 @@ pub struct Ledger {
     /// (the index, digits, is the same in every voice).
     voiced_prefixes: [Vec<u8>; 3],
     delay: Duration,
+    /// The voices each shout is owed: all three from a reverb server, the original alone from a
+    /// plain echo.
+    voices: &'static [Voice],
     /// `owed[k]`: shouts still owed voice `k`, oldest first.
     owed: [VecDeque<Owed>; 3],
     /// The youngest shout heard in each voice so far, to spot an older one arriving after it.
@@ -84,10 +91,20 @@ impl Ledger {
             prefix,
             voiced_prefixes,
             delay,
+            voices: &Voice::ALL,
             owed: Default::default(),
             newest_heard: [None; 3],
             counts: LedgerCounts::default(),
         }
+    }
+
+    /// The ledger of a connection to a plain echo server: each shout is owed back once, byte for
+    /// byte as sent, at once.
+    pub fn plain(connection: usize) -> Self {
+        let mut ledger = Ledger::new(connection, Duration::ZERO);
+        ledger.voices = &[Voice::Original];
+        ledger.voiced_prefixes[Voice::Original.index()] = ledger.prefix.clone();
+        ledger
     }
 
     /// Records a shout sent at `sent_at` and appends its line (text and `\n`) to `out`.
@@ -96,8 +113,8 @@ impl Ledger {
         self.counts.shouts += 1;
         write_shout(&self.prefix, index, out);
         out.push(b'\n');
-        for queue in &mut self.owed {
-            queue.push_back(Owed { index, sent_at });
+        for voice in self.voices {
+            self.owed[voice.index()].push_back(Owed { index, sent_at });
         }
         index
     }
@@ -133,13 +150,11 @@ impl Ledger {
     /// The voice and shout index `line` would be an echo of, if it has the shape of one.
     fn parse(&self, line: &[u8]) -> Option<(Voice, u64)> {
         let body = line.strip_suffix(b"\n")?;
-        Voice::ALL
-            .into_iter()
-            .zip(&self.voiced_prefixes)
-            .find_map(|(voice, start)| {
-                let digits = body.strip_prefix(start.as_slice())?;
-                parse_index(digits).map(|index| (voice, index))
-            })
+        self.voices.iter().find_map(|&voice| {
+            let start = &self.voiced_prefixes[voice.index()];
+            let digits = body.strip_prefix(start.as_slice())?;
+            parse_index(digits).map(|index| (voice, index))
+        })
     }
 
     fn record(&mut self, owed: Owed, voice: Voice, at: Instant) -> Heard {
@@ -404,6 +419,33 @@ mod tests {
         let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
         assert_eq!(echo(heard), (0, Voice::Original, Duration::ZERO));
         assert_eq!(ledger.counts().early, 1);
+    }
+
+    #[test]
+    fn a_plain_echo_owes_each_shout_once_as_sent_at_once() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::plain(5);
+        let mut out = Vec::new();
+        ledger.send(t0, &mut out);
+        ledger.send(t0, &mut out);
+        assert_eq!(out, b"Shout c5 n0\nShout c5 n1\n");
+        assert_eq!(ledger.owed(), 2, "one line per shout");
+        // A reverb server's answer is wrong here, in every voice.
+        let text = ledger.shout_text(0);
+        for voice in Voice::ALL {
+            assert_eq!(ledger.hear(&line(voice, &text), t0), Heard::Wrong);
+        }
+        assert_eq!(
+            echo(ledger.hear(b"Shout c5 n0\n", t0 + ms(2))),
+            (0, Voice::Original, ms(2)),
+            "lateness is the round trip"
+        );
+        assert_eq!(ledger.hear(b"Shout c5 n0\n", t0), Heard::Wrong, "once only");
+        assert_eq!(ledger.hear(b"shout c5 n1\n", t0), Heard::Wrong, "unchanged");
+        assert_eq!(ledger.hear(b"Shout c6 n1\n", t0), Heard::Wrong);
+        echo(ledger.hear(b"Shout c5 n1\n", t0));
+        assert_eq!(ledger.owed(), 0);
+        assert_eq!(ledger.counts().early, 0);
     }
 
     #[test]

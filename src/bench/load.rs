@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
@@ -39,10 +38,10 @@ use super::ledger::{Heard, Ledger};
 use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Outcome, WrongExamples, build_report};
-use super::{BenchConfig, Progress};
+use super::{BenchConfig, Expect, Progress};
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
-use crate::net;
-use crate::transport;
+use crate::net::{self, Stream};
+use crate::transport::{self, Transport};
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
@@ -52,6 +51,8 @@ pub const MAX_CONNECTING: usize = 256;
 struct Shared {
     config: BenchConfig,
     addrs: Vec<SocketAddr>,
+    /// The Unix-domain socket, for `unix:PATH` (then `addrs` is empty).
+    unix_path: Option<String>,
     /// The address that last accepted, tried first by the next connection.
     preferred: AtomicUsize,
     progress: Arc<Progress>,
@@ -81,12 +82,20 @@ impl Shared {
 
 /// Runs the load described by `config` to its end and reports what was heard.
 pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result<Report> {
-    let addrs = net::resolve(&config.addr).await?;
+    let unix_path = config
+        .addr
+        .strip_prefix(net::UNIX_PREFIX)
+        .map(str::to_string);
+    let addrs = match unix_path {
+        Some(_) => Vec::new(),
+        None => net::resolve(&config.addr).await?,
+    };
     let cpu_before = cpu::now();
     let started = Instant::now();
     let shared = Arc::new(Shared {
         config,
         addrs,
+        unix_path,
         preferred: AtomicUsize::new(0),
         progress,
         lateness: Mutex::new(Lateness::new()),
@@ -169,8 +178,16 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
     }
 }
 
-/// Tries each resolved address, starting with the one that worked last.
-async fn connect(shared: &Shared) -> Result<TcpStream, String> {
+/// Tries each resolved address, starting with the one that worked last (or connects to the
+/// Unix socket).
+async fn connect(shared: &Shared) -> Result<Stream, String> {
+    #[cfg(unix)]
+    if let Some(path) = &shared.unix_path {
+        return net::unix::connect(path, Some(shared.config.connect_timeout))
+            .await
+            .map(Stream::Unix)
+            .map_err(|e| format!("{e:#}"));
+    }
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
     let rotated = (0..n).map(|k| shared.addrs[(first + k) % n]);
@@ -179,7 +196,7 @@ async fn connect(shared: &Shared) -> Result<TcpStream, String> {
             shared
                 .preferred
                 .store((first + position) % n, Ordering::Relaxed);
-            Ok(stream)
+            Ok(Stream::Tcp(stream))
         }
         Err(failures) => Err(failures
             .last()
@@ -202,7 +219,7 @@ enum ReadEnd {
 /// One connection's run: its socket, its ledger and what it has not yet written.
 struct Driver<'a> {
     shared: &'a Shared,
-    stream: TcpStream,
+    stream: Stream,
     ledger: Ledger,
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
@@ -220,11 +237,14 @@ struct Driver<'a> {
 }
 
 impl<'a> Driver<'a> {
-    fn new(id: usize, stream: TcpStream, shared: &'a Shared) -> Self {
+    fn new(id: usize, stream: Stream, shared: &'a Shared) -> Self {
         Driver {
             shared,
             stream,
-            ledger: Ledger::new(id, shared.config.delay),
+            ledger: match shared.config.expect {
+                Expect::Reverb => Ledger::new(id, shared.config.delay),
+                Expect::Plain => Ledger::plain(id),
+            },
             out: Vec::new(),
             written: 0,
             lines: LineSplitter::new(DEFAULT_MAX_LINE),

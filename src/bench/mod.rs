@@ -43,10 +43,30 @@ pub enum Pace {
     Window(usize),
 }
 
+/// What the server is expected to send back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// A reverb server: three echo lines per shout, a delay apart.
+    #[default]
+    Reverb,
+    /// A plain echo server: each shout back once, unchanged, at once.
+    Plain,
+}
+
+impl Expect {
+    /// Lines owed for each shout sent.
+    pub fn lines_per_shout(self) -> u64 {
+        match self {
+            Expect::Reverb => 3,
+            Expect::Plain => 1,
+        }
+    }
+}
+
 /// A bench run, fully specified.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
-    /// The server, HOST:PORT. Resolved once; every connection goes there.
+    /// The server, HOST:PORT (resolved once; every connection goes there) or unix:PATH.
     pub addr: String,
     pub connections: usize,
     /// Shouts per connection. Zero holds the connections open, idle, until `duration`.
@@ -61,6 +81,8 @@ pub struct BenchConfig {
     pub connect_timeout: Duration,
     /// Extra time to wait for echoes past their due time before counting them missing.
     pub grace: Duration,
+    /// A reverb server, or a plain echo (whose delay is zero).
+    pub expect: Expect,
 }
 
 impl BenchConfig {
@@ -68,7 +90,7 @@ impl BenchConfig {
     pub fn max_echo_lines(&self) -> u64 {
         (self.connections as u64)
             .saturating_mul(self.shouts)
-            .saturating_mul(3)
+            .saturating_mul(self.expect.lines_per_shout())
     }
 }
 

@@ -128,6 +128,7 @@ mod tests {
             duration: Some(ms(10_000)),
             connect_timeout: ms(1000),
             grace: ms(50),
+            expect: Default::default(),
         }
     }
 

@@ -44,6 +44,8 @@ pub struct Settings {
     pub delay_ms: f64,
     pub ramp_up_ms: f64,
     pub duration_cap_ms: Option<f64>,
+    /// What the server was expected to send back: `reverb` or `plain`.
+    pub expect: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -113,13 +115,14 @@ impl Report {
             (None, Some(interval)) => format!("every {}", ms(interval)),
             (None, None) => String::new(),
         };
+        let server = match s.expect {
+            "plain" => "plain echo".to_string(),
+            _ => format!("server delay {}", ms(s.delay_ms)),
+        };
         let _ = writeln!(
             t,
-            "echoctl bench {}: {} connections x {} shouts, {pace}, server delay {}",
-            self.target,
-            s.connections,
-            s.shouts_per_connection,
-            ms(s.delay_ms)
+            "echoctl bench {}: {} connections x {} shouts, {pace}, {server}",
+            self.target, s.connections, s.shouts_per_connection,
         );
         let c = &self.connections;
         let _ = writeln!(
@@ -164,6 +167,10 @@ impl Report {
             ("lower", &l.lower),
             ("all", &l.all),
         ] {
+            // A plain echo has one voice, the shout as sent.
+            if s.expect == "plain" && matches!(name, "upper" | "lower") {
+                continue;
+            }
             let _ = writeln!(
                 t,
                 "  {name:<10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -253,6 +260,7 @@ mod tests {
                 interval_ms: Some(1000.0),
                 window: None,
                 delay_ms: 1000.0,
+                expect: "reverb",
                 ramp_up_ms: 1000.0,
                 duration_cap_ms: None,
             },

@@ -15,7 +15,7 @@ use super::ledger::LedgerCounts;
 use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
 };
-use super::{BenchConfig, Pace};
+use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
 
 /// What one connection ended with.
@@ -93,7 +93,7 @@ pub fn build_report(
         };
         last_heard = last_heard.max(o.last_heard);
     }
-    lines.expected = shouts * 3;
+    lines.expected = shouts * config.expect.lines_per_shout();
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
@@ -144,6 +144,10 @@ pub fn build_report(
             delay_ms: ms(config.delay),
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
+            expect: match config.expect {
+                Expect::Reverb => "reverb",
+                Expect::Plain => "plain",
+            },
         },
         connections,
         shouts_sent: shouts,
@@ -185,6 +189,7 @@ mod tests {
             duration: Some(ms(10_000)),
             connect_timeout: ms(1000),
             grace: ms(500),
+            expect: Default::default(),
         }
     }
 

@@ -8,9 +8,9 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{parse_count, parse_duration, parse_host_port, parse_rate};
+use super::parse::{parse_address, parse_count, parse_duration, parse_rate};
 use super::{Cli, DEFAULT_ADDR};
-use crate::bench::{BenchConfig, Pace};
+use crate::bench::{BenchConfig, Expect, Pace};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -19,7 +19,8 @@ use crate::bench::{BenchConfig, Pace};
 /// comes back three times in the server's wire format: upper case, as sent, lower case. Reports
 /// connections made and failed, echo lines expected, received, missing and wrong, echo lines per
 /// second, and how late each echo arrived against its due time (send time + k × --delay), as
-/// percentiles per echo. It connects only to ADDR, and stops by itself.
+/// percentiles per echo. It connects only to ADDR, and stops by itself. With --expect plain it
+/// checks a plain echo server instead: each shout must come back once, unchanged, at once.
 ///
 /// A progress bar shows on stderr when it is a terminal; the table goes to stdout (or JSON with
 /// --json). Exits 0 when every echo line arrived exactly, 1 when any was missing or wrong or a
@@ -32,11 +33,12 @@ Examples:
   echoctl bench                                       # 100 connections, 10 shouts each, 1/s
   echoctl bench -c 10000 -n 10 --delay 1s             # the 10,000-connection target
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
-  echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections"
+  echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
+  echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo"
 )]
 pub struct BenchArgs {
-    /// Server address, HOST:PORT.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
+    /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
     pub addr: String,
 
     /// Connections to open.
@@ -63,6 +65,11 @@ pub struct BenchArgs {
     /// The server's delay between echoes (its --delay), to know when each echo is due.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub delay: Duration,
+
+    /// What the server sends back: reverb (three echo lines per shout, --delay apart) or plain
+    /// (each shout once, unchanged, at once: lateness is the round trip; --delay is refused).
+    #[arg(long, value_enum, value_name = "SERVER", default_value_t = ExpectArg::Reverb, conflicts_with = "delay")]
+    pub expect: ExpectArg,
 
     /// Spread the connects evenly over this time. Spreading them over one --interval also
     /// spreads the shouts evenly.
@@ -102,18 +109,35 @@ impl BenchArgs {
                 "--shouts 0 holds the connections open until --duration; give a --duration such as 10s",
             ));
         }
+        let expect = match self.expect {
+            ExpectArg::Reverb => Expect::Reverb,
+            ExpectArg::Plain => Expect::Plain,
+        };
         Ok(BenchConfig {
             addr: self.addr.clone(),
             connections: self.connections,
             shouts: self.shouts,
             pace,
-            delay: self.delay,
+            delay: match expect {
+                Expect::Reverb => self.delay,
+                Expect::Plain => Duration::ZERO,
+            },
+            expect,
             ramp_up: self.ramp_up,
             duration: self.duration,
             connect_timeout: self.connect_timeout,
             grace: self.grace,
         })
     }
+}
+
+/// The values of `bench --expect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpectArg {
+    /// A reverb server (echoctl serve, the book's reverb1 and reverb2).
+    Reverb,
+    /// A plain echo server (echoctl serve --mode plain, ncat --exec /bin/cat, socat PIPE).
+    Plain,
 }
 
 /// A usage error shown as clap shows its own, with `echoctl bench`'s usage line.

@@ -18,12 +18,13 @@ pub mod parse;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
 use parse::{
-    Timeout, parse_count, parse_demo_delay, parse_duration, parse_host_port, parse_server_addr,
+    Timeout, parse_address, parse_count, parse_demo_delay, parse_duration, parse_server_addr,
     parse_size, parse_timeout,
 };
 
@@ -105,6 +106,7 @@ Examples:
   echoctl serve                               # reverb2 on localhost:8000, 1 s delay
   echoctl serve --mode sequential             # reverb1
   echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
+  echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket
   A script's server on a free port, its address read from the first line:
     exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
     read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)"
@@ -147,11 +149,13 @@ Wire format:
     };
 }
 
-/// Run the reverb server (the book's reverb1 or reverb2).
+/// Run the reverb server (the book's reverb1 or reverb2), or its plain echo.
 ///
 /// Every line a client sends is a shout, answered with three echo lines a delay apart: upper
 /// case, as sent, lower case. Each echo line is a TAB, a space, the text and a newline, exactly as
-/// the book's Go server writes it, so the book's clients work with it unchanged.
+/// the book's Go server writes it, so the book's clients work with it unchanged. With --mode
+/// plain the server is the book's plain echo instead, io.Copy(c, c): every byte back as it is
+/// read, a stream rather than lines.
 ///
 /// When a client ends its input, the echoes still owed are delivered before the connection is
 /// closed. Upper and lower case follow Unicode (straße shouts STRASSE), and bytes that are not
@@ -164,37 +168,43 @@ Wire format:
 /// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
 /// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
 /// connected gets the echoes it is owed, then a last line saying the server is shutting down.
+/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
 #[derive(Debug, Args)]
 #[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
 pub struct ServeArgs {
-    /// Address to listen on, HOST:PORT. Port 0 picks a free port. Anything but a loopback
-    /// address makes the server reachable from the network.
-    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_host_port)]
+    /// Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a
+    /// free port. Anything but a loopback address makes the server reachable from the network.
+    /// A leftover socket file nobody listens on is replaced; the file is removed on a graceful
+    /// stop.
+    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
     pub listen: String,
 
-    /// How a connection's shouts share time.
+    /// How a connection's shouts share time, or plain for the plain echo.
     #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
     pub mode: ModeArg,
 
-    /// Time between a shout's echoes, e.g. 1s, 250ms; 0 echoes at once.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub delay: Duration,
+    /// Time between a shout's echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s). Reverb
+    /// modes only: refused with --mode plain, which echoes at once.
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub delay: Option<Duration>,
 
-    /// Longest line accepted, in bytes (newline excluded). A longer line closes the connection
-    /// with an error line, after the echoes owed.
-    #[arg(long, value_name = "BYTES", default_value = "64KiB", value_parser = parse_size)]
-    pub max_line: usize,
+    /// Longest line accepted, in bytes, newline excluded (default 64KiB). A longer line closes
+    /// the connection with an error line, after the echoes owed. Reverb modes only: refused
+    /// with --mode plain, which has no lines.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_line: Option<usize>,
 
-    /// Most shouts echoing at once on one connection (concurrent mode). At the limit the server
-    /// stops reading and TCP holds back the sender.
-    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_PENDING, value_parser = parse_count)]
-    pub max_pending: usize,
+    /// Most shouts echoing at once on one connection, concurrent mode (default 1024). At the
+    /// limit the server stops reading and TCP holds back the sender. Refused with --mode plain.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_pending: Option<usize>,
 
     /// Close a connection whose client accepts no data for this long, or never with off.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub write_timeout: Timeout,
 
-    /// Close a connection that sends no complete line for this long, or never with off.
+    /// Close a connection that sends no complete line for this long (with --mode plain: no byte
+    /// at all), or never with off.
     #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub idle_timeout: Timeout,
 
@@ -208,21 +218,47 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    pub fn server_config(&self) -> ServerConfig {
-        ServerConfig {
+    /// The server's configuration, refusing (as a usage error, exit status 2) an option that
+    /// means nothing in the mode asked for.
+    pub fn server_config(&self) -> Result<ServerConfig, clap::Error> {
+        if self.mode == ModeArg::Plain {
+            let reverb_only = [
+                ("--delay", self.delay.is_some()),
+                ("--max-line", self.max_line.is_some()),
+                ("--max-pending", self.max_pending.is_some()),
+            ];
+            if let Some((option, _)) = reverb_only.iter().find(|(_, given)| *given) {
+                return Err(serve_usage_error(&format!(
+                    "{option} means nothing with --mode plain, which writes every byte back at \
+                     once and has no lines; leave it out"
+                )));
+            }
+        }
+        let defaults = ServerConfig::default();
+        Ok(ServerConfig {
             mode: self.mode.into(),
-            delay: self.delay,
-            max_line: self.max_line,
-            max_pending: self.max_pending,
+            delay: self.delay.unwrap_or(defaults.delay),
+            max_line: self.max_line.unwrap_or(defaults.max_line),
+            max_pending: self.max_pending.unwrap_or(defaults.max_pending),
             write_timeout: self.write_timeout.0,
             idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
-        }
+        })
     }
 }
 
-/// Connect to a reverb server: stdin goes to it, its echoes come to stdout.
+/// A usage error shown as clap shows its own, with `echoctl serve`'s usage line.
+fn serve_usage_error(message: &str) -> clap::Error {
+    let mut cli = Cli::command();
+    cli.build();
+    match cli.find_subcommand_mut("serve") {
+        Some(serve) => serve.error(ErrorKind::ArgumentConflict, message),
+        None => cli.error(ErrorKind::ArgumentConflict, message),
+    }
+}
+
+/// Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout.
 ///
 /// At the end of input (Ctrl-D on a terminal, or the end of a pipe or file) only the sending side
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
@@ -233,9 +269,11 @@ impl ServeArgs {
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
   echoctl connect 127.0.0.1:9000
-  printf 'Hello?\\n' | echoctl connect > echoes.txt")]
+  printf 'Hello?\\n' | echoctl connect > echoes.txt
+  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
 pub struct ConnectArgs {
-    /// Server address, HOST:PORT. Every address the name resolves to is tried.
+    /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
+    /// for a Unix-domain socket.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: String,
 
@@ -355,6 +393,8 @@ pub enum ModeArg {
     Sequential,
     /// reverb2: every shout echoes on its own schedule from the moment it is read.
     Concurrent,
+    /// io.Copy(c, c), the book's plain echo: every byte back as read, a stream, not lines.
+    Plain,
 }
 
 impl From<ModeArg> for Mode {
@@ -362,6 +402,7 @@ impl From<ModeArg> for Mode {
         match mode {
             ModeArg::Sequential => Mode::Sequential,
             ModeArg::Concurrent => Mode::Concurrent,
+            ModeArg::Plain => Mode::Plain,
         }
     }
 }
@@ -427,14 +468,53 @@ mod tests {
         };
         assert_eq!(args.listen, "localhost:8000");
         assert_eq!(Mode::from(args.mode), Mode::Concurrent);
-        assert_eq!(args.delay, Duration::from_secs(1));
-        assert_eq!(args.max_line, DEFAULT_MAX_LINE);
+        let config = args.server_config().unwrap();
+        assert_eq!(config.delay, Duration::from_secs(1));
+        assert_eq!(config.max_line, DEFAULT_MAX_LINE);
         // The defaults written as text for --help ("1s", "64KiB", "30s", "5s") are the server's
         // own: `serve` with no options runs the server that `demo` and the tests run.
         assert_eq!(
-            format!("{:?}", args.server_config()),
+            format!("{config:?}"),
             format!("{:?}", ServerConfig::default())
         );
+        // And the defaults --help names for the options without one of clap's.
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for default in ["(default 1s)", "(default 64KiB)", "(default 1024)"] {
+            assert!(help.contains(default), "--help says {default}");
+        }
+        assert_eq!(config.max_pending, server::DEFAULT_MAX_PENDING);
+    }
+
+    #[test]
+    fn plain_mode_refuses_the_reverb_options() {
+        let plain = ["echoctl", "serve", "--mode", "plain"];
+        for extra in [
+            ["--delay", "0"],
+            ["--max-line", "1KiB"],
+            ["--max-pending", "8"],
+        ] {
+            let cli = Cli::try_parse_from(plain.iter().chain(&extra)).unwrap();
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve")
+            };
+            let error = args.server_config().unwrap_err();
+            assert_eq!(error.exit_code(), 2);
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("{} means nothing with --mode plain", extra[0])),
+                "{error}"
+            );
+        }
+        let cli = Cli::try_parse_from(plain).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(args.server_config().unwrap().mode, Mode::Plain);
     }
 
     #[test]

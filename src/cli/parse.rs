@@ -40,10 +40,27 @@ pub fn parse_host_port(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// [`parse_host_port`] for an address to connect to, where port 0 (any free port, which only a
+/// Checks an address that may also name a Unix-domain socket: `unix:PATH`, or `HOST:PORT` as
+/// [`parse_host_port`] does.
+pub fn parse_address(text: &str) -> Result<String, String> {
+    match text.strip_prefix("unix:") {
+        Some("") => {
+            Err("no path after unix: (expected unix:PATH, such as unix:/tmp/echo.sock)".into())
+        }
+        Some(_) => Ok(text.to_string()),
+        // A URL's message already says what to write instead.
+        None if text.contains("://") => parse_host_port(text),
+        None => parse_host_port(text).map_err(|e| format!("{e}, or unix:PATH")),
+    }
+}
+
+/// [`parse_address`] for an address to connect to, where port 0 (any free port, which only a
 /// listener can ask for) is a mistake.
 pub fn parse_server_addr(text: &str) -> Result<String, String> {
-    let addr = parse_host_port(text)?;
+    let addr = parse_address(text)?;
+    if addr.starts_with("unix:") {
+        return Ok(addr);
+    }
     match addr.rsplit_once(':') {
         Some((host, "0")) => Err(format!(
             "port 0 asks for any free port, which only a listener can do; give the port the \
@@ -193,6 +210,19 @@ mod tests {
             parse_host_port("127.0.0.1:0"),
             Ok("127.0.0.1:0".to_string())
         );
+    }
+
+    #[test]
+    fn an_address_may_name_a_unix_socket() {
+        assert_eq!(
+            parse_address("unix:/tmp/e.sock"),
+            Ok("unix:/tmp/e.sock".into())
+        );
+        assert_eq!(parse_address("unix:rel.sock"), Ok("unix:rel.sock".into()));
+        assert_eq!(parse_address("[::1]:8000"), Ok("[::1]:8000".into()));
+        assert!(parse_address("unix:").is_err());
+        let e = parse_address("localhost").unwrap_err();
+        assert!(e.ends_with(", or unix:PATH"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::signals;
 pub async fn run(options: ConnectOptions) -> anyhow::Result<ExitCode> {
     let interrupted = signals::stop_signal();
     let session = async {
-        let stream = net::connect(&options.addr, options.connect_timeout).await?;
+        let stream = net::connect_to(&options.addr, options.connect_timeout).await?;
         client::relay(stream, tokio::io::stdin(), tokio::io::stdout()).await
     };
     tokio::select! {

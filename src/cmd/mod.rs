@@ -15,7 +15,7 @@ use crate::cli::{Cli, Command};
 /// among them) are returned for `main` to report.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve::run(&args.listen, args.server_config()).await,
+        Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
         Command::Connect(args) => connect::run(args.options()).await,
         Command::Completions(args) => completions::run(args.shell),
         // The demo decides its colors itself: its transcript may go to stderr (`--svg -`).

@@ -11,24 +11,41 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     let (stop, quit_now) = signals::graceful_stop();
     timer::enable_fine_timer();
     super::raise_open_files_limit();
-    let listener = net::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    let exposure = if net::is_exposed(addr) {
-        "; reachable from the network, not only this machine"
-    } else {
-        ""
+    let listening = net::listen(listen).await?;
+    let (addr, exposure) = match &listening {
+        net::Listening::Tcp(listener) => {
+            let addr = listener.local_addr()?;
+            let exposure = if net::is_exposed(addr) {
+                "; reachable from the network, not only this machine"
+            } else {
+                ""
+            };
+            (addr.to_string(), exposure)
+        }
+        #[cfg(unix)]
+        net::Listening::Unix(listener) => (format!("unix:{}", listener.path().display()), ""),
+    };
+    let timing = match config.mode {
+        server::Mode::Plain => String::new(),
+        _ => format!(", delay {}", crate::duration::format(config.delay)),
     };
     // The start-up line is output, not a log: printed whatever -q or RUST_LOG say, so a script
     // that asked for port 0 can always read the port it got. Like a log line, it is not worth
     // failing over when stderr is closed.
     let _ = writeln!(
         std::io::stderr(),
-        "listening on {addr} (mode {}, delay {}){exposure}",
-        config.mode,
-        crate::duration::format(config.delay)
+        "listening on {addr} (mode {}{timing}){exposure}",
+        config.mode
     );
+    let serving = async {
+        match listening {
+            net::Listening::Tcp(listener) => server::run(listener, config, stop).await,
+            #[cfg(unix)]
+            net::Listening::Unix(listener) => server::run(listener, config, stop).await,
+        }
+    };
     tokio::select! {
-        () = server::run(listener, config, stop) => {
+        () = serving => {
             tracing::info!("stopped");
             Ok(ExitCode::from(exit::SUCCESS))
         }

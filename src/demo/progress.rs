@@ -79,6 +79,7 @@ impl Progress {
         let book_program = match mode {
             Mode::Sequential => "reverb1",
             Mode::Concurrent => "reverb2",
+            Mode::Plain => "plain echo",
         };
         let shared = Arc::new(Mutex::new(start));
         let tally = Arc::clone(&shared);

@@ -106,10 +106,16 @@ pub const CONCURRENT: Script = Script {
 };
 
 impl Script {
+    /// The book's session in `mode`.
+    ///
+    /// # Panics
+    ///
+    /// For [`Mode::Plain`]: the book shows no plain-echo session, and the demo plays none.
     pub fn for_mode(mode: Mode) -> &'static Script {
         match mode {
             Mode::Sequential => &SEQUENTIAL,
             Mode::Concurrent => &CONCURRENT,
+            Mode::Plain => unreachable!("the demo plays no plain-echo session"),
         }
     }
 

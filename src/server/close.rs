@@ -11,7 +11,6 @@ use std::io;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +44,7 @@ pub async fn finish<S: Transport>(
 }
 
 /// Tells a client over the connection limit why it is being closed, and closes it gently.
-pub async fn refuse(mut stream: TcpStream, max_connections: usize, abort: CancellationToken) {
+pub async fn refuse<S: Transport>(mut stream: S, max_connections: usize, abort: CancellationToken) {
     let line =
         format!("echoctl: server is full ({max_connections} connections); try again later\n");
     let told = timeout(REFUSAL_TIMEOUT, async {

@@ -10,6 +10,11 @@
 //! Reading waits for readiness and only then borrows this thread's scratch chunk, and the lines
 //! due at one wake-up are gathered in this thread's write buffer and written in one go, so an
 //! idle connection holds no buffer at all.
+//!
+//! The plain echo (`--mode plain`) is the same connection over a [`PlainSession`]: the same
+//! opening, limits, shutdown, close and log, with its own loop between ([`Kind`] says which):
+//! each chunk read is written straight back from the scratch chunk, and only what the socket
+//! does not take at once is kept, on a boxed future, while nothing more is read.
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -25,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::close;
 use crate::server::{ServerConfig, ServerStats};
+use crate::session::plain::PlainSession;
 use crate::session::{End, Session, Settings, Stop};
 use crate::timer;
 use crate::transport::{self, Transport};
@@ -122,6 +128,29 @@ pub struct ConnectionStats {
     pub echo_lines: u64,
 }
 
+/// Who is on the other end, for the log lines: a TCP address, or the number of a connection to
+/// a Unix socket (whose clients have no address of their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Tcp(SocketAddr),
+    Unix(u64),
+}
+
+impl From<SocketAddr> for Peer {
+    fn from(addr: SocketAddr) -> Peer {
+        Peer::Tcp(addr)
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Tcp(addr) => write!(f, "{addr}"),
+            Peer::Unix(n) => write!(f, "unix client {n}"),
+        }
+    }
+}
+
 /// How the server tells its connections to stop.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
@@ -131,13 +160,15 @@ pub struct Shutdown {
     pub abort: CancellationToken,
 }
 
-pub struct Connection<S> {
+/// One client's connection over a session of kind `K`: the reverb's [`Session`] (the default)
+/// or the plain echo's [`PlainSession`].
+pub struct Connection<S, K = Session> {
     stream: S,
-    peer: SocketAddr,
+    peer: Peer,
     /// Shared by every connection: one copy per server, not per client.
     config: Arc<ServerConfig>,
     shutdown: Shutdown,
-    session: Session,
+    session: K,
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
     stats: ConnectionStats,
@@ -183,18 +214,185 @@ impl From<&ServerConfig> for Settings {
     }
 }
 
-impl<S: Transport> Connection<S> {
+/// What a connection's session is, and the loop that serves it: the rest of the connection
+/// (opening, close, log, its place in the server) is the same for every kind.
+pub trait Kind: Send + Sized {
+    /// Runs the session until it ends (its last bytes written) or the connection breaks.
+    fn serve<S: Transport>(
+        connection: &mut Connection<S, Self>,
+    ) -> impl Future<Output = Result<End, Broken>> + Send;
+    /// Ends the session now, whatever it owes (the grace period is over).
+    fn abort(&mut self);
+    /// What the connection did, for its closing log line.
+    fn summary(&self, stats: &ConnectionStats) -> String;
+}
+
+impl Kind for Session {
+    fn serve<S: Transport>(
+        connection: &mut Connection<S, Self>,
+    ) -> impl Future<Output = Result<End, Broken>> + Send {
+        connection.serve()
+    }
+    fn abort(&mut self) {
+        Session::abort(self)
+    }
+    fn summary(&self, stats: &ConnectionStats) -> String {
+        format!(
+            "{}, {} sent",
+            counted(stats.shouts, "shout"),
+            counted(stats.echo_lines, "echo line")
+        )
+    }
+}
+
+impl Kind for PlainSession {
+    fn serve<S: Transport>(
+        connection: &mut Connection<S, Self>,
+    ) -> impl Future<Output = Result<End, Broken>> + Send {
+        connection.serve_plain()
+    }
+    fn abort(&mut self) {
+        PlainSession::abort(self)
+    }
+    fn summary(&self, _: &ConnectionStats) -> String {
+        format!("{} bytes echoed", self.echoed())
+    }
+}
+
+impl<S: Transport> Connection<S, Session> {
+    /// A reverb connection, in the mode `config` names.
     pub fn new(
         stream: S,
-        peer: SocketAddr,
+        peer: impl Into<Peer>,
         config: impl Into<Arc<ServerConfig>>,
         shutdown: Shutdown,
     ) -> Self {
         let config = config.into();
+        Connection::with_session(
+            stream,
+            peer.into(),
+            Session::new(Settings::from(&*config)),
+            config,
+            shutdown,
+        )
+    }
+}
+
+impl<S: Transport> Connection<S, PlainSession> {
+    /// A plain echo connection (`--mode plain`).
+    pub fn plain(
+        stream: S,
+        peer: impl Into<Peer>,
+        config: impl Into<Arc<ServerConfig>>,
+        shutdown: Shutdown,
+    ) -> Self {
+        let config = config.into();
+        Connection::with_session(
+            stream,
+            peer.into(),
+            PlainSession::new(config.idle_timeout),
+            config,
+            shutdown,
+        )
+    }
+
+    /// The plain echo's loop: read a chunk when nothing is owed, write it straight back, and
+    /// wait (on a boxed future, reading nothing) only for what the socket did not take.
+    async fn serve_plain(&mut self) -> Result<End, Broken> {
+        loop {
+            self.session.advance(Instant::now());
+            if let Some(end) = self.session.end() {
+                return Ok(end);
+            }
+            let reading = self.session.read_allowance() > 0;
+            let wake_at = self.session.next_wake();
+            if let Some(wake_at) = wake_at {
+                self.wake.reset(wake_at);
+            }
+            let stop = match self.session.next_stop() {
+                Stop::Drain => &self.shutdown.drain,
+                Stop::Abort => &self.shutdown.abort,
+            };
+            let unsent = tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    if self.shutdown.abort.is_cancelled() {
+                        self.session.abort();
+                    } else {
+                        self.session.drain();
+                    }
+                    continue;
+                }
+                _ = &mut self.wake, if wake_at.is_some() => continue,
+                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)), if reading => {
+                    ready.map_err(Broken::Io)?;
+                    self.copy_some().map_err(Broken::Io)?
+                }
+            };
+            if !unsent.is_empty() {
+                Box::pin(self.write_with_progress_timeout(&unsent)).await?;
+                if self.session.end() != Some(End::Aborted) {
+                    self.session.sent(unsent.len());
+                    if let Some(server_stats) = self.place.server_stats() {
+                        server_stats
+                            .bytes_echoed
+                            .fetch_add(unsent.len() as u64, Relaxed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what the socket has (one chunk at most) and writes it back at once from the
+    /// thread's scratch chunk; returns what the socket did not take, which is still owed.
+    fn copy_some(&mut self) -> io::Result<Vec<u8>> {
+        let allowance = self.session.read_allowance();
+        let Connection {
+            stream,
+            session,
+            place,
+            ..
+        } = self;
+        let server_stats = place.server_stats();
+        transport::with_read_scratch(|scratch| {
+            let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
+            let n = match stream.try_read(chunk) {
+                Ok(0) => {
+                    session.end_of_input();
+                    return Ok(Vec::new());
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            session.receive(Instant::now(), n);
+            if let Some(server_stats) = server_stats {
+                server_stats
+                    .peak_unsent_bytes
+                    .fetch_max(session.owed(), Relaxed);
+            }
+            let sent = transport::write_now(&*stream, &chunk[..n])?;
+            session.sent(sent);
+            if let Some(server_stats) = server_stats {
+                server_stats.bytes_echoed.fetch_add(sent as u64, Relaxed);
+            }
+            Ok(chunk[sent..n].to_vec())
+        })
+    }
+}
+
+impl<S: Transport, K: Kind> Connection<S, K> {
+    fn with_session(
+        stream: S,
+        peer: Peer,
+        session: K,
+        config: Arc<ServerConfig>,
+        shutdown: Shutdown,
+    ) -> Self {
         Connection {
             stream,
             peer,
-            session: Session::new(Settings::from(&*config)),
+            session,
             wake: timer::sleep_until(Instant::now()),
             config,
             shutdown,
@@ -233,7 +431,7 @@ impl<S: Transport> Connection<S> {
         async move {
             let opened = Instant::now();
             tracing::info!("{}: connection opened", self.peer);
-            let reason = match self.serve().await {
+            let reason = match K::serve(&mut self).await {
                 // Boxed: the goodbye runs once, and its futures would otherwise make every
                 // connection's task larger for its whole life.
                 Ok(end) => {
@@ -249,16 +447,15 @@ impl<S: Transport> Connection<S> {
             let lasted = crate::duration::format(Duration::from_millis(
                 u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
             ));
-            let shouts = counted(self.stats.shouts, "shout");
-            let echo_lines = counted(self.stats.echo_lines, "echo line");
+            let summary = self.session.summary(&self.stats);
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
-                    "{}: client went away ({}) after {echo_lines} sent, {shouts}, {lasted}",
+                    "{}: client went away ({}) after {lasted}: {summary}",
                     self.peer,
                     went_away_how(e),
                 ),
                 _ => tracing::info!(
-                    "{}: connection closed after {lasted}, {shouts}, {echo_lines}: {reason}",
+                    "{}: connection closed after {lasted}, {summary}: {reason}",
                     self.peer,
                 ),
             }
@@ -266,6 +463,41 @@ impl<S: Transport> Connection<S> {
         }
     }
 
+    /// Writes all of `bytes`, giving up if the client accepts nothing for `--write-timeout`;
+    /// aborts the session if the grace period ends meanwhile.
+    async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), Broken> {
+        let stall = self.config.write_timeout;
+        while !bytes.is_empty() {
+            // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
+            let stalled = async move {
+                match stall {
+                    Some(stall) => {
+                        tokio::time::sleep(stall).await;
+                        stall
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let written = tokio::select! {
+                biased;
+                _ = self.shutdown.abort.cancelled() => {
+                    self.session.abort();
+                    return Ok(());
+                }
+                written = self.stream.write(bytes) => written,
+                stall = stalled => return Err(Broken::WriteStalled(stall)),
+            };
+            match written {
+                Err(e) => return Err(Broken::Io(e)),
+                Ok(0) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => bytes = &bytes[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Transport> Connection<S, Session> {
     /// Runs the session until it ends (its last line written) or the connection breaks.
     async fn serve(&mut self) -> Result<End, Broken> {
         loop {
@@ -373,39 +605,6 @@ impl<S: Transport> Connection<S> {
         }
         unsent
     }
-
-    /// Writes all of `bytes`, giving up if the client accepts nothing for `--write-timeout`;
-    /// aborts the session if the grace period ends meanwhile.
-    async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), Broken> {
-        let stall = self.config.write_timeout;
-        while !bytes.is_empty() {
-            // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
-            let stalled = async move {
-                match stall {
-                    Some(stall) => {
-                        tokio::time::sleep(stall).await;
-                        stall
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let written = tokio::select! {
-                biased;
-                _ = self.shutdown.abort.cancelled() => {
-                    self.session.abort();
-                    return Ok(());
-                }
-                written = self.stream.write(bytes) => written,
-                stall = stalled => return Err(Broken::WriteStalled(stall)),
-            };
-            match written {
-                Err(e) => return Err(Broken::Io(e)),
-                Ok(0) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => bytes = &bytes[n..],
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -444,12 +643,24 @@ mod tests {
         let task = Connection::new(stream, addr, ServerConfig::default(), Shutdown::default())
             .with_stats(Arc::default())
             .run();
-        let size = std::mem::size_of_val(&task);
-        assert!(
-            size <= BUDGET,
-            "a connection's task future is {size} bytes, over the {BUDGET} that keep its task \
-             in a 640-byte allocation: box what is rarely used, or share what every connection \
-             holds alike"
-        );
+        let plain = Connection::plain(
+            tokio::net::TcpStream::connect(addr).await.unwrap(),
+            addr,
+            ServerConfig::default(),
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
+        for (mode, size) in [
+            ("reverb", std::mem::size_of_val(&task)),
+            ("plain", std::mem::size_of_val(&plain)),
+        ] {
+            assert!(
+                size <= BUDGET,
+                "a {mode} connection's task future is {size} bytes, over the {BUDGET} that keep \
+                 its task in a 640-byte allocation: box what is rarely used, or share what every \
+                 connection holds alike"
+            );
+        }
     }
 }

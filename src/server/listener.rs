@@ -6,17 +6,58 @@
 //! once a second, and resumes by itself once descriptors are free again.
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::task::TaskTracker;
 
 use super::close;
-use super::{Connection, ServerConfig, ServerStats, Shutdown};
+use super::{Connection, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
+#[cfg(unix)]
+use crate::net::UnixListening;
+
+/// A listening socket the server accepts on: TCP, or a Unix-domain socket.
+pub trait Accept: Send {
+    /// The connections it accepts.
+    type Stream: Transport + 'static;
+    /// The address it listens on.
+    type Addr: Send;
+    /// Waits for the next client.
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, Peer)>> + Send;
+    fn local_addr(&self) -> io::Result<Self::Addr>;
+}
+
+impl Accept for TcpListener {
+    type Stream = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+    async fn accept(&mut self) -> io::Result<(Self::Stream, Peer)> {
+        let (stream, peer) = TcpListener::accept(self).await?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, Peer::Tcp(peer)))
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        TcpListener::local_addr(self)
+    }
+}
+
+#[cfg(unix)]
+impl Accept for UnixListening {
+    type Stream = tokio::net::UnixStream;
+    type Addr = std::path::PathBuf;
+    async fn accept(&mut self) -> io::Result<(Self::Stream, Peer)> {
+        let (stream, _) = self.listener().accept().await?;
+        Ok((stream, Peer::Unix(self.next_client_number())))
+    }
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.path().to_path_buf())
+    }
+}
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -48,9 +89,9 @@ impl Listener {
     }
 
     /// Serves `listener` until `shutdown` completes, then drains.
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future) {
+    pub async fn run<L: Accept>(self, mut listener: L, shutdown: impl Future) {
         tokio::select! {
-            _ = self.accept_loop(&listener) => {}
+            _ = self.accept_loop(&mut listener) => {}
             _ = shutdown => {}
         }
         // Close the listening socket first, so new clients are refused at once rather than left
@@ -59,7 +100,7 @@ impl Listener {
         self.drain().await;
     }
 
-    async fn accept_loop(&self, listener: &TcpListener) {
+    async fn accept_loop<L: Accept>(&self, listener: &mut L) {
         let mut backoff = FIRST_BACKOFF;
         let mut last_report: Option<Instant> = None;
         let mut unreported = 0u64;
@@ -86,7 +127,7 @@ impl Listener {
         }
     }
 
-    fn admit(&self, stream: TcpStream, peer: std::net::SocketAddr) {
+    fn admit<S: Transport + 'static>(&self, stream: S, peer: Peer) {
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
             self.stats.connections_refused.fetch_add(1, Relaxed);
             tracing::warn!(
@@ -103,15 +144,28 @@ impl Listener {
             }
             return;
         };
-        let _ = stream.set_nodelay(true);
         self.stats.connections_accepted.fetch_add(1, Relaxed);
-        let connection = Connection::new(stream, peer, self.config.clone(), self.shutdown.clone())
-            .with_stats(self.stats.clone())
-            .holding(permit);
+        let (config, shutdown) = (self.config.clone(), self.shutdown.clone());
         // The connection's own future is the task: a wrapper would keep its captures (the
         // stream, the settings, the permit) for the connection's whole life, beside the copies
         // moved into the connection.
-        self.tracker.spawn(connection.run());
+        if config.mode == Mode::Plain {
+            let connection = Connection::plain(stream, peer, config, shutdown);
+            self.tracker.spawn(
+                connection
+                    .with_stats(self.stats.clone())
+                    .holding(permit)
+                    .run(),
+            );
+        } else {
+            let connection = Connection::new(stream, peer, config, shutdown);
+            self.tracker.spawn(
+                connection
+                    .with_stats(self.stats.clone())
+                    .holding(permit)
+                    .run(),
+            );
+        }
     }
 
     /// Stops reading everywhere, waits up to the grace period for owed echoes, then closes

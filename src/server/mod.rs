@@ -20,14 +20,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::lines::DEFAULT_MAX_LINE;
 
 pub use crate::transport::Transport;
-pub use connection::{CloseReason, Connection, ConnectionStats, Shutdown};
+pub use connection::{CloseReason, Connection, ConnectionStats, Kind, Peer, Shutdown};
+pub use listener::Accept;
 
 /// How a connection's shouts share time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub enum Mode {
     Sequential,
     /// reverb2: every shout echoes on its own schedule from the moment it is read.
     Concurrent,
+    /// The book's plain echo, `io.Copy(c, c)`: every byte written back as it is read.
+    Plain,
 }
 
 impl Mode {
@@ -43,6 +45,7 @@ impl Mode {
         match self {
             Mode::Sequential => "sequential",
             Mode::Concurrent => "concurrent",
+            Mode::Plain => "plain",
         }
     }
 }
@@ -95,11 +98,11 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// How many shouts of one connection may echo at once: this is all that tells the two modes
-    /// apart.
+    /// How many shouts of one connection may echo at once: this is all that tells the two reverb
+    /// modes apart (plain mode has no shouts).
     pub fn shouts_in_flight(&self) -> usize {
         match self.mode {
-            Mode::Sequential => 1,
+            Mode::Sequential | Mode::Plain => 1,
             Mode::Concurrent => self.max_pending.max(1),
         }
     }
@@ -109,13 +112,13 @@ impl ServerConfig {
 ///
 /// Returns once every connection has closed: after delivering its echoes, or at the end of the
 /// grace period.
-pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Future) {
+pub async fn run<L: Accept>(listener: L, config: ServerConfig, shutdown: impl Future) {
     run_with_stats(listener, config, Arc::default(), shutdown).await
 }
 
 /// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
-pub async fn run_with_stats(
-    listener: TcpListener,
+pub async fn run_with_stats<L: Accept>(
+    listener: L,
     config: ServerConfig,
     stats: Arc<ServerStats>,
     shutdown: impl Future,
@@ -127,7 +130,10 @@ pub async fn run_with_stats(
 
 /// Starts the server on its own task, for callers that run one in-process and stop it later
 /// (`echoctl demo`, the tests).
-pub fn spawn(listener: TcpListener, config: ServerConfig) -> io::Result<Running> {
+pub fn spawn<L: Accept + 'static>(
+    listener: L,
+    config: ServerConfig,
+) -> io::Result<Running<L::Addr>> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(ServerStats::default());
     let stop = CancellationToken::new();
@@ -146,16 +152,16 @@ pub fn spawn(listener: TcpListener, config: ServerConfig) -> io::Result<Running>
 }
 
 /// A server started by [`spawn`].
-pub struct Running {
+pub struct Running<A = SocketAddr> {
     /// The address it listens on.
-    pub addr: SocketAddr,
+    pub addr: A,
     /// Its counters, live.
     pub stats: Arc<ServerStats>,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
-impl Running {
+impl<A> Running<A> {
     /// Shuts the server down as [`run`] does on its signal, and returns once every connection
     /// has closed (an error only if the server task panicked).
     pub async fn stop(self) -> Result<(), JoinError> {
@@ -175,6 +181,10 @@ pub struct ServerStats {
     pub echo_lines: AtomicU64,
     /// The most shout bytes any one connection has held queued at once.
     pub peak_queued_bytes: AtomicUsize,
+    /// Plain mode: bytes written back, in all.
+    pub bytes_echoed: AtomicU64,
+    /// Plain mode: the most bytes any one connection has held read but not yet written back.
+    pub peak_unsent_bytes: AtomicUsize,
 }
 
 impl ServerStats {

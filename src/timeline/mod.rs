@@ -220,6 +220,7 @@ impl Timeline {
         match self.mode {
             Some(Mode::Sequential) => format!("sequential (reverb1), delay {delay}"),
             Some(Mode::Concurrent) => format!("concurrent (reverb2), delay {delay}"),
+            Some(Mode::Plain) => "plain echo".to_string(),
             None => format!("delay {delay}"),
         }
     }

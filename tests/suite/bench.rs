@@ -35,6 +35,7 @@ fn config(
         duration: None,
         connect_timeout: Duration::from_secs(5),
         grace: ms(500),
+        expect: Default::default(),
     }
 }
 

@@ -417,7 +417,7 @@ fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
     }
 
     let modes = bash_completes(&["echoctl", "serve", "--mode", ""]).expect("bash");
-    assert_eq!(modes, ["sequential", "concurrent"]);
+    assert_eq!(modes, ["sequential", "concurrent", "plain"]);
 
     let shells = bash_completes(&["echoctl", "completions", ""]).expect("bash");
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {

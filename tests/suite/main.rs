@@ -11,6 +11,8 @@ mod demo;
 mod docs;
 mod first_use;
 mod limits;
+mod plain;
 mod schedule_paused;
 mod server_tcp;
 mod timeline;
+mod unix;

@@ -1,0 +1,143 @@
+//! `serve --listen unix:PATH` and `connect unix:PATH`, the built binary on Unix-domain sockets in
+//! a temp dir: what happens to a file already at PATH, removal on a graceful stop, bad paths, and
+//! the client on both ends of a pipe.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStderr};
+use tokio::time::timeout;
+
+use crate::common::{PATIENCE, echoctl, finish, run, signal};
+use crate::plain::TempDir;
+
+/// Starts `echoctl serve --listen unix:PATH ARGS` and waits for its start-up line.
+async fn spawn_serve(path: &Path, args: &[&str]) -> (Child, String, BufReader<ChildStderr>) {
+    let mut child = echoctl()
+        .args(["serve", "--listen", &format!("unix:{}", path.display())])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    timeout(PATIENCE, stderr.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    (child, line, stderr)
+}
+
+/// `printf INPUT | echoctl connect unix:PATH`.
+async fn connect(path: &Path, input: &[u8]) -> crate::common::Finished {
+    let mut child = echoctl()
+        .args(["connect", &format!("unix:{}", path.display())])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    finish(child).await
+}
+
+async fn stop(mut server: Child) {
+    signal(&server, "TERM");
+    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leftover_socket_is_replaced_and_the_file_is_removed_on_stop() {
+    let dir = TempDir::new("unix");
+    let path = dir.0.join("echo.sock");
+    // A socket file whose server is gone, as a killed server leaves it.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+
+    let (server, line, _stderr) = spawn_serve(&path, &["--mode", "plain"]).await;
+    assert!(
+        line.contains(&format!(
+            "listening on unix:{} (mode plain)",
+            path.display()
+        )),
+        "{line}"
+    );
+    let run = connect(&path, b"abc\x00\xff no newline").await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, b"abc\x00\xff no newline");
+    stop(server).await;
+    assert!(
+        !path.exists(),
+        "the socket file is removed on a graceful stop"
+    );
+    assert!(dir.0.is_dir());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_socket_is_refused_and_keeps_its_server() {
+    let dir = TempDir::new("unix");
+    let path = dir.0.join("echo.sock");
+    let (server, _, _stderr) = spawn_serve(&path, &["--delay", "0"]).await;
+
+    let second =
+        run(echoctl().args(["serve", "--listen", &format!("unix:{}", path.display())])).await;
+    assert_eq!(second.code, Some(1), "stderr: {}", second.stderr);
+    assert_eq!(second.stderr.lines().count(), 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("another server is listening there"),
+        "{}",
+        second.stderr
+    );
+
+    // The first server still has its socket and serves on it (reverb, over the Unix socket).
+    let run = connect(&path, b"still mine\n").await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, b"\t STILL MINE\n\t still mine\n\t still mine\n");
+    stop(server).await;
+    assert!(!path.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_path_that_is_not_a_socket_is_never_removed() {
+    let dir = TempDir::new("unix");
+    let path = dir.0.join("notes.txt");
+    std::fs::write(&path, "keep me").unwrap();
+    let run = run(echoctl().args(["serve", "--listen", &format!("unix:{}", path.display())])).await;
+    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is not a socket"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_socket_paths_are_one_clear_line_and_exit_1() {
+    let dir = TempDir::new("unix");
+    let too_long = format!("unix:{}/{}", dir.0.display(), "s".repeat(120));
+    let missing = format!("unix:{}/no/such/dir/echo.sock", dir.0.display());
+    for (address, says) in [
+        (too_long.as_str(), "a socket path holds at most"),
+        (
+            missing.as_str(),
+            "does not exist (create it, or pick another path)",
+        ),
+    ] {
+        for args in [vec!["serve", "--listen", address], vec!["connect", address]] {
+            let run = run(echoctl().args(&args)).await;
+            assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+            let says = if args[0] == "connect" && address == missing {
+                "no such socket"
+            } else {
+                says
+            };
+            assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        }
+    }
+    let run = run(echoctl().args(["connect", "unix:"])).await;
+    assert_eq!(run.code, Some(2), "an empty path is a usage error");
+}
