@@ -167,7 +167,8 @@ Wire format:
 /// the port there. The logs follow on stderr, each line starting with the local time to the
 /// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
 /// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
-/// connected gets the echoes it is owed, then a last line saying the server is shutting down.
+/// connected gets the echoes it is owed, then (in the reverb modes) a last line saying the
+/// server is shutting down.
 /// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
 #[derive(Debug, Args)]
 #[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
