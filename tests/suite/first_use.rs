@@ -193,7 +193,8 @@ async fn a_quiet_server_still_prints_the_address_a_script_reads() {
         status=$?
         kill -TERM "$server"
         wait "$server"
-        printf 'status %s; then %s\n' "$status" "$(cat <&3)"
+        stopped=$?
+        printf 'status %s; server %s; then %s\n' "$status" "$stopped" "$(cat <&3)"
     "#;
     let ran = run(tokio::process::Command::new("bash")
         .args(["--noprofile", "--norc", "-c", script])
@@ -202,8 +203,12 @@ async fn a_quiet_server_still_prints_the_address_a_script_reads() {
         .kill_on_drop(true))
     .await;
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-    // The echoes, and after the start-up line nothing more on stderr from a quiet server.
-    assert_eq!(ran.stdout_text(), "\t HI\n\t hi\n\t hi\nstatus 0; then \n");
+    // The echoes; the server itself stopped by the signal (exit 0); and after the start-up line
+    // nothing more on stderr from a quiet server.
+    assert_eq!(
+        ran.stdout_text(),
+        "\t HI\n\t hi\n\t hi\nstatus 0; server 0; then \n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
