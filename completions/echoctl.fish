@@ -28,7 +28,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -l color -d 'When to color
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_needs_command" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s V -l version -d 'Print version'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
@@ -52,13 +52,17 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timeline -d 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l raw -d 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'Which session to replay' -r -f -a "sequential\t'reverb1\'s session'
@@ -70,7 +74,7 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When 
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server'
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s c -l connections -d 'Connections to open' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s n -l shouts -d 'Shouts per connection. 0 holds the connections open, idle, until --duration' -r -f
@@ -89,7 +93,7 @@ always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'

@@ -7,35 +7,86 @@
 //!
 //! [`relay`] takes any input and output, so `echoctl connect` runs it on stdin and stdout and
 //! `echoctl demo` runs the same code on a scripted input. Connecting is [`crate::net`]'s.
+//!
+//! [`relay_with`] is the same relay for `connect` in a pipe, with its options (`--timestamps`,
+//! `--wait`); [`interactive`] is `connect` on a terminal, a line editor with the server's lines
+//! printed above it. Both note what is sent and heard in a [`transcript`], which tells an echo
+//! from a server's notice, attributes echoes to shouts, and keeps what `--timeline` draws.
+
+pub mod interactive;
+pub mod transcript;
 
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 use crate::net::Stream;
 
-/// Where `echoctl connect` connects, and how long it waits for an answer.
+use crate::lines::LineSplitter;
+use transcript::{Heard, Transcript};
+
+/// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// HOST:PORT; every address the name resolves to is tried.
     pub addr: String,
     /// How long each address may take to answer; `None`: as long as the system allows.
     pub connect_timeout: Option<Duration>,
+    /// How long to wait for the server after the end of input; `None` waits for its close.
+    pub wait: Option<Duration>,
+    /// Each attributed echo carries how long after its shout it arrived.
+    pub timestamps: bool,
+    /// At the end, the session's timeline chart on stderr.
+    pub timeline: bool,
+    /// Today's byte-transparent relay even on a terminal.
+    pub raw: bool,
 }
 
 /// How a relayed session ended without error. (An output closed by its reader, as in
 /// `echoctl connect | head -1`, is an error, which `main` reports as a quiet end.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEnd {
     /// The server closed the connection after the end of our input: the normal end.
     ServerClosed,
     /// The server closed the connection while our input was still open (it was stopped, or it
     /// closed us for its own reasons, such as an idle timeout).
     ServerClosedFirst,
+    /// The server ended the session with a notice (a line that is not an echo: the server is
+    /// full, the line was too long, the client was idle); its text, without the line end.
+    Notice(Vec<u8>),
+    /// `--wait` ran out after the end of input, with this many echoes still owed.
+    WaitExpired { owed: u64 },
+    /// Ctrl-C in the interactive session (the piped relay leaves signals to its caller).
+    Interrupted,
+}
+
+/// How the piped relay shows the session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RelayOptions {
+    /// Each attributed echo line is preceded by how long after its shout it arrived, `+1.002s`,
+    /// so the line reads `+1.002s<TAB><SPACE>HELLO?`: the line as received follows the time.
+    pub timestamps: bool,
+    /// How long to wait for the server after the end of input.
+    pub wait: Option<Duration>,
+}
+
+/// The longest line the client splits whole; a longer one is handed on in pieces, each written
+/// as it came (it is too long to be any shout's echo the client would attribute).
+pub(crate) const CLIENT_MAX_LINE: usize = 1 << 20;
+
+/// A transcript shared by the task sending input and the loop reading the server.
+pub type SharedTranscript = Arc<Mutex<Transcript>>;
+
+/// Locks a shared transcript; a panic elsewhere while it was held leaves it usable.
+pub fn lock(transcript: &SharedTranscript) -> MutexGuard<'_, Transcript> {
+    transcript
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Relays `input` to the server and the server to `output` at the same time.
@@ -48,48 +99,109 @@ pub enum SessionEnd {
 /// never ends, and must not keep the client alive once the server has gone.
 pub async fn relay<I, O>(
     stream: impl Into<Stream>,
-    mut input: I,
-    mut output: O,
+    input: I,
+    output: O,
 ) -> anyhow::Result<SessionEnd>
 where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
+    let transcript = Arc::new(Mutex::new(Transcript::new(false)));
+    relay_with(stream, input, output, RelayOptions::default(), transcript).await
+}
+
+/// [`relay`], with `options`, noting every shout sent and line heard in `transcript` (which
+/// records them when it was made to, for `--timeline` and `--timestamps`).
+pub async fn relay_with<I, O>(
+    stream: impl Into<Stream>,
+    mut input: I,
+    mut output: O,
+    options: RelayOptions,
+    transcript: SharedTranscript,
+) -> anyhow::Result<SessionEnd>
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin,
+{
+    let started = Instant::now();
     let (mut from_server, mut to_server) = tokio::io::split(stream.into());
     // Set before the half-close, so it is set before the server can have seen end of input:
     // a close after it is the normal end, a close before it cut the session short.
     let input_ended = Arc::new(AtomicBool::new(false));
+    let (ended_tx, mut ended_rx) = tokio::sync::watch::channel(false);
     let sender = tokio::spawn({
         let input_ended = input_ended.clone();
+        let transcript = transcript.clone();
         async move {
-            tokio::io::copy(&mut input, &mut to_server).await?;
+            send_noted(&mut input, &mut to_server, &transcript, started).await?;
             input_ended.store(true, Ordering::SeqCst);
+            let owed = lock(&transcript).owed();
+            tracing::debug!("input closed; waiting for {owed} echoes");
+            let _ = ended_tx.send(true);
             // Half-close: "no more shouts", while echoes keep coming back.
             to_server.shutdown().await
         }
     });
 
+    let mut server_lines = ServerLines {
+        lines: LineSplitter::new(CLIENT_MAX_LINE),
+        continuing: false,
+        timestamps: options.timestamps,
+    };
+    let mut shown = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut deadline: Option<Instant> = None;
+    // Watching for the end of input, to start `--wait`'s clock.
+    let mut watching = options.wait.is_some();
     let end = loop {
-        let n = match from_server.read(&mut buf).await {
+        let read = tokio::select! {
+            read = from_server.read(&mut buf) => read,
+            changed = ended_rx.changed(), if watching => {
+                // An error: sending failed before the end of input, and no clock starts.
+                watching = false;
+                if changed.is_ok() && *ended_rx.borrow() {
+                    deadline = options.wait.map(|wait| Instant::now() + wait);
+                }
+                continue;
+            }
+            _ = sleep_until_some(deadline) => {
+                sender.abort();
+                let owed = lock(&transcript).owed();
+                return Ok(SessionEnd::WaitExpired { owed });
+            }
+        };
+        let n = match read {
             Ok(0) => break SessionEnd::ServerClosed,
             Ok(n) => n,
             Err(e) => {
                 sender.abort();
+                if let Some(notice) = lock(&transcript).notice() {
+                    // The server said why before the reset (it closed with our input unread).
+                    return Ok(SessionEnd::Notice(notice.to_vec()));
+                }
                 return Err(explain_session_error(e));
             }
         };
-        let shown = async {
-            output.write_all(&buf[..n]).await?;
-            output.flush().await
-        };
-        if let Err(e) = shown.await {
+        shown.clear();
+        server_lines.take(Some(&buf[..n]), started.elapsed(), &transcript, &mut shown);
+        if let Err(e) = write_shown(&mut output, &shown).await {
             sender.abort();
             // A closed output (`echoctl connect | head -1`) is this error too: `main` tells it
             // apart, and ends quietly.
             return Err(e).context("cannot write to standard output");
         }
     };
+    // A last line without a line end.
+    shown.clear();
+    server_lines.take(None, started.elapsed(), &transcript, &mut shown);
+    if let Err(e) = write_shown(&mut output, &shown).await {
+        sender.abort();
+        return Err(e).context("cannot write to standard output");
+    }
+    if let Some(notice) = lock(&transcript).notice() {
+        sender.abort();
+        return Ok(SessionEnd::Notice(notice.to_vec()));
+    }
 
     // The server is done. If sending had failed, some input never reached it: say so.
     if !sender.is_finished() && !input_ended.load(Ordering::SeqCst) {
@@ -104,7 +216,114 @@ where
     }
 }
 
-fn explain_session_error(e: io::Error) -> anyhow::Error {
+/// The server's bytes, split into lines for the transcript, and what of them stdout gets.
+struct ServerLines {
+    lines: LineSplitter,
+    /// The last piece handed out was a long line cut short: the next piece continues it.
+    continuing: bool,
+    timestamps: bool,
+}
+
+impl ServerLines {
+    /// Notes the lines of `chunk`, received at `at` (`None`: the end of the stream, and a last
+    /// line without `\n`), in the transcript, and appends to `shown` what stdout gets: the bytes
+    /// as they came or, with `--timestamps`, each whole line, stamped when it is attributed.
+    fn take(
+        &mut self,
+        chunk: Option<&[u8]>,
+        at: Duration,
+        transcript: &SharedTranscript,
+        shown: &mut Vec<u8>,
+    ) {
+        let mut transcript = lock(transcript);
+        let ServerLines {
+            lines,
+            continuing,
+            timestamps,
+        } = self;
+        let mut on_line = |line: &[u8]| {
+            let heard = (!*continuing).then(|| transcript.heard(at, line));
+            *continuing = !line.ends_with(b"\n");
+            if *timestamps {
+                if let Some(Heard::Echo(Some(echo))) = heard {
+                    shown.extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
+                }
+                shown.extend_from_slice(line);
+            }
+        };
+        match chunk {
+            Some(chunk) => {
+                lines.split_chunk(chunk, &mut on_line);
+                if !*timestamps {
+                    shown.extend_from_slice(chunk);
+                }
+            }
+            None => lines.split_end(&mut on_line),
+        }
+    }
+}
+
+async fn write_shown(output: &mut (impl AsyncWrite + Unpin), shown: &[u8]) -> io::Result<()> {
+    if shown.is_empty() {
+        return Ok(());
+    }
+    output.write_all(shown).await?;
+    output.flush().await
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+pub(crate) async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Copies `input` to the server as it comes, noting each line sent as a shout (for the count of
+/// echoes owed, and the transcript's record) as the bytes that end it are written.
+async fn send_noted<I, W>(
+    input: &mut I,
+    to_server: &mut W,
+    transcript: &SharedTranscript,
+    started: Instant,
+) -> io::Result<()>
+where
+    I: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut lines = LineSplitter::new(CLIENT_MAX_LINE);
+    let mut continuing = false;
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut note = |lines: &mut LineSplitter, chunk: Option<&[u8]>| {
+        let at = started.elapsed();
+        let mut transcript = lock(transcript);
+        let mut on_line = |line: &[u8]| {
+            if !continuing {
+                let shout = line.strip_suffix(b"\n").unwrap_or(line);
+                transcript.sent(at, shout.strip_suffix(b"\r").unwrap_or(shout));
+            }
+            continuing = !line.ends_with(b"\n");
+        };
+        match chunk {
+            Some(chunk) => lines.split_chunk(chunk, &mut on_line),
+            None => lines.split_end(&mut on_line),
+        }
+    };
+    loop {
+        let n = input.read(&mut buf).await?;
+        if n == 0 {
+            // A last line without `\n` is a shout too: the server echoes it at end of input.
+            note(&mut lines, None);
+            return Ok(());
+        }
+        // Noted first: the loud echo can come back before `write_all` returns, and must find
+        // its shout already sent.
+        note(&mut lines, Some(&buf[..n]));
+        to_server.write_all(&buf[..n]).await?;
+    }
+}
+
+pub(crate) fn explain_session_error(e: io::Error) -> anyhow::Error {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
             anyhow!("connection reset by the server; echoes after this point were lost")

@@ -13,6 +13,10 @@ use std::time::Duration;
 /// The bytes that start every echo line on the wire.
 pub const ECHO_PREFIX: &[u8] = b"\t ";
 
+/// How every notice echoctl's server sends before it closes a connection begins (`echoctl:
+/// server is full ...`): never like an echo line.
+pub const NOTICE_PREFIX: &[u8] = b"echoctl: ";
+
 /// The three echoes of a shout, loudest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Voice {

@@ -14,6 +14,14 @@ pub const BENCH_ECHOES_WRONG: u8 = FAILURE;
 /// A usage error (an unknown option, a bad value), as clap reports its own.
 pub const USAGE: u8 = 2;
 
+/// `connect`: the server ended the session with a notice (a line that is not an echo: the
+/// server is full, a line was too long, the client was idle). The notice is on stdout as the
+/// server sent it, and said again on stderr.
+pub const SERVER_NOTICE: u8 = 3;
+
+/// `connect --wait`: the server had not closed the connection that long after the end of input.
+pub const WAIT_EXPIRED: u8 = 4;
+
 /// A run cut short by Ctrl-C or SIGTERM, as shells report it (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
 
@@ -32,6 +40,16 @@ pub const DOCUMENTED: &[(u8, &str)] = &[
         USAGE,
         "A usage error: an unknown option, a missing or bad value. The message on stderr says \
          which.",
+    ),
+    (
+        SERVER_NOTICE,
+        "connect: the server ended the session with a notice (a line that is not an echo, such \
+         as server is full, line longer than, or no complete line for); stderr repeats it.",
+    ),
+    (
+        WAIT_EXPIRED,
+        "connect: --wait ran out: the server had not closed the connection that long after the \
+         end of input.",
     ),
     (
         INTERRUPTED,
@@ -83,6 +101,16 @@ const BY_COMMAND: &[(&str, &[(u8, &str)])] = &[
                  before the end of input (after what arrived was printed).",
             ),
             (USAGE, USAGE_TEXT),
+            (
+                SERVER_NOTICE,
+                "The server ended the session with a notice, a last line that is not an echo \
+                 (server is full, line too long, idle, shutting down); stderr repeats it.",
+            ),
+            (
+                WAIT_EXPIRED,
+                "--wait ran out: the server had not closed the connection that long after the \
+                 end of input.",
+            ),
             (INTERRUPTED, "Interrupted by Ctrl-C or SIGTERM."),
         ],
     ),
@@ -157,6 +185,15 @@ mod tests {
             );
         }
         assert_eq!(for_command(""), DOCUMENTED);
+        // And a status the program documents is on the page of some command that ends with it.
+        for (status, _) in DOCUMENTED {
+            assert!(
+                BY_COMMAND
+                    .iter()
+                    .any(|(_, statuses)| statuses.iter().any(|(s, _)| s == status)),
+                "status {status} is on no command's page"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,20 @@ impl Stream {
         }
     }
 
+    /// The address this stream is connected to, as a user writes it: `HOST:PORT`, or
+    /// `unix:PATH`; `None` when the system cannot say.
+    pub fn peer_name(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|addr| addr.to_string()),
+            #[cfg(unix)]
+            Stream::Unix(s) => {
+                let addr = s.peer_addr().ok()?;
+                let path = addr.as_pathname()?;
+                Some(format!("{UNIX_PREFIX}{}", path.display()))
+            }
+        }
+    }
+
     pub async fn writable(&self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.writable().await,
@@ -152,13 +166,8 @@ pub async fn connect_to(addr: &str, connect_timeout: Option<Duration>) -> anyhow
 /// `connect_timeout` bounds each attempt; `None` leaves it to the system.
 pub async fn connect(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<TcpStream> {
     let candidates = resolve(addr).await?;
-    let tried: Vec<String> = candidates.iter().map(SocketAddr::to_string).collect();
-    tracing::debug!("{addr}: trying {}", tried.join(", "));
-    let failures = match connect_first(candidates.iter().copied(), connect_timeout).await {
-        Ok((stream, position)) => {
-            tracing::debug!("connected to {}", tried[position]);
-            return Ok(stream);
-        }
+    let failures = match connect_first(candidates, connect_timeout).await {
+        Ok((stream, _)) => return Ok(stream),
         Err(failures) => failures,
     };
     Err(anyhow!("{}", explain_connect_failures(addr, &failures)))

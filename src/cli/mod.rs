@@ -77,8 +77,8 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Log more: -v adds debug detail (serve: each shout; connect: each address tried), -vv
-    /// internal detail. RUST_LOG overrides both.
+    /// Log more: -v adds debug detail (serve: each shout; connect: where it connected and how
+    /// the session ended), -vv internal detail. RUST_LOG overrides both.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
@@ -264,13 +264,25 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// At the end of input (Ctrl-D on a terminal, or the end of a pipe or file) only the sending side
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
 /// 0. What the server sends reaches stdout unchanged, so the client works in pipes and scripts.
+///
+/// On a terminal (stdin, stdout and stderr all one, TERM not dumb), connect is interactive: the line being typed
+/// stays whole on the bottom line (arrows, Backspace, Ctrl-U, Ctrl-W, Up and Down for this
+/// session's lines) while the server's lines are printed above it, echoes indented and colored
+/// by voice as in the demo, notices in yellow after the server's address. Ctrl-D on an empty line
+/// ends input and shows the echoes still owed; Ctrl-C quits (status 130). --raw turns this off.
+///
+/// A last line from the server that starts with "echoctl: " (not a TAB and a space, as echoes
+/// do) is a notice: when the server ends the session with one (server full, line too long,
+/// idle), connect repeats it on stderr and exits 3.
 #[derive(Debug, Args)]
 #[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
   echoctl connect 127.0.0.1:9000
+  echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
+  printf 'Hello?\\n' | echoctl connect --wait 5s      # never hang on a server
   printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
 pub struct ConnectArgs {
     /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
@@ -281,6 +293,27 @@ pub struct ConnectArgs {
     /// Give up on an address that does not answer within this time; off leaves it to the system.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub connect_timeout: Timeout,
+
+    /// After the end of input, wait at most this long for the server to close the connection,
+    /// then exit with status 4 (as nc -q, socat -t). By default (off) the client waits for the
+    /// server.
+    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub wait: Timeout,
+
+    /// Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a
+    /// terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo).
+    #[arg(long)]
+    pub timestamps: bool,
+
+    /// At the end of the session, draw its timeline on stderr: each shout, when it was sent and
+    /// when its echoes came back.
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors):
+    /// the behaviour of netcat.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 impl ConnectArgs {
@@ -288,6 +321,10 @@ impl ConnectArgs {
         ConnectOptions {
             addr: self.addr.clone(),
             connect_timeout: self.connect_timeout.0,
+            wait: self.wait.0,
+            timestamps: self.timestamps,
+            timeline: self.timeline,
+            raw: self.raw,
         }
     }
 }

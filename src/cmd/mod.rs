@@ -16,7 +16,7 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
-        Command::Connect(args) => connect::run(args.options()).await,
+        Command::Connect(args) => connect::run(args.options(), cli.color.into()).await,
         Command::Completions(args) => completions::run(args.shell),
         // The demo decides its colors itself: its transcript may go to stderr (`--svg -`).
         Command::Demo(args) => demo::run(&args, cli.color.into()).await,

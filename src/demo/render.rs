@@ -40,6 +40,11 @@ pub fn echo_text(wire_line: &[u8]) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
+/// How long after its shout an echo arrived, to the millisecond: `+1.002s`.
+pub fn elapsed(after: Duration) -> String {
+    format!("+{:.3}s", after.as_secs_f64())
+}
+
 /// A voice's color and strength, the server's cyan fading from loud to quiet; an echo whose
 /// voice is not known is plain cyan. Shared with the timeline's marks, so both fade alike.
 pub fn voice_style(voice: Option<Voice>) -> Style {
@@ -76,6 +81,29 @@ impl Painter {
     /// not known (not one of the script's shouts) is shown plain, in the server's color.
     pub fn echo(&self, text: &str, voice: Option<Voice>) -> String {
         format!("{INDENT}{}", self.paint(text, voice_style(voice)))
+    }
+
+    /// An echo line that matches none of the shouts sent: indented, uncolored, since its voice
+    /// is not known.
+    pub fn unattributed(&self, text: &str) -> String {
+        format!("{INDENT}{text}")
+    }
+
+    /// A line from the server that is not an echo (its notices: `server is full`, `idle`, `line
+    /// longer than`), flush left, in yellow and prefixed by who said it, so it is never taken for
+    /// an echo.
+    pub fn notice(&self, origin: &str, text: &str) -> String {
+        self.paint(&format!("{origin}: {text}"), Style::new().yellow())
+    }
+
+    /// How long after its shout was sent an echo arrived, dimmed: `+1.002s`.
+    pub fn elapsed(&self, after: Duration) -> String {
+        self.paint(&elapsed(after), Style::new().dimmed())
+    }
+
+    /// A prompt or a passing status line, dimmed.
+    pub fn faint(&self, text: &str) -> String {
+        self.paint(text, Style::new().dimmed())
     }
 
     fn paint(&self, text: &str, style: Style) -> String {
@@ -133,6 +161,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_live_sessions_lines_keep_the_indent_and_stand_apart() {
+        let plain = Painter::new(false);
+        assert_eq!(plain.unattributed("HI THERE"), "    HI THERE");
+        assert_eq!(
+            plain.notice("127.0.0.1:8000", "echoctl: server is full"),
+            "127.0.0.1:8000: echoctl: server is full"
+        );
+        assert_eq!(plain.elapsed(Duration::from_millis(1002)), "+1.002s");
+        assert_eq!(elapsed(Duration::from_micros(2_500_400)), "+2.500s");
+        assert_eq!(plain.faint("> "), "> ");
+
+        let color = Painter::new(true);
+        assert_eq!(
+            color.unattributed("HI"),
+            "    HI",
+            "uncolored: its voice is not known"
+        );
+        let notice = color.notice("[::1]:8000", "echoctl: idle");
+        assert!(sgr_codes(&notice).contains(&YELLOW), "{notice:?}");
+        assert!(
+            !notice.starts_with(' '),
+            "never indented like an echo: {notice:?}"
+        );
+        assert!(sgr_codes(&color.elapsed(Duration::ZERO)).contains(&DIM));
+        assert!(sgr_codes(&color.faint("> ")).contains(&DIM));
+    }
+
     /// The SGR parameters a painted line sets: `ESC [ 96;1 m` gives 96 and 1.
     fn sgr_codes(line: &str) -> Vec<u32> {
         line.split("\x1b[")
@@ -144,6 +200,7 @@ mod tests {
 
     const BOLD: u32 = 1;
     const DIM: u32 = 2;
+    const YELLOW: u32 = 33;
 
     #[test]
     fn with_color_voices_fade_and_the_indent_stays_plain() {

@@ -243,19 +243,12 @@ fn attribute(recording: &Recording) -> (Vec<Row>, Vec<Stray>) {
         })
         .collect();
     let mut unattributed = Vec::new();
+    let mut attribution = Attribution::new();
     let mut lines: Vec<&Received> = recording.lines.iter().collect();
     lines.sort_by_key(|line| line.at); // stable: equal times keep their order of arrival
     for line in lines {
-        let owed = recording.shouts.iter().zip(&rows).position(|(shout, row)| {
-            let next = Voice::ALL.get(row.marks.len());
-            shout.at <= line.at && next.is_some_and(|voice| voice.text(&shout.text) == line.text)
-        });
-        match owed {
-            Some(index) => {
-                let row = &mut rows[index];
-                let voice = Voice::ALL[row.marks.len()];
-                row.marks.push(Mark { voice, at: line.at });
-            }
+        match attribution.attribute(&recording.shouts, line.at, &line.text) {
+            Some((index, voice)) => rows[index].marks.push(Mark { voice, at: line.at }),
             None => unattributed.push(Stray {
                 label: label(&line.text),
                 at: line.at,
@@ -263,6 +256,57 @@ fn attribute(recording: &Recording) -> (Vec<Row>, Vec<Stray>) {
         }
     }
     (rows, unattributed)
+}
+
+/// Attributes echoes one at a time, in the order they arrive: the one mechanism behind
+/// [`Timeline`] (which feeds it a recording's lines in time order) and `connect`'s live voices
+/// (which feeds it each line as it comes off the wire).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// For each shout, how many of its voices have been heard.
+    heard: Vec<usize>,
+    /// Every shout before this one has been heard in all its voices: where the search starts.
+    first_owed: usize,
+}
+
+impl Attribution {
+    pub fn new() -> Attribution {
+        Attribution::default()
+    }
+
+    /// The shout (its index in `shouts`, the shouts sent so far in order) and voice that the echo
+    /// text `text`, received at `at`, repeats: the oldest shout sent by then whose next owed voice
+    /// has that text (see the module docs). `None` when it matches none.
+    pub fn attribute(
+        &mut self,
+        shouts: &[Sent],
+        at: Duration,
+        text: &[u8],
+    ) -> Option<(usize, Voice)> {
+        if self.heard.len() < shouts.len() {
+            self.heard.resize(shouts.len(), 0);
+        }
+        let heard = &self.heard;
+        let owed = shouts
+            .iter()
+            .enumerate()
+            .skip(self.first_owed)
+            .position(|(index, shout)| {
+                let next = Voice::ALL.get(heard[index]);
+                shout.at <= at && next.is_some_and(|voice| voice.text(&shout.text) == text)
+            })?
+            + self.first_owed;
+        let voice = Voice::ALL[self.heard[owed]];
+        self.heard[owed] += 1;
+        while self
+            .heard
+            .get(self.first_owed)
+            .is_some_and(|&heard| heard == Voice::ALL.len())
+        {
+            self.first_owed += 1;
+        }
+        Some((owed, voice))
+    }
 }
 
 /// The label of an empty shout (an empty line is a shout too).

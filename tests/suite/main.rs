@@ -7,6 +7,9 @@ mod common;
 
 mod bench;
 mod cli;
+mod connect;
+#[cfg(unix)]
+mod connect_tty;
 mod demo;
 mod docs;
 mod first_use;

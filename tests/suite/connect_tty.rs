@@ -1,0 +1,667 @@
+//! `echoctl connect` in a real pseudo-terminal, end to end on the built binary: what a person
+//! typing at it sees. The screen is the `vt100` emulator's, fed everything the client writes;
+//! assertions read its rows and its cursor, never the escape codes.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{PATIENCE, TestServer};
+use echoctl::server::{Mode, ServerConfig};
+
+const ROWS: u16 = 24;
+const COLUMNS: u16 = 100;
+
+/// What a terminal answers to "where is the cursor?" (crossterm asks before each prompt).
+const CURSOR_QUERY: &[u8] = b"\x1b[6n";
+
+/// `echoctl` on the slave side of a pseudo-terminal, all three standard streams the terminal;
+/// the test holds the master side and a screen fed from it.
+struct Terminal {
+    keyboard: Arc<Mutex<File>>,
+    /// Kept open so the terminal's modes can be read while the child runs; closed once it has
+    /// exited, so the screen's feeder reads to the end and stops.
+    slave: Option<OwnedFd>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    /// The terminal's modes as the child left them.
+    cooked_at_exit: Option<bool>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    child: Child,
+}
+
+impl Terminal {
+    fn spawn(args: &[&str]) -> Terminal {
+        Terminal::spawn_as(args, "xterm-256color")
+    }
+
+    /// [`Terminal::spawn`], with `TERM` set to `term`.
+    fn spawn_as(args: &[&str], term: &str) -> Terminal {
+        let (mut master, mut slave) = (-1, -1);
+        let size = libc::winsize {
+            ws_row: ROWS,
+            ws_col: COLUMNS,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: the out-pointers are valid; a null name and termios take the defaults.
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(opened, 0, "openpty: {}", io::Error::last_os_error());
+        // SAFETY: openpty returned two fresh descriptors that nothing else owns.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_echoctl"));
+        command
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("FORCE_COLOR")
+            .env("TERM", term)
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave.try_clone().unwrap()));
+        // SAFETY: only async-signal-safe calls between fork and exec. The child gets a session
+        // of its own with the terminal as its controlling terminal, as a shell would give it
+        // (so Ctrl-C and resizes reach it).
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("spawn echoctl on a pty");
+        let keyboard = Arc::new(Mutex::new(master.try_clone().unwrap()));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            nonzero(ROWS),
+            nonzero(COLUMNS),
+            0,
+        )));
+        let feeder = std::thread::spawn({
+            let screen = screen.clone();
+            let keyboard = keyboard.clone();
+            move || feed_screen(master, &screen, &keyboard)
+        });
+        Terminal {
+            keyboard,
+            slave: Some(slave),
+            feeder: Some(feeder),
+            cooked_at_exit: None,
+            screen,
+            child,
+        }
+    }
+
+    fn type_keys(&self, keys: &str) {
+        let mut keyboard = self.keyboard.lock().unwrap();
+        keyboard.write_all(keys.as_bytes()).unwrap();
+        keyboard.flush().unwrap();
+    }
+
+    /// Resizes the terminal, as a window resize does: the kernel tells the child (SIGWINCH).
+    fn resize(&self, rows: u16, columns: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(nonzero(rows), nonzero(columns));
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let keyboard = self.keyboard.lock().unwrap();
+        // SAFETY: a valid winsize for an open pty master.
+        let resized = unsafe { libc::ioctl(keyboard.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        assert_eq!(resized, 0, "TIOCSWINSZ: {}", io::Error::last_os_error());
+    }
+
+    /// The rows of the screen, right-trimmed.
+    fn rows(&self) -> Vec<String> {
+        let parser = self.screen.lock().unwrap();
+        parser
+            .screen()
+            .rows(0, COLUMNS)
+            .map(|row| row.trim_end().to_string())
+            .collect()
+    }
+
+    /// The cursor's row's text and the cursor's column.
+    fn cursor_row(&self) -> (String, u16) {
+        let parser = self.screen.lock().unwrap();
+        let (row, column) = parser.screen().cursor_position();
+        let text = parser.screen().rows(0, COLUMNS).nth(usize::from(row));
+        (text.unwrap_or_default().trim_end().to_string(), column)
+    }
+
+    /// Waits until the screen's rows satisfy `ready`, failing after `PATIENCE`.
+    fn wait_for(&self, what: &str, ready: impl Fn(&[String]) -> bool) {
+        let start = Instant::now();
+        loop {
+            let rows = self.rows();
+            if ready(&rows) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "timed out waiting for {what}; screen:\n{}\n{rows:?}",
+                rows.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the child to exit, and for the screen to show all it wrote; its status code.
+    fn exit(&mut self) -> Option<i32> {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "echoctl did not exit; screen:\n{}",
+                self.rows().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.cooked_at_exit = Some(self.cooked());
+        // With no slave left open, the feeder reads what is buffered, then the end.
+        self.slave = None;
+        if let Some(feeder) = self.feeder.take() {
+            let start = Instant::now();
+            while !feeder.is_finished() {
+                assert!(start.elapsed() < PATIENCE, "the screen never caught up");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        status.code()
+    }
+
+    /// Whether the terminal is in cooked mode: lines edited by the kernel, typed keys echoed.
+    fn cooked(&self) -> bool {
+        let Some(slave) = &self.slave else {
+            return self.cooked_at_exit.expect("modes read at exit");
+        };
+        // SAFETY: a zeroed termios is a valid out-buffer; the descriptor is open.
+        let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+        let read = unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut modes) };
+        assert_eq!(read, 0, "tcgetattr: {}", io::Error::last_os_error());
+        modes.c_lflag & libc::ICANON != 0 && modes.c_lflag & libc::ECHO != 0
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // Only our own child, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Feeds everything the child writes to the screen, answering cursor-position queries as a
+/// terminal does, until the terminal closes.
+fn feed_screen(mut master: File, screen: &Mutex<vt100::Parser>, keyboard: &Mutex<File>) {
+    let mut chunk = [0u8; 4096];
+    // Bytes that may be the start of a query cut by the end of a read.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match master.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        let mut parser = screen.lock().unwrap();
+        while let Some(at) = find(&pending, CURSOR_QUERY) {
+            parser.process(&pending[..at + CURSOR_QUERY.len()]);
+            pending.drain(..at + CURSOR_QUERY.len());
+            let (row, column) = parser.screen().cursor_position();
+            let answer = format!("\x1b[{};{}R", row + 1, column + 1);
+            let _ = keyboard.lock().unwrap().write_all(answer.as_bytes());
+        }
+        let keep = (1..CURSOR_QUERY.len())
+            .rev()
+            .find(|&len| pending.ends_with(&CURSOR_QUERY[..len]))
+            .unwrap_or(0);
+        let done = pending.len() - keep;
+        parser.process(&pending[..done]);
+        pending.drain(..done);
+    }
+}
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("not zero")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A server on its own runtime, for these synchronous tests.
+struct Server {
+    runtime: tokio::runtime::Runtime,
+    server: Option<TestServer>,
+}
+
+impl Server {
+    fn start(config: ServerConfig) -> Server {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(TestServer::start(config));
+        Server {
+            runtime,
+            server: Some(server),
+        }
+    }
+
+    fn with(mode: Mode, delay: Duration) -> Server {
+        Server::start(ServerConfig {
+            mode,
+            delay,
+            ..ServerConfig::default()
+        })
+    }
+
+    fn addr(&self) -> String {
+        self.server.as_ref().unwrap().addr.to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+fn is_prompt(row: &str) -> bool {
+    row == ">"
+}
+
+#[test]
+fn the_typed_line_stays_whole_while_echoes_arrive_above_it() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(200));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+
+    terminal.type_keys("Hello\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HELLO".into()));
+    // Half a line typed while the other two echoes arrive.
+    terminal.type_keys("Wor");
+    terminal.wait_for("the quiet echo", |rows| rows.contains(&"    hello".into()));
+    let (row, column) = terminal.cursor_row();
+    assert_eq!(
+        (row.as_str(), column),
+        ("> Wor", 5),
+        "the typed line, whole, with the cursor after it; screen:\n{}",
+        terminal.rows().join("\n")
+    );
+
+    terminal.type_keys("ld\r");
+    terminal.wait_for("the second shout's echoes", |rows| {
+        rows.contains(&"    world".into())
+    });
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "> Hello",
+            "    HELLO",
+            "    Hello",
+            "    hello",
+            "> World",
+            "    WORLD",
+            "    World",
+            "    world",
+            ">"
+        ],
+        "each echo on its own row, indented by four spaces"
+    );
+    let (row, _) = terminal.cursor_row();
+    assert_eq!(row, ">", "the prompt waits on the bottom line");
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+}
+
+#[test]
+fn ctrl_d_waits_for_the_echoes_owed_then_exits_0() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(1));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HI".into()));
+    terminal.type_keys("\x04");
+    terminal.wait_for("the status of the echoes owed", |rows| {
+        rows.iter()
+            .any(|row| row.starts_with("waiting for") && row.contains("echo"))
+    });
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        ["> Hi", "    HI", "    Hi", "    hi"],
+        "every echo owed, and the status line gone"
+    );
+    assert!(terminal.cooked());
+}
+
+#[test]
+fn ctrl_c_exits_130_and_leaves_the_terminal_cooked() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(3600));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half".into()));
+    assert!(
+        !terminal.cooked(),
+        "the editor has the terminal in raw mode"
+    );
+    terminal.type_keys("\x03");
+    assert_eq!(terminal.exit(), Some(130), "{}", terminal.rows().join("\n"));
+    assert!(terminal.cooked(), "the terminal is restored");
+}
+
+#[test]
+fn a_server_that_closes_mid_line_tears_the_editor_down_and_says_why() {
+    let server = Server::start(ServerConfig {
+        delay: Duration::from_millis(50),
+        idle_timeout: Some(Duration::from_millis(1500)),
+        ..ServerConfig::default()
+    });
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half typ");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half typ".into()));
+    let code = terminal.exit();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(code, Some(3), "the server's notice: {rows:?}");
+    assert_eq!(rows.len(), 2, "the notice, then the error: {rows:?}");
+    let notice = format!("{}: echoctl: no complete line", server.addr());
+    assert!(rows[0].starts_with(&notice), "{rows:?}");
+    assert!(
+        rows[1].starts_with("echoctl: error: the server ended the session: no complete line"),
+        "the error on a line of its own: {rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|row| row.contains("half")),
+        "the half-typed line is gone: {rows:?}"
+    );
+    assert!(terminal.cooked());
+}
+
+/// The rows from `top` on whose text starts with `text`: the first one's index.
+fn row_of(rows: &[String], text: &str) -> u16 {
+    let index = rows.iter().position(|row| row == text);
+    let index = index.unwrap_or_else(|| panic!("no row {text:?}: {rows:?}"));
+    u16::try_from(index).unwrap()
+}
+
+#[test]
+fn echoes_fade_by_voice_as_in_the_demo_and_a_notice_stands_apart() {
+    let server = Server::start(ServerConfig {
+        delay: Duration::from_millis(50),
+        idle_timeout: Some(Duration::from_millis(1500)),
+        ..ServerConfig::default()
+    });
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the notice", |rows| {
+        rows.iter()
+            .any(|row| row.contains("echoctl: no complete line"))
+    });
+    assert_eq!(terminal.exit(), Some(3));
+    let rows = terminal.rows();
+    let parser = terminal.screen.lock().unwrap();
+    let screen = parser.screen();
+    // The first letter of each echo, after the indent.
+    let cell = |text: &str| screen.cell(row_of(&rows, text), 4).unwrap().clone();
+    let (loud, plain, quiet) = (cell("    HI"), cell("    Hi"), cell("    hi"));
+    assert!(loud.bold() && !loud.dim(), "loud: bright and bold");
+    assert!(!plain.bold() && !plain.dim(), "as sent: plain");
+    assert!(quiet.dim() && !quiet.bold(), "quiet: dimmed");
+    for echo in [&loud, &plain, &quiet] {
+        assert!(
+            matches!(echo.fgcolor(), vt100::Color::Idx(6 | 14)),
+            "the server's cyan: {:?}",
+            echo.fgcolor()
+        );
+    }
+    let notice = rows
+        .iter()
+        .position(|row| row.starts_with(&format!("{}: echoctl: no complete line", server.addr())))
+        .unwrap_or_else(|| panic!("the notice, after the server's address: {rows:?}"));
+    let notice = screen.cell(u16::try_from(notice).unwrap(), 0).unwrap();
+    assert_eq!(notice.fgcolor(), vt100::Color::Idx(3), "yellow");
+}
+
+#[test]
+fn ctrl_d_on_a_non_empty_line_deletes_a_character_and_sends_nothing() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    // At the end of the line Ctrl-D deletes nothing; at its start, the character there.
+    terminal.type_keys("xab\x04\x01\x04");
+    terminal.wait_for("the edited line", |rows| rows.contains(&"> ab".into()));
+    terminal.type_keys("\r");
+    terminal.wait_for("the three echoes", |rows| {
+        rows.iter().filter(|row| *row == "    ab").count() == 2
+    });
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| row.starts_with("    "))
+        .collect();
+    assert_eq!(
+        rows,
+        ["    AB", "    ab", "    ab"],
+        "only the line sent with Enter"
+    );
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
+
+/// Checks that `connect ARGS` on a terminal of type `term` relays bytes as they come.
+fn assert_relays_bytes(args: &[&str], term: &str) {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let addr = server.addr();
+    let mut terminal = Terminal::spawn_as(&[args, &[addr.as_str()]].concat(), term);
+    // No editor: the terminal stays cooked, the kernel echoes what is typed.
+    terminal.type_keys("hi\n");
+    terminal.wait_for("the quiet echo", |rows| {
+        rows.iter().filter(|row| row.ends_with(" hi")).count() == 2
+    });
+    assert!(terminal.cooked());
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    // The wire's TAB and space, as the terminal shows them: to column 8, then a space.
+    assert_eq!(rows, ["hi", "         HI", "         hi", "         hi"]);
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
+
+#[test]
+fn raw_on_a_terminal_is_the_byte_transparent_relay() {
+    assert_relays_bytes(&["connect", "--raw"], "xterm-256color");
+}
+
+#[test]
+fn a_dumb_terminal_gets_the_byte_transparent_relay() {
+    assert_relays_bytes(&["connect"], "dumb");
+}
+
+#[test]
+fn sigterm_while_editing_restores_the_terminal_and_exits_130() {
+    let server = Server::with(Mode::Concurrent, Duration::from_secs(3600));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("half");
+    terminal.wait_for("the typed text", |rows| rows.contains(&"> half".into()));
+    assert!(!terminal.cooked());
+    let pid = terminal.child.id().to_string();
+    let killed = Command::new("kill").args(["-s", "TERM", &pid]).status();
+    assert!(killed.unwrap().success());
+    assert_eq!(terminal.exit(), Some(130));
+    assert!(terminal.cooked(), "the terminal is restored");
+}
+
+#[test]
+fn echoes_that_arrive_together_each_get_their_own_row() {
+    // Two shouts at once on reverb2: their echoes come in pairs, a pair in one read.
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(150));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("One\rTwo\r");
+    terminal.wait_for("the last echo", |rows| rows.contains(&"    two".into()));
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    let echoes: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.starts_with("    "))
+        .map(String::as_str)
+        .collect();
+    let mut sorted = echoes.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "    ONE", "    One", "    TWO", "    Two", "    one", "    two"
+        ],
+        "every echo, each on its own row: {rows:?}"
+    );
+    assert!(
+        rows.contains(&"> One".into()) && rows.contains(&"> Two".into()),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_resize_redraws_the_line_being_typed() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(50));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the echoes", |rows| {
+        rows.iter().filter(|row| *row == "    hi").count() == 1
+    });
+    terminal.type_keys("straße 日本");
+    terminal.wait_for("the typed text", |rows| {
+        rows.contains(&"> straße 日本".into())
+    });
+    // Narrower than the line will be: it must wrap where the terminal now does.
+    terminal.resize(ROWS, 16);
+    terminal.type_keys("語abc");
+    terminal.wait_for("the line redrawn", |rows| {
+        rows.windows(2)
+            .any(|pair| pair[0] == "> straße 日本語a" && pair[1] == "bc")
+    });
+    let (row, column) = terminal.cursor_row();
+    assert_eq!(
+        (row.as_str(), column),
+        ("bc", 2),
+        "the cursor after the last character, on the wrapped row; screen:\n{}",
+        terminal.rows().join("\n")
+    );
+    terminal.type_keys("\r");
+    // Cut one cell short of the new width.
+    terminal.wait_for("its echo", |rows| {
+        rows.windows(2)
+            .any(|pair| pair[0] == "    STRASSE 日" && pair[1] == "本語ABC")
+    });
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
+
+#[test]
+fn what_the_server_sends_is_shown_safely_and_its_close_is_reported_as_in_a_pipe() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // A server that sends invalid UTF-8 and an escape sequence, then closes first.
+    let server = runtime.spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"\t caf\xe9\n\t \x1b[2J\x1b[31mred\n")
+            .await
+            .unwrap();
+    });
+    let mut terminal = Terminal::spawn(&["connect", "--timestamps", &addr]);
+    assert_eq!(terminal.exit(), Some(1));
+    runtime.block_on(server).unwrap();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    // The client shows the invalid byte as U+FFFD (its unit tests say so exactly); the vt100
+    // emulator draws no cell for that character, so here the row ends after "caf".
+    assert_eq!(
+        rows,
+        [
+            "    caf",
+            "    \u{241b}[2J\u{241b}[31mred",
+            "echoctl: error: the server closed the connection before the end of input"
+        ],
+        "unattributed echoes, indented, with no time; nothing the server sent moved the cursor"
+    );
+    assert!(terminal.cooked());
+}
+
+#[test]
+fn timestamps_follow_each_echo_on_the_screen() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(100));
+    let mut terminal = Terminal::spawn(&["connect", "--timestamps", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hi\r");
+    terminal.wait_for("the quiet echo", |rows| {
+        rows.iter().any(|row| row.starts_with("    hi  +"))
+    });
+    let rows = terminal.rows();
+    let stamp = |echo: &str| -> f64 {
+        let row = rows
+            .iter()
+            .find(|row| row.starts_with(&format!("    {echo}  +")));
+        let row = row.unwrap_or_else(|| panic!("no {echo}: {rows:?}"));
+        let stamp = row.rsplit_once('+').map(|(_, stamp)| stamp).unwrap();
+        stamp.strip_suffix('s').unwrap().parse().unwrap()
+    };
+    let (loud, plain, quiet) = (stamp("HI"), stamp("Hi"), stamp("hi"));
+    assert!(loud < plain && plain >= 0.1 && quiet >= 0.2, "{rows:?}");
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0));
+}
