@@ -2,11 +2,19 @@
 //! performance issue and prints one table, with the machine's cores, of medians of repeated runs.
 //!
 //! ```text
-//! cargo bench --bench reverb                     # every scenario, 3 runs each (about 4 minutes)
+//! cargo bench --bench reverb                     # every scenario, 3 runs each (about 5 minutes)
 //! cargo bench --bench reverb -- --runs 5 --only idle,throughput
 //! cargo bench --bench reverb -- --quick          # 1,000 connections instead of 10,000: a smoke run
 //! cargo bench --bench reverb -- --go             # the book's Go programs too, in the same runs
+//! cargo bench --bench reverb -- --go --only steady,floor --runs 1 --svg docs   # and charts
 //! ```
+//!
+//! The `floor` scenario is the steady load against a server with `--delay 0`: its lateness is
+//! what this machine and bench resolve without a timer, in the same run, and every timed figure
+//! is also given as a ratio to it (and to Go's with `--go`). With `--svg DIR`, each scenario with
+//! echoes gets a chart, `DIR/bench-SCENARIO.svg`, of lateness by percentile per voice, echoctl's
+//! curves solid and Go's dashed, from the run with the median p99 (each run writes its
+//! distribution with `echoctl bench --percentiles` into cargo's scratch directory).
 //!
 //! With `--go`, `benches/go/reverb.go` (the book's reverb1 and reverb2, with flags for the
 //! address, delay and mode) is built with the machine's `go`, and each run of each scenario drives
@@ -28,6 +36,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use echoctl::bench::chart::{self, Curve, VOICE_COLORS};
+use echoctl::bench::hgrm;
 use serde_json::Value;
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -60,6 +70,15 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
             target: "nothing lost; p99 <= 1 ms each echo; p99.9 <= 10 ms; RSS <= 32 MB",
             go: "nothing lost; p99 0.7-0.9 / 1.7-2.6 / 2.6-3.8 ms; p99.9 10-23 ms; RSS 134 MB",
+        },
+        Scenario {
+            name: "floor",
+            title: "the steady load against --delay 0: what machine and bench resolve",
+            mode: "concurrent",
+            delay: "0",
+            bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
+            target: "the floor the timed figures stand on",
+            go: "-",
         },
         Scenario {
             name: "idle",
@@ -223,6 +242,9 @@ struct Run {
     bench: Value,
     server_peak_rss_mb: f64,
     server_cpu_s: f64,
+    /// Where `echoctl bench --percentiles` wrote the distribution of all echoes (each voice's
+    /// beside it).
+    percentiles: PathBuf,
 }
 
 fn main() {
@@ -230,6 +252,7 @@ fn main() {
     let mut connections = 10_000;
     let mut only: Option<Vec<String>> = None;
     let mut with_go = false;
+    let mut svg_dir: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -247,6 +270,7 @@ fn main() {
                     .map(|s| s.split(',').map(String::from).collect())
             }
             "--go" => with_go = true,
+            "--svg" => svg_dir = args.next().map(PathBuf::from),
             _ => {} // cargo bench passes --bench; ignore what is not ours
         }
     }
@@ -299,7 +323,13 @@ fn main() {
                     server.name(),
                     i + 1
                 );
-                match run(server, &scenario) {
+                let percentiles = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+                    "reverb-{}-{}-{}.hgrm",
+                    scenario.name,
+                    server.name(),
+                    i + 1
+                ));
+                match run(server, &scenario, percentiles) {
                     Ok(r) => {
                         eprintln!("{} | load {}", one_line(&r), load_average());
                         results.push(r);
@@ -310,12 +340,82 @@ fn main() {
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
+        if let Some(dir) = &svg_dir {
+            match write_chart(dir, &scenario, &servers, &results, connections) {
+                Ok(Some(path)) => eprintln!("wrote {}", path.display()),
+                Ok(None) => {}
+                Err(e) => eprintln!("{}: no chart: {e}", scenario.name),
+            }
+        }
         rows.push((scenario, results));
     }
     print_table(&rows, &servers, runs, connections, started.elapsed());
 }
 
-fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
+/// The run with the median p99 lateness (all echoes) of `results`.
+fn median_run(results: &[Run]) -> Option<&Run> {
+    let mut sorted: Vec<&Run> = results.iter().collect();
+    sorted.sort_by(|a, b| {
+        f(&a.bench, &["lateness", "all", "p99_ms"])
+            .total_cmp(&f(&b.bench, &["lateness", "all", "p99_ms"]))
+    });
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// Writes `DIR/bench-SCENARIO.svg`: each server's median run, per voice (echoctl solid, Go
+/// dashed). `None` for a scenario without echoes.
+fn write_chart(
+    dir: &Path,
+    scenario: &Scenario,
+    servers: &[Server],
+    results: &[Vec<Run>],
+    connections: usize,
+) -> Result<Option<PathBuf>, String> {
+    let mut curves = Vec::new();
+    for (server, results) in servers.iter().zip(results) {
+        let Some(run) = median_run(results) else {
+            continue;
+        };
+        if f(&run.bench, &["echo_lines", "received"]) == 0.0 {
+            return Ok(None);
+        }
+        for ((voice, name), color) in ["upper", "original", "lower"]
+            .into_iter()
+            .zip(hgrm::VOICE_NAMES)
+            .zip(VOICE_COLORS)
+        {
+            let path = hgrm::voice_path(&run.percentiles, name);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let steps = hgrm::parse(&text)?;
+            let p99 = f(&run.bench, &["lateness", voice, "p99_ms"]);
+            curves.push(Curve {
+                label: format!("{} {voice} (p99 {p99:.2} ms)", server.name()),
+                class: format!("{} {voice}", server.name().to_lowercase()),
+                color,
+                dashed: !matches!(server, Server::Echoctl),
+                count: steps.last().map_or(0, |s| s.total_count),
+                points: chart::points_of_steps(&steps),
+            });
+        }
+    }
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let title = format!("reverb {}: lateness by percentile", scenario.name);
+    let subtitle = format!(
+        "{}; echoctl solid, Go dashed; the median run of each\n{}",
+        scenario.title.replace('N', &connections.to_string()),
+        machine()
+    );
+    let path = dir.join(format!("bench-{}.svg", scenario.name));
+    std::fs::write(&path, chart::render(&title, &subtitle, &curves).to_string())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Some(path))
+}
+
+fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run, String> {
     let server_kind = server;
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
@@ -336,6 +436,8 @@ fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
         .arg(&addr)
         .args(&scenario.bench)
         .arg("--json")
+        .arg("--percentiles")
+        .arg(&percentiles)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -353,6 +455,7 @@ fn run(server: &Server, scenario: &Scenario) -> Result<Run, String> {
         bench,
         server_peak_rss_mb,
         server_cpu_s: cpu_after - cpu_before,
+        percentiles,
     })
 }
 
@@ -445,8 +548,12 @@ fn lost(r: &Run) -> f64 {
 }
 
 fn one_line(r: &Run) -> String {
+    // The bench's own slip behind its schedule (none in throughput mode).
+    let slip = r.bench["send_slip"]["p99_ms"]
+        .as_f64()
+        .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s | bench CPU {:.0}%",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s | bench CPU {:.0}%{slip}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -584,8 +691,9 @@ fn print_table(
         }
         println!();
     }
+    print_ratios(rows, servers);
     println!("The issue's figures for the book's Go programs on such a machine, for reference:");
-    for (s, _) in rows {
+    for (s, _) in rows.iter().filter(|(s, _)| s.go != "-") {
         println!("- {}: {}", s.name, s.go);
     }
 }
@@ -652,4 +760,67 @@ fn summary(results: &[Run], runs: usize, plain: bool) -> Vec<String> {
         },
         format!("{:.0}% of a core", m(&["bench_cpu", "percent_of_one_core"])),
     ]
+}
+
+/// Each timed scenario's p99 per voice (medians) beside the floor (echoctl's, in the same
+/// invocation) and Go's, with the ratios.
+fn print_ratios(rows: &[(Scenario, Vec<Vec<Run>>)], servers: &[Server]) {
+    let p99s = |results: &[Run]| -> Option<[f64; 3]> {
+        if results.is_empty()
+            || median(
+                results
+                    .iter()
+                    .map(|r| f(&r.bench, &["echo_lines", "received"]))
+                    .collect(),
+            ) == 0.0
+        {
+            return None;
+        }
+        Some(["upper", "original", "lower"].map(|voice| {
+            median(
+                results
+                    .iter()
+                    .map(|r| f(&r.bench, &["lateness", voice, "p99_ms"]))
+                    .collect(),
+            )
+        }))
+    };
+    let floor = rows
+        .iter()
+        .find(|(s, _)| s.name == "floor")
+        .and_then(|(_, per_server)| p99s(&per_server[0]));
+    let go_at = servers.iter().position(|s| !matches!(s, Server::Echoctl));
+    let three = |v: [f64; 3], unit: &str| format!("{:.2} / {:.2} / {:.2}{unit}", v[0], v[1], v[2]);
+    let ratio = |a: [f64; 3], b: [f64; 3]| three([a[0] / b[0], a[1] / b[1], a[2] / b[2]], "x");
+    let mut printed = false;
+    for (s, per_server) in rows.iter().filter(|(s, _)| s.name != "floor") {
+        let Some(ours) = p99s(&per_server[0]) else {
+            continue;
+        };
+        if !printed {
+            println!(
+                "p99 lateness per voice (upper / original / lower), medians, as ratios to the floor (the steady load against --delay 0) and to Go:"
+            );
+            printed = true;
+        }
+        let mut line = format!("- {}: echoctl {}", s.name, three(ours, " ms"));
+        if let Some(floor) = floor {
+            line += &format!(
+                "; floor {} (echoctl at {} the floor)",
+                three(floor, " ms"),
+                ratio(ours, floor)
+            );
+        }
+        if let Some(go) = go_at.and_then(|i| p99s(&per_server[i])) {
+            line += &format!(
+                "; Go {} (echoctl at {} Go's)",
+                three(go, " ms"),
+                ratio(ours, go)
+            );
+        }
+        println!("{line}");
+    }
+    if printed {
+        println!();
+    }
 }

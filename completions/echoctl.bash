@@ -77,7 +77,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__bench)
-            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --quiet --verbose --color --help"
+            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --max-p99 --percentiles --svg --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +190,21 @@ _echoctl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --max-p99)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --percentiles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

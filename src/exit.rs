@@ -147,10 +147,15 @@ const BY_COMMAND: &[(&str, &[(u8, &str)])] = &[
             ),
             (
                 BENCH_ECHOES_WRONG,
-                "Some echo line was missing or wrong, or a connection failed (the report says \
-                 which); or a runtime error, reported as one line on stderr.",
+                "Some echo line was missing, wrong or early, a connection failed, or a p99 was \
+                 over --max-p99 (the report says which); or a runtime error, reported as one \
+                 line on stderr.",
             ),
             (USAGE, USAGE_TEXT),
+            (
+                INTERRUPTED,
+                "Cut short by Ctrl-C or SIGTERM: the report shows what was measured until then.",
+            ),
         ],
     ),
 ];

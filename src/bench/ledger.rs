@@ -15,8 +15,15 @@
 //! runs one goroutine per shout, and two shouts sent microseconds apart may be answered in either
 //! order by its scheduler. Owed entries that are never matched are the missing lines.
 //!
-//! A shout is due to be echoed at `send time + k × delay` for voice `k`; the difference between
-//! arrival and due time is its lateness. This module is pure: it is handed the time and the bytes.
+//! A shout is due to be echoed at `planned send + k × delay` for voice `k`; the difference between
+//! arrival and due time is its lateness. Paced by time, a shout's planned send is its place on the
+//! connection's schedule, kept even when the bench falls behind and sends it late, so that a slow
+//! bench or machine shows in the lateness instead of hiding it (coordinated omission); its
+//! lateness from the actual send (when the socket took its last byte) and the send slip (actual
+//! minus planned) are kept beside it. In throughput mode there is no schedule (closed loop: the
+//! next shout waits for echoes), and the plan is the actual send. An echo that arrives before its
+//! actual send + k × delay is early: the server's delay is shorter than `--delay`. This module is
+//! pure: it is handed the time and the bytes.
 //!
 //! Against a plain echo server ([`Ledger::plain`], `bench --expect plain`) each shout is owed
 //! once, exactly as sent (no prefix, no change of case), due at once: its lateness is the round
@@ -33,7 +40,9 @@ use crate::echo::{ECHO_PREFIX, Voice};
 #[derive(Debug, Clone, Copy)]
 struct Owed {
     index: u64,
-    sent_at: Instant,
+    planned: Instant,
+    /// When the socket took the shout's last byte; `None` while it waits to be written.
+    sent: Option<Instant>,
 }
 
 /// What a received line turned out to be.
@@ -43,8 +52,12 @@ pub enum Heard {
     Echo {
         index: u64,
         voice: Voice,
-        /// How long after its due time it arrived (zero if early).
+        /// How long after its due time (planned send + k × delay) it arrived (zero if early).
         lateness: Duration,
+        /// How long after its actual send + k × delay it arrived (zero if early).
+        lateness_from_send: Duration,
+        /// How long before its actual send + k × delay it arrived, if it did.
+        early_by: Option<Duration>,
     },
     /// A line no shout of this connection is owed.
     Wrong,
@@ -69,6 +82,8 @@ pub struct Ledger {
     /// (the index, digits, is the same in every voice).
     voiced_prefixes: [Vec<u8>; 3],
     delay: Duration,
+    /// Throughput mode: no schedule, the plan is the actual send.
+    closed_loop: bool,
     /// The voices each shout is owed: all three from a reverb server, the original alone from a
     /// plain echo.
     voices: &'static [Voice],
@@ -91,11 +106,19 @@ impl Ledger {
             prefix,
             voiced_prefixes,
             delay,
+            closed_loop: false,
             voices: &Voice::ALL,
             owed: Default::default(),
             newest_heard: [None; 3],
             counts: LedgerCounts::default(),
         }
+    }
+
+    /// A ledger for throughput mode, where shouts have no schedule: the plan of each is its
+    /// actual send ([`sent`](Ledger::sent)), and there is no slip.
+    pub fn closed_loop(mut self) -> Self {
+        self.closed_loop = true;
+        self
     }
 
     /// The ledger of a connection to a plain echo server: each shout is owed back once, byte for
@@ -107,16 +130,43 @@ impl Ledger {
         ledger
     }
 
-    /// Records a shout sent at `sent_at` and appends its line (text and `\n`) to `out`.
-    pub fn send(&mut self, sent_at: Instant, out: &mut Vec<u8>) -> u64 {
+    /// Records a shout planned for `planned` and appends its line (text and `\n`) to `out`.
+    /// Until [`sent`](Ledger::sent) says otherwise, its actual send is taken to be its plan.
+    pub fn send(&mut self, planned: Instant, out: &mut Vec<u8>) -> u64 {
         let index = self.counts.shouts;
         self.counts.shouts += 1;
         write_shout(&self.prefix, index, out);
         out.push(b'\n');
         for voice in self.voices {
-            self.owed[voice.index()].push_back(Owed { index, sent_at });
+            self.owed[voice.index()].push_back(Owed {
+                index,
+                planned,
+                sent: None,
+            });
         }
         index
+    }
+
+    /// The socket took the last byte of shout `index` at `at`. Returns its send slip (actual
+    /// minus planned send, zero if it went early), or `None` in a closed loop, where the plan is
+    /// the send.
+    pub fn sent(&mut self, index: u64, at: Instant) -> Option<Duration> {
+        let mut planned = None;
+        for queue in &mut self.owed {
+            if let Ok(position) = queue.binary_search_by_key(&index, |owed| owed.index)
+                && let Some(owed) = queue.get_mut(position)
+            {
+                owed.sent = Some(at);
+                if self.closed_loop {
+                    owed.planned = at;
+                }
+                planned = Some(owed.planned);
+            }
+        }
+        if self.closed_loop {
+            return None;
+        }
+        planned.map(|planned| at.saturating_duration_since(planned))
     }
 
     /// The text of shout `index` of this connection, without the newline.
@@ -163,15 +213,20 @@ impl Ledger {
         let newest = &mut self.newest_heard[voice.index()];
         let out_of_order = newest.is_some_and(|newest| newest > owed.index);
         *newest = (*newest).max(Some(owed.index));
-        let due = owed.sent_at + voice.offset(self.delay);
-        let early = at < due;
+        let offset = voice.offset(self.delay);
+        let due = owed.planned + offset;
+        // Without a recorded send (the caller does not track writes), the send is the plan.
+        let due_from_send = owed.sent.unwrap_or(owed.planned) + offset;
+        let early_by = (at < due_from_send).then(|| due_from_send - at);
         self.counts.received += 1;
-        self.counts.early += u64::from(early);
+        self.counts.early += u64::from(early_by.is_some());
         self.counts.out_of_order += u64::from(out_of_order);
         Heard::Echo {
             index: owed.index,
             voice,
             lateness: at.saturating_duration_since(due),
+            lateness_from_send: at.saturating_duration_since(due_from_send),
+            early_by,
         }
     }
 
@@ -419,6 +474,64 @@ mod tests {
         let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
         assert_eq!(echo(heard), (0, Voice::Original, Duration::ZERO));
         assert_eq!(ledger.counts().early, 1);
+    }
+
+    #[test]
+    fn lateness_is_from_the_plan_and_from_the_send_and_the_slip_between_them() {
+        // Shout 0 planned at t0 but written at t0 + 30 ms (the bench fell behind): its echoes
+        // are late against the plan by the slip, on time against the send.
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.send(t0 + ms(10), &mut Vec::new());
+        assert_eq!(ledger.sent(0, t0 + ms(30)), Some(ms(30)));
+        assert_eq!(ledger.sent(1, t0 + ms(30)), Some(ms(20)));
+        let text = ledger.shout_text(0);
+        let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(132));
+        assert_eq!(
+            heard,
+            Heard::Echo {
+                index: 0,
+                voice: Voice::Original,
+                lateness: ms(32),
+                lateness_from_send: ms(2),
+                early_by: None,
+            }
+        );
+        // Early is judged against the actual send: this one came 5 ms before it was due.
+        let heard = ledger.hear(&line(Voice::Lower, &text), t0 + ms(225));
+        assert_eq!(
+            heard,
+            Heard::Echo {
+                index: 0,
+                voice: Voice::Lower,
+                lateness: ms(25),
+                lateness_from_send: Duration::ZERO,
+                early_by: Some(ms(5)),
+            }
+        );
+        assert_eq!(ledger.counts().early, 1);
+        assert_eq!(ledger.sent(7, t0), None, "a shout never sent has no slip");
+    }
+
+    #[test]
+    fn in_a_closed_loop_the_plan_is_the_send() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(0, DELAY).closed_loop();
+        ledger.send(t0, &mut Vec::new());
+        assert_eq!(ledger.sent(0, t0 + ms(30)), None, "no schedule, no slip");
+        let text = ledger.shout_text(0);
+        let heard = ledger.hear(&line(Voice::Upper, &text), t0 + ms(31));
+        assert_eq!(
+            heard,
+            Heard::Echo {
+                index: 0,
+                voice: Voice::Upper,
+                lateness: ms(1),
+                lateness_from_send: ms(1),
+                early_by: None,
+            }
+        );
     }
 
     #[test]

@@ -20,11 +20,21 @@
 //! When a connection has sent its shouts and heard every echo, it half-closes and waits for the
 //! server to close, so extra lines after the last echo are caught as wrong. It gives up on echoes
 //! still owed `2 × delay + --grace` after it last sent or heard anything.
+//!
+//! Paced by time, a shout's time on the schedule is its plan ([`super::pacing`]); when the bench
+//! falls behind, the overdue shouts go out at once. A shout's actual send is when the socket took
+//! its last byte (the clock read just before the write that took it, so no server can answer
+//! before it), which a server that stops reading holds back: the ledger times echoes from both.
+//!
+//! A run cut short ([`run_until`]'s token, Ctrl-C) ends every connection where it is and reports
+//! what was measured until then.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -33,12 +43,12 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::cpu;
-use super::lateness::{Lateness, Samples};
+use super::lateness::{Measurements, Samples};
 use super::ledger::{Heard, Ledger};
 use super::pacing::Pacing;
 use super::report::Report;
-use super::tally::{Outcome, WrongExamples, build_report};
-use super::{BenchConfig, Expect, Progress};
+use super::tally::{Collected, Outcome, WrongExamples, build_report};
+use super::{BenchConfig, Expect, Pace, Progress};
 use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::net::{self, Stream};
 use crate::transport::{self, Transport};
@@ -56,10 +66,14 @@ struct Shared {
     /// The address that last accepted, tried first by the next connection.
     preferred: AtomicUsize,
     progress: Arc<Progress>,
-    lateness: Mutex<Lateness>,
+    /// When the run started: arrivals are counted from it.
+    started: Instant,
+    measurements: Mutex<Measurements>,
     wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
     stop: CancellationToken,
+    /// Cancelled to cut the run short: every connection ends where it is.
+    cut: CancellationToken,
 }
 
 impl Shared {
@@ -68,8 +82,8 @@ impl Shared {
             return;
         }
         // A panic elsewhere cannot leave a histogram half-updated in a harmful way; keep going.
-        let mut lateness = self.lateness.lock().unwrap_or_else(|e| e.into_inner());
-        lateness.add(samples);
+        let mut measurements = self.measurements.lock().unwrap_or_else(|e| e.into_inner());
+        measurements.add(samples);
     }
 
     fn note_wrong(&self, line: &[u8]) {
@@ -82,6 +96,16 @@ impl Shared {
 
 /// Runs the load described by `config` to its end and reports what was heard.
 pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result<Report> {
+    run_until(config, progress, CancellationToken::new()).await
+}
+
+/// Runs the load described by `config` to its end, or until `cut` is cancelled, and reports what
+/// was heard (marked cut short if it was).
+pub async fn run_until(
+    config: BenchConfig,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+) -> anyhow::Result<Report> {
     let unix_path = config
         .addr
         .strip_prefix(net::UNIX_PREFIX)
@@ -91,6 +115,7 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
         None => net::resolve(&config.addr).await?,
     };
     let cpu_before = cpu::now();
+    let started_at = SystemTime::now();
     let started = Instant::now();
     let shared = Arc::new(Shared {
         config,
@@ -98,9 +123,11 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
         unix_path,
         preferred: AtomicUsize::new(0),
         progress,
-        lateness: Mutex::new(Lateness::new()),
+        started,
+        measurements: Mutex::new(Measurements::new()),
         wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
+        cut,
     });
     let cap = shared.config.duration.map(|duration| {
         let stop = shared.stop.clone();
@@ -118,6 +145,7 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
         let at = started + shared.config.ramp_up.mul_f64(id as f64 / n as f64);
         let permit = tokio::select! {
             biased;
+            _ = shared.cut.cancelled() => break,
             _ = shared.stop.cancelled() => break,
             permit = async {
                 sleep_until(at).await;
@@ -142,29 +170,44 @@ pub async fn run(config: BenchConfig, progress: Arc<Progress>) -> anyhow::Result
     }
     let elapsed = started.elapsed();
     let cpu_after = cpu::now();
-    let lateness = shared.lateness.lock().unwrap_or_else(|e| e.into_inner());
+    let measurements = shared
+        .measurements
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let wrong_examples = shared
         .wrong_examples
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     Ok(build_report(
         &shared.config,
-        attempted,
-        &outcomes,
-        elapsed,
-        cpu_before.zip(cpu_after),
-        &lateness,
-        &wrong_examples,
+        &Collected {
+            attempted,
+            outcomes: &outcomes,
+            started,
+            started_at,
+            elapsed,
+            cpu: cpu_before.zip(cpu_after),
+            measurements: &measurements,
+            wrong_examples: &wrong_examples,
+            cut_short: shared.cut.is_cancelled(),
+        },
     ))
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
-    let stream = connect(&shared).await;
+    let connecting = Instant::now();
+    let stream = tokio::select! {
+        stream = connect(&shared) => stream,
+        _ = shared.cut.cancelled() => Err("cut short while connecting".to_string()),
+    };
+    let took = connecting.elapsed();
     drop(permit);
     match stream {
         Ok(stream) => {
             shared.progress.connected.fetch_add(1, Ordering::Relaxed);
-            let outcome = Driver::new(id, stream, &shared).run().await;
+            // Built in the call, not in a local: a local moved into `run` would keep its own
+            // room in the task beside the one `run` has.
+            let outcome = Driver::new(id, stream, &shared, took).run().await;
             shared.progress.finished.fetch_add(1, Ordering::Relaxed);
             outcome
         }
@@ -224,6 +267,8 @@ struct Driver<'a> {
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
     written: usize,
+    /// The shouts in `out` not yet wholly written: index, and where in `out` each ends.
+    unwritten: VecDeque<(u64, usize)>,
     /// Splits what is read into lines; holds the start of a line cut between two reads. A line
     /// longer than the server's default limit without a newline is handed out cut, counted wrong,
     /// so a misbehaving server cannot make the bench buffer without bound (ours are a few dozen
@@ -231,26 +276,40 @@ struct Driver<'a> {
     lines: LineSplitter,
     samples: Samples,
     first_send: Option<Instant>,
+    last_send: Option<Instant>,
     last_heard: Option<Instant>,
+    /// The run was cut short while this connection ran.
+    cut: bool,
     /// When this connection last sent or heard anything, for giving up on a silent server.
     last_activity: Instant,
 }
 
 impl<'a> Driver<'a> {
-    fn new(id: usize, stream: Stream, shared: &'a Shared) -> Self {
+    /// The driver of connection `id`, which took `connect_time` to connect.
+    fn new(id: usize, stream: Stream, shared: &'a Shared, connect_time: Duration) -> Self {
+        let mut samples = Samples::default();
+        samples.push_connect(connect_time);
+        let ledger = match shared.config.expect {
+            Expect::Reverb => Ledger::new(id, shared.config.delay),
+            Expect::Plain => Ledger::plain(id),
+        };
+        let ledger = match shared.config.pace {
+            Pace::Window(_) => ledger.closed_loop(),
+            Pace::Interval(_) => ledger,
+        };
         Driver {
             shared,
             stream,
-            ledger: match shared.config.expect {
-                Expect::Reverb => Ledger::new(id, shared.config.delay),
-                Expect::Plain => Ledger::plain(id),
-            },
+            ledger,
             out: Vec::new(),
             written: 0,
+            unwritten: VecDeque::new(),
             lines: LineSplitter::new(DEFAULT_MAX_LINE),
-            samples: Samples::default(),
+            samples,
             first_send: None,
+            last_send: None,
             last_heard: None,
+            cut: false,
             last_activity: Instant::now(),
         }
     }
@@ -258,8 +317,8 @@ impl<'a> Driver<'a> {
     async fn run(mut self) -> Outcome {
         let result = self.exchange().await;
         let result = match result {
-            Ok(()) => self.finish().await,
-            Err(e) => Err(e),
+            Ok(()) if !self.cut => self.finish().await,
+            other => other,
         };
         self.shared.add_samples(&mut self.samples);
         let (dropped, error) = match result {
@@ -273,6 +332,7 @@ impl<'a> Driver<'a> {
             counts: self.ledger.counts(),
             missing: self.ledger.owed(),
             first_send: self.first_send,
+            last_send: self.last_send,
             last_heard: self.last_heard,
         }
     }
@@ -286,9 +346,10 @@ impl<'a> Driver<'a> {
         // afresh on every wake-up would register a waiter on the shared stop token (one lock for
         // all connections) and two timer entries, then drop them, for every read.
         let stopped = shared.stop.cancelled();
+        let cut = shared.cut.cancelled();
         let send_timer = sleep_until(pacing.next_send());
         let give_up_timer = sleep_until(pacing.give_up_at(self.last_activity));
-        tokio::pin!(stopped, send_timer, give_up_timer);
+        tokio::pin!(stopped, cut, send_timer, give_up_timer);
         loop {
             if shared.stop.is_cancelled() {
                 pacing.stop();
@@ -317,6 +378,10 @@ impl<'a> Driver<'a> {
             }
             tokio::select! {
                 biased;
+                _ = &mut cut => {
+                    self.cut = true;
+                    return Ok(());
+                }
                 ready = self.stream.readable() => {
                     ready.map_err(|e| format!("read: {}", explain(&e)))?;
                     match self.read_available().map_err(|e| format!("read: {}", explain(&e)))? {
@@ -334,8 +399,11 @@ impl<'a> Driver<'a> {
                     ready.map_err(|e| format!("write: {}", explain(&e)))?;
                 }
                 _ = &mut send_timer, if pacing.sends_on_schedule() => {
-                    self.send(Instant::now());
-                    pacing.advance_schedule();
+                    // Every shout overdue by now goes out, each with its planned time.
+                    let now = Instant::now();
+                    while let Some(planned) = pacing.take_due(now, self.ledger.counts().shouts) {
+                        self.send(planned);
+                    }
                 }
                 _ = &mut stopped, if pacing.awaits_stop() => {}
                 _ = &mut give_up_timer, if pacing.gives_up_when_silent(owed) => return Ok(()),
@@ -343,16 +411,35 @@ impl<'a> Driver<'a> {
         }
     }
 
-    fn send(&mut self, now: Instant) {
-        self.ledger.send(now, &mut self.out);
-        self.first_send.get_or_insert(now);
-        self.last_activity = now;
+    /// Queues the shout planned for `planned` (in throughput mode, now).
+    fn send(&mut self, planned: Instant) {
+        let index = self.ledger.send(planned, &mut self.out);
+        self.unwritten.push_back((index, self.out.len()));
+        self.first_send.get_or_insert(planned);
+        self.last_send = Some(planned);
         self.shared.progress.shouts.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Writes what the socket accepts now.
+    /// Writes what the socket accepts now, and notes the shouts it took whole as sent.
     fn flush(&mut self) -> io::Result<()> {
-        self.written += transport::write_now(&self.stream, &self.out[self.written..])?;
+        if self.written == self.out.len() {
+            return Ok(());
+        }
+        // Read before the write, so that no echo can be heard before its shout's send.
+        let before = Instant::now();
+        let wrote = transport::write_now(&self.stream, &self.out[self.written..])?;
+        if wrote > 0 {
+            self.last_activity = before;
+        }
+        self.written += wrote;
+        while let Some(&(index, end)) = self.unwritten.front()
+            && end <= self.written
+        {
+            self.unwritten.pop_front();
+            if let Some(slip) = self.ledger.sent(index, before) {
+                self.samples.push_slip(slip);
+            }
+        }
         if self.written == self.out.len() {
             self.out.clear();
             self.written = 0;
@@ -415,6 +502,7 @@ impl<'a> Driver<'a> {
         let deadline = Instant::now() + self.shared.config.grace;
         loop {
             tokio::select! {
+                _ = self.shared.cut.cancelled() => return Ok(()),
                 ready = self.stream.readable() => {
                     if ready.is_err() {
                         return Ok(());
@@ -434,9 +522,17 @@ impl<'a> Driver<'a> {
 fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
     match ledger.hear(line, now) {
         Heard::Echo {
-            voice, lateness, ..
+            voice,
+            lateness,
+            lateness_from_send,
+            early_by,
+            ..
         } => {
-            samples.push(voice, lateness);
+            let arrival = now.saturating_duration_since(shared.started);
+            samples.push_echo(voice, lateness, lateness_from_send, arrival);
+            if let Some(early_by) = early_by {
+                samples.push_early(early_by);
+            }
             if samples.len() >= Samples::BATCH {
                 shared.add_samples(samples);
             }

@@ -14,13 +14,17 @@
 //! * [`pacing`]: when a connection shouts, when it is done, when it gives up on a silent server;
 //! * [`lateness`]: per-voice histograms and their percentiles;
 //! * [`tally`]: what every connection ended with, added up into the report's figures;
-//! * [`report`]: the verdict, the table and the JSON.
+//! * [`report`]: the verdict, the table and the JSON;
+//! * [`hgrm`]: the distribution in HdrHistogram's percentile-distribution text;
+//! * [`chart`]: lateness by percentile as an SVG chart.
 //!
 //! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
 //! bench itself cost, since it shares the machine with the server it loads. Its command line is
 //! in `cli/bench.rs`, at the edge.
 
+pub mod chart;
 pub mod cpu;
+pub mod hgrm;
 pub mod lateness;
 pub mod ledger;
 pub mod load;
@@ -28,10 +32,11 @@ pub mod pacing;
 pub mod report;
 pub mod tally;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use load::run;
+pub use load::{run, run_until};
 pub use report::Report;
 
 /// How a connection paces its shouts.
@@ -92,6 +97,20 @@ impl BenchConfig {
             .saturating_mul(self.shouts)
             .saturating_mul(self.expect.lines_per_shout())
     }
+}
+
+/// What to make of a run's report beside the verdict: how to print it, which files to write, and
+/// the lateness limit it must meet.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Print JSON instead of the table.
+    pub json: bool,
+    /// Write the lateness distribution (`.hgrm`) here, and per voice beside it.
+    pub percentiles: Option<PathBuf>,
+    /// Write the lateness-by-percentile chart here.
+    pub svg: Option<PathBuf>,
+    /// Fail the run when the p99 lateness of any voice is over this.
+    pub max_p99: Option<Duration>,
 }
 
 /// Live counts, updated by the connections as they go, for a progress display.

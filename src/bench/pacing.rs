@@ -84,6 +84,22 @@ impl Pacing {
         }
     }
 
+    /// Paced by time, with `sent` shouts sent so far: the planned send time of the next shout if
+    /// it is due by `now`, its place on the schedule taken. Called until it returns `None`, it
+    /// hands out every overdue shout at once, none skipped and the plan unmoved, so that a bench
+    /// that fell behind catches up, and its lateness counts from the plan
+    /// (`start + k × interval`).
+    pub fn take_due(&mut self, now: Instant, sent: u64) -> Option<Instant> {
+        self.count_sent(sent);
+        if !self.sends_on_schedule() || self.next_send > now {
+            return None;
+        }
+        let planned = self.next_send;
+        self.advance_schedule();
+        self.count_sent(sent + 1);
+        Some(planned)
+    }
+
     /// Whether the duration cap would change anything.
     pub fn awaits_stop(&self) -> bool {
         self.sending || self.holding
@@ -164,6 +180,33 @@ mod tests {
         assert_eq!(pacing.next_send(), t0 + ms(500));
         pacing.count_sent(3);
         assert!(!pacing.sends_on_schedule());
+    }
+
+    #[test]
+    fn a_bench_that_fell_behind_sends_every_overdue_shout_at_once_on_the_unmoved_plan() {
+        let t0 = Instant::now();
+        let mut pacing = Pacing::new(&config(5, Pace::Interval(ms(100))), t0);
+        let mut sent = 0;
+        let mut take = |pacing: &mut Pacing, now| {
+            let planned: Vec<Instant> =
+                std::iter::from_fn(|| pacing.take_due(now, sent).inspect(|_| sent += 1)).collect();
+            planned
+        };
+        assert_eq!(take(&mut pacing, t0), [t0]);
+        assert_eq!(take(&mut pacing, t0 + ms(99)), []);
+        // Held back 250 ms past shout 1's plan: shouts 1, 2 and 3 are overdue, sent together,
+        // each keeping its planned time.
+        assert_eq!(
+            take(&mut pacing, t0 + ms(350)),
+            [t0 + ms(100), t0 + ms(200), t0 + ms(300)]
+        );
+        assert_eq!(pacing.next_send(), t0 + ms(400), "the plan is not moved");
+        assert_eq!(take(&mut pacing, t0 + ms(1000)), [t0 + ms(400)]);
+        assert_eq!(take(&mut pacing, t0 + ms(5000)), [], "five shouts, no more");
+        assert!(!pacing.sends_on_schedule());
+        // Throughput mode has no schedule.
+        let mut window = Pacing::new(&config(5, Pace::Window(2)), t0);
+        assert_eq!(window.take_due(t0 + ms(1000), 0), None);
     }
 
     #[test]

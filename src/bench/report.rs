@@ -4,14 +4,26 @@
 //! Pure: the load generator fills a [`Report`] in; formatting and the verdict live here.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::lateness::Percentiles;
+use super::lateness::{Measurements, Percentiles, Summary};
+
+/// The JSON report's layout version: 2 added the schema version, start time, command line,
+/// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
+/// `send_slip`, `connect_time`, `early_by`, the steady rate, the failed checks and `cut_short`,
+/// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything a run measured. Serialized as is for `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    pub schema_version: u32,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The command line that ran it (empty when run as a library).
+    pub command_line: Vec<String>,
     /// The address the connections went to.
     pub target: String,
     pub settings: Settings,
@@ -22,15 +34,43 @@ pub struct Report {
     pub elapsed_s: f64,
     /// Echo lines received per second, from the first shout sent to the last echo heard.
     pub echo_lines_per_s: f64,
+    /// Echo lines received per second over the steady part of the run: from the moment the last
+    /// connection sent its first shout (the ramp-up over) to the moment the first connection sent
+    /// its last (the drain begun). `None` when there is no such part.
+    pub steady_echo_lines_per_s: Option<f64>,
+    /// How long the steady part lasted, in seconds (0 when there is none).
+    pub steady_s: f64,
+    /// What lateness is measured from: `"plan"` (paced by time: each shout's planned send, so a
+    /// bench that falls behind shows in it) or `"send"` (throughput mode, a closed loop).
+    pub lateness_measured_from: &'static str,
+    /// Against each echo's due time from its shout's planned send (in throughput mode, from its
+    /// actual send).
     pub lateness: LatenessReport,
+    /// Against each echo's due time from its shout's actual send.
+    pub lateness_from_send: LatenessReport,
+    /// Actual minus planned send time of the shouts paced by time; `None` in throughput mode.
+    pub send_slip: Option<Summary>,
+    /// How long the connections that were made took to connect.
+    pub connect_time: Summary,
+    /// How long before their due time the early echo lines arrived (count 0: none was early).
+    pub early_by: Summary,
     /// The bench's own CPU time and memory, so its cost next to the server is known.
     pub bench_cpu: Option<CpuUse>,
     /// The first few wrong lines, escaped, to show what went wrong.
     pub wrong_examples: Vec<String>,
     /// Connection errors, by message, most frequent first.
     pub errors: Vec<ErrorCount>,
-    /// Nothing missing, nothing wrong, no connection failed or dropped.
+    /// The checks the run failed, each with its count: `"3 missing"`, `"1 early"`, ...
+    pub failed_checks: Vec<String>,
+    /// Ended by Ctrl-C (or SIGTERM) before it was done: the figures cover what was measured
+    /// until then, and what was still owed counts as missing.
+    pub cut_short: bool,
+    /// Nothing missing, wrong or early, no connection failed or dropped, no p99 over
+    /// `--max-p99`, and not cut short.
     pub ok: bool,
+    /// The histograms the figures come from, for `--percentiles` and `--svg`.
+    #[serde(skip)]
+    pub measurements: Measurements,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +84,8 @@ pub struct Settings {
     pub delay_ms: f64,
     pub ramp_up_ms: f64,
     pub duration_cap_ms: Option<f64>,
+    /// `--max-p99`: the run fails when the p99 lateness of any voice is over it.
+    pub max_p99_ms: Option<f64>,
     /// What the server was expected to send back: `reverb` or `plain`.
     pub expect: &'static str,
 }
@@ -97,13 +139,64 @@ pub struct ErrorCount {
 }
 
 impl Report {
-    /// Whether the server passed: every echo line received, exactly, on every connection.
+    /// The checks this run fails, each with its count: missing, wrong or early echo lines,
+    /// connections failed or dropped, and p99 lateness over `--max-p99`.
+    pub fn failed_checks(&self) -> Vec<String> {
+        let e = &self.echo_lines;
+        let c = &self.connections;
+        let mut failed = Vec::new();
+        let missing = e.missing.max(e.expected.saturating_sub(e.received));
+        for (count, what) in [(missing, "missing"), (e.wrong, "wrong"), (e.early, "early")] {
+            if count > 0 {
+                failed.push(format!("{count} {what}"));
+            }
+        }
+        if c.failed > 0 {
+            let s = if c.failed == 1 { "" } else { "s" };
+            failed.push(format!("{} connection{s} failed", c.failed));
+        }
+        if c.dropped > 0 {
+            let s = if c.dropped == 1 { "" } else { "s" };
+            failed.push(format!("{} connection{s} dropped", c.dropped));
+        }
+        if let Some(limit) = self.settings.max_p99_ms {
+            let over: Vec<String> = self
+                .lateness
+                .voices()
+                .into_iter()
+                .filter(|(_, p)| p.count > 0 && p.p99_ms > limit)
+                .map(|(name, p)| format!("{name} {}", ms(p.p99_ms)))
+                .collect();
+            if !over.is_empty() {
+                let s = if over.len() == 1 { "" } else { "s" };
+                failed.push(format!(
+                    "p99 lateness over the {} limit in {} voice{s} ({})",
+                    ms(limit),
+                    over.len(),
+                    over.join(", ")
+                ));
+            }
+        }
+        failed
+    }
+
+    /// Whether the server passed every check: every echo line received, exactly and not early,
+    /// on every connection, and no p99 over the limit.
     pub fn verdict(&self) -> bool {
-        self.echo_lines.missing == 0
-            && self.echo_lines.wrong == 0
-            && self.connections.failed == 0
-            && self.connections.dropped == 0
-            && self.echo_lines.received == self.echo_lines.expected
+        self.failed_checks().is_empty()
+    }
+
+    /// Sets the failed checks and `ok` from the figures.
+    pub fn judge(&mut self) {
+        self.failed_checks = self.failed_checks();
+        self.ok = self.failed_checks.is_empty() && !self.cut_short;
+    }
+
+    /// The run fails when the p99 lateness of any voice is over `limit` (`--max-p99`).
+    pub fn with_max_p99(mut self, limit: Option<Duration>) -> Self {
+        self.settings.max_p99_ms = limit.map(|limit| limit.as_secs_f64() * 1000.0);
+        self.judge();
+        self
     }
 
     /// The plain table printed at the end of a run.
@@ -125,12 +218,42 @@ impl Report {
             self.target, s.connections, s.shouts_per_connection,
         );
         let c = &self.connections;
+        let connect = &self.connect_time;
+        let connect = if connect.count > 0 {
+            format!(
+                "p50 {}, p99 {}, max {}",
+                ms(connect.p50_ms),
+                ms(connect.p99_ms),
+                ms(connect.max_ms)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             t,
             "connections  {} made, {} failed, {} dropped (of {} attempted)",
             c.made, c.failed, c.dropped, c.attempted
         );
-        let _ = writeln!(t, "shouts       {} sent", self.shouts_sent);
+        if !connect.is_empty() {
+            let _ = writeln!(t, "connect      {connect}");
+        }
+        let pacing = match &self.send_slip {
+            Some(slip) if slip.count > 0 => format!(
+                " on schedule; behind the plan p50 {}, p99 {}, max {}",
+                ms(slip.p50_ms),
+                ms(slip.p99_ms),
+                ms(slip.max_ms)
+            ),
+            Some(_) => String::new(),
+            None if self.shouts_sent > 0 => {
+                ", closed loop (each waits for room in the window)".to_string()
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(t, "shouts       {} sent{pacing}", self.shouts_sent);
+        if let Some(warning) = self.slip_warning() {
+            let _ = writeln!(t, "warning      {warning}");
+        }
         let e = &self.echo_lines;
         let _ = writeln!(
             t,
@@ -138,49 +261,35 @@ impl Report {
             e.expected, e.received, e.missing, e.wrong
         );
         if e.out_of_order > 0 || e.early > 0 {
+            let by = if self.early_by.count > 0 {
+                format!(" by up to {}", ms(self.early_by.max_ms))
+            } else {
+                String::new()
+            };
+            let early = if e.early > 0 {
+                format!("{by} (is the server's delay shorter than --delay?)")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 t,
-                "             {} out of order, {} early{}",
-                e.out_of_order,
-                e.early,
-                if e.early > 0 {
-                    " (is the server's delay shorter than --delay?)"
-                } else {
-                    ""
-                }
+                "             {} out of order, {} early{early}",
+                e.out_of_order, e.early,
             );
         }
+        let steady = match self.steady_echo_lines_per_s {
+            Some(rate) => format!(
+                "; {rate:.0} steady (the {:.2} s between ramp-up and drain)",
+                self.steady_s
+            ),
+            None => String::new(),
+        };
         let _ = writeln!(
             t,
-            "rate         {:.0} echo lines/s, {:.2} s in all",
+            "rate         {:.0} echo lines/s, {:.2} s in all{steady}",
             self.echo_lines_per_s, self.elapsed_s
         );
-        let _ = writeln!(
-            t,
-            "lateness     {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "count", "p50", "p99", "p99.9", "max"
-        );
-        let l = &self.lateness;
-        for (name, p) in [
-            ("upper", &l.upper),
-            ("original", &l.original),
-            ("lower", &l.lower),
-            ("all", &l.all),
-        ] {
-            // A plain echo has one voice, the shout as sent.
-            if s.expect == "plain" && matches!(name, "upper" | "lower") {
-                continue;
-            }
-            let _ = writeln!(
-                t,
-                "  {name:<10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-                p.count,
-                ms(p.p50_ms),
-                ms(p.p99_ms),
-                ms(p.p99_9_ms),
-                ms(p.max_ms)
-            );
-        }
+        self.lateness_rows(&mut t);
         if let Some(cpu) = &self.bench_cpu {
             let _ = writeln!(
                 t,
@@ -198,16 +307,118 @@ impl Report {
         for example in &self.wrong_examples {
             let _ = writeln!(t, "wrong line   {example}");
         }
-        let _ = writeln!(
-            t,
-            "result       {}",
-            if self.ok {
-                "OK: every echo line received, byte for byte"
-            } else {
-                "FAILED: echo lines missing or wrong, or connections failed"
-            }
-        );
+        let _ = writeln!(t, "result       {}", self.result());
         t
+    }
+
+    /// The warning when the bench fell behind its schedule by more than a tenth of the interval
+    /// at p99.
+    pub fn slip_warning(&self) -> Option<String> {
+        let slip = self.send_slip.as_ref()?;
+        let interval = self.settings.interval_ms?;
+        (slip.count > 0 && slip.p99_ms > interval / 10.0).then(|| {
+            format!(
+                "the bench fell behind its schedule, p99 {} > a tenth of {}: figures include that",
+                ms(slip.p99_ms),
+                ms(interval)
+            )
+        })
+    }
+
+    /// The result line's text: the verdict, and which checks failed.
+    fn result(&self) -> String {
+        let failed = self.failed_checks.join(", ");
+        match (self.cut_short, self.ok) {
+            (true, _) if failed.is_empty() => {
+                "CUT SHORT by a stop signal: the figures are what was measured until then".into()
+            }
+            (true, _) => format!("CUT SHORT by a stop signal, until then: {failed}"),
+            (false, true) => "OK: every echo line received, byte for byte".into(),
+            (false, false) if failed.is_empty() => "FAILED".into(),
+            (false, false) => format!("FAILED: {failed}"),
+        }
+    }
+
+    fn lateness_rows(&self, t: &mut String) {
+        let l = &self.lateness;
+        if l.all.count == 0 {
+            let _ = writeln!(t, "lateness     no echoes heard");
+            return;
+        }
+        let from = if self.lateness_measured_from == "plan" {
+            "from the planned send (each shout's place on the schedule)"
+        } else {
+            "from the send: throughput mode is a closed loop, a slow server slows the load"
+        };
+        let _ = writeln!(t, "lateness     {from}, in ms");
+        let _ = write!(t, "  {:<9}{:>7}", "", "count");
+        for heading in ["min", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"] {
+            // Each cell has a column after it for a mark.
+            let _ = write!(t, " {heading:>8} ");
+        }
+        t.truncate(t.trim_end_matches(' ').len());
+        t.push('\n');
+        let mut marked = false;
+        for (name, p) in l.voices().into_iter().chain([("all", &l.all)]) {
+            // A plain echo has one voice, the shout as sent.
+            if self.settings.expect == "plain" && matches!(name, "upper" | "lower") {
+                continue;
+            }
+            let _ = write!(t, "  {name:<9}{:>7}", p.count);
+            if p.count == 0 {
+                let _ = writeln!(t, "  no echoes heard");
+                continue;
+            }
+            let mut few = |field: &str, value: f64| {
+                if p.too_few_samples_for.contains(&field) {
+                    marked = true;
+                    format!("{}*", number(value))
+                } else {
+                    format!("{} ", number(value))
+                }
+            };
+            let cells = [
+                format!("{} ", number(p.min_ms)),
+                format!("{} ", number(p.mean_ms)),
+                few("p50_ms", p.p50_ms),
+                few("p90_ms", p.p90_ms),
+                few("p99_ms", p.p99_ms),
+                few("p99_9_ms", p.p99_9_ms),
+                few("p99_99_ms", p.p99_99_ms),
+                format!("{} ", number(p.max_ms)),
+            ];
+            for cell in cells {
+                let _ = write!(t, " {cell:>9}");
+            }
+            // The last cell's room for a mark.
+            t.truncate(t.trim_end_matches(' ').len());
+            t.push('\n');
+        }
+        if marked {
+            let _ = writeln!(
+                t,
+                "             * too few samples for that percentile (p99.9 needs 1,000): it is the max"
+            );
+        }
+        if self.lateness_measured_from == "plan" && self.settings.expect == "plain" {
+            let f = &self.lateness_from_send;
+            let _ = writeln!(
+                t,
+                "from send    p99 {}, max {}",
+                ms(f.original.p99_ms),
+                ms(f.all.max_ms)
+            );
+        } else if self.lateness_measured_from == "plan" {
+            let f = &self.lateness_from_send;
+            let _ = writeln!(
+                t,
+                "from send    p99 {} / {} / {} (upper / original / lower), max {}",
+                number(f.upper.p99_ms),
+                number(f.original.p99_ms),
+                ms(f.lower.p99_ms),
+                ms(f.all.max_ms)
+            );
+        }
     }
 
     pub fn json(&self) -> String {
@@ -216,14 +427,30 @@ impl Report {
     }
 }
 
+impl LatenessReport {
+    /// The three voices, named, in the order they are echoed.
+    pub fn voices(&self) -> [(&'static str, &Percentiles); 3] {
+        [
+            ("upper", &self.upper),
+            ("original", &self.original),
+            ("lower", &self.lower),
+        ]
+    }
+}
+
 /// Milliseconds, with precision where it matters: `0.214 ms`, `12.3 ms`, `1000 ms`.
-fn ms(value: f64) -> String {
+pub fn ms(value: f64) -> String {
+    format!("{} ms", number(value))
+}
+
+/// A number of milliseconds without the unit: `0.214`, `12.3`, `1000`.
+fn number(value: f64) -> String {
     if value < 10.0 {
-        format!("{value:.3} ms")
+        format!("{value:.3}")
     } else if value < 100.0 {
-        format!("{value:.1} ms")
+        format!("{value:.1}")
     } else {
-        format!("{value:.0} ms")
+        format!("{value:.0}")
     }
 }
 
@@ -248,11 +475,34 @@ mod tests {
             p99_ms: ms,
             p99_9_ms: ms,
             max_ms: ms,
+            min_ms: ms,
+            mean_ms: ms,
+            p90_ms: ms,
+            p99_99_ms: ms,
+            too_few_samples_for: vec!["p99_ms", "p99_9_ms", "p99_99_ms"],
+        }
+    }
+
+    fn summary(ms: f64) -> Summary {
+        Summary {
+            count: 10,
+            p50_ms: ms,
+            p99_ms: ms,
+            max_ms: ms,
         }
     }
 
     fn report() -> Report {
+        let lateness = LatenessReport {
+            upper: p(0.1),
+            original: p(0.2),
+            lower: p(0.3),
+            all: p(0.3),
+        };
         Report {
+            schema_version: SCHEMA_VERSION,
+            started_at: "2026-12-02T10:00:00.000Z".into(),
+            command_line: vec!["echoctl".into(), "bench".into()],
             target: "127.0.0.1:8000".into(),
             settings: Settings {
                 connections: 2,
@@ -263,6 +513,7 @@ mod tests {
                 expect: "reverb",
                 ramp_up_ms: 1000.0,
                 duration_cap_ms: None,
+                max_p99_ms: None,
             },
             connections: Connections {
                 attempted: 2,
@@ -278,16 +529,24 @@ mod tests {
             },
             elapsed_s: 7.0,
             echo_lines_per_s: 4.5,
-            lateness: LatenessReport {
-                upper: p(0.1),
-                original: p(0.2),
-                lower: p(0.3),
-                all: p(0.3),
+            steady_echo_lines_per_s: Some(5.0),
+            steady_s: 4.0,
+            lateness_measured_from: "plan",
+            lateness: lateness.clone(),
+            lateness_from_send: lateness,
+            send_slip: Some(summary(0.01)),
+            connect_time: summary(0.2),
+            early_by: Summary {
+                count: 0,
+                ..summary(0.0)
             },
             bench_cpu: None,
             wrong_examples: vec![],
             errors: vec![],
+            failed_checks: vec![],
+            cut_short: false,
             ok: true,
+            measurements: Measurements::new(),
         }
     }
 
@@ -310,6 +569,80 @@ mod tests {
         let mut r = report();
         r.echo_lines.out_of_order = 3;
         assert!(r.verdict(), "out of order is reported, not a failure");
+        let mut r = report();
+        r.echo_lines.early = 2;
+        assert!(!r.verdict(), "an echo before it is due is a wrong answer");
+    }
+
+    #[test]
+    fn the_result_line_names_each_failed_check_with_its_count() {
+        let mut r = report();
+        r.echo_lines.missing = 3;
+        r.echo_lines.received = 27;
+        r.echo_lines.wrong = 1;
+        r.echo_lines.early = 2;
+        r.connections.failed = 1;
+        r.connections.dropped = 2;
+        r.judge();
+        assert!(!r.ok);
+        assert_eq!(
+            r.failed_checks,
+            [
+                "3 missing",
+                "1 wrong",
+                "2 early",
+                "1 connection failed",
+                "2 connections dropped"
+            ]
+        );
+        let t = r.table();
+        assert!(
+            t.ends_with(
+                "result       FAILED: 3 missing, 1 wrong, 2 early, 1 connection failed, 2 connections dropped\n"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn max_p99_fails_a_run_over_it_in_any_voice_and_passes_one_under_it() {
+        let r = report().with_max_p99(Some(Duration::from_micros(250)));
+        assert!(!r.ok);
+        assert_eq!(
+            r.failed_checks,
+            ["p99 lateness over the 0.250 ms limit in 1 voice (lower 0.300 ms)"]
+        );
+        assert_eq!(r.settings.max_p99_ms, Some(0.25));
+        let r = report().with_max_p99(Some(Duration::from_micros(300)));
+        assert!(r.ok, "at the limit is not over it: {:?}", r.failed_checks);
+        let r = report().with_max_p99(Some(Duration::from_micros(150)));
+        assert!(r.failed_checks[0].contains("in 2 voices (original 0.200 ms, lower 0.300 ms)"));
+    }
+
+    #[test]
+    fn a_bench_behind_its_schedule_is_warned_about() {
+        let mut r = report();
+        assert_eq!(r.slip_warning(), None);
+        r.send_slip = Some(summary(101.0));
+        let warning = r.slip_warning().expect("p99 slip over a tenth of 1000 ms");
+        assert!(warning.contains("fell behind its schedule"), "{warning}");
+        assert!(r.table().contains(&format!("warning      {warning}\n")));
+        r.send_slip = Some(summary(100.0));
+        assert_eq!(r.slip_warning(), None, "a tenth exactly is not over it");
+    }
+
+    #[test]
+    fn percentiles_with_too_few_samples_are_marked_and_empty_rows_say_so() {
+        let mut r = report();
+        r.lateness.original.count = 0;
+        let t = r.table();
+        assert!(t.contains("  original       0  no echoes heard\n"), "{t}");
+        assert!(
+            t.contains("  upper         10    0.100     0.100     0.100     0.100     0.100*"),
+            "p99 of 10 is marked, p90 is not: {t}"
+        );
+        assert!(t.contains("* too few samples for that percentile"), "{t}");
+        assert!(!t.contains("0.000 ms"), "{t}");
     }
 
     #[test]
@@ -341,6 +674,16 @@ mod tests {
         assert_eq!(v["connections"]["made"], 2);
         assert_eq!(v["lateness"]["lower"]["p99_ms"], 0.3);
         assert_eq!(v["ok"], true);
+    }
+
+    #[test]
+    fn json_carries_the_schema_the_start_and_the_command_line() {
+        let v: serde_json::Value = serde_json::from_str(&report().json()).unwrap();
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        assert_eq!(v["started_at"], "2026-12-02T10:00:00.000Z");
+        assert_eq!(v["command_line"][1], "bench");
+        assert_eq!(v["steady_echo_lines_per_s"], 5.0);
+        assert_eq!(v["settings"]["max_p99_ms"], serde_json::Value::Null);
     }
 
     #[test]

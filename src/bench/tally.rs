@@ -5,15 +5,16 @@
 //! where they are tested on fixed inputs.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use super::cpu::CpuTimes;
-use super::lateness::Lateness;
+use super::lateness::{Lateness, Measurements, Summary};
 use super::ledger::LedgerCounts;
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, Settings, escape_line,
+    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, SCHEMA_VERSION, Settings,
+    escape_line,
 };
 use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
@@ -30,7 +31,9 @@ pub struct Outcome {
     pub counts: LedgerCounts,
     /// Echo lines still owed at its end.
     pub missing: u64,
+    /// Planned times of its first and last shouts.
     pub first_send: Option<Instant>,
+    pub last_send: Option<Instant>,
     pub last_heard: Option<Instant>,
 }
 
@@ -50,18 +53,36 @@ impl WrongExamples {
     }
 }
 
-/// The report of a run: `attempted` connections, of which `outcomes` ended (in any order),
-/// `elapsed` from the first connect, the bench's CPU times before and after, and what all
-/// connections heard.
-pub fn build_report(
-    config: &BenchConfig,
-    attempted: u64,
-    outcomes: &[Outcome],
-    elapsed: Duration,
-    cpu: Option<(CpuTimes, CpuTimes)>,
-    lateness: &Lateness,
-    wrong_examples: &WrongExamples,
-) -> Report {
+/// What a run collected, for [`build_report`].
+pub struct Collected<'a> {
+    /// Connections attempted, of which `outcomes` ended (in any order).
+    pub attempted: u64,
+    pub outcomes: &'a [Outcome],
+    /// When the run started, on the clock of the outcomes and as the time of day.
+    pub started: Instant,
+    pub started_at: SystemTime,
+    /// From the first connect to the end of the last connection.
+    pub elapsed: Duration,
+    /// The bench's CPU times before and after.
+    pub cpu: Option<(CpuTimes, CpuTimes)>,
+    pub measurements: &'a Measurements,
+    pub wrong_examples: &'a WrongExamples,
+    pub cut_short: bool,
+}
+
+/// The report of a run of `config` from what it collected.
+pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
+    let &Collected {
+        attempted,
+        outcomes,
+        started,
+        started_at,
+        elapsed,
+        cpu,
+        measurements,
+        wrong_examples,
+        cut_short,
+    } = collected;
     let mut connections = Connections {
         attempted,
         ..Connections::default()
@@ -71,6 +92,9 @@ pub fn build_report(
     let mut errors: HashMap<&str, u64> = HashMap::new();
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
+    // The steady part: from the last connection's first shout to the first connection's last.
+    let mut steady_from: Option<Instant> = None;
+    let mut steady_to: Option<Instant> = None;
     for o in outcomes {
         if o.made {
             connections.made += 1;
@@ -92,6 +116,11 @@ pub fn build_report(
             (a, b) => a.or(b),
         };
         last_heard = last_heard.max(o.last_heard);
+        steady_from = steady_from.max(o.first_send);
+        steady_to = match (steady_to, o.last_send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
     lines.expected = shouts * config.expect.lines_per_shout();
     let mut errors: Vec<ErrorCount> = errors
@@ -112,6 +141,14 @@ pub fn build_report(
     } else {
         lines.received as f64 / active.as_secs_f64()
     };
+    let (steady_echo_lines_per_s, steady) = match (steady_from, steady_to) {
+        (Some(from), Some(to)) if to > from => {
+            let (from, to) = (from - started, to - started);
+            let lines = measurements.arrived_between(from, to);
+            (Some(lines as f64 / (to - from).as_secs_f64()), to - from)
+        }
+        _ => (None, Duration::ZERO),
+    };
     let bench_cpu = cpu.map(|(before, after)| {
         let user = after.user.saturating_sub(before.user).as_secs_f64();
         let system = after.system.saturating_sub(before.system).as_secs_f64();
@@ -128,7 +165,17 @@ pub fn build_report(
         }
     });
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let lateness_report = |lateness: &Lateness| LatenessReport {
+        upper: lateness.voice(Voice::Upper),
+        original: lateness.voice(Voice::Original),
+        lower: lateness.voice(Voice::Lower),
+        all: lateness.all(),
+    };
+    let closed_loop = matches!(config.pace, Pace::Window(_));
     let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        command_line: Vec::new(),
         target: config.addr.clone(),
         settings: Settings {
             connections: config.connections,
@@ -144,6 +191,7 @@ pub fn build_report(
             delay_ms: ms(config.delay),
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
+            max_p99_ms: None,
             expect: match config.expect {
                 Expect::Reverb => "reverb",
                 Expect::Plain => "plain",
@@ -154,18 +202,23 @@ pub fn build_report(
         echo_lines: lines,
         elapsed_s: elapsed.as_secs_f64(),
         echo_lines_per_s,
-        lateness: LatenessReport {
-            upper: lateness.voice(Voice::Upper),
-            original: lateness.voice(Voice::Original),
-            lower: lateness.voice(Voice::Lower),
-            all: lateness.all(),
-        },
+        steady_echo_lines_per_s,
+        steady_s: steady.as_secs_f64(),
+        lateness_measured_from: if closed_loop { "send" } else { "plan" },
+        lateness: lateness_report(&measurements.from_plan),
+        lateness_from_send: lateness_report(&measurements.from_send),
+        send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
+        connect_time: Summary::of(&measurements.connect),
+        early_by: Summary::of(&measurements.early_by),
         bench_cpu,
         wrong_examples: wrong_examples.0.clone(),
         errors,
+        failed_checks: Vec::new(),
+        cut_short,
         ok: false,
+        measurements: measurements.clone(),
     };
-    report.ok = report.verdict();
+    report.judge();
     report
 }
 
@@ -210,15 +263,40 @@ mod tests {
         }
     }
 
-    /// Lateness samples, in microseconds, by voice.
-    fn lateness(samples: &[(Voice, u64)]) -> Lateness {
-        let mut lateness = Lateness::new();
+    /// Lateness samples, in microseconds, by voice: from the plan, and half that from the send.
+    fn lateness(samples: &[(Voice, u64)]) -> Measurements {
+        let mut m = Measurements::new();
         let mut batch = Samples::default();
         for &(voice, micros) in samples {
-            batch.push(voice, Duration::from_micros(micros));
+            let late = Duration::from_micros(micros);
+            batch.push_echo(voice, late, late / 2, Duration::ZERO);
         }
-        lateness.add(&mut batch);
-        lateness
+        batch.push_slip(Duration::from_micros(40));
+        batch.push_slip(Duration::from_micros(60));
+        batch.push_early(ms(2));
+        batch.push_connect(Duration::from_micros(300));
+        m.add(&mut batch);
+        m
+    }
+
+    /// A run of `outcomes` (all attempted) started at `started`, 5 s long, no CPU times.
+    fn collected<'a>(
+        outcomes: &'a [Outcome],
+        started: Instant,
+        measurements: &'a Measurements,
+        wrong_examples: &'a WrongExamples,
+    ) -> Collected<'a> {
+        Collected {
+            attempted: outcomes.len() as u64,
+            outcomes,
+            started,
+            started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            elapsed: ms(5000),
+            cpu: None,
+            measurements,
+            wrong_examples,
+            cut_short: false,
+        }
     }
 
     /// Five connections: one clean, one closed early with lines owed, two refused, one reset.
@@ -245,6 +323,7 @@ mod tests {
                 },
                 missing: 5,
                 first_send: Some(t0 + ms(50)),
+                last_send: Some(t0 + ms(550)),
                 last_heard: Some(t0 + ms(4050)),
             },
             Outcome {
@@ -269,19 +348,18 @@ mod tests {
         for line in [&b"\tbad\n"[..], b"\t SHOUT C1 N9\n"] {
             wrong.note(line);
         }
+        let measured = lateness(&[
+            (Voice::Upper, 100),
+            (Voice::Upper, 300),
+            (Voice::Original, 200),
+            (Voice::Lower, 1000),
+        ]);
         build_report(
             &config(Pace::Interval(ms(250))),
-            5,
-            &outcomes,
-            ms(5000),
-            Some((cpu(1000, 500, 0), cpu(2000, 1000, 20_000_000))),
-            &lateness(&[
-                (Voice::Upper, 100),
-                (Voice::Upper, 300),
-                (Voice::Original, 200),
-                (Voice::Lower, 1000),
-            ]),
-            &wrong,
+            &Collected {
+                cpu: Some((cpu(1000, 500, 0), cpu(2000, 1000, 20_000_000))),
+                ..collected(&outcomes, t0, &measured, &wrong)
+            },
         )
     }
 
@@ -360,15 +438,13 @@ mod tests {
         assert_eq!((s.interval_ms, s.window), (Some(250.0), None));
         assert_eq!((s.delay_ms, s.ramp_up_ms), (1000.0, 2000.0));
         assert_eq!(s.duration_cap_ms, Some(10_000.0));
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
         let quiet = build_report(
             &config(Pace::Window(8)),
-            0,
-            &[],
-            ms(10),
-            None,
-            &Lateness::new(),
-            &WrongExamples::default(),
+            &collected(&[], Instant::now(), &nothing, &no_wrong),
         );
+        assert_eq!(quiet.lateness_measured_from, "send");
+        assert_eq!(quiet.send_slip, None, "no schedule in a closed loop");
         assert_eq!(
             (quiet.settings.interval_ms, quiet.settings.window),
             (None, Some(8))
@@ -382,22 +458,26 @@ mod tests {
             "\
 echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250 ms, server delay 1000 ms
 connections  3 made, 2 failed, 2 dropped (of 5 attempted)
-shouts       8 sent
+connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms
+shouts       8 sent on schedule; behind the plan p50 0.040 ms, p99 0.060 ms, max 0.060 ms
 echo lines   24 expected, 16 received, 8 missing, 2 wrong
-             1 out of order, 1 early (is the server's delay shorter than --delay?)
+             1 out of order, 1 early by up to 2.000 ms (is the server's delay shorter than --delay?)
 rate         4 echo lines/s, 5.00 s in all
-lateness          count        p50        p99      p99.9        max
-  upper               2   0.100 ms   0.300 ms   0.300 ms   0.300 ms
-  original            1   0.200 ms   0.200 ms   0.200 ms   0.200 ms
-  lower               1   1.000 ms   1.000 ms   1.000 ms   1.000 ms
-  all                 4   0.200 ms   1.000 ms   1.000 ms   1.000 ms
+lateness     from the planned send (each shout's place on the schedule), in ms
+             count      min      mean       p50       p90       p99     p99.9    p99.99       max
+  upper          2    0.100     0.200     0.100     0.300*    0.300*    0.300*    0.300*    0.300
+  original       1    0.200     0.200     0.200*    0.200*    0.200*    0.200*    0.200*    0.200
+  lower          1    1.000     1.000     1.000*    1.000*    1.000*    1.000*    1.000*    1.000
+  all            4    0.100     0.400     0.200     1.000*    1.000*    1.000*    1.000*    1.000
+             * too few samples for that percentile (p99.9 needs 1,000): it is the max
+from send    p99 0.150 / 0.100 / 0.500 ms (upper / original / lower), max 0.500 ms
 bench cost   1.00 s user + 0.50 s system = 30% of one core, 93750.00 us per echo line, peak RSS 20.0 MB
 error        2 x connect to 127.0.0.1:7: refused
 error        1 x read: reset
 error        1 x server closed the connection with 5 echo lines owed
 wrong line   \"\\tbad\\n\"
 wrong line   \"\\t SHOUT C1 N9\\n\"
-result       FAILED: echo lines missing or wrong, or connections failed
+result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connections dropped
 "
         );
     }
@@ -412,16 +492,14 @@ result       FAILED: echo lines missing or wrong, or connections failed
             last_heard: Some(t0 + ms(3000)),
             ..Outcome::default()
         }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
         let r = build_report(
             &config(Pace::Interval(ms(250))),
-            1,
-            &outcomes,
-            ms(3500),
-            None,
-            &Lateness::new(),
-            &WrongExamples::default(),
+            &collected(&outcomes, t0, &nothing, &no_wrong),
         );
         assert!(r.ok);
+        assert!(r.failed_checks.is_empty());
+        assert!(r.table().contains("result       OK"), "{}", r.table());
         assert_eq!(r.echo_lines_per_s, 4.0);
         assert!(r.bench_cpu.is_none());
         assert!(r.errors.is_empty() && r.wrong_examples.is_empty());
@@ -437,19 +515,138 @@ result       FAILED: echo lines missing or wrong, or connections failed
             first_send: Some(t0),
             ..Outcome::default()
         }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
         let r = build_report(
             &config(Pace::Window(1)),
-            1,
-            &outcomes,
-            ms(1000),
-            Some((cpu(0, 0, 0), cpu(10, 0, 0))),
-            &Lateness::new(),
-            &WrongExamples::default(),
+            &Collected {
+                elapsed: ms(1000),
+                cpu: Some((cpu(0, 0, 0), cpu(10, 0, 0))),
+                ..collected(&outcomes, t0, &nothing, &no_wrong)
+            },
+        );
+        assert!(
+            r.table().contains("lateness     no echoes heard\n"),
+            "no rows of zeros: {}",
+            r.table()
         );
         assert_eq!(r.echo_lines_per_s, 0.0);
         assert_eq!(r.bench_cpu.map(|c| c.us_per_echo_line), Some(0.0));
         assert_eq!(r.echo_lines.missing, 6);
         assert!(!r.ok);
+    }
+
+    #[test]
+    fn the_steady_rate_counts_what_arrived_between_the_ramp_up_and_the_drain() {
+        // Two connections: shouts from 0 to 4 s and from 1 s to 5 s, so the steady part is from
+        // 1 s to 4 s; 10 echoes arrive in it, 5 outside.
+        let t0 = Instant::now();
+        let connection = |first: u64, last: u64| Outcome {
+            made: true,
+            counts: counts(5, 15, 0),
+            first_send: Some(t0 + ms(first)),
+            last_send: Some(t0 + ms(last)),
+            last_heard: Some(t0 + ms(last + 100)),
+            ..Outcome::default()
+        };
+        let outcomes = [connection(0, 4000), connection(1000, 5000)];
+        let mut m = Measurements::new();
+        let mut batch = Samples::default();
+        for arrival in [500, 900, 4000, 4500, 4999]
+            .into_iter()
+            .chain((0..10).map(|i| 1000 + i * 300))
+        {
+            batch.push_echo(Voice::Upper, ms(1), ms(1), ms(arrival));
+        }
+        m.add(&mut batch);
+        let no_wrong = WrongExamples::default();
+        let r = build_report(
+            &config(Pace::Interval(ms(1000))),
+            &collected(&outcomes, t0, &m, &no_wrong),
+        );
+        assert_eq!(r.steady_s, 3.0);
+        let steady = r.steady_echo_lines_per_s.expect("a steady part");
+        assert!((steady - 10.0 / 3.0).abs() < 1e-9, "{steady}");
+        assert!(
+            r.table()
+                .contains("3 steady (the 3.00 s between ramp-up and drain)"),
+            "{}",
+            r.table()
+        );
+        // One connection whose shouts end before another's begin: no steady part.
+        let apart = [connection(0, 1000), connection(2000, 3000)];
+        let r = build_report(
+            &config(Pace::Interval(ms(1000))),
+            &collected(&apart, t0, &m, &no_wrong),
+        );
+        assert_eq!((r.steady_echo_lines_per_s, r.steady_s), (None, 0.0));
+    }
+
+    #[test]
+    fn the_json_keeps_every_field_of_schema_1_and_adds_the_new_ones() {
+        let v: serde_json::Value = serde_json::from_str(&troubled_run().json()).unwrap();
+        for field in [
+            "target",
+            "settings",
+            "connections",
+            "shouts_sent",
+            "echo_lines",
+            "elapsed_s",
+            "echo_lines_per_s",
+            "lateness",
+            "bench_cpu",
+            "wrong_examples",
+            "errors",
+            "ok",
+        ] {
+            assert!(v.get(field).is_some(), "{field} is kept");
+        }
+        for voice in ["upper", "original", "lower", "all"] {
+            for figure in ["count", "p50_ms", "p99_ms", "p99_9_ms", "max_ms"] {
+                assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
+            }
+        }
+        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
+        assert_eq!(v["lateness_measured_from"], "plan");
+        assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
+        assert_eq!(v["lateness_from_send"]["upper"]["max_ms"], 0.15);
+        assert_eq!(v["lateness"]["upper"]["too_few_samples_for"][0], "p90_ms");
+        assert_eq!(v["send_slip"]["max_ms"], 0.06);
+        assert_eq!(v["connect_time"]["p99_ms"], 0.3);
+        assert_eq!(v["early_by"]["max_ms"], 2.0);
+        assert_eq!(v["failed_checks"][0], "8 missing");
+        assert_eq!(v["cut_short"], false);
+        assert!(v["steady_echo_lines_per_s"].is_null());
+        assert!(v.get("measurements").is_none(), "the histograms stay out");
+    }
+
+    #[test]
+    fn a_run_cut_short_says_so_and_is_not_ok() {
+        let t0 = Instant::now();
+        let outcomes = [Outcome {
+            made: true,
+            counts: counts(4, 12, 0),
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(3000)),
+            ..Outcome::default()
+        }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &Collected {
+                cut_short: true,
+                ..collected(&outcomes, t0, &nothing, &no_wrong)
+            },
+        );
+        assert!(!r.ok && r.cut_short);
+        assert!(r.failed_checks.is_empty(), "{:?}", r.failed_checks);
+        assert!(
+            r.table().ends_with(
+                "result       CUT SHORT by a stop signal: the figures are what was measured until then\n"
+            ),
+            "{}",
+            r.table()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The command line of `echoctl bench`, the `Bench` subcommand of [`super::Cli`], and its
 //! turning into a [`BenchConfig`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -10,7 +11,7 @@ use clap::error::ErrorKind;
 
 use super::parse::{parse_address, parse_count, parse_duration, parse_rate};
 use super::{Cli, DEFAULT_ADDR};
-use crate::bench::{BenchConfig, Expect, Pace};
+use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -18,13 +19,18 @@ use crate::bench::{BenchConfig, Expect, Pace};
 /// (one every --interval, or as fast as echoes return with --window), and checks that each shout
 /// comes back three times in the server's wire format: upper case, as sent, lower case. Reports
 /// connections made and failed, echo lines expected, received, missing and wrong, echo lines per
-/// second, and how late each echo arrived against its due time (send time + k × --delay), as
-/// percentiles per echo. It connects only to ADDR, and stops by itself. With --expect plain it
-/// checks a plain echo server instead: each shout must come back once, unchanged, at once.
+/// second, and how late each echo arrived against its due time, as percentiles per echo. Paced by
+/// time, a shout's due time counts from when it was planned to be sent (start + k × --interval),
+/// even when the bench fell behind and sent it late, so an overloaded bench or machine shows in
+/// the figures; the lateness from the actual send and the send slip are reported beside it.
+/// Throughput mode (--window) is a closed loop: its lateness counts from the send. It connects
+/// only to ADDR, and stops by itself. With --expect plain it checks a plain echo server
+/// instead: each shout must come back once, unchanged, at once.
 ///
 /// A progress bar shows on stderr when it is a terminal; the table goes to stdout (or JSON with
-/// --json). Exits 0 when every echo line arrived exactly, 1 when any was missing or wrong or a
-/// connection failed.
+/// --json). Exits 0 when every echo line arrived exactly and none early, 1 when any was missing,
+/// wrong or early, a connection failed, or a p99 was over --max-p99; Ctrl-C ends the run with
+/// the report of what was measured until then (marked cut short) and exit status 130.
 #[derive(Debug, Args)]
 #[command(
     override_usage = "echoctl bench [OPTIONS] [ADDR]",
@@ -34,7 +40,8 @@ Examples:
   echoctl bench -c 10000 -n 10 --delay 1s             # the 10,000-connection target
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
-  echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo"
+  echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
+  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture"
 )]
 pub struct BenchArgs {
     /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
@@ -92,6 +99,20 @@ pub struct BenchArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// Fail the run (exit status 1) when the p99 lateness of any echo is over this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_p99: Option<Duration>,
+
+    /// Write the lateness distribution of all echoes to PATH in HdrHistogram's percentile
+    /// format (.hgrm), and that of each echo beside it (PATH's name with .upper, .original and
+    /// .lower before its extension).
+    #[arg(long, value_name = "PATH")]
+    pub percentiles: Option<PathBuf>,
+
+    /// Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG.
+    #[arg(long, value_name = "PATH")]
+    pub svg: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -128,6 +149,18 @@ impl BenchArgs {
             connect_timeout: self.connect_timeout,
             grace: self.grace,
         })
+    }
+}
+
+impl BenchArgs {
+    /// What to do with the report: print it as JSON or a table, the files to write, the limit.
+    pub fn report_options(&self) -> ReportOptions {
+        ReportOptions {
+            json: self.json,
+            percentiles: self.percentiles.clone(),
+            svg: self.svg.clone(),
+            max_p99: self.max_p99,
+        }
     }
 }
 
@@ -191,5 +224,29 @@ mod tests {
             assert!(idle.contains("--duration"), "{idle}");
         }
         assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
+    }
+
+    #[test]
+    fn report_options_come_from_their_flags() {
+        let cli = Cli::try_parse_from([
+            "echoctl",
+            "bench",
+            "--max-p99",
+            "2ms",
+            "--percentiles",
+            "a.hgrm",
+            "--svg",
+            "a.svg",
+        ])
+        .unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("not bench");
+        };
+        let options = args.report_options();
+        assert_eq!(options.max_p99, Some(Duration::from_millis(2)));
+        assert_eq!(options.percentiles, Some(PathBuf::from("a.hgrm")));
+        assert_eq!(options.svg, Some(PathBuf::from("a.svg")));
+        assert!(!options.json);
+        assert!(Cli::try_parse_from(["echoctl", "bench", "--max-p99", "fast"]).is_err());
     }
 }

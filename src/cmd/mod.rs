@@ -21,7 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // The demo decides its colors itself: its transcript may go to stderr (`--svg -`).
         Command::Demo(args) => demo::run(&args, cli.color.into()).await,
         // A usage error goes to `main`, which shows it as clap shows its own.
-        Command::Bench(args) => bench::run(args.config()?, args.json).await,
+        Command::Bench(args) => bench::run(args.config()?, args.report_options()).await,
     }
 }
 

@@ -420,3 +420,352 @@ async fn binary_refuses_idle_connections_without_a_duration() {
         assert!(stderr.contains("--duration"), "{stderr}");
     }
 }
+
+// The schedule: lateness from the plan, under tokio's paused clock (times are exact).
+
+#[tokio::test(start_paused = true)]
+async fn a_bench_held_back_keeps_its_plan_and_times_echoes_from_it() {
+    // One connection, five shouts planned every 100 ms, against the real server in this
+    // runtime. At 50 ms the clock jumps 300 ms while the bench cannot run, as when the machine
+    // stalls it: shouts 1, 2 and 3 (planned at 100, 200, 300 ms) are overdue at 350 ms and go
+    // out together; shout 4 goes out on time at 400 ms.
+    let delay = ms(1000);
+    let server = TestServer::with(Mode::Concurrent, delay).await;
+    let mut held = config(server.addr, 1, 5, Pace::Interval(ms(100)), delay);
+    held.ramp_up = Duration::ZERO;
+    let bench = tokio::spawn(bench::run(held, Arc::new(Progress::default())));
+    sleep(ms(50)).await;
+    tokio::time::advance(ms(300)).await;
+    let report = bench.await.expect("bench task").expect("bench runs");
+    assert_all_heard(&report, 1, 5);
+    let m = &report.measurements;
+    let slips_ms = [0, 250, 150, 50, 0];
+    let counted = |h: &hdrhistogram::Histogram<u64>| -> Vec<(u64, u64)> {
+        [0u64, 50, 150, 250]
+            .iter()
+            .map(|&at| (at, h.count_at(at * 1000)))
+            .collect()
+    };
+    let expected: Vec<(u64, u64)> = [0u64, 50, 150, 250]
+        .iter()
+        .map(|&at| (at, slips_ms.iter().filter(|&&s| s == at).count() as u64))
+        .collect();
+    // Nothing skipped: five shouts sent, each slip from its own plan.
+    assert_eq!(m.slip.len(), 5);
+    assert_eq!(counted(&m.slip), expected);
+    for voice in Voice::ALL {
+        // The server answers each shout exactly k delays after it read it: late only by the
+        // slip from the plan, on time from the send.
+        let from_plan = m.from_plan.histogram(voice);
+        assert_eq!(from_plan.len(), 5, "{voice:?}");
+        assert_eq!(counted(from_plan), expected, "{voice:?}");
+        let from_send = m.from_send.histogram(voice);
+        assert_eq!((from_send.len(), from_send.max()), (5, 0), "{voice:?}");
+    }
+    assert_eq!(report.lateness_measured_from, "plan");
+    let slip = report.send_slip.expect("paced by time");
+    // The histogram's 0.1 %: 250 ms is kept as the top of its bucket.
+    assert_eq!(slip.count, 5);
+    assert!((250.0..250.25).contains(&slip.max_ms), "{slip:?}");
+    assert!(
+        report
+            .table()
+            .contains("warning      the bench fell behind its schedule"),
+        "{}",
+        report.table()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bench_on_time_has_no_slip_and_no_lateness() {
+    // The same run, not held back: the control for the test above.
+    let delay = ms(1000);
+    let server = TestServer::with(Mode::Concurrent, delay).await;
+    let mut on_time = config(server.addr, 1, 5, Pace::Interval(ms(100)), delay);
+    on_time.ramp_up = Duration::ZERO;
+    let report = run(on_time).await;
+    assert_all_heard(&report, 1, 5);
+    let m = &report.measurements;
+    assert_eq!((m.slip.len(), m.slip.max()), (5, 0));
+    for voice in Voice::ALL {
+        let from_plan = m.from_plan.histogram(voice);
+        assert_eq!((from_plan.len(), from_plan.max()), (5, 0), "{voice:?}");
+    }
+    assert!(!report.table().contains("warning"), "{}", report.table());
+    server.stop().await;
+}
+
+// The built binary: the distribution, the picture, the checks and Ctrl-C.
+
+/// A fresh directory for a test's files, removed first if a previous run left it.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("echoctl-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+/// The percentile lines of an `.hgrm` file, read here independently of the bench's own reader:
+/// the header, then `Value Percentile TotalCount 1/(1-Percentile)` rows (the last, at
+/// percentile 1, without the fourth column), then `#[...]` lines.
+fn hgrm_rows(text: &str) -> Vec<(f64, f64, u64)> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+    );
+    assert_eq!(lines.next(), Some(""), "a blank line after the header");
+    let mut rows = Vec::new();
+    for line in lines.take_while(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let value: f64 = fields[0].parse().expect("a value");
+        let percentile: f64 = fields[1].parse().expect("a percentile");
+        let total: u64 = fields[2].parse().expect("a total count");
+        if percentile < 1.0 {
+            assert_eq!(fields.len(), 4, "{line}");
+            let inverse: f64 = fields[3].parse().expect("1/(1-Percentile)");
+            assert!((inverse - 1.0 / (1.0 - percentile)).abs() < 0.01, "{line}");
+        } else {
+            assert_eq!(fields.len(), 3, "{line}");
+        }
+        rows.push((value, percentile, total));
+    }
+    assert!(text.contains("#[Max     ="), "{text}");
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_writes_the_distribution_as_hgrm_and_a_chart_with_a_curve_per_voice() {
+    let server = TestServer::with(Mode::Concurrent, ms(20)).await;
+    let dir = scratch_dir("files");
+    let (hgrm, svg) = (dir.join("lateness.hgrm"), dir.join("lateness.svg"));
+    let addr = server.addr.to_string();
+    let (code, stdout, stderr) = echoctl_bench(&[
+        &addr,
+        "-c",
+        "3",
+        "-n",
+        "4",
+        "-i",
+        "15ms",
+        "-d",
+        "20ms",
+        "--ramp-up",
+        "10ms",
+        "--json",
+        "--percentiles",
+        hgrm.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    for (name, file) in [
+        ("all", "lateness.hgrm"),
+        ("upper", "lateness.upper.hgrm"),
+        ("original", "lateness.original.hgrm"),
+        ("lower", "lateness.lower.hgrm"),
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).expect(file);
+        let rows = hgrm_rows(&text);
+        let &(last_value, last_percentile, last_total) = rows.last().expect("rows");
+        let max = json["lateness"][name]["max_ms"].as_f64().expect("max_ms");
+        let count = json["lateness"][name]["count"].as_u64().expect("count");
+        assert_eq!(last_percentile, 1.0, "{file}");
+        assert!(
+            (last_value - max).abs() < 0.0005,
+            "{file}: {last_value} vs {max}"
+        );
+        assert_eq!(last_total, count, "{file}");
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0].1 <= w[1].1 && w[0].2 <= w[1].2)
+        );
+    }
+    assert_eq!(json["lateness"]["all"]["count"], 36);
+
+    let text = std::fs::read_to_string(&svg).expect("the chart");
+    let doc = roxmltree::Document::parse(&text).expect("the chart is XML");
+    let curves: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("path"))
+        .filter_map(|n| n.attribute("class"))
+        .collect();
+    assert_eq!(curves, ["curve upper", "curve original", "curve lower"]);
+    let title = doc
+        .descendants()
+        .find(|n| n.has_tag_name("title"))
+        .and_then(|n| n.text())
+        .unwrap_or_default();
+    assert!(title.contains(&addr), "{title}");
+    // And it renders: usvg reads it as a picture, with the three curves in it.
+    let tree = usvg::Tree::from_str(&text, &usvg::Options::default()).expect("a valid SVG");
+    assert!(tree.size().width() > 0.0);
+    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_refuses_a_file_it_cannot_create_before_it_loads_anything() {
+    let (code, stdout, stderr) = echoctl_bench(&[
+        "127.0.0.1:1",
+        "--percentiles",
+        "/nonexistent-echoctl-dir/run.hgrm",
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("cannot create /nonexistent-echoctl-dir/run.hgrm"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("connect"), "nothing was loaded: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fails_on_echoes_before_they_are_due_and_says_so() {
+    // The server's delay is 5 ms where the bench was told 300 ms: every shout's second and third
+    // echoes come early. (The first is due at once, whatever the delay.)
+    let server = TestServer::with(Mode::Concurrent, ms(5)).await;
+    let addr = server.addr.to_string();
+    let (code, stdout, stderr) =
+        echoctl_bench(&[&addr, "-c", "2", "-n", "3", "-i", "20ms", "-d", "300ms"]).await;
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("18 expected, 18 received, 0 missing, 0 wrong"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("result       FAILED: 12 early\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("12 early by up to "), "{stdout}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fails_a_run_over_max_p99_and_passes_one_under_it() {
+    // Every lower echo comes 300 ms late; the other two at once.
+    let addr = fake_server(Fault::LateLower(ms(300))).await;
+    let args = |limit: &'static str| {
+        [
+            addr.clone(),
+            "-c".into(),
+            "1".into(),
+            "-n".into(),
+            "2".into(),
+            "-w".into(),
+            "1".into(),
+            "-d".into(),
+            "0".into(),
+            "--max-p99".into(),
+            limit.into(),
+        ]
+    };
+    let over = args("150ms");
+    let over: Vec<&str> = over.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = echoctl_bench(&over).await;
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout
+            .contains("result       FAILED: p99 lateness over the 150 ms limit in 1 voice (lower "),
+        "{stdout}"
+    );
+    let under = args("5s");
+    let under: Vec<&str> = under.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = echoctl_bench(&under).await;
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("result       OK"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_cut_short_by_ctrl_c_reports_what_it_measured_and_exits_130() {
+    // A run that would take 50 s: Ctrl-C once its connections are up ends it with a report.
+    let server = TestServer::with(Mode::Concurrent, ms(10)).await;
+    let child = echoctl()
+        .arg("bench")
+        .arg(server.addr.to_string())
+        .args(["-c", "2", "-n", "5000", "-i", "10ms", "-d", "10ms"])
+        .args(["--ramp-up", "0"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl");
+    server.until_open_connections(2).await;
+    crate::common::signal(&child, "INT");
+    let finished = crate::common::finish(child).await;
+    let stdout = finished.stdout_text();
+    assert_eq!(finished.code, Some(130), "{stdout}\n{}", finished.stderr);
+    assert!(
+        stdout.contains("result       CUT SHORT by a stop signal"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("connections  2 made, 0 failed"), "{stdout}");
+    assert!(
+        !stdout.contains("10000 sent"),
+        "it stopped shouting: {stdout}"
+    );
+    server.stop().await;
+}
+
+/// A delay-0 reverb server that reads nothing for `hold`, with a receive buffer of a few KiB so
+/// that the bench's writes block long before its shouts are all written; then it answers every
+/// shout at once.
+async fn server_that_does_not_read_for(hold: Duration) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    // Set before listen, so that accepted connections inherit it (and advertise a small window).
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let listener = socket.listen(16).expect("listen");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                sleep(hold).await;
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(shout)) = lines.next_line().await {
+                    let mut out = Vec::new();
+                    for voice in Voice::ALL {
+                        voice.write_line(shout.as_bytes(), &mut out);
+                    }
+                    if writer.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_held_back_by_a_server_that_does_not_read_keep_their_plan() {
+    // 250,000 shouts (4.5 MB) planned over 100 ms; the server reads nothing for 300 ms. The
+    // kernel's buffers take about 3 MB of them; the rest are written (the socket takes their
+    // last byte) only once the server reads: at least 200 ms after their plan. That wait is the
+    // send slip, and it is in the lateness from the plan, not skipped and not hidden.
+    let addr = server_that_does_not_read_for(ms(300)).await;
+    let shouts = 250_000;
+    let pace = Pace::Interval(Duration::from_nanos(400));
+    let mut held = config(addr, 1, shouts, pace, Duration::ZERO);
+    held.ramp_up = Duration::ZERO;
+    held.grace = Duration::from_secs(5);
+    let report = run(held).await;
+    assert_all_heard(&report, 1, shouts);
+    let t = report.table();
+    let slip = report.send_slip.expect("paced by time");
+    assert_eq!(slip.count, shouts, "every shout sent, none skipped: {t}");
+    assert!(slip.max_ms >= 200.0, "blocked writes are slip: {t}");
+    let (plan, send) = (&report.lateness.all, &report.lateness_from_send.all);
+    assert!(plan.max_ms >= send.max_ms, "{t}");
+    assert!(plan.max_ms >= 200.0, "{t}");
+    assert!(
+        t.contains("warning      the bench fell behind its schedule"),
+        "{t}"
+    );
+}
