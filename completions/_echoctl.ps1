@@ -108,7 +108,7 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--ramp-up', '--ramp-up', [CompletionResultType]::ParameterName, 'Spread the connects evenly over this time')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop connecting and shouting after this long (echoes owed are still awaited)')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long to wait for echoes past their due time before counting them missing')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on a connect that gets no answer within this time')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on a connect that gets no answer within this time; off leaves it to the system')
             [CompletionResult]::new('--max-p99', '--max-p99', [CompletionResultType]::ParameterName, 'Fail the run (exit status 1) when the p99 lateness of any echo is over this')
             [CompletionResult]::new('--percentiles', '--percentiles', [CompletionResultType]::ParameterName, 'Write the lateness distribution of all echoes to PATH in HdrHistogram''s percentile format (.hgrm), and that of each echo beside it (PATH''s name with .upper, .original and .lower before its extension)')
             [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG')

@@ -100,7 +100,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --ramp-up 'Spread the connects evenly over this time'
             cand --duration 'Stop connecting and shouting after this long (echoes owed are still awaited)'
             cand --grace 'How long to wait for echoes past their due time before counting them missing'
-            cand --connect-timeout 'Give up on a connect that gets no answer within this time'
+            cand --connect-timeout 'Give up on a connect that gets no answer within this time; off leaves it to the system'
             cand --max-p99 'Fail the run (exit status 1) when the p99 lateness of any echo is over this'
             cand --percentiles 'Write the lateness distribution of all echoes to PATH in HdrHistogram''s percentile format (.hgrm), and that of each echo beside it (PATH''s name with .upper, .original and .lower before its extension)'
             cand --svg 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG'

@@ -87,7 +87,7 @@ plain\t'A plain echo server (echoctl serve --mode plain, ncat --exec /bin/cat, s
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l ramp-up -d 'Spread the connects evenly over this time' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l duration -d 'Stop connecting and shouting after this long (echoes owed are still awaited)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l grace -d 'How long to wait for echoes past their due time before counting them missing' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeout -d 'Give up on a connect that gets no answer within this time' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeout -d 'Give up on a connect that gets no answer within this time; off leaves it to the system' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F

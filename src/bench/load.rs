@@ -226,7 +226,7 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
 async fn connect(shared: &Shared) -> Result<Stream, String> {
     #[cfg(unix)]
     if let Some(path) = &shared.unix_path {
-        return net::unix::connect(path, Some(shared.config.connect_timeout))
+        return net::unix::connect(path, shared.config.connect_timeout)
             .await
             .map(Stream::Unix)
             .map_err(|e| format!("{e:#}"));
@@ -234,7 +234,7 @@ async fn connect(shared: &Shared) -> Result<Stream, String> {
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
     let rotated = (0..n).map(|k| shared.addrs[(first + k) % n]);
-    match crate::net::connect_first(rotated, Some(shared.config.connect_timeout)).await {
+    match crate::net::connect_first(rotated, shared.config.connect_timeout).await {
         Ok((stream, position)) => {
             shared
                 .preferred

@@ -9,7 +9,9 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{parse_address, parse_count, parse_duration, parse_rate};
+use super::parse::{
+    Timeout, parse_address, parse_count, parse_duration, parse_rate, parse_timeout,
+};
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 
@@ -57,7 +59,7 @@ pub struct BenchArgs {
     pub shouts: u64,
 
     /// Time between a connection's shouts.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// Shouts per second on each connection, instead of --interval.
@@ -70,7 +72,7 @@ pub struct BenchArgs {
     pub window: Option<usize>,
 
     /// The server's delay between echoes (its --delay), to know when each echo is due.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// What the server sends back: reverb (three echo lines per shout, --delay apart) or plain
@@ -80,28 +82,28 @@ pub struct BenchArgs {
 
     /// Spread the connects evenly over this time. Spreading them over one --interval also
     /// spreads the shouts evenly.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub ramp_up: Duration,
 
     /// Stop connecting and shouting after this long (echoes owed are still awaited). Required
     /// with --shouts 0, which holds idle connections open until then.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// How long to wait for echoes past their due time before counting them missing.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
 
-    /// Give up on a connect that gets no answer within this time.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up on a connect that gets no answer within this time; off leaves it to the system.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub connect_timeout: Timeout,
 
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 
     /// Fail the run (exit status 1) when the p99 lateness of any echo is over this.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub max_p99: Option<Duration>,
 
     /// Write the lateness distribution of all echoes to PATH in HdrHistogram's percentile
@@ -146,7 +148,7 @@ impl BenchArgs {
             expect,
             ramp_up: self.ramp_up,
             duration: self.duration,
-            connect_timeout: self.connect_timeout,
+            connect_timeout: self.connect_timeout.0,
             grace: self.grace,
         })
     }

@@ -117,6 +117,8 @@ async fn a_zero_timeout_is_refused_naming_off() {
         ("serve", "--idle-timeout"),
         ("serve", "--write-timeout"),
         ("connect", "--connect-timeout"),
+        ("connect", "--wait"),
+        ("bench", "--connect-timeout"),
     ] {
         for zero in ["0", "0s"] {
             let refused = run_echoctl(&[command, option, zero]).await;

@@ -486,7 +486,7 @@ fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
         delay: Duration::ZERO,
         ramp_up: Duration::from_millis(20),
         duration: None,
-        connect_timeout: Duration::from_secs(5),
+        connect_timeout: Some(Duration::from_secs(5)),
         grace: Duration::from_millis(500),
         expect,
     }
