@@ -265,9 +265,9 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
 /// 0. What the server sends reaches stdout unchanged, so the client works in pipes and scripts.
 ///
-/// On a terminal (stdin, stdout and stderr all one, TERM not dumb), connect is interactive: the line being typed
-/// stays whole on the bottom line (arrows, Backspace, Ctrl-U, Ctrl-W, Up and Down for this
-/// session's lines) while the server's lines are printed above it, echoes indented and colored
+/// When stdin, stdout and stderr are all terminals (and TERM is not dumb), connect is
+/// interactive: the line being typed stays whole on the bottom line (arrows, Backspace, Ctrl-U,
+/// Ctrl-W, Up and Down for this session's lines) while the server's lines are printed above it, echoes indented and colored
 /// by voice as in the demo, notices in yellow after the server's address. Ctrl-D on an empty line
 /// ends input and shows the echoes still owed; Ctrl-C quits (status 130). --raw turns this off.
 ///
@@ -282,7 +282,7 @@ Examples:
   echoctl connect 127.0.0.1:9000
   echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
-  printf 'Hello?\\n' | echoctl connect --wait 5s      # never hang on a server
+  printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
   printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
 pub struct ConnectArgs {
     /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH

@@ -329,9 +329,9 @@ async fn plain_unix_thousand_connections_at_once() {
     a_thousand_connections_at_once_each_get_their_own_bytes(Over::Unix).await;
 }
 
-/// Shutting down: bytes owed still go back, then the server closes without a reset, and a Unix
-/// socket's file is gone.
-async fn shutdown_sends_what_is_owed_then_closes(over: Over) {
+/// Shutting down after an exchange: the server closes by itself without a reset, its listening
+/// socket is gone, and so is a Unix socket's file.
+async fn shutdown_closes_cleanly_after_what_was_echoed(over: Over) {
     let server = Served::plain(over).await;
     let (mut reader, mut writer) = tokio::io::split(server.connect().await);
     writer.write_all(b"last words").await.unwrap();
@@ -359,13 +359,13 @@ async fn shutdown_sends_what_is_owed_then_closes(over: Over) {
 }
 
 #[tokio::test]
-async fn plain_tcp_shutdown_sends_what_is_owed_then_closes() {
-    shutdown_sends_what_is_owed_then_closes(Over::Tcp).await;
+async fn plain_tcp_shutdown_closes_cleanly_after_what_was_echoed() {
+    shutdown_closes_cleanly_after_what_was_echoed(Over::Tcp).await;
 }
 
 #[tokio::test]
-async fn plain_unix_shutdown_sends_what_is_owed_then_closes() {
-    shutdown_sends_what_is_owed_then_closes(Over::Unix).await;
+async fn plain_unix_shutdown_closes_cleanly_after_what_was_echoed() {
+    shutdown_closes_cleanly_after_what_was_echoed(Over::Unix).await;
 }
 
 /// Under tokio's paused clock, over a Unix socket pair (as `schedule_paused` runs the reverb):
