@@ -97,7 +97,7 @@ impl Served {
     }
 
     pub async fn connect(&self) -> Stream {
-        net::connect_to(&self.addr, PATIENCE).await.unwrap()
+        net::connect_to(&self.addr, Some(PATIENCE)).await.unwrap()
     }
 
     pub async fn until_open_connections(&self, open: usize) {
@@ -234,7 +234,7 @@ async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over) {
     let server = Served::start(
         over,
         ServerConfig {
-            write_timeout: Duration::from_millis(500),
+            write_timeout: Some(Duration::from_millis(500)),
             ..plain_config()
         },
     )
@@ -348,7 +348,7 @@ async fn shutdown_closes_cleanly_after_what_was_echoed(over: Over) {
     assert!(rest.is_empty(), "nothing more came back: {rest:?}");
     let dir = timeout(PATIENCE, stopping).await.unwrap().unwrap();
     assert!(
-        net::connect_to(&addr, PATIENCE).await.is_err(),
+        net::connect_to(&addr, Some(PATIENCE)).await.is_err(),
         "the listening socket is closed"
     );
     if let Some(path) = addr.strip_prefix("unix:") {
@@ -438,7 +438,7 @@ async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_en
     let server = Served::start(
         Over::Tcp,
         ServerConfig {
-            write_timeout: Duration::from_secs(3600),
+            write_timeout: Some(Duration::from_secs(3600)),
             grace: Duration::from_millis(100),
             ..plain_config()
         },
@@ -486,7 +486,7 @@ fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
         delay: Duration::ZERO,
         ramp_up: Duration::from_millis(20),
         duration: None,
-        connect_timeout: Duration::from_secs(5),
+        connect_timeout: Some(Duration::from_secs(5)),
         grace: Duration::from_millis(500),
         expect,
     }
