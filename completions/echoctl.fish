@@ -24,12 +24,12 @@ function __fish_echoctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c echoctl -n "__fish_echoctl_needs_command" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_needs_command" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_needs_command" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_needs_command" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_needs_command" -s V -l version -d 'Print version'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'
@@ -37,77 +37,76 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Pr
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a free port. Anything but a loopback address makes the server reachable from the network. A leftover socket file nobody listens on is replaced; the file is removed on a graceful stop' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
 plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms, 0 (default 1s). Reverb modes only: refused with --mode plain, which echoes at once' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes, newline excluded (default 64KiB). A longer line closes the connection with an error line, after the echoes owed. Reverb modes only: refused with --mode plain, which has no lines' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection, concurrent mode (default 1024). At the limit the server stops reading and TCP holds back the sender. Refused with --mode plain' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all). Off by default' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-line -d 'Longest line accepted, in bytes, newline excluded (default 64KiB)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-pending -d 'Most shouts echoing at once on one connection, concurrent mode (default 1024)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout -d 'Close a connection whose client accepts no data for this long, or never with off' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t). By default the client waits for the server' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (`+1.002s<TAB> HELLO?`)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timeline -d 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l raw -d 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
-always\t'Always color, even in a pipe or a file'
-never\t'Never color'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help'
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'Which session to replay' -r -f -a "sequential\t'reverb1\'s session'
 concurrent\t'reverb2\'s session'
 both\t'reverb1\'s session, then reverb2\'s'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay). A PATH of - writes it to stdout, and the transcript (and any --timeline chart) then goes to stderr' -r -F
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server. With both sessions, both charts share one time scale. The chart fits the terminal (80 columns when the transcript is not shown on one)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s c -l connections -d 'Connections to open' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s n -l shouts -d 'Shouts per connection. 0 holds the connections open, idle, until --duration' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s i -l interval -d 'Time between a connection\'s shouts' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l rate -d 'Shouts per second on each connection, instead of --interval' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s w -l window -d 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives). Use with --delay 0' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s d -l delay -d 'The server\'s delay between echoes (its --delay), to know when each echo is due' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s c -l connections -d 'Connections to open' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s n -l shouts -d 'Shouts per connection. 0 holds the connections open, idle, until --duration' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s i -l interval -d 'Time between a connection\'s shouts' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l rate -d 'Shouts per second on each connection, instead of --interval' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s w -l window -d 'Throughput mode: send as fast as echoes return, with at most N shouts in flight per connection (a shout is in flight until its last echo arrives)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s d -l delay -d 'The server\'s delay between echoes (its --delay), to know when each echo is due' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l expect -d 'What the server sends back: reverb (three echo lines per shout, --delay apart) or plain (each shout once, unchanged, at once: lateness is the round trip; --delay is refused)' -r -f -a "reverb\t'A reverb server (echoctl serve, the book\'s reverb1 and reverb2)'
 plain\t'A plain echo server (echoctl serve --mode plain, ncat --exec /bin/cat, socat PIPE)'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l ramp-up -d 'Spread the connects evenly over this time. Spreading them over one --interval also spreads the shouts evenly' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l duration -d 'Stop connecting and shouting after this long (echoes owed are still awaited). Required with --shouts 0, which holds idle connections open until then' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l grace -d 'How long to wait for echoes past their due time before counting them missing' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeout -d 'Give up on a connect that gets no answer within this time' -r
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l ramp-up -d 'Spread the connects evenly over this time' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l duration -d 'Stop connecting and shouting after this long (echoes owed are still awaited)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l grace -d 'How long to wait for echoes past their due time before counting them missing' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeout -d 'Give up on a connect that gets no answer within this time; off leaves it to the system' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "completions" -d 'Print the completion script for a shell to stdout'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -f -a "bash elvish fish powershell zsh"
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand help" -f

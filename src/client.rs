@@ -36,7 +36,8 @@ pub struct ConnectOptions {
     /// HOST:PORT, every address the name resolves to tried in turn, or unix:PATH for a
     /// Unix-domain socket.
     pub addr: String,
-    pub connect_timeout: Duration,
+    /// How long each address may take to answer; `None`: as long as the system allows.
+    pub connect_timeout: Option<Duration>,
     /// How long to wait for the server after the end of input; `None` waits for its close.
     pub wait: Option<Duration>,
     /// Each attributed echo carries how long after its shout it arrived.

@@ -6,7 +6,8 @@
 //! * [`echo`] turns a shout into its three voices and their wire lines;
 //! * [`schedule`] decides which echo lines are due when, for both server modes;
 //! * [`session`] makes every decision about one client over them: bytes and the time in, the
-//!   bytes due, the next wake-up and how the session ended out.
+//!   bytes due, the next wake-up and how the session ended out;
+//! * [`duration`] reads and prints durations, one token that the options take back.
 //!
 //! The I/O builds on them:
 //!
@@ -18,7 +19,8 @@
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]
-//! decides whether output is colored; [`exit`] holds every exit status.
+//! decides whether output is colored; [`exit`] holds every exit status; [`log_time`] is the
+//! log lines' clock.
 //!
 //! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
 //! arguments and the generator of completions and man pages) and turns it into the library's
@@ -31,9 +33,11 @@ pub mod client;
 pub mod cmd;
 pub mod color;
 pub mod demo;
+pub mod duration;
 pub mod echo;
 pub mod exit;
 pub mod lines;
+pub mod log_time;
 pub mod net;
 pub mod schedule;
 pub mod server;

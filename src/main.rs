@@ -70,6 +70,10 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_timer(echoctl::log_time::LocalMillis)
+        // Its report of a failed write goes to the same stderr, and panics when that is a closed
+        // pipe (`serve 2>&1 | head -1`): a log nobody reads must not stop the server.
+        .log_internal_errors(false)
         .with_ansi(use_color(
             cli.color.into(),
             std::io::IsTerminal::is_terminal(&std::io::stderr()),

@@ -153,7 +153,7 @@ impl tokio::io::AsyncWrite for Stream {
 
 /// Connects to `addr`: `unix:PATH` for a Unix-domain socket, else `HOST:PORT` as [`connect`]
 /// does.
-pub async fn connect_to(addr: &str, connect_timeout: Duration) -> anyhow::Result<Stream> {
+pub async fn connect_to(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<Stream> {
     #[cfg(unix)]
     if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
         return Ok(Stream::Unix(unix::connect(path, connect_timeout).await?));
@@ -163,39 +163,68 @@ pub async fn connect_to(addr: &str, connect_timeout: Duration) -> anyhow::Result
 
 /// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
-pub async fn connect(addr: &str, connect_timeout: Duration) -> anyhow::Result<TcpStream> {
+/// `connect_timeout` bounds each attempt; `None` leaves it to the system.
+pub async fn connect(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<TcpStream> {
     let candidates = resolve(addr).await?;
     let failures = match connect_first(candidates, connect_timeout).await {
         Ok((stream, _)) => return Ok(stream),
         Err(failures) => failures,
     };
-    let tried = failures
-        .iter()
-        .map(|(a, e)| format!("{a}: {e}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let hint = if failures
-        .iter()
-        .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused)
-    {
-        " (is `echoctl serve` running there?)"
+    Err(anyhow!("{}", explain_connect_failures(addr, &failures)))
+}
+
+/// One line for connects that all failed: the address as given, each resolved address only
+/// when it says more than that, each distinct error once, and what to do.
+fn explain_connect_failures(addr: &str, failures: &[(SocketAddr, io::Error)]) -> String {
+    let refused = |e: &io::Error| e.kind() == io::ErrorKind::ConnectionRefused;
+    let describe = |e: &io::Error| {
+        if refused(e) {
+            "connection refused".to_string()
+        } else {
+            explain_io_error(e)
+        }
+    };
+    let hint = if !failures.is_empty() && failures.iter().all(|(_, e)| refused(e)) {
+        "; nothing listens there: is `echoctl serve` running, on that port?"
     } else {
         ""
     };
-    Err(anyhow!("cannot connect to {addr}: {tried}{hint}"))
+    let descriptions: Vec<String> = failures.iter().map(|(_, e)| describe(e)).collect();
+    let same_everywhere = descriptions.windows(2).all(|pair| pair[0] == pair[1]);
+    let one_address_as_given = failures.len() == 1 && failures[0].0.to_string() == addr;
+    let what = match (same_everywhere, descriptions.first()) {
+        (true, Some(description)) if one_address_as_given => description.clone(),
+        (true, Some(description)) => {
+            let tried: Vec<String> = failures.iter().map(|(a, _)| a.to_string()).collect();
+            format!("{description} (tried {})", tried.join(", "))
+        }
+        _ => failures
+            .iter()
+            .zip(&descriptions)
+            .map(|((a, _), description)| format!("{a}: {description}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    format!("cannot connect to {addr}: {what}{hint}")
 }
 
-/// Tries `candidates` in order, each for up to `connect_timeout`, and returns the first stream
-/// that connects with its position among them, or why each one failed (running out of time is
-/// a `TimedOut` error that names `--connect-timeout`). Nagle's algorithm is off on the stream:
-/// shouts and echoes are small lines that must leave at once.
+/// Tries `candidates` in order, each for up to `connect_timeout` (`None`: as long as the system
+/// tries), and returns the first stream that connects with its position among them, or why each
+/// one failed (running out of time is a `TimedOut` error that names `--connect-timeout`).
+/// Nagle's algorithm is off on the stream: shouts and echoes are small lines that must leave at
+/// once.
 pub async fn connect_first(
     candidates: impl IntoIterator<Item = SocketAddr>,
-    connect_timeout: Duration,
+    connect_timeout: Option<Duration>,
 ) -> Result<(TcpStream, usize), Vec<(SocketAddr, io::Error)>> {
     let mut failures = Vec::new();
     for (position, candidate) in candidates.into_iter().enumerate() {
-        match timeout(connect_timeout, TcpStream::connect(candidate)).await {
+        let attempt = TcpStream::connect(candidate);
+        let connected = match connect_timeout {
+            Some(limit) => timeout(limit, attempt).await,
+            None => Ok(attempt.await),
+        };
+        match connected {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 return Ok((stream, position));
@@ -207,7 +236,7 @@ pub async fn connect_first(
                     io::ErrorKind::TimedOut,
                     format!(
                         "no answer within {} (--connect-timeout)",
-                        humantime::format_duration(connect_timeout)
+                        crate::duration::format_timeout(connect_timeout)
                     ),
                 ),
             )),
@@ -269,6 +298,12 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
 
 fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
     let hint = match e.kind() {
+        _ if needs_zone(addr) => format!(
+            "; a link-local address needs a zone, the number of the interface it is on, as in \
+             [{}%2]:{} (`ip -6 addr` lists them)",
+            addr.ip(),
+            addr.port()
+        ),
         io::ErrorKind::AddrInUse => format!(
             "; another program is using port {} (stop it, or pick another port with --listen)",
             addr.port()
@@ -282,6 +317,15 @@ fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
         _ => String::new(),
     };
     anyhow::Error::new(e).context(format!("cannot listen on {addr}{hint}"))
+}
+
+/// Whether `addr` is an IPv6 link-local address (fe80::/10) without the zone (scope) that says
+/// which interface it is on: the system refuses to bind one, with only "Invalid argument".
+fn needs_zone(addr: SocketAddr) -> bool {
+    match addr {
+        SocketAddr::V6(v6) => v6.ip().segments()[0] & 0xffc0 == 0xfe80 && v6.scope_id() == 0,
+        SocketAddr::V4(_) => false,
+    }
 }
 
 /// An I/O error on a connection with what to do about it, when there is something to do: out of
@@ -353,6 +397,47 @@ mod tests {
         );
         let e = explain_bind_error(addr, io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(format!("{e:#}").contains("ports below 1024 need privileges"));
+    }
+
+    #[test]
+    fn a_link_local_address_without_a_zone_says_to_add_one() {
+        let addr: SocketAddr = "[fe80::1]:0".parse().unwrap();
+        let e = explain_bind_error(addr, io::Error::from_raw_os_error(22));
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with("cannot listen on [fe80::1]:0; a link-local address needs a zone"),
+            "{text}"
+        );
+        assert!(text.contains("[fe80::1%2]:0"), "{text}");
+        let zoned: SocketAddr = "[fe80::1%2]:0".parse().unwrap();
+        assert!(!needs_zone(zoned));
+        assert!(!needs_zone("[::1]:0".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_failed_connect_names_each_address_once() {
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let one: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(
+            explain_connect_failures("127.0.0.1:1", &[(one, refused())]),
+            "cannot connect to 127.0.0.1:1: connection refused; nothing listens there: is \
+             `echoctl serve` running, on that port?"
+        );
+        let two: SocketAddr = "[::1]:1".parse().unwrap();
+        let text = explain_connect_failures("localhost:1", &[(two, refused()), (one, refused())]);
+        assert!(
+            text.starts_with(
+                "cannot connect to localhost:1: connection refused (tried [::1]:1, 127.0.0.1:1); "
+            ),
+            "{text}"
+        );
+        let timed_out = io::Error::new(io::ErrorKind::TimedOut, "no answer within 1s");
+        let text = explain_connect_failures("localhost:1", &[(two, refused()), (one, timed_out)]);
+        assert_eq!(
+            text,
+            "cannot connect to localhost:1: [::1]:1: connection refused; 127.0.0.1:1: no answer \
+             within 1s"
+        );
     }
 
     #[test]

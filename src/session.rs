@@ -72,9 +72,12 @@ impl End {
             )),
             End::Idle(d) => Some(format!(
                 "echoctl: no complete line for {}; closing the connection\n",
-                humantime::format_duration(*d)
+                crate::duration::format(*d)
             )),
-            End::ClientDone | End::ServerShutdown | End::Aborted => None,
+            End::ServerShutdown => {
+                Some("echoctl: the server is shutting down; closing the connection\n".to_string())
+            }
+            End::ClientDone | End::Aborted => None,
         }
     }
 }
@@ -150,10 +153,15 @@ impl Session {
         self.input = Input::Ended;
     }
 
-    /// The server is shutting down gently: no more lines; the echoes owed are still delivered.
+    /// The server is shutting down gently: no more lines; the echoes owed are still delivered,
+    /// then a last line says why the connection closes. A client that has ended its input is
+    /// cut short of nothing: its session ends as if the server went on.
     pub fn drain(&mut self) {
         if self.phase == Phase::Serving {
-            self.phase = Phase::Ending(End::ServerShutdown);
+            self.phase = Phase::Ending(match self.input {
+                Input::Open => End::ServerShutdown,
+                Input::Ended => End::ClientDone,
+            });
         }
     }
 
@@ -570,14 +578,24 @@ mod tests {
         assert_eq!(run.session.next_stop(), Stop::Abort);
         assert!(run.at(500).is_empty(), "two is never taken");
         assert_eq!(run.session.read_allowance(), 0);
-        assert_eq!(run.at(2000), ["\t one", "\t one"]);
+        let farewell = "echoctl: the server is shutting down; closing the connection";
+        assert_eq!(run.at(2000), ["\t one", "\t one", farewell]);
         assert_eq!(run.session.end(), Some(End::ServerShutdown));
 
-        // Nothing owed: it ends at once, without a farewell.
+        // Nothing owed: it ends at once, with the same last line.
         let mut run = Run::new(settings(10));
         run.session.drain();
-        assert!(run.at(0).is_empty());
+        assert_eq!(run.at(0), [farewell]);
         assert_eq!(run.session.end(), Some(End::ServerShutdown));
+
+        // A client that had ended its input loses nothing: its session ends as usual.
+        let mut run = Run::new(settings(10));
+        run.session.receive(b"last\n");
+        run.session.end_of_input();
+        run.at(0);
+        run.session.drain();
+        assert_eq!(run.at(2000), ["\t last", "\t last"]);
+        assert_eq!(run.session.end(), Some(End::ClientDone));
     }
 
     #[test]

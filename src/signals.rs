@@ -16,8 +16,11 @@ pub fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
     let mut signals = StopSignals::new();
     let (stop_requested, stop) = tokio::sync::oneshot::channel::<()>();
     let quit_now = async move {
-        signals.recv().await;
-        tracing::info!("stopping; press Ctrl-C again to quit at once");
+        let again = match signals.recv().await {
+            Stop::Interrupt => "press Ctrl-C again",
+            Stop::Terminate => "send SIGTERM again",
+        };
+        tracing::info!("stopping; {again} to quit at once");
         let _ = stop_requested.send(());
         // The same listeners keep watching, so a second signal cannot slip by between the two.
         signals.recv().await;
@@ -34,7 +37,17 @@ pub fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
 /// Watches for SIGINT and SIGTERM from the moment it is called; the future completes on the next.
 pub fn stop_signal() -> impl Future<Output = ()> {
     let mut signals = StopSignals::new();
-    async move { signals.recv().await }
+    async move {
+        signals.recv().await;
+    }
+}
+
+/// Which stop signal arrived, so the server names the one to send again.
+enum Stop {
+    /// SIGINT: Ctrl-C at a terminal.
+    Interrupt,
+    /// SIGTERM: `kill`, a service manager.
+    Terminate,
 }
 
 /// Listeners for SIGINT and SIGTERM, registered once and reused.
@@ -58,13 +71,13 @@ impl StopSignals {
         StopSignals {}
     }
 
-    async fn recv(&mut self) {
+    async fn recv(&mut self) -> Stop {
         #[cfg(unix)]
         match &mut self.listeners {
             Some((int, term)) => {
                 tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
+                    _ = int.recv() => Stop::Interrupt,
+                    _ = term.recv() => Stop::Terminate,
                 }
             }
             // Without signal handling the default action (terminate) applies; wait forever.
@@ -73,6 +86,7 @@ impl StopSignals {
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            Stop::Interrupt
         }
     }
 }

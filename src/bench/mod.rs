@@ -83,7 +83,8 @@ pub struct BenchConfig {
     pub ramp_up: Duration,
     /// No new connections or shouts after this, counted from the start.
     pub duration: Option<Duration>,
-    pub connect_timeout: Duration,
+    /// How long a connect may take; `None`: as long as the system allows.
+    pub connect_timeout: Option<Duration>,
     /// Extra time to wait for echoes past their due time before counting them missing.
     pub grace: Duration,
     /// A reverb server, or a plain echo (whose delay is zero).

@@ -142,7 +142,7 @@ mod tests {
             delay: ms(100),
             ramp_up: Duration::ZERO,
             duration: Some(ms(10_000)),
-            connect_timeout: ms(1000),
+            connect_timeout: Some(ms(1000)),
             grace: ms(50),
             expect: Default::default(),
         }

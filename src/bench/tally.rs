@@ -240,7 +240,7 @@ mod tests {
             delay: ms(1000),
             ramp_up: ms(2000),
             duration: Some(ms(10_000)),
-            connect_timeout: ms(1000),
+            connect_timeout: Some(ms(1000)),
             grace: ms(500),
             expect: Default::default(),
         }

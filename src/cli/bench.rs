@@ -9,7 +9,9 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{parse_address, parse_count, parse_duration, parse_rate};
+use super::parse::{
+    Timeout, parse_address, parse_count, parse_duration, parse_rate, parse_timeout,
+};
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 
@@ -32,14 +34,17 @@ use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 /// wrong or early, a connection failed, or a p99 was over --max-p99; Ctrl-C ends the run with
 /// the report of what was measured until then (marked cut short) and exit status 130.
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    override_usage = "echoctl bench [OPTIONS] [ADDR]",
+    after_help = "\
 Examples:
   echoctl bench                                       # 100 connections, 10 shouts each, 1/s
   echoctl bench -c 10000 -n 10 --delay 1s             # the 10,000-connection target
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
   echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
-  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture")]
+  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture"
+)]
 pub struct BenchArgs {
     /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
@@ -54,7 +59,7 @@ pub struct BenchArgs {
     pub shouts: u64,
 
     /// Time between a connection's shouts.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// Shouts per second on each connection, instead of --interval.
@@ -67,7 +72,7 @@ pub struct BenchArgs {
     pub window: Option<usize>,
 
     /// The server's delay between echoes (its --delay), to know when each echo is due.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// What the server sends back: reverb (three echo lines per shout, --delay apart) or plain
@@ -77,28 +82,28 @@ pub struct BenchArgs {
 
     /// Spread the connects evenly over this time. Spreading them over one --interval also
     /// spreads the shouts evenly.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub ramp_up: Duration,
 
     /// Stop connecting and shouting after this long (echoes owed are still awaited). Required
     /// with --shouts 0, which holds idle connections open until then.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// How long to wait for echoes past their due time before counting them missing.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
 
-    /// Give up on a connect that gets no answer within this time.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up on a connect that gets no answer within this time; off leaves it to the system.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub connect_timeout: Timeout,
 
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 
     /// Fail the run (exit status 1) when the p99 lateness of any echo is over this.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub max_p99: Option<Duration>,
 
     /// Write the lateness distribution of all echoes to PATH in HdrHistogram's percentile
@@ -143,7 +148,7 @@ impl BenchArgs {
             expect,
             ramp_up: self.ramp_up,
             duration: self.duration,
-            connect_timeout: self.connect_timeout,
+            connect_timeout: self.connect_timeout.0,
             grace: self.grace,
         })
     }

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use clap::{Command, CommandFactory, ValueEnum};
 use clap_complete::{Generator, Shell};
 use clap_mangen::Man;
-use clap_mangen::roff::{Roff, bold, roman};
+use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
 use super::Cli;
 use crate::exit;
@@ -120,10 +120,118 @@ fn completion_file_name(shell: Shell) -> String {
 
 /// The completion script for `shell`. It completes the `help` subcommand, which works;
 /// [`man_pages`] drops it, as it has nothing to document.
+///
+/// clap_complete is given the definition as a user sees it in `--help` ([`as_offered`]), and
+/// bash's script is wrapped so that it offers options only once a `-` is typed
+/// ([`BASH_OPTIONS_AFTER_DASH`]).
 pub fn completion(shell: Shell) -> Vec<u8> {
+    let mut built = Cli::command();
+    built.build();
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), BIN_NAME, &mut script);
+    clap_complete::generate(shell, &mut as_offered(&built), BIN_NAME, &mut script);
+    if shell == Shell::Fish {
+        // fish offers file names where a command takes an argument it has no completions for
+        // (connect's ADDR); no positional argument of echoctl's is a file.
+        let mut text = String::from_utf8_lossy(&script).into_owned();
+        // Nor does it offer the values of a positional argument (completions' SHELL).
+        for sub in built.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+            let values: Vec<String> = sub
+                .get_positionals()
+                .flat_map(|arg| arg.get_possible_values())
+                .filter(|value| !value.is_hide_set())
+                .map(|value| value.get_name().to_string())
+                .collect();
+            let offer = if values.is_empty() {
+                String::new()
+            } else {
+                format!(" -a \"{}\"", values.join(" "))
+            };
+            text.push_str(&format!(
+                "complete -c {BIN_NAME} -n \"__fish_{BIN_NAME}_using_subcommand {}\" -f{offer}\n",
+                sub.get_name()
+            ));
+        }
+        script = text.into_bytes();
+    }
+    if shell == Shell::Bash {
+        let text = String::from_utf8_lossy(&script).into_owned();
+        let function = format!("_{BIN_NAME}");
+        let wrapped = text.replace(
+            &format!("complete -F {function} "),
+            &format!("complete -F {function}_options_after_dash "),
+        );
+        script = format!("{wrapped}{}", BASH_OPTIONS_AFTER_DASH).into_bytes();
+    }
     script
+}
+
+/// Appended to the bash script: clap's offers every option at an argument's place, which makes
+/// bash insert their common prefix, a `-`, at `echoctl connect <TAB>`; and an empty offer
+/// falls back to file names (`-o default`), where only a path wants them (and clap's script
+/// offers those itself). So: options only after a `-`, no file names by default, and no empty
+/// word (clap's offer for a value it cannot complete).
+const BASH_OPTIONS_AFTER_DASH: &str = r#"
+_echoctl_options_after_dash() {
+    _echoctl "$@"
+    local cur="${COMP_WORDS[COMP_CWORD]}" word
+    compopt +o default +o bashdefault 2> /dev/null
+    if [[ ${cur} != -* ]]; then
+        local offered=()
+        for word in "${COMPREPLY[@]}"; do
+            [[ ${word} == -* || -z ${word} ]] || offered+=("${word}")
+        done
+        COMPREPLY=("${offered[@]}")
+    fi
+}
+"#;
+
+/// A copy of the built definition `cmd` for clap_complete, as `--help` offers it: without the
+/// hidden arguments (clap_complete offers those too), each description the first sentence of
+/// its help, and a value without a hint (an address, a duration, a size, a count; a path, such
+/// as demo's --svg, says so) marked as no file, for the shells to offer no file names.
+fn as_offered(cmd: &Command) -> Command {
+    let mut offered = Command::new(cmd.get_name().to_string())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    if let Some(about) = cmd.get_about() {
+        offered = offered.about(first_sentence(&about.to_string()));
+    }
+    if let Some(bin_name) = cmd.get_bin_name() {
+        offered = offered.bin_name(bin_name.to_string());
+    }
+    if let Some(version) = cmd.get_version() {
+        offered = offered.version(version.to_string());
+    }
+    for arg in cmd.get_arguments().filter(|arg| !arg.is_hide_set()) {
+        // Built, every command holds its own copy of the global options already.
+        let mut arg = arg.clone().global(false);
+        if let Some(help) = arg.get_help().map(|help| first_sentence(&help.to_string())) {
+            arg = arg.help(help);
+        }
+        let takes_a_word = arg.get_action().takes_values() && arg.get_possible_values().is_empty();
+        if takes_a_word && arg.get_value_hint() == clap::ValueHint::Unknown {
+            arg = arg.value_hint(clap::ValueHint::Other);
+        }
+        offered = offered.arg(arg);
+    }
+    for sub in cmd.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        offered = offered.subcommand(as_offered(sub));
+    }
+    offered
+}
+
+/// The first sentence of a help text, without its period and without clap's "(see more with
+/// '--help')": what a shell shows beside a completion.
+fn first_sentence(help: &str) -> String {
+    let help = help.replace(" (see more with '--help')", "");
+    // A sentence ends at a period before a capital: "e.g. 1s" goes on.
+    let end = help
+        .match_indices(". ")
+        .map(|(at, _)| at)
+        .find(|&at| help[at + 2..].starts_with(|c: char| c.is_uppercase()))
+        .unwrap_or(help.len());
+    help[..end].trim_end_matches('.').to_string()
 }
 
 /// The man pages, `(file name, roff source)`: the top command's first, then every visible
@@ -229,30 +337,37 @@ fn man_page(cmd: &Command, source: &str, all_pages: &[String]) -> Vec<u8> {
     title(&name, source)
         .to_writer(&mut page)
         .expect("write to a Vec");
-    let mut clap_section = |render: fn(&Man, &mut dyn Write) -> io::Result<()>| {
+    let mut clap_section = |render: &dyn Fn(&Man, &mut dyn Write) -> io::Result<()>| {
         let mut section = Vec::new();
         render(&man, &mut section).expect("write to a Vec");
         page.extend_from_slice(without_preamble(&section));
     };
-    clap_section(Man::render_name_section);
-    clap_section(Man::render_synopsis_section);
-    clap_section(Man::render_description_section);
+    clap_section(&Man::render_name_section);
+    clap_section(&|_, out| {
+        let mut synopsis = Roff::new();
+        synopsis_section(&mut synopsis, cmd);
+        synopsis.to_writer(out)
+    });
+    clap_section(&Man::render_description_section);
     if cmd.get_arguments().any(|arg| !arg.is_hide_set()) {
-        clap_section(Man::render_options_section);
+        clap_section(&Man::render_options_section);
     }
     if cmd.get_subcommands().any(|sub| !sub.is_hide_set()) {
-        clap_section(Man::render_subcommands_section);
+        clap_section(&Man::render_subcommands_section);
     }
 
     let mut roff = Roff::new();
-    exit_status_section(&mut roff);
+    exit_status_section(&mut roff, &name);
     environment_section(&mut roff, cmd);
     help_sections(&mut roff, cmd, &name);
     see_also_section(&mut roff, &name, all_pages);
     let mut extra = Vec::new();
     roff.to_writer(&mut extra).expect("write to a Vec");
     page.extend_from_slice(without_preamble(&extra));
-    escape_non_ascii(&String::from_utf8_lossy(&page)).into_bytes()
+    // groff's own no-break space: not every output device has a glyph for U+00A0.
+    escape_non_ascii(&String::from_utf8_lossy(&page))
+        .replace("\\[u00A0]", "\\~")
+        .into_bytes()
 }
 
 /// Replaces every character outside ASCII by its groff escape, `×` by `\[u00D7]`: groff 1.22
@@ -291,9 +406,78 @@ fn without_preamble(rendered: &[u8]) -> &[u8] {
         .unwrap_or(rendered)
 }
 
-fn exit_status_section(roff: &mut Roff) {
+/// `echoctl serve [-l|--listen ADDR] ... [-h|--help]`: every visible argument with the name of
+/// its value (clap_mangen's own leaves the values out), the command's options first, then the
+/// global ones.
+fn synopsis_section(roff: &mut Roff, cmd: &Command) {
+    roff.control("SH", ["SYNOPSIS"]);
+    // Words of an option are not hyphenated, nor split from its value (a no-break space), nor
+    // spread apart to fill the line.
+    roff.control("nh", []);
+    roff.control("ad", ["l"]);
+    let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+    let mut line: Vec<Inline> = vec![bold(name)];
+    let visible = cmd.get_arguments().filter(|arg| !arg.is_hide_set());
+    let (global, own): (Vec<_>, Vec<_>) = visible.partition(|arg| arg.is_global_set());
+    for arg in own.into_iter().chain(global) {
+        line.push(roman(" "));
+        line.extend(synopsis_arg(arg));
+    }
+    if cmd.get_subcommands().any(|sub| !sub.is_hide_set()) {
+        line.push(roman(" "));
+        line.push(italic("COMMAND"));
+    }
+    roff.text(line);
+    roff.control("ad", ["b"]);
+    roff.control("hy", []);
+}
+
+/// Becomes groff's `\~` (see [`man_page`]), a space no line break falls on.
+const NO_BREAK_SPACE: &str = "\u{a0}";
+
+/// One argument of the synopsis: `[-c|--connections N]`, `[-q|--quiet]`, `[-v|--verbose]...`,
+/// `[ADDR]`, `SHELL`.
+fn synopsis_arg(arg: &clap::Arg) -> Vec<Inline> {
+    let value_name = || {
+        arg.get_value_names()
+            .and_then(|names| names.first())
+            .map(|name| name.to_string())
+            .unwrap_or_else(|| arg.get_id().to_string().to_uppercase())
+    };
+    let mut parts = Vec::new();
+    let optional = !arg.is_required_set();
+    if optional {
+        parts.push(roman("["));
+    }
+    if arg.is_positional() {
+        parts.push(italic(value_name()));
+    } else {
+        if let Some(short) = arg.get_short() {
+            parts.push(bold(format!("-{short}")));
+            parts.push(roman("|"));
+        }
+        if let Some(long) = arg.get_long() {
+            parts.push(bold(format!("--{long}")));
+        }
+        if arg.get_action().takes_values() {
+            parts.push(roman(NO_BREAK_SPACE));
+            parts.push(italic(value_name()));
+        }
+    }
+    if optional {
+        parts.push(roman("]"));
+    }
+    if matches!(arg.get_action(), clap::ArgAction::Count) {
+        parts.push(roman("..."));
+    }
+    parts
+}
+
+/// The statuses of the command on `page` ([`exit::for_command`]), what each means there.
+fn exit_status_section(roff: &mut Roff, page: &str) {
     roff.control("SH", ["EXIT STATUS"]);
-    for (status, text) in exit::DOCUMENTED {
+    let command = page.strip_prefix(&format!("{BIN_NAME}-")).unwrap_or("");
+    for (status, text) in exit::for_command(command) {
         roff.control("TP", []);
         roff.text([bold(status.to_string())]);
         roff.text([roman(*text)]);
@@ -301,7 +485,10 @@ fn exit_status_section(roff: &mut Roff) {
 }
 
 fn environment_section(roff: &mut Roff, cmd: &Command) {
-    let has_option = |long: &str| cmd.get_arguments().any(|arg| arg.get_long() == Some(long));
+    let has_option = |long: &str| {
+        cmd.get_arguments()
+            .any(|arg| !arg.is_hide_set() && arg.get_long() == Some(long))
+    };
     let vars: Vec<&EnvVar> = ENVIRONMENT
         .iter()
         .filter(|var| has_option(var.option))

@@ -23,12 +23,32 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
-use parse::{parse_address, parse_count, parse_demo_delay, parse_duration, parse_size};
+use parse::{
+    Timeout, parse_address, parse_count, parse_demo_delay, parse_duration, parse_server_addr,
+    parse_size, parse_timeout,
+};
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions, SvgOutput};
 use crate::server::{self, Mode, ServerConfig};
+
+/// The heading of the options every command takes (unless it is one they do nothing for).
+const GLOBAL: &str = "Global options";
+
+/// A global option's definition for a command it does nothing for, hidden: clap does not give a
+/// command a global option it defines itself, so `--help` and the completions do not offer it
+/// there. Still accepted (as clap accepts it anywhere), and still does nothing.
+fn not_offered(id: &'static str) -> clap::Arg {
+    let arg = clap::Arg::new(id).long(id).hide(true);
+    match id {
+        "quiet" => arg.short('q').action(clap::ArgAction::SetTrue),
+        "verbose" => arg.short('v').action(clap::ArgAction::Count),
+        _ => arg
+            .value_parser(clap::builder::EnumValueParser::<ColorArg>::new())
+            .default_value("auto"),
+    }
+}
 
 /// The address of the book's programs.
 pub const DEFAULT_ADDR: &str = "localhost:8000";
@@ -45,24 +65,25 @@ Examples:
 
 /// A reverb echo server and client: the book's reverb1, reverb2 and netcat, done properly.
 ///
-/// `echoctl` is the concurrent echo server of "The Go Programming Language", section 8.3. Each
+/// echoctl is the concurrent echo server of "The Go Programming Language", section 8.3. Each
 /// line a client sends is a shout; the server answers it three times, a delay apart: LOUD, as
-/// sent, quiet. `serve --mode sequential` is the book's reverb1, `--mode concurrent` its reverb2,
-/// `connect` its netcat, fixed to keep printing after the end of input.
+/// sent, quiet. serve --mode sequential is the book's reverb1, serve --mode concurrent its
+/// reverb2, connect its netcat3, with the book's exercise 8.3 done: it keeps printing after the
+/// end of input.
 #[derive(Debug, Parser)]
 #[command(name = "echoctl", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
     /// Log only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Log more: -v adds debug detail (serve: each shout; connect: where it connected and how
+    /// the session ended), -vv internal detail. RUST_LOG overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// When to color output: auto colors a terminal unless NO_COLOR is set; CLICOLOR_FORCE or
-    /// FORCE_COLOR color a pipe too.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    /// When to color output (the logs on stderr, and the demo).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto, help_heading = GLOBAL)]
     pub color: ColorArg,
 
     #[command(subcommand)]
@@ -78,6 +99,56 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+macro_rules! serve_examples {
+    () => {
+        "\
+Examples:
+  echoctl serve                               # reverb2 on localhost:8000, 1 s delay
+  echoctl serve --mode sequential             # reverb1
+  echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
+  echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket
+  A script's server on a free port, its address read from the first line:
+    exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
+    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)"
+    };
+}
+
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
+/// laid out for a terminal).
+#[allow(non_snake_case)]
+macro_rules! SERVE_LIMITS_AND_WIRE {
+    () => {
+        "\
+Limits:
+  Every limit is an option with a default; a server can be left running on a shared box.
+  --max-line BYTES          64KiB   a longer line gets one line saying so, after the
+                                    echoes owed, and the connection is closed
+  --max-pending N           1024    shouts echoing at once per connection (and 1 MiB of
+                                    shout text); at the limit the server stops reading
+                                    and TCP holds back the sender
+  --write-timeout DURATION  30s     a client that accepts nothing for that long is
+                                    closed; off: never
+  --idle-timeout DURATION   off     a client that sends no complete line for that long
+                                    is told so and closed, after its echoes
+  --max-connections N       100000  a client over the limit is told the server is full
+                                    and closed
+  --grace DURATION          5s      on Ctrl-C or SIGTERM, how long echoes in flight are
+                                    still delivered; a second signal quits at once (130)
+  A timeout takes off for none; 0 is refused. A delay or grace of 0 means no wait.
+
+Wire format:
+  A shout is one line: it ends at a newline, and one CR before it is dropped (as Go's
+  bufio.ScanLines does). A last line without a newline is still a shout, and so is an
+  empty line. Each echo line is a TAB, a space, the text and a newline, as the book's
+  fmt.Fprintln(c, \"\\t\", text) writes it. For Hello?:
+    \"\\t HELLO?\\n\"   at t = 0
+    \"\\t Hello?\\n\"   at t = delay
+    \"\\t hello?\\n\"   at t = 2 x delay
+  For ASCII this is byte for byte the book's server. Upper and lower case follow Unicode;
+  bytes that are not valid UTF-8 are echoed unchanged."
+    };
+}
+
 /// Run the reverb server (the book's reverb1 or reverb2), or its plain echo.
 ///
 /// Every line a client sends is a shout, answered with three echo lines a delay apart: upper
@@ -87,16 +158,20 @@ pub enum Command {
 /// read, a stream rather than lines.
 ///
 /// When a client ends its input, the echoes still owed are delivered before the connection is
-/// closed. The server logs to stderr and prints nothing on stdout; its first line names the
-/// address actually bound. Ctrl-C or SIGTERM stops it gracefully. --listen unix:PATH serves on a
-/// Unix-domain socket instead of TCP, in every mode.
+/// closed. Upper and lower case follow Unicode (straße shouts STRASSE), and bytes that are not
+/// valid UTF-8 are echoed unchanged, where the book's Go server would replace them; for ASCII the
+/// bytes are the book's.
+///
+/// The first line on stderr, printed even with -q, names the address actually bound: "listening
+/// on 127.0.0.1:41234 (mode concurrent, delay 1s)", so a script that listens on port 0 reads
+/// the port there. The logs follow on stderr, each line starting with the local time to the
+/// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
+/// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
+/// connected gets the echoes it is owed, then (in the reverb modes) a last line saying the
+/// server is shutting down.
+/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
 #[derive(Debug, Args)]
-#[command(after_help = "\
-Examples:
-  echoctl serve                               # reverb2 on localhost:8000, 1 s delay
-  echoctl serve --mode sequential             # reverb1
-  echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
-  echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket")]
+#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
 pub struct ServeArgs {
     /// Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a
     /// free port. Anything but a loopback address makes the server reachable from the network.
@@ -109,9 +184,9 @@ pub struct ServeArgs {
     #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
     pub mode: ModeArg,
 
-    /// Time between a shout's echoes, e.g. 1s, 250ms, 0 (default 1s). Reverb modes only:
-    /// refused with --mode plain, which echoes at once.
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Time between a shout's echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s). Reverb
+    /// modes only: refused with --mode plain, which echoes at once.
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub delay: Option<Duration>,
 
     /// Longest line accepted, in bytes, newline excluded (default 64KiB). A longer line closes
@@ -125,21 +200,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub max_pending: Option<usize>,
 
-    /// Close a connection whose client accepts no data for this long.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub write_timeout: Duration,
+    /// Close a connection whose client accepts no data for this long, or never with off.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub write_timeout: Timeout,
 
     /// Close a connection that sends no complete line for this long (with --mode plain: no byte
-    /// at all). Off by default.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub idle_timeout: Option<Duration>,
+    /// at all), or never with off.
+    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub idle_timeout: Timeout,
 
     /// Most connections served at once; clients over the limit are told the server is full.
     #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS, value_parser = parse_count)]
     pub max_connections: usize,
 
     /// On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
 }
 
@@ -166,8 +241,8 @@ impl ServeArgs {
             delay: self.delay.unwrap_or(defaults.delay),
             max_line: self.max_line.unwrap_or(defaults.max_line),
             max_pending: self.max_pending.unwrap_or(defaults.max_pending),
-            write_timeout: self.write_timeout,
-            idle_timeout: self.idle_timeout,
+            write_timeout: self.write_timeout.0,
+            idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
         })
@@ -190,9 +265,9 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// is closed; echoes keep printing until the server closes the connection, then the client exits
 /// 0. What the server sends reaches stdout unchanged, so the client works in pipes and scripts.
 ///
-/// On a terminal (stdin, stdout and stderr all one, TERM not dumb), connect is interactive: the line being typed
-/// stays whole on the bottom line (arrows, Backspace, Ctrl-U, Ctrl-W, Up and Down for this
-/// session's lines) while the server's lines are printed above it, echoes indented and colored
+/// When stdin, stdout and stderr are all terminals (and TERM is not dumb), connect is
+/// interactive: the line being typed stays whole on the bottom line (arrows, Backspace, Ctrl-U,
+/// Ctrl-W, Up and Down for this session's lines) while the server's lines are printed above it, echoes indented and colored
 /// by voice as in the demo, notices in yellow after the server's address. Ctrl-D on an empty line
 /// ends input and shows the echoes still owed; Ctrl-C quits (status 130). --raw turns this off.
 ///
@@ -200,31 +275,33 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// do) is a notice: when the server ends the session with one (server full, line too long,
 /// idle), connect repeats it on stderr and exits 3.
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
   echoctl connect 127.0.0.1:9000
   echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
-  printf 'Hello?\\n' | echoctl connect --wait 5s      # never hang on a server
+  printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
   printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
 pub struct ConnectArgs {
     /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
     /// for a Unix-domain socket.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: String,
 
-    /// Give up on an address that does not answer within this time.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up on an address that does not answer within this time; off leaves it to the system.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub connect_timeout: Timeout,
 
     /// After the end of input, wait at most this long for the server to close the connection,
-    /// then exit with status 4 (as nc -q, socat -t). By default the client waits for the server.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub wait: Option<Duration>,
+    /// then exit with status 4 (as nc -q, socat -t). By default (off) the client waits for the
+    /// server.
+    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub wait: Timeout,
 
     /// Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a
-    /// terminal; in a pipe, before the line as received (`+1.002s<TAB> HELLO?`).
+    /// terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo).
     #[arg(long)]
     pub timestamps: bool,
 
@@ -243,8 +320,8 @@ impl ConnectArgs {
     pub fn options(&self) -> ConnectOptions {
         ConnectOptions {
             addr: self.addr.clone(),
-            connect_timeout: self.connect_timeout,
-            wait: self.wait,
+            connect_timeout: self.connect_timeout.0,
+            wait: self.wait.0,
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
@@ -255,7 +332,7 @@ impl ConnectArgs {
 /// Replay the book's two sessions: a real server and client over loopback TCP.
 ///
 /// Starts the server in this process on a free 127.0.0.1 port, connects to it with the same client
-/// as `connect`, and types the book's lines into it: reverb1's session (sequential), then
+/// as connect, and types the book's lines into it: reverb1's session (sequential), then
 /// reverb2's (concurrent). Typed lines are flush left, the server's echoes indented and, on a
 /// terminal, colored by voice: loud, as sent, fading. A progress bar on stderr shows how far each
 /// session has got when stderr and the transcript are the same terminal. Ctrl-C stops at once
@@ -265,6 +342,7 @@ impl ConnectArgs {
 /// was sent, when each of its echoes came back, and how long the server left it unread (the gap
 /// from sending it to its first echo, less the session's shortest such gap, the round trip).
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"))]
 #[command(after_help = "\
 Examples:
   echoctl demo                                # both sessions, 1 s between echoes
@@ -278,7 +356,7 @@ pub struct DemoArgs {
     pub mode: DemoModeArg,
 
     /// Time between a shout's echoes, e.g. 1s, 250ms; at least 10ms.
-    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay)]
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_demo_delay, allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// After each session's transcript, chart its timeline: a row per shout, marks where it was
@@ -321,10 +399,11 @@ impl DemoArgs {
 
 /// Print the completion script for a shell to stdout.
 ///
-/// The script completes subcommands, options and their values, such as the modes after `serve
-/// --mode`. It is generated from the same definition as this help, so it matches this version of
+/// The script completes subcommands, options and their values, such as the modes after serve
+/// --mode. It is generated from the same definition as this help, so it matches this version of
 /// echoctl: after an upgrade, install it again.
 #[derive(Debug, Args)]
+#[command(arg = not_offered("quiet"), arg = not_offered("verbose"), arg = not_offered("color"))]
 #[command(after_help = "\
 Install:
   Save the script where your shell looks for it (create the directory if needed), then

@@ -4,11 +4,23 @@
 use std::time::Duration;
 
 use crate::demo::MIN_DELAY;
+use crate::duration;
 
 /// Checks the shape of a `HOST:PORT` address (`[::1]:8000` for IPv6), so a typo is a usage
 /// error before anything is resolved.
 pub fn parse_host_port(text: &str) -> Result<String, String> {
     let expected = "expected HOST:PORT, such as localhost:8000, 127.0.0.1:0 or [::1]:8000";
+    if let Some((scheme, rest)) = text.split_once("://") {
+        let host_port = rest.split('/').next().unwrap_or(rest);
+        let instead = if parse_host_port(host_port).is_ok() {
+            format!("write {host_port} instead")
+        } else {
+            format!("({expected})")
+        };
+        return Err(format!(
+            "{scheme}:// is a URL's scheme; echoctl takes HOST:PORT alone: {instead}"
+        ));
+    }
     let Some((host, port)) = text.rsplit_once(':') else {
         return Err(format!("no port in {text:?} ({expected})"));
     };
@@ -36,7 +48,25 @@ pub fn parse_address(text: &str) -> Result<String, String> {
             Err("no path after unix: (expected unix:PATH, such as unix:/tmp/echo.sock)".into())
         }
         Some(_) => Ok(text.to_string()),
+        // A URL's message already says what to write instead.
+        None if text.contains("://") => parse_host_port(text),
         None => parse_host_port(text).map_err(|e| format!("{e}, or unix:PATH")),
+    }
+}
+
+/// [`parse_address`] for an address to connect to, where port 0 (any free port, which only a
+/// listener can ask for) is a mistake.
+pub fn parse_server_addr(text: &str) -> Result<String, String> {
+    let addr = parse_address(text)?;
+    if addr.starts_with("unix:") {
+        return Ok(addr);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, "0")) => Err(format!(
+            "port 0 asks for any free port, which only a listener can do; give the port the \
+             server listens on (serve's first line says it), such as {host}:8000"
+        )),
+        _ => Ok(addr),
     }
 }
 
@@ -75,7 +105,7 @@ pub fn parse_demo_delay(text: &str) -> Result<Duration, String> {
     if delay < MIN_DELAY {
         return Err(format!(
             "must be at least {} for the demo: shorter, and the echoes of the book's two shouts race each other",
-            humantime::format_duration(MIN_DELAY)
+            duration::format(MIN_DELAY)
         ));
     }
     Ok(delay)
@@ -90,19 +120,22 @@ pub fn parse_count(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0`.
+/// Parses a human duration: `1s`, `250ms`, `1m30s`, `0` ([`duration::parse`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 1s, 250ms or 0)"))?;
-    if duration > MAX_DURATION {
-        return Err("must be at most 365 days".to_string());
-    }
-    Ok(duration)
+    duration::parse(text)
 }
 
-/// The longest duration any option takes. humantime accepts billions of years, which would
-/// overflow the clock arithmetic of deadlines; a year is beyond any sensible delay or timeout.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The longest duration any option takes.
+pub const MAX_DURATION: Duration = duration::MAX;
+
+/// A timeout as its option takes it: a duration above zero, or `off`
+/// ([`duration::parse_timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Option<Duration>);
+
+pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    duration::parse_timeout(text).map(Timeout)
+}
 
 /// Parses a positive rate such as `10` or `0.5`.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
@@ -150,6 +183,33 @@ mod tests {
         ] {
             assert!(parse_host_port(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_url_or_port_0_is_refused_with_the_address_to_write() {
+        let url = parse_host_port("http://localhost:8000").unwrap_err();
+        assert_eq!(
+            url,
+            "http:// is a URL's scheme; echoctl takes HOST:PORT alone: write localhost:8000 instead"
+        );
+        let url = parse_host_port("tcp://[::1]:80/path").unwrap_err();
+        assert!(url.ends_with("write [::1]:80 instead"), "{url}");
+        assert!(
+            parse_host_port("http://localhost")
+                .unwrap_err()
+                .contains("(expected HOST:PORT")
+        );
+        let zero = parse_server_addr("127.0.0.1:0").unwrap_err();
+        assert!(zero.starts_with("port 0 asks for any free port"), "{zero}");
+        assert!(zero.ends_with("such as 127.0.0.1:8000"), "{zero}");
+        assert_eq!(
+            parse_server_addr("[::1]:8000"),
+            Ok("[::1]:8000".to_string())
+        );
+        assert_eq!(
+            parse_host_port("127.0.0.1:0"),
+            Ok("127.0.0.1:0".to_string())
+        );
     }
 
     #[test]

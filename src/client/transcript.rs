@@ -13,7 +13,8 @@
 //! (`echoctl: server is full ...`, `... no complete line for ...`, `line longer than ...`) never
 //! do, and start with [`NOTICE_PREFIX`]. A notice is the last line before the server closes, so
 //! a session whose last line was a notice ended because the server said so. Any other line (a
-//! plain echo server's bytes, another server's text) is just a line.
+//! plain echo server's bytes, another server's text) is just a line, and so is a line that
+//! repeats the client's last shout as it was sent (a plain echo of `echoctl: my data`).
 //!
 //! Which shout and voice an echo repeats is decided by the timeline's [`Attribution`], the one
 //! mechanism for it.
@@ -59,6 +60,9 @@ pub struct Transcript {
     shouts: u64,
     echoes: u64,
     notice: Option<Vec<u8>>,
+    /// The last shout sent (when short enough to be mistaken for a notice): a plain echo server
+    /// sends it back as it is, and that is no notice even if it reads like one.
+    last_sent: Vec<u8>,
 }
 
 impl Transcript {
@@ -78,6 +82,10 @@ impl Transcript {
     /// The client sent `shout` (without its line end) at `at`.
     pub fn sent(&mut self, at: Duration, shout: &[u8]) {
         self.shouts += 1;
+        self.last_sent.clear();
+        if shout.len() <= NOTICE_LIMIT {
+            self.last_sent.extend_from_slice(shout);
+        }
         if self.record {
             self.recording.sent(at, shout);
         }
@@ -87,7 +95,7 @@ impl Transcript {
     pub fn heard(&mut self, at: Duration, line: &[u8]) -> Heard {
         let Some(framed) = line.strip_prefix(ECHO_PREFIX) else {
             let text = strip_line_end(line);
-            if !text.starts_with(NOTICE_PREFIX) {
+            if !text.starts_with(NOTICE_PREFIX) || text == self.last_sent {
                 // A notice is the last line before the close: anything after it undoes it.
                 self.notice = None;
                 return Heard::Other;
@@ -171,6 +179,10 @@ mod tests {
             Some(&b"echoctl: second"[..]),
             "the last one is kept"
         );
+        // A plain echo server sends the client's own line back: that is no notice.
+        transcript.sent(MS, b"echoctl: my data");
+        assert_eq!(transcript.heard(MS, b"echoctl: my data\n"), Heard::Other);
+        assert_eq!(transcript.notice(), None);
         let mut long = b"echoctl: ".to_vec();
         long.extend_from_slice(&[b'x'; 5000]);
         transcript.heard(MS, &long);

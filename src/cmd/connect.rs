@@ -119,7 +119,7 @@ fn notice_message(notice: &[u8]) -> String {
 
 fn wait_message(wait: Option<Duration>, owed: u64) -> String {
     let waited = wait.map_or_else(String::new, |wait| {
-        format!(" {}", humantime::format_duration(wait))
+        format!(" {}", crate::duration::format(wait))
     });
     let s = if owed == 1 { "" } else { "es" };
     format!(

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::exit;
@@ -26,9 +27,13 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     };
     let timing = match config.mode {
         server::Mode::Plain => String::new(),
-        _ => format!(", delay {}", humantime::format_duration(config.delay)),
+        _ => format!(", delay {}", crate::duration::format(config.delay)),
     };
-    tracing::info!(
+    // The start-up line is output, not a log: printed whatever -q or RUST_LOG say, so a script
+    // that asked for port 0 can always read the port it got. Like a log line, it is not worth
+    // failing over when stderr is closed.
+    let _ = writeln!(
+        std::io::stderr(),
         "listening on {addr} (mode {}{timing}){exposure}",
         config.mode
     );

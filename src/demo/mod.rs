@@ -110,7 +110,7 @@ pub fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
     };
     let heading = format!(
         "echoctl demo --mode {mode} --delay {}",
-        humantime::format_duration(options.delay)
+        crate::duration::format(options.delay)
     );
     let axis = common_axis(
         timelines,
@@ -207,7 +207,7 @@ async fn play(
     page: &mut Page<'_>,
     progress: &Progress,
 ) -> anyhow::Result<Played> {
-    let stream = net::connect(&addr.to_string(), Duration::from_secs(10)).await?;
+    let stream = net::connect(&addr.to_string(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
     let (client_output, screen) = tokio::io::duplex(64 * 1024);
     let relay = AbortOnDropHandle::new(tokio::spawn(client::relay(
@@ -250,7 +250,7 @@ async fn play(
                 match read {
                     Err(_) => anyhow::bail!(
                         "the server sent nothing for {}; giving up",
-                        humantime::format_duration(silence_limit)
+                        crate::duration::format(silence_limit)
                     ),
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
                     Ok(Ok(None)) => break,

@@ -3,8 +3,8 @@
 //! Pure: strings in, strings out. With color off every line is exactly the book's: typed lines
 //! flush left, the server's indented by four spaces (the book's print indents them so; the wire's
 //! TAB and space are not shown). With color on, the indent stays and the voices fade: the loud
-//! echo bright and bold, the original plain, the quiet one dimmed, so the eye sees who speaks
-//! and how the voice dies away.
+//! echo bright cyan and bold, the original plain cyan, the quiet one dim cyan, so the eye sees
+//! who speaks and how the voice dies away.
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
     let delay = if delay == DEFAULT_DELAY {
         String::new()
     } else {
-        format!(" --delay {}", humantime::format_duration(delay))
+        format!(" --delay {}", crate::duration::format(delay))
     };
     [
         format!("$ echoctl serve --mode {mode}{delay} &"),

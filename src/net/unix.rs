@@ -100,10 +100,16 @@ impl Drop for UnixListening {
 }
 
 /// Connects to the Unix-domain socket at `path`.
-pub async fn connect(path: &str, connect_timeout: Duration) -> anyhow::Result<UnixStream> {
+/// `connect_timeout` bounds the attempt; `None` leaves it to the system.
+pub async fn connect(path: &str, connect_timeout: Option<Duration>) -> anyhow::Result<UnixStream> {
     let shown = format!("unix:{path}");
     check_path(path).map_err(|why| anyhow!("cannot connect to {shown}: {why}"))?;
-    match timeout(connect_timeout, UnixStream::connect(path)).await {
+    let attempt = UnixStream::connect(path);
+    let connected = match connect_timeout {
+        Some(limit) => timeout(limit, attempt).await,
+        None => Ok(attempt.await),
+    };
+    match connected {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => {
             let why = match e.kind() {
@@ -122,7 +128,7 @@ pub async fn connect(path: &str, connect_timeout: Duration) -> anyhow::Result<Un
         }
         Err(_) => Err(anyhow!(
             "cannot connect to {shown}: no answer within {} (--connect-timeout)",
-            humantime::format_duration(connect_timeout)
+            crate::duration::format_timeout(connect_timeout)
         )),
     }
 }

@@ -66,16 +66,59 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Ended(End::Idle(d)) => write!(
                 f,
                 "idle for {} (--idle-timeout)",
-                humantime::format_duration(*d)
+                crate::duration::format(*d)
             ),
             CloseReason::Broken(Broken::WriteStalled(d)) => write!(
                 f,
                 "client not reading for {} (--write-timeout)",
-                humantime::format_duration(*d)
+                crate::duration::format(*d)
             ),
+            CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => {
+                write!(f, "client went away ({})", went_away_how(e))
+            }
             CloseReason::Broken(Broken::Io(e)) => write!(f, "{e}"),
         }
     }
+}
+
+/// Whether a failed write or read means only that the client left (Ctrl-C, a closed terminal):
+/// the peer reset the connection or closed it while echoes were on their way.
+fn client_went_away(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+fn went_away_how(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => "it closed the connection",
+        _ => "it reset the connection",
+    }
+}
+
+/// `1 shout`, `3 shouts`.
+fn counted(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// A shout for the log: its text, with each byte that is not valid UTF-8 shown as `\xNN`
+/// (`caf\xe9`), and quotes, backslashes and control characters escaped as Rust writes them.
+pub fn escaped(shout: &[u8]) -> String {
+    let mut text = String::with_capacity(shout.len());
+    for chunk in shout.utf8_chunks() {
+        text.extend(chunk.valid().escape_debug());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
 }
 
 /// Counts for the closing log line.
@@ -194,7 +237,11 @@ impl Kind for Session {
         Session::abort(self)
     }
     fn summary(&self, stats: &ConnectionStats) -> String {
-        format!("{} shouts, {} echo lines", stats.shouts, stats.echo_lines)
+        format!(
+            "{}, {} sent",
+            counted(stats.shouts, "shout"),
+            counted(stats.echo_lines, "echo line")
+        )
     }
 }
 
@@ -396,12 +443,22 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 }
                 Err(broken) => CloseReason::Broken(broken),
             };
-            tracing::info!(
-                "{}: connection closed after {:.1?}, {}: {reason}",
-                self.peer,
-                opened.elapsed(),
-                self.session.summary(&self.stats),
-            );
+            // To the millisecond, in the one format durations are printed in.
+            let lasted = crate::duration::format(Duration::from_millis(
+                u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ));
+            let summary = self.session.summary(&self.stats);
+            match &reason {
+                CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
+                    "{}: client went away ({}) after {lasted}: {summary}",
+                    self.peer,
+                    went_away_how(e),
+                ),
+                _ => tracing::info!(
+                    "{}: connection closed after {lasted}, {summary}: {reason}",
+                    self.peer,
+                ),
+            }
             (reason, self.stats)
         }
     }
@@ -411,7 +468,16 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), Broken> {
         let stall = self.config.write_timeout;
         while !bytes.is_empty() {
-            let stalled_at = Instant::now() + stall;
+            // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
+            let stalled = async move {
+                match stall {
+                    Some(stall) => {
+                        tokio::time::sleep(stall).await;
+                        stall
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let written = tokio::select! {
                 biased;
                 _ = self.shutdown.abort.cancelled() => {
@@ -419,8 +485,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     return Ok(());
                 }
                 written = self.stream.write(bytes) => written,
-                // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
-                _ = tokio::time::sleep_until(stalled_at) => return Err(Broken::WriteStalled(stall)),
+                stall = stalled => return Err(Broken::WriteStalled(stall)),
             };
             match written {
                 Err(e) => return Err(Broken::Io(e)),
@@ -519,7 +584,7 @@ impl<S: Transport> Connection<S, Session> {
         let (lines, unsent) = transport::with_write_scratch(|out| {
             let lines = session.advance(now, out, |shout, queued_bytes| {
                 stats.shouts += 1;
-                tracing::debug!("{peer}: shout {:?}", String::from_utf8_lossy(shout));
+                tracing::debug!("{peer}: shout \"{}\"", escaped(shout));
                 if let Some(server_stats) = server_stats {
                     server_stats.shout_taken(queued_bytes);
                 }
@@ -531,7 +596,8 @@ impl<S: Transport> Connection<S, Session> {
             };
             (lines, unsent)
         });
-        if lines > 0 {
+        // Lines the socket refused (the client has gone) are not counted as sent.
+        if lines > 0 && unsent.is_ok() {
             stats.echo_lines += lines as u64;
             if let Some(server_stats) = server_stats {
                 server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
@@ -543,6 +609,23 @@ impl<S: Transport> Connection<S, Session> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(super::counted(1, "echo line"), "1 echo line");
+        assert_eq!(super::counted(0, "shout"), "0 shouts");
+        assert_eq!(super::counted(9, "echo line"), "9 echo lines");
+    }
+
+    #[test]
+    fn a_logged_shout_shows_invalid_bytes_escaped() {
+        assert_eq!(super::escaped(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(super::escaped("straße".as_bytes()), "straße");
+        assert_eq!(
+            super::escaped(b"say \"hi\"\t\xff\xfe!"),
+            "say \\\"hi\\\"\\t\\xff\\xfe!"
+        );
+    }
+
     use super::*;
 
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of

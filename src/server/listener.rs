@@ -13,12 +13,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::task::TaskTracker;
 
 use super::close;
-use super::{Connection, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
+use super::{Connection, Kind, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
 #[cfg(unix)]
 use crate::net::UnixListening;
 
@@ -115,7 +115,7 @@ impl Listener {
                     if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                         tracing::warn!(
                             "accept failed {unreported} time(s): {e}; retrying in {}",
-                            humantime::format_duration(backoff)
+                            crate::duration::format(backoff)
                         );
                         last_report = Some(Instant::now());
                         unreported = 0;
@@ -150,22 +150,24 @@ impl Listener {
         // stream, the settings, the permit) for the connection's whole life, beside the copies
         // moved into the connection.
         if config.mode == Mode::Plain {
-            let connection = Connection::plain(stream, peer, config, shutdown);
-            self.tracker.spawn(
-                connection
-                    .with_stats(self.stats.clone())
-                    .holding(permit)
-                    .run(),
-            );
+            self.spawn(Connection::plain(stream, peer, config, shutdown), permit);
         } else {
-            let connection = Connection::new(stream, peer, config, shutdown);
-            self.tracker.spawn(
-                connection
-                    .with_stats(self.stats.clone())
-                    .holding(permit)
-                    .run(),
-            );
+            self.spawn(Connection::new(stream, peer, config, shutdown), permit);
         }
+    }
+
+    /// Runs `connection` as its own task, counted in the server's stats and holding `permit`.
+    fn spawn<S: Transport + 'static, K: Kind + 'static>(
+        &self,
+        connection: Connection<S, K>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        self.tracker.spawn(
+            connection
+                .with_stats(self.stats.clone())
+                .holding(permit)
+                .run(),
+        );
     }
 
     /// Stops reading everywhere, waits up to the grace period for owed echoes, then closes
@@ -177,7 +179,7 @@ impl Listener {
         if open > 0 {
             tracing::info!(
                 "shutting down: delivering echoes in flight on {open} connection(s), for up to {}",
-                humantime::format_duration(self.config.grace)
+                crate::duration::format(self.config.grace)
             );
         }
         if timeout(self.config.grace, self.tracker.wait())

@@ -66,8 +66,8 @@ pub struct ServerConfig {
     pub max_line: usize,
     /// Shouts echoing at once on one connection in concurrent mode.
     pub max_pending: usize,
-    /// A connection whose writes make no progress for this long is closed.
-    pub write_timeout: Duration,
+    /// A connection whose writes make no progress for this long is closed; `None`: never.
+    pub write_timeout: Option<Duration>,
     /// A connection that sends no complete line for this long is closed.
     pub idle_timeout: Option<Duration>,
     /// Connections served at once; more are told the server is full.
@@ -89,7 +89,7 @@ impl Default for ServerConfig {
             delay: DEFAULT_DELAY,
             max_line: DEFAULT_MAX_LINE,
             max_pending: DEFAULT_MAX_PENDING,
-            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             idle_timeout: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,

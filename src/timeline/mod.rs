@@ -216,7 +216,7 @@ impl Timeline {
 
     /// "sequential (reverb1), delay 1s": what a chart is titled.
     pub fn title(&self) -> String {
-        let delay = humantime::format_duration(self.delay);
+        let delay = crate::duration::format(self.delay);
         match self.mode {
             Some(Mode::Sequential) => format!("sequential (reverb1), delay {delay}"),
             Some(Mode::Concurrent) => format!("concurrent (reverb2), delay {delay}"),

@@ -33,7 +33,7 @@ fn config(
         delay,
         ramp_up: ms(20),
         duration: None,
-        connect_timeout: Duration::from_secs(5),
+        connect_timeout: Some(Duration::from_secs(5)),
         grace: ms(500),
         expect: Default::default(),
     }

@@ -172,13 +172,14 @@ fn every_visible_command_has_a_page_with_the_extra_sections() {
     for (name, page) in &pages {
         assert!(page.is_ascii(), "{name}: groff would misread UTF-8");
         let page = String::from_utf8_lossy(page);
-        for section in [
-            ".SH \"EXIT STATUS\"",
-            ".SH ENVIRONMENT",
-            "RUST_LOG",
-            ".SH \"SEE ALSO\"",
-        ] {
+        for section in [".SH \"EXIT STATUS\"", ".SH \"SEE ALSO\""] {
             assert!(page.contains(section), "{name} lacks {section}");
+        }
+        // completions logs nothing and colors nothing: no option of its reads the environment.
+        if name != "echoctl-completions.1" {
+            for section in [".SH ENVIRONMENT", "RUST_LOG"] {
+                assert!(page.contains(section), "{name} lacks {section}");
+            }
         }
     }
     let page = |name: &str| {
@@ -195,6 +196,94 @@ fn every_visible_command_has_a_page_with_the_extra_sections() {
     assert!(page("echoctl-serve.1").contains(".SH EXAMPLES"));
     assert!(page("echoctl-connect.1").contains(".SH EXAMPLES"));
     assert!(page("echoctl-completions.1").contains(".SH INSTALL"));
+}
+
+/// The section `heading` of a roff page, up to the next `.SH`.
+fn man_section<'a>(page: &'a str, heading: &str) -> &'a str {
+    let start = page
+        .find(&format!(".SH {heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading} in the page"));
+    let rest = &page[start + 4..];
+    &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn man_pages_name_values_list_their_own_statuses_and_quote_nothing() {
+    let pages = docs::man_pages();
+    let page = |name: &str| {
+        let (_, page) = pages.iter().find(|(n, _)| n == name).expect("page exists");
+        String::from_utf8_lossy(page).into_owned()
+    };
+    for (name, text) in &pages {
+        let text = String::from_utf8_lossy(text);
+        let words: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.starts_with(".\\\""))
+            .collect();
+        assert!(
+            words.iter().all(|line| !line.contains('`')),
+            "{name}: a literal backtick"
+        );
+    }
+    let serve = page("echoctl-serve.1");
+    let synopsis = man_section(&serve, "SYNOPSIS");
+    for option in [
+        "\\-\\-delay\\fR\\~\\fIDURATION",
+        "\\-\\-listen\\fR\\~\\fIADDR",
+    ] {
+        assert!(synopsis.contains(option), "{option} not in {synopsis}");
+    }
+    let bench = page("echoctl-bench.1");
+    assert!(man_section(&bench, "SYNOPSIS").contains("\\-\\-connections\\fR\\~\\fIN"));
+    assert!(
+        man_section(&bench, "\"EXIT STATUS\"")
+            .contains("Some echo line was missing, wrong or early")
+    );
+    assert!(!man_section(&serve, "\"EXIT STATUS\"").contains("echo line was missing"));
+    assert!(!man_section(&page("echoctl-completions.1"), "\"EXIT STATUS\"").contains("130"));
+    for heading in ["LIMITS", "\"WIRE FORMAT\""] {
+        let section = man_section(&serve, heading);
+        assert!(
+            section.contains("max\\-connections") || section.contains("HELLO?"),
+            "{heading}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_global_options_apart_and_only_where_they_do_something() {
+    let help = |args: &[&str]| String::from_utf8(echoctl(args).stdout).unwrap();
+    let serve = help(&["serve", "--help"]);
+    let global = serve
+        .find("\nGlobal options:\n")
+        .expect("a heading of their own");
+    let own = serve.find("\nOptions:\n").expect("serve's own options");
+    assert!(own < global);
+    for option in ["--quiet", "--verbose", "--color <WHEN>"] {
+        let at = serve.find(option).expect(option);
+        assert!(at > global, "{option} under the global heading");
+    }
+    assert!(
+        serve.contains("Unicode") && serve.contains("not\nvalid UTF-8")
+            || serve.contains("not valid UTF-8")
+    );
+    assert_eq!(
+        serve.matches("Color a terminal").count(),
+        1,
+        "--color says each thing once"
+    );
+    let connect = help(&["connect", "--help"]);
+    assert!(
+        !connect.contains("--quiet") && connect.contains("--verbose"),
+        "{connect}"
+    );
+    let completions = help(&["completions", "--help"]);
+    for option in ["--quiet", "--verbose", "--color", "Global options"] {
+        assert!(
+            !completions.contains(option),
+            "{option} in completions --help"
+        );
+    }
 }
 
 /// What `groff -man -ww -z` says about `page` on stderr, for the default (PostScript) device or
@@ -283,15 +372,17 @@ fn bash_completes(words: &[&str]) -> Option<Vec<String>> {
     let driver = r#"
         source "$1" || exit 3
         shift
-        complete -p echoctl > /dev/null || exit 4
+        registered=$(complete -p echoctl) || exit 4
+        function=${registered##* -F }
+        function=${function%% *}
         cur=$1 prev=$2
         shift 2
         COMP_WORDS=("$@")
         COMP_CWORD=$(( $# - 1 ))
         COMP_LINE="$*"
         COMP_POINT=${#COMP_LINE}
-        _echoctl echoctl "$cur" "$prev"
-        printf '%s\n' "${COMPREPLY[@]}"
+        "$function" echoctl "$cur" "$prev"
+        if (( ${#COMPREPLY[@]} )); then printf '%s\n' "${COMPREPLY[@]}"; fi
     "#;
     let output = match Command::new("bash")
         .args(["--noprofile", "--norc", "-c", driver, "bash"])
@@ -341,6 +432,110 @@ fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
 
     let partial = bash_completes(&["echoctl", "con"]).expect("bash");
     assert_eq!(partial, ["connect"]);
+}
+
+#[test]
+fn bash_offers_options_only_after_a_dash_and_no_file_names_for_values() {
+    let Some(address) = bash_completes(&["echoctl", "connect", ""]) else {
+        eprintln!("note: bash is not installed; the bash completion script not exercised");
+        return;
+    };
+    // Nothing offered, so bash inserts nothing (every option offered would insert their `-`).
+    assert_eq!(address, Vec::<String>::new());
+    let bench = bash_completes(&["echoctl", "bench", ""]).expect("bash");
+    assert_eq!(bench, Vec::<String>::new());
+    let options = bash_completes(&["echoctl", "connect", "-"]).expect("bash");
+    assert!(
+        options.contains(&"--connect-timeout".to_string()),
+        "{options:?}"
+    );
+    assert!(!options.contains(&"--quiet".to_string()), "{options:?}");
+    // A duration, a size, an address: the word as typed, never a file name. (The tests run in
+    // the package root, full of files.)
+    for words in [
+        &["echoctl", "serve", "--delay", ""][..],
+        &["echoctl", "serve", "--max-line", "s"],
+        &["echoctl", "serve", "--listen", "C"],
+        &["echoctl", "connect", "--connect-timeout", ""],
+    ] {
+        let offered = bash_completes(words).expect("bash");
+        let typed = words[words.len() - 1];
+        let expected: &[&str] = if typed.is_empty() { &[] } else { &[typed] };
+        assert_eq!(offered, expected, "{words:?}");
+    }
+}
+
+/// What fish offers for `line` (`complete -C`), each `word\tdescription`; None without fish.
+fn fish_completes(line: &str) -> Option<Vec<String>> {
+    let script = repo().join(COMPLETIONS_DIR).join("echoctl.fish");
+    let output = match Command::new("fish")
+        .args([
+            "--no-config",
+            "-c",
+            "source $argv[1]; and complete -C$argv[2]",
+        ])
+        .arg(&script)
+        .arg(line)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run fish: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "fish: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let offered = String::from_utf8_lossy(&output.stdout);
+    Some(offered.lines().map(str::to_string).collect())
+}
+
+#[test]
+fn fish_completes_with_short_descriptions_and_no_file_names() {
+    let Some(options) = fish_completes("echoctl connect -") else {
+        eprintln!("note: fish is not installed; the fish completion script not exercised");
+        return;
+    };
+    assert!(
+        options.contains(&"--help\tPrint help".to_string()),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o.starts_with("--quiet")),
+        "{options:?}"
+    );
+    // The package root is full of files: none is offered for an address, a duration or a size.
+    for line in [
+        "echoctl connect ",
+        "echoctl bench ",
+        "echoctl serve --delay ",
+        "echoctl serve --max-line C",
+    ] {
+        assert_eq!(
+            fish_completes(line).expect("fish"),
+            Vec::<String>::new(),
+            "{line}"
+        );
+    }
+    let shells = fish_completes("echoctl completions ").expect("fish");
+    assert!(shells.contains(&"zsh".to_string()), "{shells:?}");
+}
+
+/// What each shell is shown beside an option: the first sentence of its help.
+#[test]
+fn zsh_and_fish_describe_with_the_first_sentence_of_the_help() {
+    for shell in [clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+        let script = String::from_utf8(docs::completion(shell)).unwrap();
+        assert!(!script.contains("see more with"), "{shell}");
+        assert!(
+            !script.contains("RUST_LOG overrides"),
+            "{shell}: more than one sentence"
+        );
+        assert!(script.contains("Connections to open"), "{shell}");
+    }
 }
 
 fn echoctl(args: &[&str]) -> std::process::Output {

@@ -112,7 +112,7 @@ async fn a_client_that_never_reads_cannot_grow_the_server_or_slow_others() {
         // Echoes due at once fill the hog's socket buffers quickly, so its writes stall soon.
         delay: Duration::ZERO,
         max_pending: MAX_PENDING,
-        write_timeout: Duration::from_millis(500),
+        write_timeout: Some(Duration::from_millis(500)),
         ..ServerConfig::default()
     })
     .await;
@@ -199,8 +199,12 @@ async fn shutdown_delivers_echoes_in_flight_then_closes() {
     let (reader, writer) = shout_and_hear_the_first_echo(server.addr, "last words").await;
     let addr = server.addr;
     let stopping = tokio::spawn(server.stop());
-    // The remaining echoes still come, then the server closes without being asked.
-    assert_eq!(read_to_end(reader).await, b"\t last words\n\t last words\n");
+    // The remaining echoes still come, then the server says why and closes without being asked.
+    assert_eq!(
+        read_to_end(reader).await,
+        b"\t last words\n\t last words\n\
+          echoctl: the server is shutting down; closing the connection\n"
+    );
     timeout(PATIENCE, stopping).await.unwrap().unwrap();
     assert!(
         TcpStream::connect(addr).await.is_err(),
@@ -221,7 +225,11 @@ async fn shutdown_does_not_reset_a_client_still_sending() {
     // The draining server reads no more; this input stays unread at the server until it closes.
     writer.write_all(b"two\n").await.unwrap();
     // read_to_end fails the test on a reset: the end must be a clean end of stream.
-    assert_eq!(read_to_end(reader).await, b"\t one\n\t one\n");
+    assert_eq!(
+        read_to_end(reader).await,
+        b"\t one\n\t one\n\
+          echoctl: the server is shutting down; closing the connection\n"
+    );
     timeout(PATIENCE, stopping).await.unwrap().unwrap();
 }
 

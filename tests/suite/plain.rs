@@ -97,7 +97,7 @@ impl Served {
     }
 
     pub async fn connect(&self) -> Stream {
-        net::connect_to(&self.addr, PATIENCE).await.unwrap()
+        net::connect_to(&self.addr, Some(PATIENCE)).await.unwrap()
     }
 
     pub async fn until_open_connections(&self, open: usize) {
@@ -234,7 +234,7 @@ async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over) {
     let server = Served::start(
         over,
         ServerConfig {
-            write_timeout: Duration::from_millis(500),
+            write_timeout: Some(Duration::from_millis(500)),
             ..plain_config()
         },
     )
@@ -329,9 +329,9 @@ async fn plain_unix_thousand_connections_at_once() {
     a_thousand_connections_at_once_each_get_their_own_bytes(Over::Unix).await;
 }
 
-/// Shutting down: bytes owed still go back, then the server closes without a reset, and a Unix
-/// socket's file is gone.
-async fn shutdown_sends_what_is_owed_then_closes(over: Over) {
+/// Shutting down after an exchange: the server closes by itself without a reset, its listening
+/// socket is gone, and so is a Unix socket's file.
+async fn shutdown_closes_cleanly_after_what_was_echoed(over: Over) {
     let server = Served::plain(over).await;
     let (mut reader, mut writer) = tokio::io::split(server.connect().await);
     writer.write_all(b"last words").await.unwrap();
@@ -348,7 +348,7 @@ async fn shutdown_sends_what_is_owed_then_closes(over: Over) {
     assert!(rest.is_empty(), "nothing more came back: {rest:?}");
     let dir = timeout(PATIENCE, stopping).await.unwrap().unwrap();
     assert!(
-        net::connect_to(&addr, PATIENCE).await.is_err(),
+        net::connect_to(&addr, Some(PATIENCE)).await.is_err(),
         "the listening socket is closed"
     );
     if let Some(path) = addr.strip_prefix("unix:") {
@@ -359,13 +359,13 @@ async fn shutdown_sends_what_is_owed_then_closes(over: Over) {
 }
 
 #[tokio::test]
-async fn plain_tcp_shutdown_sends_what_is_owed_then_closes() {
-    shutdown_sends_what_is_owed_then_closes(Over::Tcp).await;
+async fn plain_tcp_shutdown_closes_cleanly_after_what_was_echoed() {
+    shutdown_closes_cleanly_after_what_was_echoed(Over::Tcp).await;
 }
 
 #[tokio::test]
-async fn plain_unix_shutdown_sends_what_is_owed_then_closes() {
-    shutdown_sends_what_is_owed_then_closes(Over::Unix).await;
+async fn plain_unix_shutdown_closes_cleanly_after_what_was_echoed() {
+    shutdown_closes_cleanly_after_what_was_echoed(Over::Unix).await;
 }
 
 /// Under tokio's paused clock, over a Unix socket pair (as `schedule_paused` runs the reverb):
@@ -438,7 +438,7 @@ async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_en
     let server = Served::start(
         Over::Tcp,
         ServerConfig {
-            write_timeout: Duration::from_secs(3600),
+            write_timeout: Some(Duration::from_secs(3600)),
             grace: Duration::from_millis(100),
             ..plain_config()
         },
@@ -486,7 +486,7 @@ fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
         delay: Duration::ZERO,
         ramp_up: Duration::from_millis(20),
         duration: None,
-        connect_timeout: Duration::from_secs(5),
+        connect_timeout: Some(Duration::from_secs(5)),
         grace: Duration::from_millis(500),
         expect,
     }

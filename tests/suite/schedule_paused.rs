@@ -283,7 +283,13 @@ async fn play_shutdown(
 async fn a_draining_connection_reads_no_more_but_delivers_what_it_owes() {
     let (heard, ended_at, reason) =
         play_shutdown(&[(0, b"one\n"), (600, b"two\n")], 500, None).await;
-    assert_eq!(heard, expect(&[(0, "ONE"), (1000, "one"), (2000, "one")]));
+    let mut owed = expect(&[(0, "ONE"), (1000, "one"), (2000, "one")]);
+    // Then, at once, a last line saying why the connection closes.
+    owed.push((
+        ms(2000),
+        "echoctl: the server is shutting down; closing the connection".to_string(),
+    ));
+    assert_eq!(heard, owed);
     assert_eq!(ended_at, ms(2000), "closed right after the last echo owed");
     assert_eq!(reason, "server shutting down");
 }

@@ -141,3 +141,18 @@ async fn bad_socket_paths_are_one_clear_line_and_exit_1() {
     let run = run(echoctl().args(["connect", "unix:"])).await;
     assert_eq!(run.code, Some(2), "an empty path is a usage error");
 }
+
+/// A plain echo sends the client's own lines back: one that reads like a server's notice is
+/// still the client's data, not a reason to fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_echo_of_a_notice_like_line_is_not_a_notice() {
+    let dir = TempDir::new("unix-notice");
+    let path = dir.0.join("echo.sock");
+    let (server, _line, _stderr) = spawn_serve(&path, &["--mode", "plain"]).await;
+    let input = b"echoctl: server is full (1 connection); try again later\n";
+    let run = connect(&path, input).await;
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, input);
+    assert_eq!(run.stderr, "");
+    stop(server).await;
+}
