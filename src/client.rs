@@ -33,7 +33,8 @@ use transcript::{Heard, Transcript};
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    /// HOST:PORT; every address the name resolves to is tried.
+    /// HOST:PORT, every address the name resolves to tried in turn, or unix:PATH for a
+    /// Unix-domain socket.
     pub addr: String,
     /// How long each address may take to answer; `None`: as long as the system allows.
     pub connect_timeout: Option<Duration>,
@@ -61,7 +62,8 @@ pub enum SessionEnd {
     Notice(Vec<u8>),
     /// `--wait` ran out after the end of input, with this many echoes still owed.
     WaitExpired { owed: u64 },
-    /// Ctrl-C in the interactive session (the piped relay leaves signals to its caller).
+    /// Ctrl-C in the interactive session, or SIGINT or SIGTERM in either session (the piped
+    /// relay itself never returns it: `connect` ends it so on a signal).
     Interrupted,
 }
 
@@ -166,6 +168,9 @@ where
             }
             _ = sleep_until_some(deadline) => {
                 sender.abort();
+                // With --timestamps a line the server has not finished is still held: stdout
+                // gets every byte the server sent all the same.
+                server_lines.flush(started.elapsed(), &transcript, &mut output).await?;
                 let owed = lock(&transcript).owed();
                 return Ok(SessionEnd::WaitExpired { owed });
             }
@@ -175,6 +180,9 @@ where
             Ok(n) => n,
             Err(e) => {
                 sender.abort();
+                server_lines
+                    .flush(started.elapsed(), &transcript, &mut output)
+                    .await?;
                 if let Some(notice) = lock(&transcript).notice() {
                     // The server said why before the reset (it closed with our input unread).
                     return Ok(SessionEnd::Notice(notice.to_vec()));
@@ -192,11 +200,12 @@ where
         }
     };
     // A last line without a line end.
-    shown.clear();
-    server_lines.take(None, started.elapsed(), &transcript, &mut shown);
-    if let Err(e) = write_shown(&mut output, &shown).await {
+    if let Err(e) = server_lines
+        .flush(started.elapsed(), &transcript, &mut output)
+        .await
+    {
         sender.abort();
-        return Err(e).context("cannot write to standard output");
+        return Err(e);
     }
     if let Some(notice) = lock(&transcript).notice() {
         sender.abort();
@@ -260,6 +269,23 @@ impl ServerLines {
             }
             None => lines.split_end(&mut on_line),
         }
+    }
+}
+
+impl ServerLines {
+    /// At the end of the session: notes a last line without `\n`, received by `at`, and
+    /// writes to `output` what of it stdout has not had yet.
+    async fn flush(
+        &mut self,
+        at: Duration,
+        transcript: &SharedTranscript,
+        output: &mut (impl AsyncWrite + Unpin),
+    ) -> anyhow::Result<()> {
+        let mut shown = Vec::new();
+        self.take(None, at, transcript, &mut shown);
+        write_shown(output, &shown)
+            .await
+            .context("cannot write to standard output")
     }
 }
 

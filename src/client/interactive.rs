@@ -64,6 +64,9 @@ const EDITOR_STOP: Duration = Duration::from_secs(2);
 /// Rows the printer holds; it is handed one at a time (see `Screen::pump`).
 const PRINTER_CAPACITY: usize = 16;
 
+/// Rows waiting for the editor beyond which the server is not read (see `Screen::backlogged`).
+const MAX_PENDING: usize = 4096;
+
 /// How long after handing the editor a row the next one may follow.
 const HAND_OVER_PAUSE: Duration = Duration::from_millis(3);
 
@@ -93,6 +96,8 @@ pub async fn run(
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
     let printer = ExternalPrinter::new(PRINTER_CAPACITY);
     let breaker = Arc::new(AtomicBool::new(false));
+    // However this returns (a panic too), the editor is told to give the terminal back.
+    let _stop_editor = BreakOnDrop(breaker.clone());
     start_editor(options.color, printer.clone(), breaker.clone(), typed_tx)
         .context("cannot start the line editor")?;
     let mut screen = Screen {
@@ -103,36 +108,42 @@ pub async fn run(
         painter,
     };
 
-    let (mut from_server, mut to_server) = tokio::io::split(stream);
-    let mut lines = LineSplitter::new(CLIENT_MAX_LINE);
-    let mut continuing = false;
+    let (mut from_server, to_server) = tokio::io::split(stream);
+    // Shouts are written by a task of their own: a server that does not read must not stop this
+    // loop from seeing Ctrl-C, a signal or `--wait`.
+    let (shouts, shouts_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_shouts(shouts_rx, to_server));
+    let mut shouts = Some(shouts);
+    let mut server_lines = ServerLines {
+        lines: LineSplitter::new(CLIENT_MAX_LINE),
+        continuing: false,
+        options,
+    };
     let mut buf = vec![0u8; 16 * 1024];
     let mut deadline: Option<Instant> = None;
     let mut interrupt = std::pin::pin!(interrupt);
     let ended: anyhow::Result<SessionEnd> = loop {
         tokio::select! {
-            read = from_server.read(&mut buf) => {
-                let n = match read {
+            // While the editor is behind, the server is not read: TCP makes it wait.
+            read = from_server.read(&mut buf), if !screen.backlogged() => {
+                let chunk = match &read {
+                    Ok(0) | Err(_) => None,
+                    Ok(n) => Some(&buf[..*n]),
+                };
+                // At the end (a close or an error), a last line without `\n` is shown too,
+                // and noted, so a notice without one still ends the session as a notice.
+                let shown = server_lines.take(chunk, started.elapsed(), &transcript, &screen.painter);
+                let owed = lock(&transcript).owed();
+                if let Err(e) = screen.print(shown, owed) {
+                    break Err(e).context("cannot write to the terminal");
+                }
+                match read {
                     Ok(0) => break Ok(closed(&transcript, screen.editing())),
-                    Ok(n) => n,
+                    Ok(_) => {}
                     Err(e) => break match lock(&transcript).notice() {
                         Some(notice) => Ok(SessionEnd::Notice(notice.to_vec())),
                         None => Err(super::explain_session_error(e)),
                     },
-                };
-                let at = started.elapsed();
-                let mut shown = Vec::new();
-                {
-                    let mut transcript = lock(&transcript);
-                    lines.split_chunk(&buf[..n], |line| {
-                        let heard = (!continuing).then(|| transcript.heard(at, line));
-                        continuing = !line.ends_with(b"\n");
-                        shown.push(show(&screen.painter, options, heard, line));
-                    });
-                }
-                let owed = lock(&transcript).owed();
-                if let Err(e) = screen.print(shown, owed) {
-                    break Err(e).context("cannot write to the terminal");
                 }
             }
             typed = typed_rx.recv(), if screen.editing() => match typed {
@@ -145,15 +156,22 @@ pub async fn run(
                         bytes.push(b'\n');
                         // Noted first: the loud echo can come back before the write returns.
                         lock(&transcript).sent(started.elapsed(), shout.as_bytes());
-                        // A failed write means the server is gone: its read side says how.
-                        let _ = to_server.write_all(&bytes).await;
+                        if let Some(shouts) = &shouts {
+                            // The writer gone means the server is: its read side says how.
+                            let _ = shouts.send(bytes);
+                        }
                     }
                 }
-                Some(Typed::End) | None => {
+                // The editor's thread gone without a word: it failed, input did not end.
+                None => {
+                    screen.editor_gone();
+                    break Err(anyhow::anyhow!("the line editor stopped unexpectedly"));
+                }
+                Some(Typed::End) => {
                     screen.erase_empty_prompt();
                     screen.editor_gone();
-                    // Half-close: "no more shouts", while echoes keep coming back.
-                    let _ = to_server.shutdown().await;
+                    // The writer half-closes once it has written what was typed before.
+                    shouts = None;
                     let owed = lock(&transcript).owed();
                     tracing::debug!("input closed; waiting for {owed} echoes");
                     deadline = options.wait.map(|wait| Instant::now() + wait);
@@ -179,6 +197,7 @@ pub async fn run(
         }
     };
 
+    writer.abort();
     if screen.editing() {
         stop_editor(&breaker, &mut typed_rx).await;
         screen.editor_gone();
@@ -187,6 +206,59 @@ pub async fn run(
     // next starts on a line of its own.
     screen.clear_bottom_line();
     ended
+}
+
+/// The server's bytes, split into lines for the transcript and the screen.
+struct ServerLines<'a> {
+    lines: LineSplitter,
+    /// The last piece handed out was a long line cut short: the next piece continues it.
+    continuing: bool,
+    options: &'a InteractiveOptions,
+}
+
+impl ServerLines<'_> {
+    /// Notes the lines of `chunk`, received at `at` (`None`: the end of the stream, and a last
+    /// line without `\n`), in the transcript; the lines as the screen shows them.
+    fn take(
+        &mut self,
+        chunk: Option<&[u8]>,
+        at: Duration,
+        transcript: &SharedTranscript,
+        painter: &Painter,
+    ) -> Vec<String> {
+        let mut shown = Vec::new();
+        let mut transcript = lock(transcript);
+        let ServerLines {
+            lines,
+            continuing,
+            options,
+        } = self;
+        let mut on_line = |line: &[u8]| {
+            let heard = (!*continuing).then(|| transcript.heard(at, line));
+            *continuing = !line.ends_with(b"\n");
+            shown.push(show(painter, options, heard, line));
+        };
+        match chunk {
+            Some(chunk) => lines.split_chunk(chunk, &mut on_line),
+            None => lines.split_end(&mut on_line),
+        }
+        shown
+    }
+}
+
+/// Writes each shout to the server as it is typed; at the end of input (the channel closed),
+/// half-closes: "no more shouts", while echoes keep coming back. A failed write means the server
+/// is gone, which its read side reports.
+async fn write_shouts(
+    mut shouts: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut to_server: tokio::io::WriteHalf<Stream>,
+) {
+    while let Some(shout) = shouts.recv().await {
+        if to_server.write_all(&shout).await.is_err() {
+            return;
+        }
+    }
+    let _ = to_server.shutdown().await;
 }
 
 /// How a session whose server closed ended.
@@ -300,6 +372,12 @@ struct Screen {
 impl Screen {
     fn editing(&self) -> bool {
         self.printer.is_some()
+    }
+
+    /// Whether enough rows wait for the editor that no more should be read from the server,
+    /// so that a server sending faster than rows are shown does not fill memory.
+    fn backlogged(&self) -> bool {
+        self.pending.len() >= MAX_PENDING
     }
 
     fn has_pending(&self) -> bool {
@@ -425,22 +503,38 @@ fn start_editor(
             let prompt = LinePrompt {
                 indicator: Painter::new(color).faint(PROMPT),
             };
-            loop {
-                let line = match editor.read_line(&prompt) {
-                    Ok(Signal::Success(line)) => Typed::Line(line),
-                    Ok(Signal::CtrlD) => Typed::End,
-                    Ok(Signal::CtrlC) => Typed::Interrupt,
-                    Ok(Signal::ExternalBreak(_)) => Typed::Stopped,
-                    Ok(_) => continue,
-                    Err(e) => Typed::Failed(e),
-                };
-                let last = !matches!(line, Typed::Line(_));
-                if typed.send(line).is_err() || last {
-                    return;
+            let edited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                loop {
+                    let line = match editor.read_line(&prompt) {
+                        Ok(Signal::Success(line)) => Typed::Line(line),
+                        Ok(Signal::CtrlD) => Typed::End,
+                        Ok(Signal::CtrlC) => Typed::Interrupt,
+                        Ok(Signal::ExternalBreak(_)) => Typed::Stopped,
+                        Ok(_) => continue,
+                        Err(e) => Typed::Failed(e),
+                    };
+                    let last = !matches!(line, Typed::Line(_));
+                    if typed.send(line).is_err() || last {
+                        return;
+                    }
                 }
+            }));
+            if edited.is_err() {
+                // The editor panicked with the terminal raw: it is given back here.
+                let _ = crossterm::terminal::disable_raw_mode();
+                let _ = typed.send(Typed::Failed(io::Error::other("the line editor panicked")));
             }
         })
         .map(drop)
+}
+
+/// Sets the editor's break signal when dropped.
+struct BreakOnDrop(Arc<AtomicBool>);
+
+impl Drop for BreakOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Asks the editor to return and waits (a bounded time) until it has given the terminal back.

@@ -216,3 +216,24 @@ async fn verbose_says_where_it_connected_what_it_waits_for_and_why_it_ended() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamps_keep_a_partial_last_line_when_wait_runs_out() {
+    // Sends an echo and half a line at once, then neither closes nor sends more.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let partial = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"\t HI\n\t partial").await.unwrap();
+        tokio::time::sleep(PATIENCE).await;
+        drop(conn);
+    });
+    let run = connect(&["--timestamps", "--wait", "300ms", &addr], b"").await;
+    assert_eq!(run.code, Some(4), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.stdout_text(),
+        "\t HI\n\t partial",
+        "every byte the server sent (no shout, so no stamp)"
+    );
+    partial.abort();
+}

@@ -665,3 +665,66 @@ fn timestamps_follow_each_echo_on_the_screen() {
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0));
 }
+
+#[test]
+fn the_servers_last_line_is_shown_even_without_a_line_end() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // A server that sends a line, then a last one without `\n`, then closes first.
+    let server = runtime.spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"line one\nbye no newline").await.unwrap();
+    });
+    let mut terminal = Terminal::spawn(&["connect", &addr]);
+    assert_eq!(terminal.exit(), Some(1), "{}", terminal.rows().join("\n"));
+    runtime.block_on(server).unwrap();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "    line one",
+            "    bye no newline",
+            "echoctl: error: the server closed the connection before the end of input"
+        ],
+        "both lines, the last one too"
+    );
+    assert!(terminal.cooked());
+}
+
+#[test]
+fn a_notice_without_a_line_end_still_ends_the_session_with_status_3() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = runtime.spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"echoctl: going away").await.unwrap();
+    });
+    let mut terminal = Terminal::spawn(&["connect", &addr]);
+    assert_eq!(terminal.exit(), Some(3), "{}", terminal.rows().join("\n"));
+    runtime.block_on(server).unwrap();
+    let rows: Vec<String> = terminal
+        .rows()
+        .into_iter()
+        .filter(|row| !row.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            format!("{addr}: echoctl: going away"),
+            "echoctl: error: the server ended the session: going away".to_string()
+        ]
+    );
+    assert!(terminal.cooked());
+}
