@@ -146,8 +146,7 @@ where
     });
 
     let mut server_lines = ServerLines {
-        lines: LineSplitter::new(CLIENT_MAX_LINE),
-        continuing: false,
+        pieces: LinePieces::new(),
         timestamps: options.timestamps,
     };
     let mut shown = Vec::new();
@@ -225,11 +224,43 @@ where
     }
 }
 
-/// The server's bytes, split into lines for the transcript, and what of them stdout gets.
-struct ServerLines {
+/// A byte stream split into lines as received, each line noted once: a line too long for the
+/// splitter comes in pieces, and only its first piece counts as the line. The one way the client
+/// splits what it sends and what it hears, piped and on a terminal.
+pub(crate) struct LinePieces {
     lines: LineSplitter,
     /// The last piece handed out was a long line cut short: the next piece continues it.
     continuing: bool,
+}
+
+impl LinePieces {
+    pub(crate) fn new() -> LinePieces {
+        LinePieces {
+            lines: LineSplitter::new(CLIENT_MAX_LINE),
+            continuing: false,
+        }
+    }
+
+    /// Splits `chunk` (`None`: the end of the stream, with a last line without `\n`) and calls
+    /// `on_piece(piece, first)` for each piece, as received; `first` is false for the rest of a
+    /// line cut short.
+    pub(crate) fn split(&mut self, chunk: Option<&[u8]>, mut on_piece: impl FnMut(&[u8], bool)) {
+        let continuing = &mut self.continuing;
+        let mut each = |piece: &[u8]| {
+            let first = !*continuing;
+            *continuing = !piece.ends_with(b"\n");
+            on_piece(piece, first);
+        };
+        match chunk {
+            Some(chunk) => self.lines.split_chunk(chunk, &mut each),
+            None => self.lines.split_end(&mut each),
+        }
+    }
+}
+
+/// The server's bytes, split into lines for the transcript, and what of them stdout gets.
+struct ServerLines {
+    pieces: LinePieces,
     timestamps: bool,
 }
 
@@ -245,29 +276,20 @@ impl ServerLines {
         shown: &mut Vec<u8>,
     ) {
         let mut transcript = lock(transcript);
-        let ServerLines {
-            lines,
-            continuing,
-            timestamps,
-        } = self;
-        let mut on_line = |line: &[u8]| {
-            let heard = (!*continuing).then(|| transcript.heard(at, line));
-            *continuing = !line.ends_with(b"\n");
-            if *timestamps {
+        let timestamps = self.timestamps;
+        self.pieces.split(chunk, |line, first| {
+            let heard = first.then(|| transcript.heard(at, line));
+            if timestamps {
                 if let Some(Heard::Echo(Some(echo))) = heard {
                     shown.extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
                 }
                 shown.extend_from_slice(line);
             }
-        };
-        match chunk {
-            Some(chunk) => {
-                lines.split_chunk(chunk, &mut on_line);
-                if !*timestamps {
-                    shown.extend_from_slice(chunk);
-                }
-            }
-            None => lines.split_end(&mut on_line),
+        });
+        if let Some(chunk) = chunk
+            && !timestamps
+        {
+            shown.extend_from_slice(chunk);
         }
     }
 }
@@ -317,23 +339,17 @@ where
     I: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut lines = LineSplitter::new(CLIENT_MAX_LINE);
-    let mut continuing = false;
+    let mut lines = LinePieces::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let mut note = |lines: &mut LineSplitter, chunk: Option<&[u8]>| {
+    let note = |lines: &mut LinePieces, chunk: Option<&[u8]>| {
         let at = started.elapsed();
         let mut transcript = lock(transcript);
-        let mut on_line = |line: &[u8]| {
-            if !continuing {
+        lines.split(chunk, |line, first| {
+            if first {
                 let shout = line.strip_suffix(b"\n").unwrap_or(line);
                 transcript.sent(at, shout.strip_suffix(b"\r").unwrap_or(shout));
             }
-            continuing = !line.ends_with(b"\n");
-        };
-        match chunk {
-            Some(chunk) => lines.split_chunk(chunk, &mut on_line),
-            None => lines.split_end(&mut on_line),
-        }
+        });
     };
     loop {
         let n = input.read(&mut buf).await?;

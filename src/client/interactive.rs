@@ -34,10 +34,9 @@ use tokio::time::Instant;
 use unicode_width::UnicodeWidthChar;
 
 use super::transcript::Heard;
-use super::{CLIENT_MAX_LINE, SessionEnd, SharedTranscript, lock, sleep_until_some};
+use super::{LinePieces, SessionEnd, SharedTranscript, lock, sleep_until_some};
 use crate::demo::render::Painter;
 use crate::echo::ECHO_PREFIX;
-use crate::lines::LineSplitter;
 use crate::net::Stream;
 use crate::timeline::label;
 
@@ -115,8 +114,7 @@ pub async fn run(
     let writer = tokio::spawn(write_shouts(shouts_rx, to_server));
     let mut shouts = Some(shouts);
     let mut server_lines = ServerLines {
-        lines: LineSplitter::new(CLIENT_MAX_LINE),
-        continuing: false,
+        pieces: LinePieces::new(),
         options,
     };
     let mut buf = vec![0u8; 16 * 1024];
@@ -210,9 +208,7 @@ pub async fn run(
 
 /// The server's bytes, split into lines for the transcript and the screen.
 struct ServerLines<'a> {
-    lines: LineSplitter,
-    /// The last piece handed out was a long line cut short: the next piece continues it.
-    continuing: bool,
+    pieces: LinePieces,
     options: &'a InteractiveOptions,
 }
 
@@ -228,20 +224,11 @@ impl ServerLines<'_> {
     ) -> Vec<String> {
         let mut shown = Vec::new();
         let mut transcript = lock(transcript);
-        let ServerLines {
-            lines,
-            continuing,
-            options,
-        } = self;
-        let mut on_line = |line: &[u8]| {
-            let heard = (!*continuing).then(|| transcript.heard(at, line));
-            *continuing = !line.ends_with(b"\n");
+        let options = self.options;
+        self.pieces.split(chunk, |line, first| {
+            let heard = first.then(|| transcript.heard(at, line));
             shown.push(show(painter, options, heard, line));
-        };
-        match chunk {
-            Some(chunk) => lines.split_chunk(chunk, &mut on_line),
-            None => lines.split_end(&mut on_line),
-        }
+        });
         shown
     }
 }
