@@ -8,9 +8,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use echoctl::server::{Connection, Mode, ServerConfig, Shutdown};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use echoctl::server::{CloseReason, Connection, ConnectionStats, Mode, ServerConfig, Shutdown};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{Instant, sleep_until};
 
 const DELAY: Duration = Duration::from_secs(1);
@@ -36,6 +37,21 @@ enum AtEnd {
     StayOpen,
 }
 
+/// A connection served on its own task over a Unix socket pair: its task, the client's lines
+/// and the client's write half.
+fn open(
+    config: ServerConfig,
+    shutdown: Shutdown,
+) -> (Serving, Lines<BufReader<OwnedReadHalf>>, OwnedWriteHalf) {
+    let (client, server) = UnixStream::pair().expect("socket pair");
+    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving = tokio::spawn(Connection::new(server, peer, config, shutdown).run());
+    let (reader, writer) = client.into_split();
+    (serving, BufReader::new(reader).lines(), writer)
+}
+
+type Serving = tokio::task::JoinHandle<(CloseReason, ConnectionStats)>;
+
 /// Runs one connection: writes each `(at ms, bytes)` at its time, then does `at_end`, and returns
 /// every line the server sent with the time it arrived, until the server closed.
 async fn play(
@@ -43,13 +59,9 @@ async fn play(
     writes: &[(u64, &[u8])],
     at_end: AtEnd,
 ) -> Vec<(Duration, String)> {
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving = tokio::spawn(Connection::new(server, peer, config, Shutdown::default()).run());
-    let (reader, mut writer) = client.into_split();
+    let (serving, mut lines, mut writer) = open(config, Shutdown::default());
     let t0 = Instant::now();
     let listening = tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
         let mut heard = Vec::new();
         while let Some(line) = lines.next_line().await.expect("read") {
             heard.push((t0.elapsed(), line));
@@ -243,16 +255,10 @@ async fn play_shutdown(
     drain_at: u64,
     abort_at: Option<u64>,
 ) -> (Vec<(Duration, String)>, Duration, String) {
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let shutdown = Shutdown::default();
-    let serving = tokio::spawn(
-        Connection::new(server, peer, config(Mode::Concurrent), shutdown.clone()).run(),
-    );
-    let (reader, mut writer) = client.into_split();
+    let (serving, mut lines, mut writer) = open(config(Mode::Concurrent), shutdown.clone());
     let t0 = Instant::now();
     let listening = tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
         let mut heard = Vec::new();
         while let Some(line) = lines.next_line().await.expect("read") {
             heard.push((t0.elapsed(), line));
@@ -311,15 +317,11 @@ async fn an_abort_during_the_last_slow_write_is_an_abort() {
         max_line: 2 * big,
         ..config(Mode::Concurrent)
     };
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let shutdown = Shutdown::default();
-    let serving = tokio::spawn(Connection::new(server, peer, config, shutdown.clone()).run());
-    let (reader, mut writer) = client.into_split();
+    let (serving, mut lines, mut writer) = open(config, shutdown.clone());
     let t0 = Instant::now();
     let (stop_holding, held) = tokio::sync::oneshot::channel::<()>();
     let listening = tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
         for _ in 0..2 {
             lines.next_line().await.expect("read").expect("an echo");
         }
@@ -350,13 +352,9 @@ async fn time_spent_writing_to_a_slow_reader_is_not_idle() {
         idle_timeout: Some(Duration::from_secs(5)),
         ..config(Mode::Sequential)
     };
-    let (client, server) = UnixStream::pair().expect("socket pair");
-    let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving = tokio::spawn(Connection::new(server, peer, config, Shutdown::default()).run());
-    let (reader, mut writer) = client.into_split();
+    let (serving, mut lines, mut writer) = open(config, Shutdown::default());
     let t0 = Instant::now();
     let listening = tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
         let mut heard = Vec::new();
         for _ in 0..2 {
             heard.push(lines.next_line().await.expect("read").expect("an echo"));
