@@ -129,6 +129,14 @@ impl Terminal {
         assert_eq!(resized, 0, "TIOCSWINSZ: {}", io::Error::last_os_error());
     }
 
+    /// The rows of the screen that hold anything, right-trimmed.
+    fn written_rows(&self) -> Vec<String> {
+        self.rows()
+            .into_iter()
+            .filter(|row| !row.is_empty())
+            .collect()
+    }
+
     /// The rows of the screen, right-trimmed.
     fn rows(&self) -> Vec<String> {
         let parser = self.screen.lock().unwrap();
@@ -314,11 +322,7 @@ fn the_typed_line_stays_whole_while_echoes_arrive_above_it() {
     terminal.wait_for("the second shout's echoes", |rows| {
         rows.contains(&"    world".into())
     });
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     assert_eq!(
         rows,
         [
@@ -353,11 +357,7 @@ fn ctrl_d_waits_for_the_echoes_owed_then_exits_0() {
             .any(|row| row.starts_with("waiting for") && row.contains("echo"))
     });
     assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     assert_eq!(
         rows,
         ["> Hi", "    HI", "    Hi", "    hi"],
@@ -394,11 +394,7 @@ fn a_server_that_closes_mid_line_tears_the_editor_down_and_says_why() {
     terminal.type_keys("half typ");
     terminal.wait_for("the typed text", |rows| rows.contains(&"> half typ".into()));
     let code = terminal.exit();
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     assert_eq!(code, Some(3), "the server's notice: {rows:?}");
     assert_eq!(rows.len(), 2, "the notice, then the error: {rows:?}");
     let notice = format!("{}: echoctl: no complete line", server.addr());
@@ -497,11 +493,7 @@ fn assert_relays_bytes(args: &[&str], term: &str) {
         rows.iter().filter(|row| row.ends_with(" hi")).count() == 2
     });
     assert!(terminal.cooked());
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     // The wire's TAB and space, as the terminal shows them: to column 8, then a space.
     assert_eq!(rows, ["hi", "         HI", "         hi", "         hi"]);
     terminal.type_keys("\x04");
@@ -543,11 +535,7 @@ fn echoes_that_arrive_together_each_get_their_own_row() {
     terminal.wait_for("the last echo", |rows| rows.contains(&"    two".into()));
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0));
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     let echoes: Vec<&str> = rows
         .iter()
         .filter(|row| row.starts_with("    "))
@@ -607,27 +595,12 @@ fn a_resize_redraws_the_line_being_typed() {
 
 #[test]
 fn what_the_server_sends_is_shown_safely_and_its_close_is_reported_as_in_a_pipe() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     // A server that sends invalid UTF-8 and an escape sequence, then closes first.
-    let server = runtime.spawn(async move {
-        use tokio::io::AsyncWriteExt;
-        let (mut conn, _) = listener.accept().await.unwrap();
-        conn.write_all(b"\t caf\xe9\n\t \x1b[2J\x1b[31mred\n")
-            .await
-            .unwrap();
-    });
+    let (runtime, addr, server) = server_that_sends(b"\t caf\xe9\n\t \x1b[2J\x1b[31mred\n");
     let mut terminal = Terminal::spawn(&["connect", "--timestamps", &addr]);
     assert_eq!(terminal.exit(), Some(1));
     runtime.block_on(server).unwrap();
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     // The client shows the invalid byte as U+FFFD (its unit tests say so exactly); the vt100
     // emulator draws no cell for that character, so here the row ends after "caf".
     assert_eq!(
@@ -668,25 +641,12 @@ fn timestamps_follow_each_echo_on_the_screen() {
 
 #[test]
 fn the_servers_last_line_is_shown_even_without_a_line_end() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     // A server that sends a line, then a last one without `\n`, then closes first.
-    let server = runtime.spawn(async move {
-        use tokio::io::AsyncWriteExt;
-        let (mut conn, _) = listener.accept().await.unwrap();
-        conn.write_all(b"line one\nbye no newline").await.unwrap();
-    });
+    let (runtime, addr, server) = server_that_sends(b"line one\nbye no newline");
     let mut terminal = Terminal::spawn(&["connect", &addr]);
     assert_eq!(terminal.exit(), Some(1), "{}", terminal.rows().join("\n"));
     runtime.block_on(server).unwrap();
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     assert_eq!(
         rows,
         [
@@ -701,24 +661,11 @@ fn the_servers_last_line_is_shown_even_without_a_line_end() {
 
 #[test]
 fn a_notice_without_a_line_end_still_ends_the_session_with_status_3() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = runtime.spawn(async move {
-        use tokio::io::AsyncWriteExt;
-        let (mut conn, _) = listener.accept().await.unwrap();
-        conn.write_all(b"echoctl: going away").await.unwrap();
-    });
+    let (runtime, addr, server) = server_that_sends(b"echoctl: going away");
     let mut terminal = Terminal::spawn(&["connect", &addr]);
     assert_eq!(terminal.exit(), Some(3), "{}", terminal.rows().join("\n"));
     runtime.block_on(server).unwrap();
-    let rows: Vec<String> = terminal
-        .rows()
-        .into_iter()
-        .filter(|row| !row.is_empty())
-        .collect();
+    let rows: Vec<String> = terminal.written_rows();
     assert_eq!(
         rows,
         [
@@ -727,4 +674,22 @@ fn a_notice_without_a_line_end_still_ends_the_session_with_status_3() {
         ]
     );
     assert!(terminal.cooked());
+}
+
+/// A server on a loopback port that sends `bytes` to its first client and closes first: the
+/// runtime it runs on, its address, and its task.
+fn server_that_sends(
+    bytes: &'static [u8],
+) -> (tokio::runtime::Runtime, String, tokio::task::JoinHandle<()>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = runtime.spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(bytes).await.unwrap();
+    });
+    (runtime, addr, server)
 }
