@@ -7,10 +7,12 @@
 //! echo lines are written whole and in deadline order, never interleaved, however many shouts
 //! are echoing at once (the book's closing warning about `net.Conn` and concurrent writers).
 //!
-//! Every shout has the same delay and shouts are pushed in the order they are read, so the
-//! shouts waiting for their k-th echo are already sorted by deadline. Three FIFO queues, one per
-//! voice, replace a heap: pushing and popping are O(1), and a shout's text moves from one queue to
-//! the next without being copied.
+//! Every shout has the same delay and shouts are pushed in the order they are read, so each voice's
+//! echoes fall due in read order too: the shouts owed form one queue, in read order, and two
+//! counts say how far along it the first and second voices have spoken. The next echo due is the
+//! earliest of three fronts (the oldest shout for its last voice, the first shout not yet heard in
+//! the second voice, the first not yet heard at all), pushing and popping are O(1), and a shout's
+//! text is held once, from its read until its last echo.
 //!
 //! This module is pure: it is handed the time, it does no I/O and never sleeps.
 
@@ -21,13 +23,13 @@ use tokio::time::Instant;
 
 use crate::echo::Voice;
 
+/// A shout with at least one echo owed. Its place in the queue is its read order, which breaks
+/// ties between echoes due at the same instant (delay 0 in particular): the older shout goes
+/// first, and a shout's voices go in order.
 #[derive(Debug)]
 struct Pending {
     read_at: Instant,
-    /// Read order, to break ties between echoes due at the same instant (delay 0 in particular):
-    /// the older shout goes first, and a shout's voices go in order.
-    seq: u64,
-    shout: Vec<u8>,
+    shout: Box<[u8]>,
 }
 
 /// The echoes a connection still owes, in the order they are due.
@@ -35,20 +37,31 @@ struct Pending {
 pub struct EchoQueue {
     delay: Duration,
     /// Boxed, and only while echoes are owed: an idle connection then holds one null pointer
-    /// instead of three empty queues and their counters, and every idle connection pays for
-    /// each byte it holds.
+    /// instead of the queue and its counters, and every idle connection pays for each byte it
+    /// holds.
     owed: Option<Box<Owed>>,
 }
 
 #[derive(Debug, Default)]
 struct Owed {
-    /// `waiting[k]` holds the shouts whose next echo is voice `k`.
-    waiting: [VecDeque<Pending>; 3],
-    /// Numbers shouts in read order. It may restart whenever the queue empties: it only orders
-    /// shouts owed at the same time.
-    next_seq: u64,
+    /// Every shout still owed an echo (its last voice, at least), in read order.
+    shouts: VecDeque<Pending>,
+    /// `spoken[k]`: how many shouts, from the front, have been heard in voice `k`, for the first
+    /// two voices (a shout heard in its last voice leaves the queue).
+    spoken: [usize; 2],
     /// Bytes of shout text held.
     queued_bytes: usize,
+}
+
+impl Owed {
+    /// Where the shout next due in `voice` stands in the queue: the front for the last voice, and
+    /// for the others the first shout not yet heard in that voice.
+    fn front(&self, voice: Voice) -> usize {
+        match voice.next() {
+            Some(_) => self.spoken[voice.index()],
+            None => 0,
+        }
+    }
 }
 
 impl EchoQueue {
@@ -62,21 +75,16 @@ impl EchoQueue {
     /// stay sorted); the handler passes the time it read the line, which only moves forward.
     pub fn push(&mut self, shout: Vec<u8>, read_at: Instant) {
         let owed = self.owed.get_or_insert_with(Default::default);
-        let seq = owed.next_seq;
-        owed.next_seq += 1;
         owed.queued_bytes += shout.len();
-        owed.waiting[0].push_back(Pending {
+        owed.shouts.push_back(Pending {
             read_at,
-            seq,
-            shout,
+            shout: shout.into_boxed_slice(),
         });
     }
 
     /// Shouts with at least one echo still to write.
     pub fn in_flight(&self) -> usize {
-        self.owed
-            .as_deref()
-            .map_or(0, |owed| owed.waiting.iter().map(VecDeque::len).sum())
+        self.owed.as_deref().map_or(0, |owed| owed.shouts.len())
     }
 
     /// Bytes of shout text held for echoes still owed.
@@ -105,15 +113,25 @@ impl EchoQueue {
             if due > now {
                 break;
             }
-            let Some(pending) = owed.waiting[voice.index()].pop_front() else {
-                break;
-            };
-            voice.write_line(&pending.shout, out);
-            lines += 1;
             match voice.next() {
-                Some(next) => owed.waiting[next.index()].push_back(pending),
-                None => owed.queued_bytes -= pending.shout.len(),
+                Some(_) => {
+                    let at = &mut owed.spoken[voice.index()];
+                    voice.write_line(&owed.shouts[*at].shout, out);
+                    *at += 1;
+                }
+                None => {
+                    let Some(done) = owed.shouts.pop_front() else {
+                        break;
+                    };
+                    voice.write_line(&done.shout, out);
+                    owed.queued_bytes -= done.shout.len();
+                    // Its earlier voices were due no later, so both counts include it.
+                    for at in &mut owed.spoken {
+                        *at = at.saturating_sub(1);
+                    }
+                }
             }
+            lines += 1;
         }
         if self.in_flight() == 0 {
             self.owed = None;
@@ -121,16 +139,17 @@ impl EchoQueue {
         lines
     }
 
-    /// The voice whose front shout is due first, with its deadline.
+    /// The voice whose next shout is due first, with its deadline.
     fn earliest(&self) -> Option<(Voice, Instant)> {
         let owed = self.owed.as_deref()?;
         Voice::ALL
             .iter()
             .filter_map(|&voice| {
-                let front = owed.waiting[voice.index()].front()?;
-                Some((voice, front.read_at + voice.offset(self.delay), front.seq))
+                let at = owed.front(voice);
+                let pending = owed.shouts.get(at)?;
+                Some((voice, pending.read_at + voice.offset(self.delay), at))
             })
-            .min_by_key(|&(voice, due, seq)| (due, seq, voice))
+            .min_by_key(|&(voice, due, at)| (due, at, voice))
             .map(|(voice, due, _)| (voice, due))
     }
 }
@@ -265,6 +284,52 @@ mod tests {
                     (read + 2 * DELAY, format!("\t s{i}").as_str()),
                 ]
             );
+        }
+    }
+
+    /// The queue against the plainest model of the schedule: every (due, read order, voice) of
+    /// every shout, sorted, popped when due. Shouts are pushed at random times (often together,
+    /// so ties are common) and popped at random moments, some late, with delay 0 among the delays.
+    #[test]
+    fn pops_exactly_what_a_sorted_list_of_every_echo_would() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = move |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        for delay_ms in [0, 1, 7, 100] {
+            let delay = ms(delay_ms);
+            let start = Instant::now();
+            let mut queue = EchoQueue::new(delay);
+            let mut model: Vec<(Instant, usize, Voice, Vec<u8>)> = Vec::new();
+            let (mut now, mut read) = (start, 0usize);
+            for _ in 0..2000 {
+                now += ms(random(4));
+                if random(3) > 0 {
+                    let shout = format!("s{read}").into_bytes();
+                    for voice in Voice::ALL {
+                        model.push((now + voice.offset(delay), read, voice, shout.clone()));
+                    }
+                    queue.push(shout, now);
+                    read += 1;
+                }
+                let mut got = Vec::new();
+                let lines = queue.pop_due(now, &mut got);
+                model.sort_by_key(|&(due, read, voice, _)| (due, read, voice));
+                let due = model.partition_point(|&(due, ..)| due <= now);
+                let mut want = Vec::new();
+                for (_, _, voice, shout) in model.drain(..due) {
+                    voice.write_line(&shout, &mut want);
+                }
+                assert_eq!(lines, due, "delay {delay_ms} ms");
+                assert_eq!(got, want, "delay {delay_ms} ms");
+                let owed: std::collections::BTreeSet<usize> = model.iter().map(|e| e.1).collect();
+                assert_eq!(queue.in_flight(), owed.len());
+                assert_eq!(queue.next_due(), model.first().map(|e| e.0));
+                assert_eq!(queue.is_empty(), model.is_empty());
+            }
         }
     }
 }
