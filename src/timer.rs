@@ -5,23 +5,21 @@
 //! lower) left several times later than the first, which is written as soon as the shout is read
 //! (the README's performance notes have the figures).
 //!
-//! [`sleep_until`] is the one abstraction. Once the program has turned the fine timer on
-//! ([`enable_fine_timer`], which `echoctl serve` does), it waits on the fine
-//! timer alone (also keeping a tokio sleep registered made the workers wake for both); otherwise
-//! (tests, with tokio's paused clock, never turn it on) or without a timer thread, it is tokio's
-//! own sleep, the portable fallback. Either way it ends only once tokio's clock says the deadline
-//! has passed, so it is never early. The switch is explicit because a paused clock cannot be told
-//! from the real one reliably in the first microseconds of a runtime.
+//! [`sleep_until`] is the one abstraction. Once the program has started the fine timer
+//! ([`start_fine_timer`], which `echoctl serve` does), it waits on the fine timer alone (also
+//! keeping a tokio sleep registered made the workers wake for both); otherwise (tests, with
+//! tokio's paused clock, never start it) it is tokio's own sleep, the portable fallback. Either
+//! way it ends only once tokio's clock says the deadline has passed, so it is never early. The
+//! switch is explicit because a paused clock cannot be told from the real one reliably in the
+//! first microseconds of a runtime.
 //!
-//! The fine timer is one thread for the whole process holding a heap of deadlines, rounded up to
-//! a 200 µs grid ([`GRANULARITY`]) so that tasks due together are woken together. It sleeps on a
-//! condition variable until the earliest (a futex with a high-resolution timeout on Linux, the
-//! thread's timer slack lowered from 50 µs to 1 µs) and wakes the tasks whose deadline came. If
-//! the thread cannot be started, everything runs on tokio's timer.
-//!
-//! The price is CPU, in context switches: the grid lets the server wake up to five times as often
-//! as tokio's (the README's performance notes say how much that costs). A timerfd in the
-//! runtime's own epoll, which saves the helper thread's wake-up, was tried and was no cheaper.
+//! The fine timer (Linux) is one `timerfd` on the monotonic clock, registered in the runtime's
+//! own epoll (tokio's [`AsyncFd`]), and one task of the runtime that owns it, holding a heap of
+//! exact deadlines. The timerfd is always set to the earliest deadline, to the nanosecond, by
+//! whoever makes it the earliest; when it expires, the worker already waiting in epoll runs the
+//! timer task, which wakes every sleep that is due. No thread of its own has to be woken first
+//! and then wake a worker in turn, which had cost a context switch per wake-up. Elsewhere, or if
+//! the timerfd cannot be made, everything runs on tokio's timer.
 //!
 //! A sleep dropped before its deadline (the connection woke for a read instead) releases its
 //! task at once; its heap entry, a few dozen bytes, stays until the deadline passes.
@@ -30,18 +28,24 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Instant as StdInstant;
 
 use tokio::time::Instant;
 
-static FINE_TIMER_ENABLED: AtomicBool = AtomicBool::new(false);
+/// The process's fine timer, once started; `None` inside if it could not be.
+static FINE_TIMER: OnceLock<Option<&'static Wheel>> = OnceLock::new();
 
-/// Lets [`sleep_until`] use the fine timer from now on. For programs on tokio's real clock only.
-pub fn enable_fine_timer() {
-    FINE_TIMER_ENABLED.store(true, AtomicOrdering::Relaxed);
+/// Starts the fine timer on the current runtime, for [`sleep_until`] to use from now on. For
+/// programs on tokio's real clock only, from within the runtime that serves them; says whether
+/// the fine timer runs (if not, sleeps are tokio's own).
+pub fn start_fine_timer() -> bool {
+    FINE_TIMER.get_or_init(|| Wheel::start().ok()).is_some()
+}
+
+fn fine_timer() -> Option<&'static Wheel> {
+    FINE_TIMER.get().copied().flatten()
 }
 
 /// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
@@ -77,8 +81,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let enabled = FINE_TIMER_ENABLED.load(AtomicOrdering::Relaxed);
-        match self.fine.poll_fine(cx, enabled) {
+        match self.fine.poll_fine(cx, fine_timer()) {
             Fine::Ready => return Poll::Ready(()),
             Fine::Waiting => return Poll::Pending,
             Fine::Unavailable => {}
@@ -94,19 +97,19 @@ impl Future for Sleep {
 /// What the fine timer can do for a sleep.
 enum Fine {
     Ready,
-    /// Registered: the timer thread will wake the task.
+    /// Registered: the timer task will wake the task.
     Waiting,
-    /// tokio's sleep must do it: no timer thread, or tokio's clock is not the real one.
+    /// tokio's sleep must do it: no fine timer, or tokio's clock is not the real one.
     Unavailable,
 }
 
-/// The fine half of [`sleep_until`]: registers with the timer thread on its first poll.
+/// The fine half of [`sleep_until`]: registers with the timer on its first poll.
 struct FineSleep {
     deadline: Instant,
     slot: Option<Arc<Slot>>,
 }
 
-/// Where the timer thread finds the task to wake; emptied when the sleep is dropped.
+/// Where the timer finds the task to wake; emptied when the sleep is dropped.
 #[derive(Default)]
 struct Slot {
     waker: Mutex<Option<Waker>>,
@@ -120,7 +123,7 @@ impl Slot {
 }
 
 impl FineSleep {
-    fn poll_fine(&mut self, cx: &mut Context<'_>, enabled: bool) -> Fine {
+    fn poll_fine(&mut self, cx: &mut Context<'_>, wheel: Option<&Wheel>) -> Fine {
         if Instant::now() >= self.deadline {
             return Fine::Ready;
         }
@@ -138,12 +141,14 @@ impl FineSleep {
                 }
             }
             None => {
-                let Some(timer) = timer().filter(|_| enabled) else {
+                let Some(wheel) = wheel else {
                     return Fine::Unavailable;
                 };
                 let slot = Arc::new(Slot::default());
                 *slot.waker() = Some(cx.waker().clone());
-                timer.add(timer.round_up(self.deadline.into_std()), slot.clone());
+                if !wheel.add(self.deadline.into_std(), slot.clone()) {
+                    return Fine::Unavailable;
+                }
                 self.slot = Some(slot);
                 Fine::Waiting
             }
@@ -182,97 +187,263 @@ impl PartialEq for Entry {
 }
 impl Eq for Entry {}
 
-/// Deadlines are rounded up to this grid, so the timer thread wakes at most this often and wakes
-/// every task due in the same slot in one go (tokio's grid is 1 ms). Waking the thread for every
-/// deadline instead cost far more CPU under load, all in context switches.
-pub const GRANULARITY: Duration = Duration::from_micros(200);
-
-struct Timer {
-    heap: Mutex<BinaryHeap<Entry>>,
-    changed: Condvar,
-    /// The origin of the grid.
-    origin: StdInstant,
+/// The fine timer: the deadlines, and the timerfd set to the earliest of them.
+struct Wheel {
+    heap: Mutex<Heap>,
+    alarm: alarm::Alarm,
 }
 
-/// The process's timer thread, started on first use; `None` if it could not be started.
-fn timer() -> Option<&'static Timer> {
-    static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
-    *TIMER.get_or_init(|| {
-        let timer: &'static Timer = Box::leak(Box::new(Timer {
-            heap: Mutex::new(BinaryHeap::new()),
-            changed: Condvar::new(),
-            origin: StdInstant::now(),
+#[derive(Default)]
+struct Heap {
+    entries: BinaryHeap<Entry>,
+    /// The timer task has stopped: nothing registers any more.
+    stopped: bool,
+}
+
+impl Wheel {
+    /// Makes the timerfd and spawns the task that answers it, on the current runtime.
+    fn start() -> std::io::Result<&'static Wheel> {
+        let (alarm, ringing) = alarm::Alarm::new()?;
+        let wheel: &'static Wheel = Box::leak(Box::new(Wheel {
+            heap: Mutex::default(),
+            alarm,
         }));
-        std::thread::Builder::new()
-            .name("echoctl-timer".into())
-            .spawn(move || timer.run())
-            .ok()
-            .map(|_| timer)
-    })
-}
+        tokio::spawn(async move {
+            let mut due = Vec::new();
+            loop {
+                if let Err(e) = ringing.rung().await {
+                    // Cannot happen short of a broken runtime. Were it to, every sleep waiting
+                    // is woken early, which sends it to tokio's timer, and new ones go there.
+                    tracing::error!("the fine timer failed ({e}); using tokio's timer");
+                    wheel.stop(&mut due);
+                    return;
+                }
+                wheel.fire(StdInstant::now(), &mut due);
+            }
+        });
+        Ok(wheel)
+    }
 
-impl Timer {
-    fn heap(&self) -> MutexGuard<'_, BinaryHeap<Entry>> {
+    fn heap(&self) -> MutexGuard<'_, Heap> {
         self.heap.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The first point of the grid at or after `deadline`.
-    fn round_up(&self, deadline: StdInstant) -> StdInstant {
-        let since = deadline.saturating_duration_since(self.origin).as_nanos();
-        let grid = GRANULARITY.as_nanos();
-        let slots = since.div_ceil(grid);
-        u64::try_from(slots * grid)
-            .map(|nanos| self.origin + Duration::from_nanos(nanos))
-            .unwrap_or(deadline)
-    }
-
-    fn add(&self, deadline: StdInstant, slot: Arc<Slot>) {
+    /// Registers `slot` to be woken at `deadline`; `false` if the timer has stopped.
+    fn add(&self, deadline: StdInstant, slot: Arc<Slot>) -> bool {
         let mut heap = self.heap();
-        let earliest = heap.peek().is_none_or(|first| deadline < first.deadline);
-        heap.push(Entry { deadline, slot });
-        drop(heap);
-        // Only a new earliest deadline changes how long the thread must sleep.
+        if heap.stopped {
+            return false;
+        }
+        let earliest = heap
+            .entries
+            .peek()
+            .is_none_or(|first| deadline < first.deadline);
+        heap.entries.push(Entry { deadline, slot });
+        // Only a new earliest deadline moves the alarm; set under the lock, so that the timer
+        // task, re-arming for the heap's earliest as it fires, never sets an older one after it.
         if earliest {
-            self.changed.notify_one();
+            self.alarm.set(Some(deadline));
         }
+        true
     }
 
-    fn run(&self) {
-        #[cfg(target_os = "linux")]
-        // SAFETY: PR_SET_TIMERSLACK takes a plain integer and affects only this thread.
-        unsafe {
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-        }
-        let mut due: Vec<Arc<Slot>> = Vec::new();
+    /// Wakes every sleep due at `now` (`due` is the task's own list, kept to save allocations)
+    /// and sets the alarm for the next.
+    fn fire(&self, now: StdInstant, due: &mut Vec<Arc<Slot>>) {
         let mut heap = self.heap();
-        loop {
-            let now = StdInstant::now();
-            while heap.peek().is_some_and(|first| first.deadline <= now) {
-                if let Some(entry) = heap.pop() {
-                    due.push(entry.slot);
-                }
+        while heap
+            .entries
+            .peek()
+            .is_some_and(|first| first.deadline <= now)
+        {
+            if let Some(entry) = heap.entries.pop() {
+                due.push(entry.slot);
             }
-            if !due.is_empty() {
-                // Wake outside the lock, so sleeps can register meanwhile.
-                drop(heap);
-                for slot in due.drain(..) {
-                    let waker = slot.waker().take();
-                    if let Some(waker) = waker {
-                        waker.wake();
+        }
+        self.alarm
+            .set(heap.entries.peek().map(|first| first.deadline));
+        drop(heap);
+        Wheel::wake(due);
+    }
+
+    /// Stops taking deadlines and wakes every sleep still waiting.
+    fn stop(&self, due: &mut Vec<Arc<Slot>>) {
+        let mut heap = self.heap();
+        heap.stopped = true;
+        due.extend(
+            std::mem::take(&mut heap.entries)
+                .into_iter()
+                .map(|e| e.slot),
+        );
+        drop(heap);
+        Wheel::wake(due);
+    }
+
+    /// Wakes the tasks of `due`, outside the heap's lock so sleeps can register meanwhile.
+    fn wake(due: &mut Vec<Arc<Slot>>) {
+        for slot in due.drain(..) {
+            let waker = slot.waker().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// The timerfd: one alarm, set to an absolute instant of the monotonic clock.
+#[cfg(target_os = "linux")]
+mod alarm {
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::unix::AsyncFd;
+
+    /// Sets the alarm; shared by whoever registers a deadline and the timer task.
+    pub struct Alarm {
+        fd: Arc<OwnedFd>,
+        /// An instant and the same moment on `CLOCK_MONOTONIC` (the clock `Instant` reads on
+        /// Linux), which has no public conversion, so that deadlines map to the alarm's clock.
+        origin: Instant,
+        origin_on_clock: Duration,
+    }
+
+    /// The timer task's side: the timerfd in the runtime's epoll.
+    pub struct Ringing {
+        fd: AsyncFd<Arc<OwnedFd>>,
+    }
+
+    impl Alarm {
+        pub fn new() -> io::Result<(Alarm, Ringing)> {
+            // SAFETY: plain flags; the result is checked before use.
+            let raw = unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+                )
+            };
+            if raw < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `raw` is a new descriptor that nothing else owns.
+            let fd = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
+            let origin = Instant::now();
+            // Read after `origin`: a deadline then maps to no earlier a point of the clock than
+            // its own, so the alarm is never early (at most the few nanoseconds between late).
+            let origin_on_clock = monotonic_now()?;
+            // SAFETY: the Arc keeps the descriptor open, unchanged, for as long as any clone,
+            // this one included, lives.
+            let registered = unsafe {
+                AsyncFd::register_with_interest(fd.clone(), tokio::io::Interest::READABLE)
+            };
+            let ringing = Ringing {
+                fd: registered.map_err(io::Error::from)?,
+            };
+            Ok((
+                Alarm {
+                    fd,
+                    origin,
+                    origin_on_clock,
+                },
+                ringing,
+            ))
+        }
+
+        /// Rings at `at`, or never for `None`.
+        pub fn set(&self, at: Option<Instant>) {
+            let value = match at {
+                Some(at) => {
+                    let on_clock = self.origin_on_clock + at.saturating_duration_since(self.origin);
+                    libc::timespec {
+                        tv_sec: on_clock.as_secs() as libc::time_t,
+                        // Never zero: a zero time disarms the timer. 1 ns is long past.
+                        tv_nsec: on_clock.subsec_nanos().max(1) as libc::c_long,
                     }
                 }
-                heap = self.heap();
-                continue;
-            }
-            heap = match heap.peek().map(|first| first.deadline - now) {
-                Some(wait) => {
-                    self.changed
-                        .wait_timeout(heap, wait)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-                None => self.changed.wait(heap).unwrap_or_else(|e| e.into_inner()),
+                None => libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
             };
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: value,
+            };
+            // SAFETY: a valid descriptor and a valid itimerspec; the old value is not asked for.
+            // It cannot fail for a valid timerfd and a normalized time.
+            unsafe {
+                libc::timerfd_settime(
+                    self.fd.as_raw_fd(),
+                    libc::TFD_TIMER_ABSTIME,
+                    &spec,
+                    std::ptr::null_mut(),
+                );
+            }
+        }
+    }
+
+    impl Ringing {
+        /// Waits until the alarm rings, and silences it.
+        pub async fn rung(&self) -> io::Result<()> {
+            loop {
+                let mut guard = self.fd.readable().await?;
+                let read = guard.try_io(|fd| {
+                    let mut expirations = [0u8; 8];
+                    // SAFETY: reads 8 bytes into an 8-byte buffer from a valid descriptor.
+                    let n = unsafe {
+                        libc::read(fd.get_ref().as_raw_fd(), expirations.as_mut_ptr().cast(), 8)
+                    };
+                    if n < 0 {
+                        Err(io::Error::last_os_error())
+                    } else {
+                        Ok(())
+                    }
+                });
+                match read {
+                    Ok(result) => return result,
+                    // Not rung after all (re-armed meanwhile): readiness cleared, wait again.
+                    Err(_would_block) => continue,
+                }
+            }
+        }
+    }
+
+    fn monotonic_now() -> io::Result<Duration> {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+}
+
+/// No timerfd: the fine timer cannot start, and sleeps are tokio's.
+#[cfg(not(target_os = "linux"))]
+mod alarm {
+    use std::io;
+    use std::time::Instant;
+
+    pub struct Alarm;
+    pub struct Ringing;
+
+    impl Alarm {
+        pub fn new() -> io::Result<(Alarm, Ringing)> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+        pub fn set(&self, _: Option<Instant>) {}
+    }
+
+    impl Ringing {
+        pub async fn rung(&self) -> io::Result<()> {
+            std::future::pending().await
         }
     }
 }
@@ -280,8 +451,9 @@ impl Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
     use std::task::Wake;
+    use std::time::Duration;
 
     struct CountWakes(AtomicUsize);
 
@@ -329,18 +501,34 @@ mod tests {
         assert_eq!(Instant::now(), deadline);
     }
 
-    #[test]
-    fn resetting_to_the_same_deadline_keeps_the_registration() {
+    /// A fine timer of the test's own, on the test's runtime: the process's one is never started
+    /// in tests, which run many runtimes one after another.
+    fn test_wheel() -> &'static Wheel {
+        Wheel::start().expect("a timerfd")
+    }
+
+    /// Sleeps on `wheel` until `deadline`, failing the test if it would fall back.
+    async fn sleep_on(wheel: &Wheel, deadline: Instant) {
+        let mut sleep = sleep_until(deadline).fine;
+        std::future::poll_fn(|cx| match sleep.poll_fine(cx, Some(wheel)) {
+            Fine::Ready => Poll::Ready(()),
+            Fine::Waiting => Poll::Pending,
+            Fine::Unavailable => panic!("the fine timer gave up"),
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn resetting_to_the_same_deadline_keeps_the_registration() {
+        let wheel = test_wheel();
         let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
         let mut cx = Context::from_waker(&waker);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let _guard = rt.enter();
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut sleep = sleep_until(deadline);
-        assert!(matches!(sleep.fine.poll_fine(&mut cx, true), Fine::Waiting));
+        assert!(matches!(
+            sleep.fine.poll_fine(&mut cx, Some(wheel)),
+            Fine::Waiting
+        ));
         let registered = sleep.fine.slot.clone().expect("registered");
         sleep.reset(deadline);
         let kept = sleep.fine.slot.as_ref().expect("still registered");
@@ -353,37 +541,44 @@ mod tests {
         );
     }
 
-    #[test]
-    fn deadlines_round_up_to_the_grid_never_down() {
-        let timer = timer().expect("the timer thread starts");
-        let base = timer.origin + Duration::from_secs(1);
-        assert_eq!(timer.round_up(base), base, "on the grid already");
-        assert_eq!(
-            timer.round_up(base + Duration::from_nanos(1)),
-            base + GRANULARITY
-        );
-        assert_eq!(
-            timer.round_up(base + GRANULARITY - Duration::from_nanos(1)),
-            base + GRANULARITY
-        );
-        assert_eq!(timer.round_up(timer.origin), timer.origin);
+    // On the real clock, which the fine timer follows; the deadlines are far enough apart (50 ms)
+    // that only a stall of the runtime longer than that could reorder the tasks' ends, and each
+    // task checks the clock itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fine_sleeps_end_in_deadline_order_and_never_early() {
+        let wheel = test_wheel();
+        let start = Instant::now() + Duration::from_millis(20);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in [5u64, 1, 4, 2, 3] {
+            let order = order.clone();
+            tasks.push(tokio::spawn(async move {
+                let deadline = start + Duration::from_millis(50 * i);
+                sleep_on(wheel, deadline).await;
+                assert!(Instant::now() >= deadline, "woken early");
+                order.lock().unwrap().push(i);
+            }));
+        }
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("every sleep is woken")
+                .unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3, 4, 5]);
     }
 
-    #[test]
-    fn the_fine_timer_wakes_its_task_and_a_dropped_sleep_wakes_nobody() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let _guard = rt.enter();
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn the_fine_timer_wakes_its_task_and_a_dropped_sleep_wakes_nobody() {
+        let wheel = test_wheel();
         let counted = || {
             let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
             (wakes.clone(), Waker::from(wakes))
         };
         let (kept_wakes, kept_waker) = counted();
         let (dropped_wakes, dropped_waker) = counted();
-        // The dropped sleep is due first: the timer thread takes its entry before the kept one's,
-        // so once the kept sleep has been woken, the dropped one had its chance to be.
+        // The dropped sleep is due first: the timer takes its entry before the kept one's, so
+        // once the kept sleep has been woken, the dropped one had its chance to be.
         let now = Instant::now();
         let mut dropped = FineSleep {
             deadline: now + Duration::from_millis(100),
@@ -395,16 +590,16 @@ mod tests {
         };
         let waiting = |sleep: &mut FineSleep, waker: &Waker| {
             matches!(
-                sleep.poll_fine(&mut Context::from_waker(waker), true),
+                sleep.poll_fine(&mut Context::from_waker(waker), Some(wheel)),
                 Fine::Waiting
             )
         };
         assert!(waiting(&mut dropped, &dropped_waker));
         assert!(waiting(&mut kept, &kept_waker));
         drop(dropped);
-        let give_up = StdInstant::now() + Duration::from_secs(10);
-        while kept_wakes.0.load(AtomicOrdering::SeqCst) == 0 && StdInstant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(1));
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while kept_wakes.0.load(AtomicOrdering::SeqCst) == 0 && Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert_eq!(kept_wakes.0.load(AtomicOrdering::SeqCst), 1, "kept: woken");
         assert_eq!(
@@ -413,8 +608,34 @@ mod tests {
             "dropped: not"
         );
         assert!(matches!(
-            kept.poll_fine(&mut Context::from_waker(&kept_waker), true),
+            kept.poll_fine(&mut Context::from_waker(&kept_waker), Some(wheel)),
             Fine::Ready
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_timer_hands_its_sleeps_to_tokio() {
+        let wheel = test_wheel();
+        let (wakes, waker) = {
+            let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+            (wakes.clone(), Waker::from(wakes))
+        };
+        let mut waiting = sleep_until(Instant::now() + Duration::from_secs(3600)).fine;
+        let mut cx = Context::from_waker(&waker);
+        assert!(matches!(
+            waiting.poll_fine(&mut cx, Some(wheel)),
+            Fine::Waiting
+        ));
+        wheel.stop(&mut Vec::new());
+        assert_eq!(wakes.0.load(AtomicOrdering::SeqCst), 1, "woken at once");
+        assert!(matches!(
+            waiting.poll_fine(&mut cx, Some(wheel)),
+            Fine::Unavailable
+        ));
+        let mut fresh = sleep_until(Instant::now() + Duration::from_secs(3600)).fine;
+        assert!(matches!(
+            fresh.poll_fine(&mut cx, Some(wheel)),
+            Fine::Unavailable
         ));
     }
 }

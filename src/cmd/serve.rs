@@ -9,7 +9,7 @@ use crate::timer;
 
 pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
     let (stop, quit_now) = signals::graceful_stop();
-    timer::enable_fine_timer();
+    timer::start_fine_timer();
     super::raise_open_files_limit();
     let listening = net::listen(listen).await?;
     let (addr, exposure) = match &listening {
