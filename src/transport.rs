@@ -34,7 +34,9 @@ thread_local! {
 pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     /// Ready when a read would not block (or the peer has closed).
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Reads what is available now into `buf`, without waiting.
+    /// Reads what is available now into `buf` (not empty), without waiting. A read that comes
+    /// back short has emptied the socket: it forgets the socket's readiness then, which saves
+    /// the read that would only have said "would block" (one per shout, under load).
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes what the socket takes now, without waiting.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
@@ -46,6 +48,13 @@ macro_rules! impl_transport {
             fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 <$stream>::poll_read_ready(self, cx)
             }
+            #[cfg(unix)]
+            fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                read_draining(self, buf, |read| {
+                    self.try_io(tokio::io::Interest::READABLE, read)
+                })
+            }
+            #[cfg(not(unix))]
             fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 <$stream>::try_read(self, buf)
             }
@@ -59,6 +68,40 @@ macro_rules! impl_transport {
 impl_transport!(tokio::net::TcpStream);
 #[cfg(unix)]
 impl_transport!(tokio::net::UnixStream);
+
+/// One read of `socket` into `buf`, through `try_io` (tokio's `try_io`, which forgets the
+/// socket's readiness when the read says "would block"). A stream socket's read returns less
+/// than asked only when it has taken everything queued (TCP and Unix sockets both copy until
+/// the buffer is full or their queue is empty), so a short read is reported to `try_io` as
+/// "would block" too, and its bytes handed back. Data arriving afterwards makes the socket ready
+/// anew (tokio clears readiness only if no new event came since it was read), and an end of
+/// input that came with the data is kept (tokio never clears "closed").
+#[cfg(unix)]
+fn read_draining(
+    socket: &impl std::os::fd::AsRawFd,
+    buf: &mut [u8],
+    try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize>,
+) -> io::Result<usize> {
+    debug_assert!(
+        !buf.is_empty(),
+        "an empty read would look like the end of input"
+    );
+    let mut short = None;
+    let result = try_io(&mut || {
+        // SAFETY: `buf` is valid for writes of its length, and the descriptor is the socket's.
+        let n = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        if n > 0 && n < buf.len() {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match short {
+        Some(n) => Ok(n),
+        None => result,
+    }
+}
 
 /// Lends this thread's read chunk ([`SCRATCH_CHUNK`] bytes) to `f`.
 pub fn with_read_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
@@ -90,4 +133,79 @@ pub fn write_now<S: Transport + ?Sized>(stream: &S, bytes: &[u8]) -> io::Result<
         }
     }
     Ok(sent)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+
+    async fn ready(stream: &impl Transport) {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| stream.poll_read_ready(cx)),
+        )
+        .await
+        .expect("readable in time")
+        .unwrap();
+    }
+
+    fn still_ready(stream: &impl Transport) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        stream.poll_read_ready(&mut cx).is_ready()
+    }
+
+    /// A short read forgets readiness (no second read to learn the socket is empty), and what
+    /// comes after it, bytes or the end of input, still wakes the reader.
+    async fn short_reads_forget_readiness_and_lose_nothing<S: Transport>(
+        reader: S,
+        mut writer: impl tokio::io::AsyncWrite + Unpin,
+    ) {
+        let mut buf = [0u8; 16];
+        writer.write_all(b"ab").await.unwrap();
+        ready(&reader).await;
+        assert_eq!(reader.try_read(&mut buf).unwrap(), 2);
+        assert!(!still_ready(&reader), "the short read cleared readiness");
+        writer.write_all(b"cdef").await.unwrap();
+        ready(&reader).await;
+        assert_eq!(reader.try_read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"cdef");
+        // A full read may not have emptied the socket: it keeps readiness.
+        writer.write_all(&[b'x'; 20]).await.unwrap();
+        ready(&reader).await;
+        while reader.try_read(&mut buf).unwrap() == 16 {
+            assert!(still_ready(&reader));
+        }
+        writer.write_all(b"last").await.unwrap();
+        drop(writer);
+        let mut heard = Vec::new();
+        loop {
+            ready(&reader).await;
+            match reader.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => heard.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(heard, b"last", "the bytes and then the end of input");
+    }
+
+    #[tokio::test]
+    async fn tcp_short_reads_forget_readiness_and_lose_nothing() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        short_reads_forget_readiness_and_lose_nothing(server, client).await;
+    }
+
+    #[tokio::test]
+    async fn unix_short_reads_forget_readiness_and_lose_nothing() {
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        short_reads_forget_readiness_and_lose_nothing(a, b).await;
+    }
 }
