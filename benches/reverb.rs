@@ -7,6 +7,7 @@
 //! cargo bench --bench reverb -- --quick          # 1,000 connections instead of 10,000: a smoke run
 //! cargo bench --bench reverb -- --go             # the book's Go programs too, in the same runs
 //! cargo bench --bench reverb -- --go --only steady,floor --runs 1 --svg docs   # and charts
+//! cargo bench --bench reverb -- --baseline /tmp/echoctl-before   # an older build, same runs
 //! ```
 //!
 //! The `floor` scenario is the steady load against a server with `--delay 0`: its lateness is
@@ -24,10 +25,14 @@
 //! the same runs, `socat TCP-LISTEN:PORT,fork,reuseaddr PIPE` as the reference plain echo when
 //! `socat` is installed (Go's reverb does not take part: it has no plain mode).
 //!
+//! With `--baseline PATH`, an older build of echoctl (a copy of an earlier `target/release/echoctl`)
+//! serves every scenario too, interleaved with the current one, so that a change is measured
+//! before and after in one sitting.
+//!
 //! Not part of `cargo test` or CI: it takes minutes and measures the machine as much as the code.
 //! Each run starts a fresh server on a free 127.0.0.1 port (so its peak memory is that run's), runs
-//! one `echoctl bench --json`, reads the server's peak RSS (`VmHWM`) and CPU time from `/proc`,
-//! then stops it. Everything stays on loopback and every run is bounded in connections and time.
+//! one `echoctl bench --json`, reads the server's peak RSS (`VmHWM`), CPU time and context
+//! switches (voluntary and not, summed over its threads) from `/proc`, then stops it. Everything stays on loopback and every run is bounded in connections and time.
 //! Linux only (it reads `/proc`).
 
 use std::io::{BufRead, BufReader};
@@ -160,10 +165,11 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
     ]
 }
 
-/// A server under test: echoctl, the book's Go program built from `benches/go/reverb.go`, or
-/// socat as a plain echo.
+/// A server under test: echoctl, an older build of it (`--baseline`), the book's Go program
+/// built from `benches/go/reverb.go`, or socat as a plain echo.
 enum Server {
     Echoctl,
+    Baseline(PathBuf),
     Go(PathBuf),
     Socat,
 }
@@ -172,6 +178,7 @@ impl Server {
     fn name(&self) -> &'static str {
         match self {
             Server::Echoctl => "echoctl",
+            Server::Baseline(_) => "echoctl (baseline)",
             Server::Go(_) => "Go",
             Server::Socat => "socat",
         }
@@ -181,7 +188,7 @@ impl Server {
     /// echo.
     fn serves(&self, scenario: &Scenario) -> bool {
         match self {
-            Server::Echoctl => true,
+            Server::Echoctl | Server::Baseline(_) => true,
             Server::Go(_) => scenario.mode != "plain",
             Server::Socat => scenario.mode == "plain",
         }
@@ -189,8 +196,12 @@ impl Server {
 
     fn command(&self, addr: &str, scenario: &Scenario) -> Command {
         match self {
-            Server::Echoctl => {
-                let mut cmd = Command::new(ECHOCTL);
+            Server::Echoctl | Server::Baseline(_) => {
+                let binary = match self {
+                    Server::Baseline(binary) => binary.as_path(),
+                    _ => Path::new(ECHOCTL),
+                };
+                let mut cmd = Command::new(binary);
                 cmd.args(["serve", "-q", "--listen", addr, "--mode", scenario.mode]);
                 if scenario.mode != "plain" {
                     cmd.args(["--delay", scenario.delay]);
@@ -242,6 +253,8 @@ struct Run {
     bench: Value,
     server_peak_rss_mb: f64,
     server_cpu_s: f64,
+    /// Over the bench's run, summed over the threads alive at its end.
+    server_context_switches: f64,
     /// Where `echoctl bench --percentiles` wrote the distribution of all echoes (each voice's
     /// beside it).
     percentiles: PathBuf,
@@ -253,6 +266,7 @@ fn main() {
     let mut only: Option<Vec<String>> = None;
     let mut with_go = false;
     let mut svg_dir: Option<PathBuf> = None;
+    let mut baseline: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -271,10 +285,18 @@ fn main() {
             }
             "--go" => with_go = true,
             "--svg" => svg_dir = args.next().map(PathBuf::from),
+            "--baseline" => baseline = args.next().map(PathBuf::from),
             _ => {} // cargo bench passes --bench; ignore what is not ours
         }
     }
     let mut servers = vec![Server::Echoctl];
+    if let Some(binary) = baseline {
+        if !binary.is_file() {
+            eprintln!("error: --baseline {}: no such file", binary.display());
+            std::process::exit(2);
+        }
+        servers.push(Server::Baseline(binary));
+    }
     let socat = Command::new("socat")
         .arg("-V")
         .stdout(Stdio::null())
@@ -391,7 +413,13 @@ fn write_chart(
             let p99 = f(&run.bench, &["lateness", voice, "p99_ms"]);
             curves.push(Curve {
                 label: format!("{} {voice} (p99 {p99:.2} ms)", server.name()),
-                class: format!("{} {voice}", server.name().to_lowercase()),
+                class: format!(
+                    "{} {voice}",
+                    server
+                        .name()
+                        .to_lowercase()
+                        .replace(" (baseline)", "-baseline")
+                ),
                 color,
                 dashed: !matches!(server, Server::Echoctl),
                 count: steps.last().map_or(0, |s| s.total_count),
@@ -431,6 +459,7 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
     wait_until_listening(&addr)?;
     let pid = server.0.id();
     let cpu_before = cpu_seconds(pid)?;
+    let switches_before = context_switches(pid);
     let output = Command::new(ECHOCTL)
         .arg("bench")
         .arg(&addr)
@@ -443,6 +472,7 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
         .output()
         .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
     let cpu_after = cpu_seconds(pid)?;
+    let switches_after = context_switches(pid);
     // socat forks a process per connection: its parent's peak says nothing of what they used.
     let server_peak_rss_mb = match server_kind {
         Server::Socat => f64::NAN,
@@ -455,6 +485,7 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
         bench,
         server_peak_rss_mb,
         server_cpu_s: cpu_after - cpu_before,
+        server_context_switches: switches_after - switches_before,
         percentiles,
     })
 }
@@ -509,6 +540,29 @@ fn peak_rss_mb(pid: u32) -> Result<f64, String> {
     Ok(proc_status_kb(pid, "VmHWM:")? * 1024.0 / 1e6)
 }
 
+/// Context switches of a process so far, voluntary and involuntary, summed over its threads
+/// (those that have ended are not counted: the servers here keep theirs).
+fn context_switches(pid: u32) -> f64 {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return f64::NAN;
+    };
+    let mut total = 0.0;
+    for thread in threads.flatten() {
+        let Ok(status) = std::fs::read_to_string(thread.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(rest) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += rest.trim().parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
 /// User + system CPU seconds of a process, from /proc/PID/stat.
 fn cpu_seconds(pid: u32) -> Result<f64, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
@@ -553,7 +607,7 @@ fn one_line(r: &Run) -> String {
         .as_f64()
         .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s | bench CPU {:.0}%{slip}",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {:.0} context switches | bench CPU {:.0}%{slip}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -566,6 +620,7 @@ fn one_line(r: &Run) -> String {
             "-".into()
         },
         r.server_cpu_s,
+        r.server_context_switches,
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
 }
@@ -624,9 +679,9 @@ fn print_table(
     );
     println!();
     println!(
-        "| scenario | server | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU per line | bench CPU | echoctl's target |"
+        "| scenario | server | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU | server CPU per line | server context switches per shout | bench CPU | echoctl's target |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (s, per_server) in rows {
         for (server, results) in servers.iter().zip(per_server) {
             if !server.serves(s) {
@@ -669,7 +724,31 @@ fn print_table(
             };
             let rss =
                 |results: &[Run]| median(results.iter().map(|r| r.server_peak_rss_mb).collect());
-            if matches!(other, Server::Socat) {
+            if matches!(other, Server::Baseline(_)) {
+                let cpu =
+                    |results: &[Run]| median(results.iter().map(|r| r.server_cpu_s).collect());
+                let echoes = m(ours, &["echo_lines", "expected"]) > 0.0;
+                let mut parts = Vec::new();
+                if echoes {
+                    parts.push(format!(
+                        "{:.2}x the echo lines/s",
+                        m(ours, &["echo_lines_per_s"]) / m(go, &["echo_lines_per_s"])
+                    ));
+                }
+                parts.push(format!("{:.2}x the peak RSS", rss(ours) / rss(go)));
+                parts.push(format!("{:.2}x the server CPU", cpu(ours) / cpu(go)));
+                if let (Some(a), Some(b)) = (switches_per_shout(ours), switches_per_shout(go)) {
+                    parts.push(format!("{a:.2} against {b:.2} context switches per shout"));
+                }
+                if echoes {
+                    parts.push(format!(
+                        "{:.2}x the p99 lateness (all echoes)",
+                        m(ours, &["lateness", "all", "p99_ms"])
+                            / m(go, &["lateness", "all", "p99_ms"])
+                    ));
+                }
+                println!("- {}: {}", s.name, parts.join(", "));
+            } else if matches!(other, Server::Socat) {
                 println!(
                     "- {}: {:.2}x the echo lines/s, {:.2}x the p99 round trip, {:.2}x the CPU per line",
                     s.name,
@@ -698,6 +777,16 @@ fn print_table(
     }
 }
 
+/// Server context switches per shout sent: the median of the runs; `None` without shouts.
+fn switches_per_shout(results: &[Run]) -> Option<f64> {
+    let per_run: Vec<f64> = results
+        .iter()
+        .filter(|r| f(&r.bench, &["shouts_sent"]) > 0.0)
+        .map(|r| r.server_context_switches / f(&r.bench, &["shouts_sent"]))
+        .collect();
+    (!per_run.is_empty()).then(|| median(per_run))
+}
+
 /// Server CPU per echo line received, in µs: the median of the runs.
 fn cpu_per_line(results: &[Run]) -> f64 {
     median(
@@ -714,7 +803,7 @@ fn cpu_per_line(results: &[Run]) -> f64 {
 fn summary(results: &[Run], runs: usize, plain: bool) -> Vec<String> {
     if results.is_empty() {
         let mut cells = vec!["no run succeeded".to_string()];
-        cells.resize(7, "-".into());
+        cells.resize(9, "-".into());
         return cells;
     }
     let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
@@ -753,10 +842,18 @@ fn summary(results: &[Run], runs: usize, plain: bool) -> Vec<String> {
         } else {
             "- (a process per connection)".into()
         },
+        format!(
+            "{:.2} s",
+            median(results.iter().map(|r| r.server_cpu_s).collect())
+        ),
         if has_echoes && cpu_per_line.is_finite() {
             format!("{cpu_per_line:.2} us")
         } else {
             "-".into()
+        },
+        match switches_per_shout(results) {
+            Some(n) if n.is_finite() => format!("{n:.2}"),
+            _ => "-".into(),
         },
         format!("{:.0}% of a core", m(&["bench_cpu", "percent_of_one_core"])),
     ]
@@ -789,7 +886,7 @@ fn print_ratios(rows: &[(Scenario, Vec<Vec<Run>>)], servers: &[Server]) {
         .iter()
         .find(|(s, _)| s.name == "floor")
         .and_then(|(_, per_server)| p99s(&per_server[0]));
-    let go_at = servers.iter().position(|s| !matches!(s, Server::Echoctl));
+    let go_at = servers.iter().position(|s| matches!(s, Server::Go(_)));
     let three = |v: [f64; 3], unit: &str| format!("{:.2} / {:.2} / {:.2}{unit}", v[0], v[1], v[2]);
     let ratio = |a: [f64; 3], b: [f64; 3]| three([a[0] / b[0], a[1] / b[1], a[2] / b[2]], "x");
     let mut printed = false;
