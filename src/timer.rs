@@ -14,8 +14,8 @@
 //! first microseconds of a runtime.
 //!
 //! The fine timer (Linux) is one `timerfd` on the monotonic clock, registered in the runtime's
-//! own epoll (tokio's [`AsyncFd`]), and one task of the runtime that owns it, holding a heap of
-//! exact deadlines. The timerfd is always set to the earliest deadline, to the nanosecond, by
+//! own epoll (tokio's [`AsyncFd`](tokio::io::unix::AsyncFd)), and one task of the runtime
+//! that owns it, holding a heap of exact deadlines. The timerfd is always set to the earliest deadline, to the nanosecond, by
 //! whoever makes it the earliest; when it expires, the worker already waiting in epoll runs the
 //! timer task, which wakes every sleep that is due. No thread of its own has to be woken first
 //! and then wake a worker in turn, which had cost a context switch per wake-up. Elsewhere, or if
