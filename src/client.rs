@@ -16,6 +16,7 @@
 pub mod interactive;
 pub mod transcript;
 
+use echoctl_core::Address;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,7 +28,7 @@ use tokio::time::Instant;
 
 use crate::net::Stream;
 
-use crate::lines::LineSplitter;
+use echoctl_core::lines::LineSplitter;
 use transcript::{Heard, Transcript};
 
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
@@ -35,7 +36,7 @@ use transcript::{Heard, Transcript};
 pub struct ConnectOptions {
     /// HOST:PORT, every address the name resolves to tried in turn, or unix:PATH for a
     /// Unix-domain socket.
-    pub addr: String,
+    pub addr: Address,
     /// How long each address may take to answer; `None`: as long as the system allows.
     pub connect_timeout: Option<Duration>,
     /// How long to wait for the server after the end of input; `None` waits for its close.
@@ -281,7 +282,7 @@ impl ServerLines {
             let heard = first.then(|| transcript.heard(at, line));
             if timestamps {
                 if let Some(Heard::Echo(Some(echo))) = heard {
-                    shown.extend_from_slice(crate::demo::render::elapsed(echo.after).as_bytes());
+                    shown.extend_from_slice(crate::paint::elapsed(echo.after).as_bytes());
                 }
                 shown.extend_from_slice(line);
             }

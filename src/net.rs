@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use echoctl_core::address::{Address, HostPort};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 
@@ -26,17 +27,16 @@ pub enum Listening {
     Unix(UnixListening),
 }
 
-/// Binds `addr`: `unix:PATH` for a Unix-domain socket, else `HOST:PORT` as [`bind`] does.
-pub async fn listen(addr: &str) -> anyhow::Result<Listening> {
-    #[cfg(unix)]
-    if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
-        return Ok(Listening::Unix(UnixListening::bind(path).await?));
+/// Binds `addr`: a Unix-domain socket, or TCP as [`bind`] does.
+pub async fn listen(addr: &Address) -> anyhow::Result<Listening> {
+    match addr {
+        Address::Tcp(host_port) => Ok(Listening::Tcp(bind(host_port).await?)),
+        #[cfg(unix)]
+        Address::Unix(path) => Ok(Listening::Unix(UnixListening::bind(path).await?)),
+        #[cfg(not(unix))]
+        Address::Unix(_) => anyhow::bail!("cannot listen on {addr}: no Unix-domain sockets here"),
     }
-    Ok(Listening::Tcp(bind(addr).await?))
 }
-
-/// How an address names a Unix-domain socket: `unix:PATH`.
-pub const UNIX_PREFIX: &str = "unix:";
 
 /// A connected stream: TCP, or a Unix-domain socket.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl Stream {
             Stream::Unix(s) => {
                 let addr = s.peer_addr().ok()?;
                 let path = addr.as_pathname()?;
-                Some(format!("{UNIX_PREFIX}{}", path.display()))
+                Some(Address::Unix(path.to_path_buf()).to_string())
             }
         }
     }
@@ -151,26 +151,36 @@ impl tokio::io::AsyncWrite for Stream {
     }
 }
 
-/// Connects to `addr`: `unix:PATH` for a Unix-domain socket, else `HOST:PORT` as [`connect`]
-/// does.
-pub async fn connect_to(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<Stream> {
-    #[cfg(unix)]
-    if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
-        return Ok(Stream::Unix(unix::connect(path, connect_timeout).await?));
+/// Connects to `addr`: a Unix-domain socket, or TCP as [`connect`] does.
+pub async fn connect_to(
+    addr: &Address,
+    connect_timeout: Option<Duration>,
+) -> anyhow::Result<Stream> {
+    match addr {
+        Address::Tcp(host_port) => Ok(Stream::Tcp(connect(host_port, connect_timeout).await?)),
+        #[cfg(unix)]
+        Address::Unix(path) => Ok(Stream::Unix(unix::connect(path, connect_timeout).await?)),
+        #[cfg(not(unix))]
+        Address::Unix(_) => anyhow::bail!("cannot connect to {addr}: no Unix-domain sockets here"),
     }
-    Ok(Stream::Tcp(connect(addr, connect_timeout).await?))
 }
 
 /// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
 /// `connect_timeout` bounds each attempt; `None` leaves it to the system.
-pub async fn connect(addr: &str, connect_timeout: Option<Duration>) -> anyhow::Result<TcpStream> {
+pub async fn connect(
+    addr: &HostPort,
+    connect_timeout: Option<Duration>,
+) -> anyhow::Result<TcpStream> {
     let candidates = resolve(addr).await?;
     let failures = match connect_first(candidates, connect_timeout).await {
         Ok((stream, _)) => return Ok(stream),
         Err(failures) => failures,
     };
-    Err(anyhow!("{}", explain_connect_failures(addr, &failures)))
+    Err(anyhow!(
+        "{}",
+        explain_connect_failures(&addr.to_string(), &failures)
+    ))
 }
 
 /// One line for connects that all failed: the address as given, each resolved address only
@@ -236,7 +246,7 @@ pub async fn connect_first(
                     io::ErrorKind::TimedOut,
                     format!(
                         "no answer within {} (--connect-timeout)",
-                        crate::duration::format_timeout(connect_timeout)
+                        echoctl_core::duration::format_timeout(connect_timeout)
                     ),
                 ),
             )),
@@ -247,10 +257,12 @@ pub async fn connect_first(
 
 /// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one
 /// name lookup of the program: `connect`, `serve` (for its listen address) and `bench` use it.
-pub async fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+pub async fn resolve(addr: &HostPort) -> anyhow::Result<Vec<SocketAddr>> {
+    // Resolved as written (`[fe80::1%2]:8000` keeps its zone), so errors quote the user's text.
+    let addr = addr.to_string();
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(&addr)
         .await
-        .map_err(|e| explain_resolve_error(addr, e))?
+        .map_err(|e| explain_resolve_error(&addr, e))?
         .collect();
     if candidates.is_empty() {
         anyhow::bail!("{addr} resolves to no address");
@@ -271,7 +283,7 @@ fn explain_resolve_error(addr: &str, e: io::Error) -> anyhow::Error {
 /// Unlike `TcpListener::bind`, this asks for the largest accept backlog the system allows (std
 /// asks for 128, which drops connections in a burst; Go asks for the maximum too) and sets
 /// `SO_REUSEADDR`, so a restarted server can bind again at once.
-pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+pub async fn bind(addr: &HostPort) -> anyhow::Result<TcpListener> {
     let candidates = resolve(addr).await.context("cannot listen")?;
     let mut last_error = None;
     for candidate in candidates {
@@ -455,17 +467,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_address_without_a_port_is_refused_before_any_lookup() {
-        let e = resolve("localhost").await.unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("\"localhost\" is not a valid address: "),
-            "{e}"
+    async fn a_name_resolves_as_written() {
+        let v6: HostPort = "[::1]:8000".parse().unwrap();
+        assert_eq!(
+            resolve(&v6).await.unwrap(),
+            vec![SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 8000))]
         );
-        assert!(
-            e.to_string()
-                .ends_with("(expected HOST:PORT, e.g. localhost:8000)"),
-            "{e}"
-        );
+        let v4 = HostPort::from(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
+        assert_eq!(v4.to_string(), "127.0.0.1:0");
+        assert_eq!(resolve(&v4).await.unwrap()[0].to_string(), "127.0.0.1:0");
     }
 }

@@ -12,7 +12,7 @@ use svg::node::element::{Line, Path, Rectangle, Text, Title};
 
 use super::hgrm::{Step, VOICE_NAMES};
 use super::report::{Report, ms as format_duration_ms};
-use crate::echo::Voice;
+use echoctl_core::echo::Voice;
 
 /// The chart of a run's lateness (from the plan, as the table's), one curve per voice.
 pub fn of_report(report: &Report) -> Document {

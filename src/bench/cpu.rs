@@ -3,13 +3,7 @@
 
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy)]
-pub struct CpuTimes {
-    pub user: Duration,
-    pub system: Duration,
-    /// Peak resident memory of the whole process so far, in bytes.
-    pub peak_rss: u64,
-}
+pub use echoctl_core::bench::CpuTimes;
 
 /// This process's CPU times so far (all threads), or `None` where `getrusage` is not available.
 #[cfg(unix)]

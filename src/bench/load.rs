@@ -10,7 +10,7 @@
 //! blocks on a write while echoes wait to be read (a server that stops reading when its client
 //! stops reading would otherwise deadlock with us). Bytes are read into the worker thread's
 //! scratch chunk ([`crate::transport`]) and split by the crate's line reader
-//! ([`crate::lines::LineSplitter::split_chunk`]) straight from it, so a connection holds no read
+//! ([`echoctl_core::lines::LineSplitter::split_chunk`]) straight from it, so a connection holds no read
 //! buffer between reads, only a partial line if one is cut.
 //!
 //! Connects are spread evenly over `--ramp-up` with at most [`MAX_CONNECTING`] in progress, so a
@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use echoctl_core::Address;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -49,9 +50,9 @@ use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Collected, Outcome, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
-use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::net::{self, Stream};
 use crate::transport::{self, Transport};
+use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
@@ -61,8 +62,6 @@ pub const MAX_CONNECTING: usize = 256;
 struct Shared {
     config: BenchConfig,
     addrs: Vec<SocketAddr>,
-    /// The Unix-domain socket, for `unix:PATH` (then `addrs` is empty).
-    unix_path: Option<String>,
     /// The address that last accepted, tried first by the next connection.
     preferred: AtomicUsize,
     progress: Arc<Progress>,
@@ -106,13 +105,10 @@ pub async fn run_until(
     progress: Arc<Progress>,
     cut: CancellationToken,
 ) -> anyhow::Result<Report> {
-    let unix_path = config
-        .addr
-        .strip_prefix(net::UNIX_PREFIX)
-        .map(str::to_string);
-    let addrs = match unix_path {
-        Some(_) => Vec::new(),
-        None => net::resolve(&config.addr).await?,
+    // A name is resolved once: every connection goes to the same server.
+    let addrs = match &config.addr {
+        Address::Tcp(host_port) => net::resolve(host_port).await?,
+        Address::Unix(_) => Vec::new(),
     };
     let cpu_before = cpu::now();
     let started_at = SystemTime::now();
@@ -120,7 +116,6 @@ pub async fn run_until(
     let shared = Arc::new(Shared {
         config,
         addrs,
-        unix_path,
         preferred: AtomicUsize::new(0),
         progress,
         started,
@@ -225,7 +220,7 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
 /// Unix socket).
 async fn connect(shared: &Shared) -> Result<Stream, String> {
     #[cfg(unix)]
-    if let Some(path) = &shared.unix_path {
+    if let Address::Unix(path) = &shared.config.addr {
         return net::unix::connect(path, shared.config.connect_timeout)
             .await
             .map(Stream::Unix)

@@ -1,6 +1,7 @@
 //! The command line of `echoctl bench`, the `Bench` subcommand of [`super::Cli`], and its
 //! turning into a [`BenchConfig`].
 
+use echoctl_core::Address;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,9 +10,7 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{
-    Timeout, parse_address, parse_count, parse_duration, parse_rate, parse_timeout,
-};
+use super::parse::{Timeout, parse_count, parse_duration, parse_rate, parse_timeout};
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 
@@ -47,8 +46,8 @@ Examples:
 )]
 pub struct BenchArgs {
     /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
-    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
-    pub addr: String,
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: Address,
 
     /// Connections to open.
     #[arg(short, long, value_name = "N", default_value_t = 100, value_parser = parse_count)]
@@ -204,7 +203,7 @@ mod tests {
     #[test]
     fn pace_comes_from_interval_rate_or_window() {
         let c = parse(&[]).unwrap();
-        assert_eq!(c.addr, "localhost:8000");
+        assert_eq!(c.addr.to_string(), "localhost:8000");
         assert_eq!((c.connections, c.shouts), (100, 10));
         assert_eq!(c.pace, Pace::Interval(Duration::from_secs(1)));
         assert_eq!(c.delay, Duration::from_secs(1));

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod docs;
 pub mod parse;
 
+use echoctl_core::Address;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,8 +25,8 @@ use clap_complete::Shell;
 
 pub use bench::BenchArgs;
 use parse::{
-    Timeout, parse_address, parse_count, parse_demo_delay, parse_duration, parse_server_addr,
-    parse_size, parse_timeout,
+    Timeout, parse_count, parse_demo_delay, parse_duration, parse_server_addr, parse_size,
+    parse_timeout,
 };
 
 use crate::client::ConnectOptions;
@@ -177,8 +178,8 @@ pub struct ServeArgs {
     /// free port. Anything but a loopback address makes the server reachable from the network.
     /// A leftover socket file nobody listens on is replaced; the file is removed on a graceful
     /// stop.
-    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_address)]
-    pub listen: String,
+    #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
+    pub listen: Address,
 
     /// How a connection's shouts share time, or plain for the plain echo.
     #[arg(short, long, value_enum, default_value_t = ModeArg::Concurrent)]
@@ -288,7 +289,7 @@ pub struct ConnectArgs {
     /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
     /// for a Unix-domain socket.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
-    pub addr: String,
+    pub addr: Address,
 
     /// Give up on an address that does not answer within this time; off leaves it to the system.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, allow_hyphen_values = true)]
@@ -490,8 +491,8 @@ impl From<ColorArg> for ColorChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lines::DEFAULT_MAX_LINE;
     use clap::CommandFactory;
+    use echoctl_core::lines::DEFAULT_MAX_LINE;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -504,7 +505,7 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("expected serve")
         };
-        assert_eq!(args.listen, "localhost:8000");
+        assert_eq!(args.listen.to_string(), "localhost:8000");
         assert_eq!(Mode::from(args.mode), Mode::Concurrent);
         let config = args.server_config().unwrap();
         assert_eq!(config.delay, Duration::from_secs(1));

@@ -1,73 +1,16 @@
-//! The value parsers of the command line: durations, byte sizes, counts, rates and `HOST:PORT`
-//! addresses. Each returns the message clap shows after "invalid value", saying what it expected.
+//! The value parsers of the command line: durations, byte sizes, counts, rates and addresses to
+//! connect to. Each returns the message clap shows after "invalid value", saying what it expected.
 
 use std::time::Duration;
 
+use echoctl_core::Address;
+
 use crate::demo::MIN_DELAY;
-use crate::duration;
+use echoctl_core::duration;
 
-/// Checks the shape of a `HOST:PORT` address (`[::1]:8000` for IPv6), so a typo is a usage
-/// error before anything is resolved.
-pub fn parse_host_port(text: &str) -> Result<String, String> {
-    let expected = "expected HOST:PORT, such as localhost:8000, 127.0.0.1:0 or [::1]:8000";
-    if let Some((scheme, rest)) = text.split_once("://") {
-        let host_port = rest.split('/').next().unwrap_or(rest);
-        let instead = if parse_host_port(host_port).is_ok() {
-            format!("write {host_port} instead")
-        } else {
-            format!("({expected})")
-        };
-        return Err(format!(
-            "{scheme}:// is a URL's scheme; echoctl takes HOST:PORT alone: {instead}"
-        ));
-    }
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return Err(format!("no port in {text:?} ({expected})"));
-    };
-    if host.is_empty() {
-        return Err(format!("no host in {text:?} ({expected})"));
-    }
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err(format!(
-            "an IPv6 address needs brackets, as in [::1]:8000 ({expected})"
-        ));
-    }
-    if port.parse::<u16>().is_err() {
-        return Err(format!(
-            "port {port:?} is not a number from 0 to 65535 ({expected})"
-        ));
-    }
-    Ok(text.to_string())
-}
-
-/// Checks an address that may also name a Unix-domain socket: `unix:PATH`, or `HOST:PORT` as
-/// [`parse_host_port`] does.
-pub fn parse_address(text: &str) -> Result<String, String> {
-    match text.strip_prefix("unix:") {
-        Some("") => {
-            Err("no path after unix: (expected unix:PATH, such as unix:/tmp/echo.sock)".into())
-        }
-        Some(_) => Ok(text.to_string()),
-        // A URL's message already says what to write instead.
-        None if text.contains("://") => parse_host_port(text),
-        None => parse_host_port(text).map_err(|e| format!("{e}, or unix:PATH")),
-    }
-}
-
-/// [`parse_address`] for an address to connect to, where port 0 (any free port, which only a
-/// listener can ask for) is a mistake.
-pub fn parse_server_addr(text: &str) -> Result<String, String> {
-    let addr = parse_address(text)?;
-    if addr.starts_with("unix:") {
-        return Ok(addr);
-    }
-    match addr.rsplit_once(':') {
-        Some((host, "0")) => Err(format!(
-            "port 0 asks for any free port, which only a listener can do; give the port the \
-             server listens on (serve's first line says it), such as {host}:8000"
-        )),
-        _ => Ok(addr),
-    }
+/// An address to connect to: port 0 (any free port) is for listeners only.
+pub fn parse_server_addr(text: &str) -> Result<Address, String> {
+    Address::to_connect(text).map_err(|e| e.to_string())
 }
 
 /// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
@@ -162,67 +105,6 @@ mod tests {
         assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
         assert!(parse_duration("366days").is_err());
         assert!(parse_duration("300000000000years").is_err());
-    }
-
-    #[test]
-    fn addresses_need_a_host_and_a_port() {
-        for good in [
-            "localhost:8000",
-            "127.0.0.1:0",
-            "[::1]:8000",
-            "example.com:65535",
-        ] {
-            assert_eq!(parse_host_port(good), Ok(good.to_string()));
-        }
-        for bad in [
-            "localhost",
-            ":8000",
-            "localhost:http",
-            "::1:8000",
-            "host:70000",
-        ] {
-            assert!(parse_host_port(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_url_or_port_0_is_refused_with_the_address_to_write() {
-        let url = parse_host_port("http://localhost:8000").unwrap_err();
-        assert_eq!(
-            url,
-            "http:// is a URL's scheme; echoctl takes HOST:PORT alone: write localhost:8000 instead"
-        );
-        let url = parse_host_port("tcp://[::1]:80/path").unwrap_err();
-        assert!(url.ends_with("write [::1]:80 instead"), "{url}");
-        assert!(
-            parse_host_port("http://localhost")
-                .unwrap_err()
-                .contains("(expected HOST:PORT")
-        );
-        let zero = parse_server_addr("127.0.0.1:0").unwrap_err();
-        assert!(zero.starts_with("port 0 asks for any free port"), "{zero}");
-        assert!(zero.ends_with("such as 127.0.0.1:8000"), "{zero}");
-        assert_eq!(
-            parse_server_addr("[::1]:8000"),
-            Ok("[::1]:8000".to_string())
-        );
-        assert_eq!(
-            parse_host_port("127.0.0.1:0"),
-            Ok("127.0.0.1:0".to_string())
-        );
-    }
-
-    #[test]
-    fn an_address_may_name_a_unix_socket() {
-        assert_eq!(
-            parse_address("unix:/tmp/e.sock"),
-            Ok("unix:/tmp/e.sock".into())
-        );
-        assert_eq!(parse_address("unix:rel.sock"), Ok("unix:rel.sock".into()));
-        assert_eq!(parse_address("[::1]:8000"), Ok("[::1]:8000".into()));
-        assert!(parse_address("unix:").is_err());
-        let e = parse_address("localhost").unwrap_err();
-        assert!(e.ends_with(", or unix:PATH"), "{e}");
     }
 
     #[test]

@@ -35,10 +35,10 @@ use unicode_width::UnicodeWidthChar;
 
 use super::transcript::Heard;
 use super::{LinePieces, SessionEnd, SharedTranscript, lock, sleep_until_some};
-use crate::demo::render::Painter;
-use crate::echo::ECHO_PREFIX;
 use crate::net::Stream;
-use crate::timeline::label;
+use crate::paint::Painter;
+use echoctl_core::echo::ECHO_PREFIX;
+use echoctl_core::timeline::label;
 
 /// How the interactive session shows itself.
 #[derive(Debug, Clone)]
@@ -569,7 +569,7 @@ impl Prompt for LinePrompt {
 mod tests {
     use super::*;
     use crate::client::transcript::Attributed;
-    use crate::echo::Voice;
+    use echoctl_core::echo::Voice;
 
     fn options(timestamps: bool) -> InteractiveOptions {
         InteractiveOptions {

@@ -21,8 +21,8 @@
 
 use std::time::Duration;
 
-use crate::echo::{ECHO_PREFIX, NOTICE_PREFIX, Voice};
-use crate::timeline::{Attribution, Recording};
+use echoctl_core::echo::{ECHO_PREFIX, NOTICE_PREFIX, Voice};
+use echoctl_core::timeline::{Attribution, Recording};
 
 /// Every shout is owed this many echoes.
 const ECHOES_PER_SHOUT: u64 = Voice::ALL.len() as u64;
@@ -145,7 +145,7 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::Timeline;
+    use echoctl_core::timeline::Timeline;
 
     const MS: Duration = Duration::from_millis(1);
 

@@ -10,7 +10,8 @@ use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::exit;
 use crate::net;
 use crate::signals;
-use crate::timeline::{self, Axis, Recording, Timeline};
+use crate::timeline;
+use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
 const UNKNOWN_DELAY: Duration = Duration::from_secs(1);
@@ -34,7 +35,9 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         stream = net::connect_to(&options.addr, options.connect_timeout) => stream?,
         _ = &mut interrupted => return Ok(ExitCode::from(exit::INTERRUPTED)),
     };
-    let origin = stream.peer_name().unwrap_or_else(|| options.addr.clone());
+    let origin = stream
+        .peer_name()
+        .unwrap_or_else(|| options.addr.to_string());
     tracing::debug!("connected to {origin}");
 
     let ended = if interactive {
@@ -112,14 +115,14 @@ fn why(end: &SessionEnd) -> String {
 /// The server's notice, said again on stderr: `the server ended the session: server is full
 /// (1 connection); try again later` (its own `echoctl: ` prefix is not repeated).
 fn notice_message(notice: &[u8]) -> String {
-    let text = timeline::label(notice);
+    let text = model::label(notice);
     let text = text.strip_prefix("echoctl: ").unwrap_or(&text);
     format!("the server ended the session: {text}")
 }
 
 fn wait_message(wait: Option<Duration>, owed: u64) -> String {
     let waited = wait.map_or_else(String::new, |wait| {
-        format!(" {}", crate::duration::format(wait))
+        format!(" {}", echoctl_core::duration::format(wait))
     });
     let s = if owed == 1 { "" } else { "es" };
     format!(

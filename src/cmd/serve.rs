@@ -1,13 +1,15 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use echoctl_core::Address;
+
 use crate::exit;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer;
 
-pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
+pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitCode> {
     let (stop, quit_now) = signals::graceful_stop();
     timer::start_fine_timer();
     super::raise_open_files_limit();
@@ -23,11 +25,13 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
             (addr.to_string(), exposure)
         }
         #[cfg(unix)]
-        net::Listening::Unix(listener) => (format!("unix:{}", listener.path().display()), ""),
+        net::Listening::Unix(listener) => {
+            (Address::Unix(listener.path().to_path_buf()).to_string(), "")
+        }
     };
     let timing = match config.mode {
         server::Mode::Plain => String::new(),
-        _ => format!(", delay {}", crate::duration::format(config.delay)),
+        _ => format!(", delay {}", echoctl_core::duration::format(config.delay)),
     };
     // The start-up line is output, not a log: printed whatever -q or RUST_LOG say, so a script
     // that asked for port 0 can always read the port it got. Like a log line, it is not worth

@@ -24,12 +24,11 @@
 //! with [`DemoOptions::chart_width`] its chart follows the transcript.
 
 pub mod progress;
-pub mod render;
-pub mod script;
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -38,14 +37,15 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
-use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::net;
 use crate::server::{self, Mode, ServerConfig};
-use crate::timeline::{self, Axis, Recording, Timeline};
+use crate::timeline;
+use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use echoctl_core::timeline::{Axis, Recording, Timeline};
 
+use crate::paint::Painter;
+use echoctl_core::script::{self, Director, Effect, Script};
 pub use progress::Progress;
-use render::Painter;
-use script::{Director, Effect, Script};
 
 /// The sessions `echoctl demo --mode` plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,7 +110,7 @@ pub fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
     };
     let heading = format!(
         "echoctl demo --mode {mode} --delay {}",
-        crate::duration::format(options.delay)
+        echoctl_core::duration::format(options.delay)
     );
     let axis = common_axis(
         timelines,
@@ -207,7 +207,7 @@ async fn play(
     page: &mut Page<'_>,
     progress: &Progress,
 ) -> anyhow::Result<Played> {
-    let stream = net::connect(&addr.to_string(), Some(Duration::from_secs(10))).await?;
+    let stream = net::connect(&addr.into(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
     let (client_output, screen) = tokio::io::duplex(64 * 1024);
     let relay = AbortOnDropHandle::new(tokio::spawn(client::relay(
@@ -250,13 +250,13 @@ async fn play(
                 match read {
                     Err(_) => anyhow::bail!(
                         "the server sent nothing for {}; giving up",
-                        crate::duration::format(silence_limit)
+                        echoctl_core::duration::format(silence_limit)
                     ),
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
                     Ok(Ok(None)) => break,
                     Ok(Ok(Some(line))) => {
                         recording.received_line(line.read_at - started, &line.wire);
-                        director.heard(&render::echo_text(&line.wire), started.elapsed())
+                        director.heard(&echoctl_core::echo::echo_text(&line.wire), started.elapsed())
                     }
                 }
             }
@@ -421,7 +421,7 @@ impl Page<'_> {
         if after_another {
             self.print(progress, "")?;
         }
-        for line in render::header(mode, delay) {
+        for line in crate::paint::header(mode, delay) {
             let line = self.painter.header(&line);
             self.print(progress, &line)?;
         }
@@ -447,8 +447,11 @@ async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Run
         grace: Duration::ZERO,
         ..ServerConfig::default()
     };
-    server::spawn(net::bind("127.0.0.1:0").await?, config)
-        .context("cannot read the demo server's address")
+    server::spawn(
+        net::bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).await?,
+        config,
+    )
+    .context("cannot read the demo server's address")
 }
 
 /// Stops the demo's server and waits until its connection is closed.

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
 
-use super::script::Tally;
 use crate::server::Mode;
+use echoctl_core::script::Tally;
 
 /// How often the bar's clock is redrawn.
 const TICK: Duration = Duration::from_millis(100);

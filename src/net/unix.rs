@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use anyhow::anyhow;
+use echoctl_core::Address;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::time::timeout;
 
@@ -37,15 +38,16 @@ pub struct UnixListening {
 
 impl UnixListening {
     /// Binds `path`, replacing a leftover socket file that nobody listens on.
-    pub async fn bind(path: &str) -> anyhow::Result<UnixListening> {
-        let shown = format!("unix:{path}");
+    pub async fn bind(path: &Path) -> anyhow::Result<UnixListening> {
+        let shown = Address::Unix(path.to_path_buf());
         check_path(path).map_err(|why| anyhow!("cannot listen on {shown}: {why}"))?;
-        let path_buf = PathBuf::from(path);
+        let path_buf = path.to_path_buf();
         if let Ok(meta) = std::fs::symlink_metadata(&path_buf) {
             if !meta.file_type().is_socket() {
                 anyhow::bail!(
-                    "cannot listen on {shown}: {path} exists and is not a socket; it was left \
-                     alone (remove it yourself, or pick another path)"
+                    "cannot listen on {shown}: {} exists and is not a socket; it was left \
+                     alone (remove it yourself, or pick another path)",
+                    path.display()
                 );
             }
             match timeout(PROBE_TIMEOUT, UnixStream::connect(&path_buf)).await {
@@ -101,8 +103,8 @@ impl Drop for UnixListening {
 
 /// Connects to the Unix-domain socket at `path`.
 /// `connect_timeout` bounds the attempt; `None` leaves it to the system.
-pub async fn connect(path: &str, connect_timeout: Option<Duration>) -> anyhow::Result<UnixStream> {
-    let shown = format!("unix:{path}");
+pub async fn connect(path: &Path, connect_timeout: Option<Duration>) -> anyhow::Result<UnixStream> {
+    let shown = Address::Unix(path.to_path_buf());
     check_path(path).map_err(|why| anyhow!("cannot connect to {shown}: {why}"))?;
     let attempt = UnixStream::connect(path);
     let connected = match connect_timeout {
@@ -128,29 +130,26 @@ pub async fn connect(path: &str, connect_timeout: Option<Duration>) -> anyhow::R
         }
         Err(_) => Err(anyhow!(
             "cannot connect to {shown}: no answer within {} (--connect-timeout)",
-            crate::duration::format_timeout(connect_timeout)
+            echoctl_core::duration::format_timeout(connect_timeout)
         )),
     }
 }
 
-/// Whether `path` can name a socket at all: not empty, and short enough for `sun_path`.
-fn check_path(path: &str) -> Result<(), String> {
-    if path.is_empty() {
-        return Err("no path after unix: (expected unix:PATH, e.g. unix:/tmp/echo.sock)".into());
-    }
-    if path.len() >= SUN_PATH {
+/// Whether `path` is short enough for `sun_path` (an empty one is no [`Address`]).
+fn check_path(path: &Path) -> Result<(), String> {
+    let bytes = path.as_os_str().len();
+    if bytes >= SUN_PATH {
         return Err(format!(
-            "the path is {} bytes, and a socket path holds at most {} (pick a shorter one, e.g. \
-             under /tmp)",
-            path.len(),
+            "the path is {bytes} bytes, and a socket path holds at most {} (pick a shorter one, \
+             e.g. under /tmp)",
             SUN_PATH - 1
         ));
     }
     Ok(())
 }
 
-fn explain(shown: &str, path: &str, e: io::Error) -> anyhow::Error {
-    let directory = Path::new(path)
+fn explain(shown: &Address, path: &Path, e: io::Error) -> anyhow::Error {
+    let directory = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
@@ -178,13 +177,12 @@ mod tests {
 
     #[test]
     fn a_path_must_fit_a_socket_address() {
-        assert!(check_path("/tmp/echo.sock").is_ok());
-        assert!(check_path(&"x".repeat(SUN_PATH - 1)).is_ok());
-        let too_long = check_path(&"x".repeat(SUN_PATH)).unwrap_err();
+        assert!(check_path(Path::new("/tmp/echo.sock")).is_ok());
+        assert!(check_path(Path::new(&"x".repeat(SUN_PATH - 1))).is_ok());
+        let too_long = check_path(Path::new(&"x".repeat(SUN_PATH))).unwrap_err();
         assert!(
             too_long.contains(&format!("at most {}", SUN_PATH - 1)),
             "{too_long}"
         );
-        assert!(check_path("").is_err());
     }
 }

@@ -14,8 +14,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
-use crate::session::End;
 use crate::transport::{self, Transport};
+use echoctl_core::session::End;
 
 /// How long a closing connection reads and discards what the client still sends.
 const LINGER: Duration = Duration::from_millis(500);

@@ -30,10 +30,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::close;
 use crate::server::{ServerConfig, ServerStats};
-use crate::session::plain::PlainSession;
-use crate::session::{End, Session, Settings, Stop};
 use crate::timer;
 use crate::transport::{self, Transport};
+use echoctl_core::session::plain::PlainSession;
+use echoctl_core::session::{End, Session, Settings, Stop};
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
@@ -66,12 +66,12 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Ended(End::Idle(d)) => write!(
                 f,
                 "idle for {} (--idle-timeout)",
-                crate::duration::format(*d)
+                echoctl_core::duration::format(*d)
             ),
             CloseReason::Broken(Broken::WriteStalled(d)) => write!(
                 f,
                 "client not reading for {} (--write-timeout)",
-                crate::duration::format(*d)
+                echoctl_core::duration::format(*d)
             ),
             CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => {
                 write!(f, "client went away ({})", went_away_how(e))
@@ -203,17 +203,6 @@ impl Drop for Place {
 }
 
 /// The server's settings that shape each client's session.
-impl From<&ServerConfig> for Settings {
-    fn from(config: &ServerConfig) -> Settings {
-        Settings {
-            delay: config.delay,
-            max_line: config.max_line,
-            shouts_in_flight: config.shouts_in_flight(),
-            idle_timeout: config.idle_timeout,
-        }
-    }
-}
-
 /// What a connection's session is, and the loop that serves it: the rest of the connection
 /// (opening, close, log, its place in the server) is the same for every kind.
 pub trait Kind: Send + Sized {
@@ -444,7 +433,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 Err(broken) => CloseReason::Broken(broken),
             };
             // To the millisecond, in the one format durations are printed in.
-            let lasted = crate::duration::format(Duration::from_millis(
+            let lasted = echoctl_core::duration::format(Duration::from_millis(
                 u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
             ));
             let summary = self.session.summary(&self.stats);

@@ -115,7 +115,7 @@ impl Listener {
                     if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                         tracing::warn!(
                             "accept failed {unreported} time(s): {e}; retrying in {}",
-                            crate::duration::format(backoff)
+                            echoctl_core::duration::format(backoff)
                         );
                         last_report = Some(Instant::now());
                         unreported = 0;
@@ -179,7 +179,7 @@ impl Listener {
         if open > 0 {
             tracing::info!(
                 "shutting down: delivering echoes in flight on {open} connection(s), for up to {}",
-                crate::duration::format(self.config.grace)
+                echoctl_core::duration::format(self.config.grace)
             );
         }
         if timeout(self.config.grace, self.tracker.wait())

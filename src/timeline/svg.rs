@@ -15,8 +15,8 @@ use svg::Node;
 use svg::node::element::{Circle, Element, Group, Line, Path, Rectangle, Title};
 use unicode_width::UnicodeWidthChar;
 
-use super::{Axis, Row, Timeline, label_stride, seconds};
-use crate::echo::Voice;
+use echoctl_core::echo::Voice;
+use echoctl_core::timeline::{Axis, Row, Timeline, label_stride, seconds};
 
 /// A 16:9 slide; taller only when the rows need it.
 pub const WIDTH: f64 = 1280.0;

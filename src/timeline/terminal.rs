@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every mark has its own character, so the chart reads the same without color; with color the
-//! echoes take the transcript's voices ([`crate::demo::render::voice_style`]) and the waiting
+//! echoes take the transcript's voices ([`crate::paint::voice_style`]) and the waiting
 //! stretch stands out in yellow. Marks never hide each other: one that falls on a cell already
 //! marked moves to the next free cell to its right (a send and its loud echo are usually less
 //! than a cell apart), so a row's marks always read in their order.
@@ -18,9 +18,9 @@
 use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{Axis, Timeline, label_stride, seconds};
-use crate::demo::render::voice_style;
-use crate::echo::Voice;
+use crate::paint::voice_style;
+use echoctl_core::echo::Voice;
+use echoctl_core::timeline::{Axis, Timeline, label_stride, seconds};
 
 /// The width when the terminal's is not known.
 pub const DEFAULT_WIDTH: usize = 80;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::common::{PATIENCE, TestServer, echoctl};
 use echoctl::bench::{self, BenchConfig, Pace, Progress, Report};
-use echoctl::echo::Voice;
 use echoctl::server::Mode;
+use echoctl_core::echo::Voice;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
@@ -26,7 +26,7 @@ fn config(
     delay: Duration,
 ) -> BenchConfig {
     BenchConfig {
-        addr: addr.to_string(),
+        addr: addr.to_string().parse().expect("a test's address"),
         connections,
         shouts,
         pace,

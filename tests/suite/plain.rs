@@ -12,7 +12,8 @@ use std::time::Duration;
 use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
 use echoctl::server::{self, Connection, Mode, ServerConfig, ServerStats, Shutdown};
-use echoctl::session::plain::COPY_CHUNK;
+use echoctl_core::Address;
+use echoctl_core::session::plain::COPY_CHUNK;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -58,7 +59,7 @@ enum Running {
 /// The real server on its own task, over TCP or a Unix socket.
 pub struct Served {
     /// As `connect` takes it: `127.0.0.1:PORT` or `unix:PATH`.
-    pub addr: String,
+    pub addr: Address,
     pub stats: Arc<ServerStats>,
     running: Running,
     _dir: Option<TempDir>,
@@ -71,7 +72,7 @@ impl Served {
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let running = server::spawn(listener, config).unwrap();
                 Served {
-                    addr: running.addr.to_string(),
+                    addr: Address::Tcp(running.addr.into()),
                     stats: running.stats.clone(),
                     running: Running::Tcp(running),
                     _dir: None,
@@ -80,10 +81,10 @@ impl Served {
             Over::Unix => {
                 let dir = TempDir::new("plain");
                 let path = dir.0.join("echo.sock");
-                let listener = UnixListening::bind(path.to_str().unwrap()).await.unwrap();
+                let listener = UnixListening::bind(&path).await.unwrap();
                 let running = server::spawn(listener, config).unwrap();
                 Served {
-                    addr: format!("unix:{}", running.addr.display()),
+                    addr: Address::Unix(running.addr.clone()),
                     stats: running.stats.clone(),
                     running: Running::Unix(running),
                     _dir: Some(dir),
@@ -351,7 +352,7 @@ async fn shutdown_closes_cleanly_after_what_was_echoed(over: Over) {
         net::connect_to(&addr, Some(PATIENCE)).await.is_err(),
         "the listening socket is closed"
     );
-    if let Some(path) = addr.strip_prefix("unix:") {
+    if let Address::Unix(path) = &addr {
         let dir = dir.expect("a Unix socket's temp dir");
         assert!(dir.0.is_dir());
         assert!(!std::path::Path::new(path).exists(), "socket file removed");
@@ -477,9 +478,9 @@ async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_en
     flooding.abort();
 }
 
-fn bench_config(addr: &str, expect: Expect) -> BenchConfig {
+fn bench_config(addr: &Address, expect: Expect) -> BenchConfig {
     BenchConfig {
-        addr: addr.to_string(),
+        addr: addr.clone(),
         connections: 20,
         shouts: 50,
         pace: Pace::Window(4),

@@ -10,9 +10,10 @@
 
 use std::time::Duration;
 
-use echoctl::echo::Voice;
 use echoctl::server::Mode;
-use echoctl::timeline::{Axis, Mark, Recording, Row, Timeline, svg, terminal};
+use echoctl::timeline::{svg, terminal};
+use echoctl_core::echo::Voice;
+use echoctl_core::timeline::{Axis, Mark, Recording, Row, Timeline};
 
 const DELAY: Duration = Duration::from_secs(1);
 

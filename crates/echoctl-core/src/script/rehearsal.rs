@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Director, Effect, Script};
-use crate::demo::render::echo_text;
-use crate::server::ServerConfig;
+use crate::config::ServerConfig;
+use crate::echo::echo_text;
 use crate::session::{Session, Settings};
 
 /// A script played against the server's session: what it prints, does and hears, and when.
@@ -103,18 +103,17 @@ fn perform(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::render::Painter;
-    use crate::demo::script::{CONCURRENT, RACE_MARGIN, SEQUENTIAL};
+    use crate::script::{CONCURRENT, RACE_MARGIN, SEQUENTIAL};
 
     impl Rehearsal {
-        /// What the demo would print without color, through the demo's own renderer.
+        /// What the demo prints without color: the book's page, the server's lines indented by
+        /// four spaces.
         fn transcript(&self) -> Vec<String> {
-            let painter = Painter::new(false);
             self.timeline
                 .iter()
                 .filter_map(|(_, effect)| match effect {
-                    Effect::ShowTyped(line) => Some(painter.typed(line)),
-                    Effect::ShowEcho(text) => Some(painter.echo(text, None)),
+                    Effect::ShowTyped(line) => Some(line.to_string()),
+                    Effect::ShowEcho(text) => Some(format!("    {text}")),
                     _ => None,
                 })
                 .collect()

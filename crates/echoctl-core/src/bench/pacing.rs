@@ -135,7 +135,7 @@ mod tests {
 
     fn config(shouts: u64, pace: Pace) -> BenchConfig {
         BenchConfig {
-            addr: "127.0.0.1:7".into(),
+            addr: "127.0.0.1:7".parse().unwrap(),
             connections: 1,
             shouts,
             pace,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use owo_colors::{OwoColorize, Style};
 
-use crate::echo::{ECHO_PREFIX, Voice};
-use crate::server::{DEFAULT_DELAY, Mode};
+use echoctl_core::config::{DEFAULT_DELAY, Mode};
+use echoctl_core::echo::Voice;
 
 /// Indent of the server's lines on the page.
 const INDENT: &str = "    ";
@@ -23,21 +23,12 @@ pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
     let delay = if delay == DEFAULT_DELAY {
         String::new()
     } else {
-        format!(" --delay {}", crate::duration::format(delay))
+        format!(" --delay {}", echoctl_core::duration::format(delay))
     };
     [
         format!("$ echoctl serve --mode {mode}{delay} &"),
         "$ echoctl connect".to_string(),
     ]
-}
-
-/// The text of an echo line as received, without the wire's TAB and space and line end.
-/// A line that is not framed as an echo is shown whole.
-pub fn echo_text(wire_line: &[u8]) -> String {
-    let line = wire_line.strip_suffix(b"\n").unwrap_or(wire_line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = line.strip_prefix(ECHO_PREFIX).unwrap_or(line);
-    String::from_utf8_lossy(text).into_owned()
 }
 
 /// How long after its shout an echo arrived, to the millisecond: `+1.002s`.
@@ -132,18 +123,6 @@ mod tests {
             header(Mode::Concurrent, Duration::from_millis(250))[0],
             "$ echoctl serve --mode concurrent --delay 250ms &"
         );
-    }
-
-    #[test]
-    fn echo_lines_lose_their_wire_framing() {
-        assert_eq!(echo_text(b"\t HELLO?\n"), "HELLO?");
-        assert_eq!(echo_text(b"\t \n"), "", "an empty shout's echo");
-        assert_eq!(
-            echo_text(b"\t Hello?"),
-            "Hello?",
-            "a last line without newline"
-        );
-        assert_eq!(echo_text(b"server is full\n"), "server is full");
     }
 
     #[test]

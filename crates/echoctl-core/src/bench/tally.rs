@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::cpu::CpuTimes;
+use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
 use super::ledger::LedgerCounts;
 use super::report::{
@@ -176,7 +176,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         schema_version: SCHEMA_VERSION,
         started_at: humantime::format_rfc3339_millis(started_at).to_string(),
         command_line: Vec::new(),
-        target: config.addr.clone(),
+        target: config.addr.to_string(),
         settings: Settings {
             connections: config.connections,
             shouts_per_connection: config.shouts,
@@ -233,7 +233,7 @@ mod tests {
 
     fn config(pace: Pace) -> BenchConfig {
         BenchConfig {
-            addr: "127.0.0.1:7".into(),
+            addr: "127.0.0.1:7".parse().unwrap(),
             connections: 5,
             shouts: 4,
             pace,

@@ -23,8 +23,8 @@ mod rehearsal;
 
 use std::time::Duration;
 
+use crate::config::Mode;
 use crate::echo::Voice;
-use crate::server::Mode;
 
 pub use rehearsal::{Rehearsal, rehearse};
 

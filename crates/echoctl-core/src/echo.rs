@@ -107,6 +107,15 @@ fn map_case(bytes: &[u8], out: &mut Vec<u8>, case: Case) {
     }
 }
 
+/// The text of an echo line as received, without the wire's TAB and space and line end.
+/// A line that is not framed as an echo is shown whole.
+pub fn echo_text(wire_line: &[u8]) -> String {
+    let line = wire_line.strip_suffix(b"\n").unwrap_or(wire_line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = line.strip_prefix(ECHO_PREFIX).unwrap_or(line);
+    String::from_utf8_lossy(text).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +179,17 @@ mod tests {
         );
         assert_eq!(Voice::Upper.next(), Some(Voice::Original));
         assert_eq!(Voice::Lower.next(), None);
+    }
+
+    #[test]
+    fn echo_lines_lose_their_wire_framing() {
+        assert_eq!(echo_text(b"\t HELLO?\n"), "HELLO?");
+        assert_eq!(echo_text(b"\t \n"), "", "an empty shout's echo");
+        assert_eq!(
+            echo_text(b"\t Hello?"),
+            "Hello?",
+            "a last line without newline"
+        );
+        assert_eq!(echo_text(b"server is full\n"), "server is full");
     }
 }

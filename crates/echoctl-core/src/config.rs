@@ -1,0 +1,100 @@
+//! What shapes the server: its mode, its delay and its limits. `Default` is the book's server.
+//!
+//! Pure data, shared by the server that runs it, the demo that rehearses it and the timeline that
+//! names it.
+
+use std::time::Duration;
+
+use crate::lines::DEFAULT_MAX_LINE;
+use crate::session::Settings;
+
+/// How a connection's shouts share time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// reverb1: a shout's three echoes finish before the next line is read.
+    Sequential,
+    /// reverb2: every shout echoes on its own schedule from the moment it is read.
+    Concurrent,
+    /// The book's plain echo, `io.Copy(c, c)`: every byte written back as it is read.
+    Plain,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Sequential => "sequential",
+            Mode::Concurrent => "concurrent",
+            Mode::Plain => "plain",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that shapes the server's behaviour. `Default` is the book's server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub mode: Mode,
+    /// Time between a shout's echoes.
+    pub delay: Duration,
+    /// Longest line accepted, in bytes, terminator excluded.
+    pub max_line: usize,
+    /// Shouts echoing at once on one connection in concurrent mode.
+    pub max_pending: usize,
+    /// A connection whose writes make no progress for this long is closed; `None`: never.
+    pub write_timeout: Option<Duration>,
+    /// A connection that sends no complete line for this long is closed.
+    pub idle_timeout: Option<Duration>,
+    /// Connections served at once; more are told the server is full.
+    pub max_connections: usize,
+    /// How long shutdown waits for echoes in flight.
+    pub grace: Duration,
+}
+
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
+pub const DEFAULT_MAX_PENDING: usize = 1024;
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            mode: Mode::Concurrent,
+            delay: DEFAULT_DELAY,
+            max_line: DEFAULT_MAX_LINE,
+            max_pending: DEFAULT_MAX_PENDING,
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            idle_timeout: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            grace: DEFAULT_GRACE,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// How many shouts of one connection may echo at once: this is all that tells the two reverb
+    /// modes apart (plain mode has no shouts).
+    pub fn shouts_in_flight(&self) -> usize {
+        match self.mode {
+            Mode::Sequential | Mode::Plain => 1,
+            Mode::Concurrent => self.max_pending.max(1),
+        }
+    }
+}
+
+/// What one connection's session needs of the server's settings.
+impl From<&ServerConfig> for Settings {
+    fn from(config: &ServerConfig) -> Settings {
+        Settings {
+            delay: config.delay,
+            max_line: config.max_line,
+            shouts_in_flight: config.shouts_in_flight(),
+            idle_timeout: config.idle_timeout,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! echoctl's pure logic: bytes and times in, decisions out, no I/O.
+//!
+//! Everything the program decides is here and tested without sockets, terminals or clocks of its
+//! own; the `echoctl` binary crate is the I/O around it.
+//!
+//! * [`lines`] splits a byte stream into shouts (Go's `bufio.ScanLines`, byte-exact, bounded);
+//! * [`echo`] turns a shout into its three voices and their wire lines;
+//! * [`schedule`] decides which echo lines are due when, for both reverb modes;
+//! * [`session`] makes every decision about one client of the server: bytes and the time in, the
+//!   bytes due, the next wake-up and how the session ended out (the plain echo too);
+//! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
+//! * [`address`] is where a server listens or a client connects ([`Address`]);
+//! * [`duration`] reads and prints durations, one token that the options take back;
+//! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
+//! * [`script`] holds the book's two sessions and the director that plays them;
+//! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
+
+#![forbid(unsafe_code)]
+
+pub mod address;
+pub mod bench;
+pub mod config;
+pub mod duration;
+pub mod echo;
+pub mod lines;
+pub mod schedule;
+pub mod script;
+pub mod session;
+pub mod timeline;
+
+pub use address::Address;
+pub use config::{Mode, ServerConfig};
