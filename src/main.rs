@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::color::{ColorEnv, use_color};
-use echoctl::exit;
+use echoctl::exit::ExitStatus;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(echoctl::cmd::run(cli));
     // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
     runtime.shutdown_background();
-    result.unwrap_or_else(report)
+    result.map_or_else(report, ExitCode::from)
 }
 
 /// The one place a run's error is reported: as one line on stderr, except a usage error, shown
@@ -31,21 +31,21 @@ fn report(error: anyhow::Error) -> ExitCode {
         return report_usage(usage);
     }
     if is_broken_pipe(&error) {
-        return ExitCode::from(exit::SUCCESS);
+        return ExitStatus::Success.into();
     }
     eprintln!("echoctl: error: {error:#}");
-    ExitCode::from(exit::FAILURE)
+    ExitStatus::Failure.into()
 }
 
 /// Shows a usage error (or `--help`, `--version`) as clap's own `exit` would, and returns its
 /// status instead of exiting, so every exit goes through `main`.
 fn report_usage(usage: &clap::Error) -> ExitCode {
     let _ = usage.print();
-    ExitCode::from(if usage.use_stderr() {
-        exit::USAGE
+    if usage.use_stderr() {
+        ExitStatus::Usage.into()
     } else {
-        exit::SUCCESS
-    })
+        ExitStatus::Success.into()
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -1,13 +1,12 @@
 use std::io::Write;
-use std::process::ExitCode;
 
-use crate::exit;
+use crate::exit::ExitStatus;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer;
 
-pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
+pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
     timer::start_fine_timer();
     super::raise_open_files_limit();
@@ -47,9 +46,9 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     tokio::select! {
         () = serving => {
             tracing::info!("stopped");
-            Ok(ExitCode::from(exit::SUCCESS))
+            Ok(ExitStatus::Success)
         }
         // A second signal during the grace period: `main` drops the connections still open.
-        () = quit_now => Ok(ExitCode::from(exit::INTERRUPTED)),
+        () = quit_now => Ok(ExitStatus::Interrupted),
     }
 }
