@@ -1,6 +1,7 @@
 //! Every exit status echoctl ends with, in one place: `cmd` chooses among them, `main` returns
 //! them, and the man pages' EXIT STATUS sections are written from what each says of itself.
 
+use std::fmt;
 use std::process::ExitCode;
 
 /// How a run ended, as the shell sees it.
@@ -150,6 +151,35 @@ impl From<ExitStatus> for ExitCode {
         ExitCode::from(status.code())
     }
 }
+
+/// An error that ends the run with a status of its own instead of [`Failure`]: `main` reports
+/// its message as it reports every error, and exits with its status.
+#[derive(Debug)]
+pub struct ExitError {
+    status: ExitStatus,
+    message: String,
+}
+
+impl ExitError {
+    pub fn new(status: ExitStatus, message: impl Into<String>) -> ExitError {
+        ExitError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::color::{ColorEnv, use_color};
-use echoctl::exit::ExitStatus;
+use echoctl::exit::{ExitError, ExitStatus};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,9 +23,10 @@ fn main() -> ExitCode {
     result.map_or_else(report, ExitCode::from)
 }
 
-/// The one place a run's error is reported: as one line on stderr, except a usage error, shown
-/// as clap shows its own, and a closed stdout (`echoctl connect | head -1`), where the reader
-/// wanted no more and the run ends quietly, as with any filter.
+/// The one place a run's error is reported: as one line on stderr, with the status it carries
+/// ([`ExitError`]) or a failure's; except a usage error, shown as clap shows its own, and a
+/// closed stdout (`echoctl connect | head -1`), where the reader wanted no more and the run ends
+/// quietly, as with any filter.
 fn report(error: anyhow::Error) -> ExitCode {
     if let Some(usage) = error.downcast_ref::<clap::Error>() {
         return report_usage(usage);
@@ -34,7 +35,10 @@ fn report(error: anyhow::Error) -> ExitCode {
         return ExitStatus::Success.into();
     }
     eprintln!("echoctl: error: {error:#}");
-    ExitStatus::Failure.into()
+    error
+        .downcast_ref::<ExitError>()
+        .map_or(ExitStatus::Failure, ExitError::status)
+        .into()
 }
 
 /// Shows a usage error (or `--help`, `--version`) as clap's own `exit` would, and returns its

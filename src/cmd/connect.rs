@@ -6,7 +6,7 @@ use crate::client::interactive::{self, InteractiveOptions};
 use crate::client::transcript::Transcript;
 use crate::client::{self, ConnectOptions, RelayOptions, SessionEnd};
 use crate::color::{ColorChoice, ColorEnv, use_color};
-use crate::exit::ExitStatus;
+use crate::exit::{ExitError, ExitStatus};
 use crate::net;
 use crate::signals;
 use crate::timeline::{self, Axis, Recording, Timeline};
@@ -84,12 +84,10 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
             "the server closed the connection before the end of input"
         )),
         SessionEnd::Notice(notice) => {
-            eprintln!("echoctl: error: {}", notice_message(&notice));
-            Ok(ExitStatus::ServerNotice)
+            Err(ExitError::new(ExitStatus::ServerNotice, notice_message(&notice)).into())
         }
         SessionEnd::WaitExpired { owed } => {
-            eprintln!("echoctl: error: {}", wait_message(options.wait, owed));
-            Ok(ExitStatus::WaitExpired)
+            Err(ExitError::new(ExitStatus::WaitExpired, wait_message(options.wait, owed)).into())
         }
         SessionEnd::Interrupted => Ok(ExitStatus::Interrupted),
     }

@@ -10,8 +10,9 @@ mod serve;
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 
-/// Runs the command `cli` names, on the library's own configuration. Errors (a usage error
-/// among them) are returned for `main` to report.
+/// Runs the command `cli` names, on the library's own configuration. Errors are returned for
+/// `main` to report: a usage error among them, and an [`ExitError`](crate::exit::ExitError)
+/// where the run ends with a status other than a failure's.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
