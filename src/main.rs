@@ -74,7 +74,7 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_timer(echoctl::log_time::LocalMillis)
+        .with_timer(echoctl::log_time::local_millis())
         // Its report of a failed write goes to the same stderr, and panics when that is a closed
         // pipe (`serve 2>&1 | head -1`): a log nobody reads must not stop the server.
         .log_internal_errors(false)
