@@ -1,210 +1,205 @@
-//! Every exit status echoctl ends with, in one place: `main` returns them, `cmd` chooses among
-//! them, and the man pages' EXIT STATUS section is written from [`DOCUMENTED`].
+//! Every exit status echoctl ends with, in one place: `cmd` chooses among them, `main` returns
+//! them, and the man pages' EXIT STATUS sections are written from what each says of itself.
 
-/// The run did what was asked; for `serve`, also a graceful stop on Ctrl-C or SIGTERM.
-pub const SUCCESS: u8 = 0;
+use std::fmt;
+use std::process::ExitCode;
 
-/// A runtime error, reported by `main` as one line on stderr.
-pub const FAILURE: u8 = 1;
+/// How a run ended, as the shell sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The run did what was asked; for `serve`, also a graceful stop on Ctrl-C or SIGTERM.
+    Success,
+    /// A runtime error, reported by `main` as one line on stderr. For `bench` also the verdict
+    /// that some echo was missing or wrong: for a load test either one means the server did not
+    /// do what it owes.
+    Failure,
+    /// A usage error (an unknown option, a bad value), as clap reports its own.
+    Usage,
+    /// `connect`: the server ended the session with a notice (a line that is not an echo).
+    ServerNotice,
+    /// `connect --wait`: the server had not closed the connection that long after the end of
+    /// input.
+    WaitExpired,
+    /// A run cut short by Ctrl-C or SIGTERM, as shells report it (128 + SIGINT).
+    Interrupted,
+}
 
-/// `bench`: some echo line was missing or wrong, or a connection failed. The same status as a
-/// runtime error, since for a load test either one means the server did not do what it owes.
-pub const BENCH_ECHOES_WRONG: u8 = FAILURE;
+use ExitStatus::*;
 
-/// A usage error (an unknown option, a bad value), as clap reports its own.
-pub const USAGE: u8 = 2;
-
-/// `connect`: the server ended the session with a notice (a line that is not an echo: the
-/// server is full, a line was too long, the client was idle). The notice is on stdout as the
-/// server sent it, and said again on stderr.
-pub const SERVER_NOTICE: u8 = 3;
-
-/// `connect --wait`: the server had not closed the connection that long after the end of input.
-pub const WAIT_EXPIRED: u8 = 4;
-
-/// A run cut short by Ctrl-C or SIGTERM, as shells report it (128 + SIGINT).
-pub const INTERRUPTED: u8 = 130;
-
-/// The statuses every command can end with, and what each means, for the man pages.
-pub const DOCUMENTED: &[(u8, &str)] = &[
-    (
-        SUCCESS,
-        "Success; for serve, also a graceful stop on Ctrl-C or SIGTERM.",
-    ),
-    (
-        FAILURE,
-        "A runtime error, reported as one line on stderr: a connection refused or timed out, a \
-         name that does not resolve, a server that reset the connection, a port in use.",
-    ),
-    (
-        USAGE,
-        "A usage error: an unknown option, a missing or bad value. The message on stderr says \
-         which.",
-    ),
-    (
-        SERVER_NOTICE,
-        "connect: the server ended the session with a notice (a line that is not an echo, such \
-         as server is full, line longer than, or no complete line for); stderr repeats it.",
-    ),
-    (
-        WAIT_EXPIRED,
-        "connect: --wait ran out: the server had not closed the connection that long after the \
-         end of input.",
-    ),
-    (
-        INTERRUPTED,
-        "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status 0) \
-         and exits with 130 only on a second one, during the grace period.",
-    ),
-];
-
-/// What `--help` and a usage error share: the same words on every page.
+/// What a usage error means, the same words on every page.
 const USAGE_TEXT: &str = "A usage error: an unknown option, a missing or bad value. The message on stderr says \
      which.";
 
-/// Each command's own statuses and what each means for it, for its man page; the top page
-/// lists [`DOCUMENTED`]. A status added above belongs in the tables of the commands that can
-/// end with it.
-const BY_COMMAND: &[(&str, &[(u8, &str)])] = &[
-    (
-        "serve",
-        &[
-            (
-                SUCCESS,
+impl ExitStatus {
+    /// Every status, in the order of their codes, as the man pages list them.
+    pub const ALL: [ExitStatus; 6] = [
+        Success,
+        Failure,
+        Usage,
+        ServerNotice,
+        WaitExpired,
+        Interrupted,
+    ];
+
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        match self {
+            Success => 0,
+            Failure => 1,
+            Usage => 2,
+            ServerNotice => 3,
+            WaitExpired => 4,
+            Interrupted => 130,
+        }
+    }
+
+    /// What the status means for the program as a whole: the top man page's EXIT STATUS.
+    pub fn description(self) -> &'static str {
+        match self {
+            Success => "Success; for serve, also a graceful stop on Ctrl-C or SIGTERM.",
+            Failure => {
+                "A runtime error, reported as one line on stderr: a connection refused or timed \
+                 out, a name that does not resolve, a server that reset the connection, a port in \
+                 use."
+            }
+            Usage => USAGE_TEXT,
+            ServerNotice => {
+                "connect: the server ended the session with a notice (a line that is not an echo, \
+                 such as server is full, line longer than, or no complete line for); stderr \
+                 repeats it."
+            }
+            WaitExpired => {
+                "connect: --wait ran out: the server had not closed the connection that long \
+                 after the end of input."
+            }
+            Interrupted => {
+                "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status \
+                 0) and exits with 130 only on a second one, during the grace period."
+            }
+        }
+    }
+
+    /// What the status means when `command` (a subcommand's name) ends with it, for that
+    /// command's man page; None for a status the command never ends with. Every command can end
+    /// with [`Usage`].
+    pub fn meaning_for(self, command: &str) -> Option<&'static str> {
+        Some(match (self, command) {
+            (Usage, _) => USAGE_TEXT,
+
+            (Success, "serve") => {
                 "A graceful stop on Ctrl-C or SIGTERM: every echo owed was delivered or the grace \
-                 period ran out.",
-            ),
-            (
-                FAILURE,
+                 period ran out."
+            }
+            (Failure, "serve") => {
                 "The server could not start, reported as one line on stderr: a port in use, an \
-                 address that does not resolve or does not belong to this machine.",
-            ),
-            (USAGE, USAGE_TEXT),
-            (
-                INTERRUPTED,
+                 address that does not resolve or does not belong to this machine."
+            }
+            (Interrupted, "serve") => {
                 "A second Ctrl-C or SIGTERM during the grace period: the connections still open \
-                 were closed at once.",
-            ),
-        ],
-    ),
-    (
-        "connect",
-        &[
-            (
-                SUCCESS,
-                "The server closed the connection after the end of input: every echo arrived.",
-            ),
-            (
-                FAILURE,
+                 were closed at once."
+            }
+
+            (Success, "connect") => {
+                "The server closed the connection after the end of input: every echo arrived."
+            }
+            (Failure, "connect") => {
                 "One line on stderr says what went wrong: a connection refused or timed out, a \
                  name that does not resolve, a server that reset the connection or closed it \
-                 before the end of input (after what arrived was printed).",
-            ),
-            (USAGE, USAGE_TEXT),
-            (
-                SERVER_NOTICE,
+                 before the end of input (after what arrived was printed)."
+            }
+            (ServerNotice, "connect") => {
                 "The server ended the session with a notice, a last line that is not an echo \
-                 (server is full, line too long, idle, shutting down); stderr repeats it.",
-            ),
-            (
-                WAIT_EXPIRED,
+                 (server is full, line too long, idle, shutting down); stderr repeats it."
+            }
+            (WaitExpired, "connect") => {
                 "--wait ran out: the server had not closed the connection that long after the \
-                 end of input.",
-            ),
-            (INTERRUPTED, "Interrupted by Ctrl-C or SIGTERM."),
-        ],
-    ),
-    (
-        "completions",
-        &[
-            (SUCCESS, "The script was printed."),
-            (FAILURE, "The script could not be written to stdout."),
-            (USAGE, USAGE_TEXT),
-        ],
-    ),
-    (
-        "demo",
-        &[
-            (SUCCESS, "Every session was replayed."),
-            (
-                FAILURE,
+                 end of input."
+            }
+            (Interrupted, "connect") => "Interrupted by Ctrl-C or SIGTERM.",
+
+            (Success, "completions") => "The script was printed.",
+            (Failure, "completions") => "The script could not be written to stdout.",
+
+            (Success, "demo") => "Every session was replayed.",
+            (Failure, "demo") => {
                 "The demo could not run, reported as one line on stderr: no free loopback port, \
-                 a server that fell silent.",
-            ),
-            (USAGE, USAGE_TEXT),
-            (
-                INTERRUPTED,
-                "Interrupted by Ctrl-C or SIGTERM: the bar was cleared and the server stopped.",
-            ),
-        ],
-    ),
-    (
-        "bench",
-        &[
-            (
-                SUCCESS,
-                "Every echo line of every connection arrived, exactly as the wire format says.",
-            ),
-            (
-                BENCH_ECHOES_WRONG,
+                 a server that fell silent."
+            }
+            (Interrupted, "demo") => {
+                "Interrupted by Ctrl-C or SIGTERM: the bar was cleared and the server stopped."
+            }
+
+            (Success, "bench") => {
+                "Every echo line of every connection arrived, exactly as the wire format says."
+            }
+            (Failure, "bench") => {
                 "Some echo line was missing, wrong or early, a connection failed, or a p99 was \
                  over --max-p99 (the report says which); or a runtime error, reported as one \
-                 line on stderr.",
-            ),
-            (USAGE, USAGE_TEXT),
-            (
-                INTERRUPTED,
-                "Cut short by Ctrl-C or SIGTERM: the report shows what was measured until then.",
-            ),
-        ],
-    ),
-];
+                 line on stderr."
+            }
+            (Interrupted, "bench") => {
+                "Cut short by Ctrl-C or SIGTERM: the report shows what was measured until then."
+            }
 
-/// The statuses `command` ends with, and what each means for it; [`DOCUMENTED`] for the
-/// program as a whole (`""`) or a command without a table of its own.
-pub fn for_command(command: &str) -> &'static [(u8, &'static str)] {
-    BY_COMMAND
-        .iter()
-        .find(|(name, _)| *name == command)
-        .map_or(DOCUMENTED, |(_, statuses)| statuses)
+            _ => return None,
+        })
+    }
 }
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// An error that ends the run with a status of its own instead of [`Failure`]: `main` reports
+/// its message as it reports every error, and exits with its status.
+#[derive(Debug)]
+pub struct ExitError {
+    status: ExitStatus,
+    message: String,
+}
+
+impl ExitError {
+    pub fn new(status: ExitStatus, message: impl Into<String>) -> ExitError {
+        ExitError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn each_command_documents_only_statuses_the_program_documents() {
-        for (command, statuses) in BY_COMMAND {
-            for (status, _) in *statuses {
-                assert!(
-                    DOCUMENTED
-                        .iter()
-                        .any(|(documented, _)| documented == status),
-                    "{command}: {status}"
-                );
-            }
-            assert!(
-                statuses.iter().any(|(status, _)| *status == USAGE),
-                "{command}"
-            );
-        }
-        assert_eq!(for_command(""), DOCUMENTED);
-        // And a status the program documents is on the page of some command that ends with it.
-        for (status, _) in DOCUMENTED {
-            assert!(
-                BY_COMMAND
-                    .iter()
-                    .any(|(_, statuses)| statuses.iter().any(|(s, _)| s == status)),
-                "status {status} is on no command's page"
-            );
-        }
+    fn codes_are_distinct_and_listed_in_order() {
+        let codes: Vec<u8> = ExitStatus::ALL.iter().map(|s| s.code()).collect();
+        assert!(codes.is_sorted_by(|a, b| a < b), "{codes:?}");
+        // A name the table does not know is given only a usage error: a new command needs
+        // entries of its own (the man pages' test checks every command has them).
+        assert_eq!(Success.meaning_for("no-such-command"), None);
+        assert_eq!(Usage.meaning_for("no-such-command"), Some(USAGE_TEXT));
+        assert_eq!(Usage.description(), USAGE_TEXT);
     }
 
     #[test]
     fn usage_is_claps_own_status() {
         // clap exits with 2 on a usage error; `main` reports ours (bench's) with the same.
         let error = clap::Error::new(clap::error::ErrorKind::UnknownArgument);
-        assert_eq!(error.exit_code(), i32::from(USAGE));
+        assert_eq!(error.exit_code(), i32::from(Usage.code()));
     }
 }

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::color::{ColorEnv, use_color};
-use echoctl::exit;
+use echoctl::exit::{ExitError, ExitStatus};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -20,32 +20,36 @@ fn main() -> ExitCode {
     let result = runtime.block_on(echoctl::cmd::run(cli));
     // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
     runtime.shutdown_background();
-    result.unwrap_or_else(report)
+    result.map_or_else(report, ExitCode::from)
 }
 
-/// The one place a run's error is reported: as one line on stderr, except a usage error, shown
-/// as clap shows its own, and a closed stdout (`echoctl connect | head -1`), where the reader
-/// wanted no more and the run ends quietly, as with any filter.
+/// The one place a run's error is reported: as one line on stderr, with the status it carries
+/// ([`ExitError`]) or a failure's; except a usage error, shown as clap shows its own, and a
+/// closed stdout (`echoctl connect | head -1`), where the reader wanted no more and the run ends
+/// quietly, as with any filter.
 fn report(error: anyhow::Error) -> ExitCode {
     if let Some(usage) = error.downcast_ref::<clap::Error>() {
         return report_usage(usage);
     }
     if is_broken_pipe(&error) {
-        return ExitCode::from(exit::SUCCESS);
+        return ExitStatus::Success.into();
     }
     eprintln!("echoctl: error: {error:#}");
-    ExitCode::from(exit::FAILURE)
+    error
+        .downcast_ref::<ExitError>()
+        .map_or(ExitStatus::Failure, ExitError::status)
+        .into()
 }
 
 /// Shows a usage error (or `--help`, `--version`) as clap's own `exit` would, and returns its
 /// status instead of exiting, so every exit goes through `main`.
 fn report_usage(usage: &clap::Error) -> ExitCode {
     let _ = usage.print();
-    ExitCode::from(if usage.use_stderr() {
-        exit::USAGE
+    if usage.use_stderr() {
+        ExitStatus::Usage.into()
     } else {
-        exit::SUCCESS
-    })
+        ExitStatus::Success.into()
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -70,7 +74,7 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_timer(echoctl::log_time::LocalMillis)
+        .with_timer(echoctl::log_time::local_millis())
         // Its report of a failed write goes to the same stderr, and panics when that is a closed
         // pipe (`serve 2>&1 | head -1`): a log nobody reads must not stop the server.
         .log_internal_errors(false)

@@ -8,8 +8,8 @@
 //! Completions are clap_complete's scripts, unchanged. Man pages are clap_mangen's NAME,
 //! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
 //!
-//! * EXIT STATUS and ENVIRONMENT, from [`crate::exit::DOCUMENTED`] and the table `ENVIRONMENT`
-//!   below, each entry on the pages it applies to;
+//! * EXIT STATUS, from what each [`ExitStatus`] says it means for the command, and ENVIRONMENT,
+//!   from the table `ENVIRONMENT` below, each entry on the pages it applies to;
 //! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
 //!   `--help` and the man page show the same examples, plus the longer ones in
 //!   `MORE_EXAMPLES`;
@@ -29,7 +29,7 @@ use clap_mangen::Man;
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
 use super::Cli;
-use crate::exit;
+use crate::exit::ExitStatus;
 
 /// Regenerates `completions/` and `man/` (`examples/generate-docs.rs`), from anywhere in the
 /// repository.
@@ -473,15 +473,29 @@ fn synopsis_arg(arg: &clap::Arg) -> Vec<Inline> {
     parts
 }
 
-/// The statuses of the command on `page` ([`exit::for_command`]), what each means there.
+/// The statuses of the command on `page` and what each means there
+/// ([`ExitStatus::meaning_for`]); for the top page, what each means for the program.
 fn exit_status_section(roff: &mut Roff, page: &str) {
     roff.control("SH", ["EXIT STATUS"]);
-    let command = page.strip_prefix(&format!("{BIN_NAME}-")).unwrap_or("");
-    for (status, text) in exit::for_command(command) {
+    for (status, text) in exit_statuses(page) {
         roff.control("TP", []);
-        roff.text([bold(status.to_string())]);
-        roff.text([roman(*text)]);
+        roff.text([bold(status.code().to_string())]);
+        roff.text([roman(text)]);
     }
+}
+
+fn exit_statuses(page: &str) -> Vec<(ExitStatus, &'static str)> {
+    let command = page.strip_prefix(&format!("{BIN_NAME}-"));
+    ExitStatus::ALL
+        .into_iter()
+        .filter_map(|status| {
+            let text = match command {
+                Some(command) => status.meaning_for(command)?,
+                None => status.description(),
+            };
+            Some((status, text))
+        })
+        .collect()
 }
 
 fn environment_section(roff: &mut Roff, cmd: &Command) {
@@ -650,6 +664,31 @@ mod tests {
             split_sections("  plain words\n"),
             vec![("NOTES".to_string(), vec!["plain words".to_string()])]
         );
+    }
+
+    #[test]
+    fn every_command_documents_its_statuses_and_every_status_is_documented() {
+        let mut root = Cli::command().disable_help_subcommand(true);
+        root.build();
+        let mut commands = Vec::new();
+        visible_commands(&root, &mut commands);
+        let pages: Vec<String> = commands.iter().map(|cmd| page_name(cmd)).collect();
+        assert_eq!(exit_statuses(BIN_NAME).len(), ExitStatus::ALL.len());
+        for page in &pages[1..] {
+            let statuses: Vec<ExitStatus> =
+                exit_statuses(page).into_iter().map(|(s, _)| s).collect();
+            for status in [ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage] {
+                assert!(statuses.contains(&status), "{page} lacks {status:?}");
+            }
+        }
+        for status in ExitStatus::ALL {
+            assert!(
+                pages[1..]
+                    .iter()
+                    .any(|page| exit_statuses(page).iter().any(|(s, _)| *s == status)),
+                "{status:?} is on no command's page"
+            );
+        }
     }
 
     #[test]

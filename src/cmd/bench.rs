@@ -1,7 +1,6 @@
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,11 +9,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use crate::bench::{self, BenchConfig, Progress, Report, ReportOptions, chart, hgrm};
-use crate::exit;
+use crate::exit::ExitStatus;
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
-pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitCode> {
+pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
@@ -67,11 +66,11 @@ pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<
         write!(stdout, "{}", report.table())
     };
     let status = if report.cut_short {
-        exit::INTERRUPTED
+        ExitStatus::Interrupted
     } else if report.ok {
-        exit::SUCCESS
+        ExitStatus::Success
     } else {
-        exit::BENCH_ECHOES_WRONG
+        ExitStatus::Failure
     };
     match shown.and_then(|()| stdout.flush()) {
         // The verdict is the status: a reader that took only part of the report (`| head`)
@@ -79,7 +78,7 @@ pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         written => written.context("cannot write the report to stdout")?,
     }
-    Ok(ExitCode::from(status))
+    Ok(status)
 }
 
 fn create(path: &Path) -> anyhow::Result<(PathBuf, File)> {

@@ -1,14 +1,13 @@
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 use anyhow::Context;
 
 use clap_complete::Shell;
 
 use crate::cli::docs;
-use crate::exit;
+use crate::exit::ExitStatus;
 
-pub fn run(shell: Shell) -> anyhow::Result<ExitCode> {
+pub fn run(shell: Shell) -> anyhow::Result<ExitStatus> {
     let script = docs::completion(shell);
     let mut stdout = io::stdout().lock();
     // A reader that stopped early (`| head`) closes the pipe: `main` ends quietly on that error.
@@ -16,5 +15,5 @@ pub fn run(shell: Shell) -> anyhow::Result<ExitCode> {
         .write_all(&script)
         .and_then(|()| stdout.flush())
         .context("cannot write the completion script to stdout")?;
-    Ok(ExitCode::from(exit::SUCCESS))
+    Ok(ExitStatus::Success)
 }

@@ -1,5 +1,4 @@
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -7,7 +6,7 @@ use crate::client::interactive::{self, InteractiveOptions};
 use crate::client::transcript::Transcript;
 use crate::client::{self, ConnectOptions, RelayOptions, SessionEnd};
 use crate::color::{ColorChoice, ColorEnv, use_color};
-use crate::exit;
+use crate::exit::{ExitError, ExitStatus};
 use crate::net;
 use crate::signals;
 use crate::timeline;
@@ -16,7 +15,7 @@ use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
 const UNKNOWN_DELAY: Duration = Duration::from_secs(1);
 
-pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<ExitCode> {
+pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     let env = ColorEnv::from_process();
     // The line editor draws on stderr (reedline's choice, so that stdout stays output): all three
     // must be the terminal, or the session would be drawn half in a file.
@@ -33,7 +32,7 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
 
     let stream = tokio::select! {
         stream = net::connect_to(&options.addr, options.connect_timeout) => stream?,
-        _ = &mut interrupted => return Ok(ExitCode::from(exit::INTERRUPTED)),
+        _ = &mut interrupted => return Ok(ExitStatus::Interrupted),
     };
     let origin = stream
         .peer_name()
@@ -81,21 +80,19 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         draw_timeline(client::lock(&transcript).recording(), color, &env);
     }
     match end {
-        SessionEnd::ServerClosed => Ok(ExitCode::from(exit::SUCCESS)),
+        SessionEnd::ServerClosed => Ok(ExitStatus::Success),
         // A reverb server closes first only when it is stopped, or closes this client for
         // its own reasons (it then sends a notice, which is the case below).
         SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
             "the server closed the connection before the end of input"
         )),
         SessionEnd::Notice(notice) => {
-            eprintln!("echoctl: error: {}", notice_message(&notice));
-            Ok(ExitCode::from(exit::SERVER_NOTICE))
+            Err(ExitError::new(ExitStatus::ServerNotice, notice_message(&notice)).into())
         }
         SessionEnd::WaitExpired { owed } => {
-            eprintln!("echoctl: error: {}", wait_message(options.wait, owed));
-            Ok(ExitCode::from(exit::WAIT_EXPIRED))
+            Err(ExitError::new(ExitStatus::WaitExpired, wait_message(options.wait, owed)).into())
         }
-        SessionEnd::Interrupted => Ok(ExitCode::from(exit::INTERRUPTED)),
+        SessionEnd::Interrupted => Ok(ExitStatus::Interrupted),
     }
 }
 

@@ -1,16 +1,15 @@
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
 use crate::cli::DemoArgs;
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, Progress, SvgOutput};
-use crate::exit;
+use crate::exit::ExitStatus;
 use crate::signals;
 use crate::timeline::terminal::DEFAULT_WIDTH;
 
-pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
     // the bar is cleared and the in-process server shut down.
     let interrupt = signals::stop_signal();
@@ -56,7 +55,7 @@ pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode
     }?;
     let timelines = match end {
         DemoEnd::Finished(timelines) => timelines,
-        DemoEnd::Interrupted => return Ok(ExitCode::from(exit::INTERRUPTED)),
+        DemoEnd::Interrupted => return Ok(ExitStatus::Interrupted),
     };
     match &svg {
         None => {}
@@ -72,7 +71,7 @@ pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitCode
                 .with_context(|| format!("cannot write the picture to {}", path.display()))?;
         }
     }
-    Ok(ExitCode::from(exit::SUCCESS))
+    Ok(ExitStatus::Success)
 }
 
 /// Where the transcript is printed.

@@ -1,5 +1,5 @@
-//! The subcommands: each turns its parsed arguments into calls on the library and an exit status
-//! (one of [`crate::exit`]'s).
+//! The subcommands: each turns its parsed arguments into calls on the library and an
+//! [`ExitStatus`], or an error for `main` to report.
 
 mod bench;
 mod completions;
@@ -7,13 +7,13 @@ mod connect;
 mod demo;
 mod serve;
 
-use std::process::ExitCode;
-
 use crate::cli::{Cli, Command};
+use crate::exit::ExitStatus;
 
-/// Runs the command `cli` names, on the library's own configuration. Errors (a usage error
-/// among them) are returned for `main` to report.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs the command `cli` names, on the library's own configuration. Errors are returned for
+/// `main` to report: a usage error among them, and an [`ExitError`](crate::exit::ExitError)
+/// where the run ends with a status other than a failure's.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
         Command::Connect(args) => connect::run(args.options(), cli.color.into()).await,

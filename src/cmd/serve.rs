@@ -1,15 +1,14 @@
 use std::io::Write;
-use std::process::ExitCode;
 
 use echoctl_core::Address;
 
-use crate::exit;
+use crate::exit::ExitStatus;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer;
 
-pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitCode> {
+pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
     timer::start_fine_timer();
     super::raise_open_files_limit();
@@ -51,9 +50,9 @@ pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitC
     tokio::select! {
         () = serving => {
             tracing::info!("stopped");
-            Ok(ExitCode::from(exit::SUCCESS))
+            Ok(ExitStatus::Success)
         }
         // A second signal during the grace period: `main` drops the connections still open.
-        () = quit_now => Ok(ExitCode::from(exit::INTERRUPTED)),
+        () = quit_now => Ok(ExitStatus::Interrupted),
     }
 }

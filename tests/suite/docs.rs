@@ -1,5 +1,6 @@
 //! The committed completions and man pages against the clap definition, and whether real tools
-//! accept them: bash completes with the script, groff renders the pages without a warning.
+//! accept them: bash and fish complete with their scripts, groff renders the pages without a
+//! warning. A test whose tool is not installed fails, saying how to install it.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -286,9 +287,21 @@ fn help_lists_global_options_apart_and_only_where_they_do_something() {
     }
 }
 
+/// Fails the test when `tool` cannot be started. A missing tool is not a reason to pass: the
+/// message says how to install it (`.ci/run` does, where it is missing).
+fn cannot_run(tool: &str, package: &str, error: io::Error) -> ! {
+    if error.kind() == io::ErrorKind::NotFound {
+        panic!(
+            "{tool} is not installed, and this test runs it: install it (on Debian or Ubuntu, \
+             `apt-get install {package}`) and run the tests again"
+        );
+    }
+    panic!("cannot run {tool}: {error}");
+}
+
 /// What `groff -man -ww -z` says about `page` on stderr, for the default (PostScript) device or
-/// another one; None when groff is not installed.
-fn groff_warnings(page: &[u8], device: Option<&str>) -> Option<String> {
+/// another one.
+fn groff_warnings(page: &[u8], device: Option<&str>) -> String {
     let mut child = match Command::new("groff")
         .args(["-man", "-ww", "-z"])
         .args(device)
@@ -298,8 +311,7 @@ fn groff_warnings(page: &[u8], device: Option<&str>) -> Option<String> {
         .spawn()
     {
         Ok(child) => child,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("cannot run groff: {e}"),
+        Err(e) => cannot_run("groff", "groff-base", e),
     };
     let mut stdin = child.stdin.take().expect("piped stdin");
     stdin.write_all(page).expect("feed groff");
@@ -307,32 +319,15 @@ fn groff_warnings(page: &[u8], device: Option<&str>) -> Option<String> {
     let output = child.wait_with_output().expect("wait for groff");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "groff failed: {stderr}");
-    Some(stderr)
-}
-
-/// True when groff can be used; in CI a missing groff is a broken machine, not a reason to skip.
-fn have_groff() -> bool {
-    if groff_warnings(b"", None).is_some() {
-        return true;
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false");
-    assert!(
-        !in_ci,
-        "groff is not installed, so the man pages cannot be checked; .ci/run installs it"
-    );
-    eprintln!("note: groff is not installed; man page rendering not checked");
-    false
+    stderr
 }
 
 #[test]
 fn every_man_page_renders_without_warnings() {
-    if !have_groff() {
-        return;
-    }
     for (name, page) in docs::man_pages() {
         // The terminal, as man shows the page, and print, where lines are filled differently.
         for device in [Some("-Tutf8"), None] {
-            let warnings = groff_warnings(&page, device).expect("groff is installed");
+            let warnings = groff_warnings(&page, device);
             assert_eq!(warnings, "", "groff {device:?} warns about {name}");
         }
     }
@@ -340,30 +335,23 @@ fn every_man_page_renders_without_warnings() {
 
 #[test]
 fn the_groff_check_does_see_warnings() {
-    if !have_groff() {
-        return;
-    }
     let broken = b".TH X 1\n.SH NAME\n.NOSUCHMACRO\n";
-    let warnings = groff_warnings(broken, Some("-Tutf8")).expect("groff is installed");
+    let warnings = groff_warnings(broken, Some("-Tutf8"));
     assert_ne!(warnings, "");
 }
 
 #[test]
 fn help_text_beyond_ascii_renders_once_escaped() {
-    if !have_groff() {
-        return;
-    }
     let page = ".TH X 1\n.SH NAME\nx \\- due at send time + k \u{d7} delay, stra\u{df}e\n";
-    let raw = groff_warnings(page.as_bytes(), Some("-Tutf8")).expect("groff is installed");
+    let raw = groff_warnings(page.as_bytes(), Some("-Tutf8"));
     assert_ne!(raw, "", "groff reads UTF-8 as Latin-1 and warns");
     let escaped = docs::escape_non_ascii(page);
-    let warnings = groff_warnings(escaped.as_bytes(), Some("-Tutf8")).expect("groff");
+    let warnings = groff_warnings(escaped.as_bytes(), Some("-Tutf8"));
     assert_eq!(warnings, "");
 }
 
 /// What bash's completion function offers for `words`, the last being the word completed.
-/// None when bash is not installed.
-fn bash_completes(words: &[&str]) -> Option<Vec<String>> {
+fn bash_completes(words: &[&str]) -> Vec<String> {
     let script = repo().join(COMPLETIONS_DIR).join("echoctl.bash");
     let cword = words.len() - 1;
     let prev = if cword > 0 { words[cword - 1] } else { "" };
@@ -393,8 +381,7 @@ fn bash_completes(words: &[&str]) -> Option<Vec<String>> {
         .output()
     {
         Ok(output) => output,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("cannot run bash: {e}"),
+        Err(e) => cannot_run("bash", "bash", e),
     };
     assert!(
         output.status.success(),
@@ -403,15 +390,12 @@ fn bash_completes(words: &[&str]) -> Option<Vec<String>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let offered = String::from_utf8_lossy(&output.stdout);
-    Some(offered.lines().map(str::to_string).collect())
+    offered.lines().map(str::to_string).collect()
 }
 
 #[test]
 fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
-    let Some(first_word) = bash_completes(&["echoctl", ""]) else {
-        eprintln!("note: bash is not installed; the bash completion script not exercised");
-        return;
-    };
+    let first_word = bash_completes(&["echoctl", ""]);
     for sub in visible_subcommands() {
         assert!(
             first_word.contains(&sub),
@@ -419,10 +403,10 @@ fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
         );
     }
 
-    let modes = bash_completes(&["echoctl", "serve", "--mode", ""]).expect("bash");
+    let modes = bash_completes(&["echoctl", "serve", "--mode", ""]);
     assert_eq!(modes, ["sequential", "concurrent", "plain"]);
 
-    let shells = bash_completes(&["echoctl", "completions", ""]).expect("bash");
+    let shells = bash_completes(&["echoctl", "completions", ""]);
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         assert!(
             shells.contains(&shell.to_string()),
@@ -430,21 +414,18 @@ fn bash_completes_the_subcommands_the_shells_and_the_serve_modes() {
         );
     }
 
-    let partial = bash_completes(&["echoctl", "con"]).expect("bash");
+    let partial = bash_completes(&["echoctl", "con"]);
     assert_eq!(partial, ["connect"]);
 }
 
 #[test]
 fn bash_offers_options_only_after_a_dash_and_no_file_names_for_values() {
-    let Some(address) = bash_completes(&["echoctl", "connect", ""]) else {
-        eprintln!("note: bash is not installed; the bash completion script not exercised");
-        return;
-    };
+    let address = bash_completes(&["echoctl", "connect", ""]);
     // Nothing offered, so bash inserts nothing (every option offered would insert their `-`).
     assert_eq!(address, Vec::<String>::new());
-    let bench = bash_completes(&["echoctl", "bench", ""]).expect("bash");
+    let bench = bash_completes(&["echoctl", "bench", ""]);
     assert_eq!(bench, Vec::<String>::new());
-    let options = bash_completes(&["echoctl", "connect", "-"]).expect("bash");
+    let options = bash_completes(&["echoctl", "connect", "-"]);
     assert!(
         options.contains(&"--connect-timeout".to_string()),
         "{options:?}"
@@ -458,15 +439,15 @@ fn bash_offers_options_only_after_a_dash_and_no_file_names_for_values() {
         &["echoctl", "serve", "--listen", "C"],
         &["echoctl", "connect", "--connect-timeout", ""],
     ] {
-        let offered = bash_completes(words).expect("bash");
+        let offered = bash_completes(words);
         let typed = words[words.len() - 1];
         let expected: &[&str] = if typed.is_empty() { &[] } else { &[typed] };
         assert_eq!(offered, expected, "{words:?}");
     }
 }
 
-/// What fish offers for `line` (`complete -C`), each `word\tdescription`; None without fish.
-fn fish_completes(line: &str) -> Option<Vec<String>> {
+/// What fish offers for `line` (`complete -C`), each `word\tdescription`.
+fn fish_completes(line: &str) -> Vec<String> {
     let script = repo().join(COMPLETIONS_DIR).join("echoctl.fish");
     let output = match Command::new("fish")
         .args([
@@ -481,8 +462,7 @@ fn fish_completes(line: &str) -> Option<Vec<String>> {
         .output()
     {
         Ok(output) => output,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("cannot run fish: {e}"),
+        Err(e) => cannot_run("fish", "fish", e),
     };
     assert!(
         output.status.success(),
@@ -490,15 +470,12 @@ fn fish_completes(line: &str) -> Option<Vec<String>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let offered = String::from_utf8_lossy(&output.stdout);
-    Some(offered.lines().map(str::to_string).collect())
+    offered.lines().map(str::to_string).collect()
 }
 
 #[test]
 fn fish_completes_with_short_descriptions_and_no_file_names() {
-    let Some(options) = fish_completes("echoctl connect -") else {
-        eprintln!("note: fish is not installed; the fish completion script not exercised");
-        return;
-    };
+    let options = fish_completes("echoctl connect -");
     assert!(
         options.contains(&"--help\tPrint help".to_string()),
         "{options:?}"
@@ -514,13 +491,9 @@ fn fish_completes_with_short_descriptions_and_no_file_names() {
         "echoctl serve --delay ",
         "echoctl serve --max-line C",
     ] {
-        assert_eq!(
-            fish_completes(line).expect("fish"),
-            Vec::<String>::new(),
-            "{line}"
-        );
+        assert_eq!(fish_completes(line), Vec::<String>::new(), "{line}");
     }
-    let shells = fish_completes("echoctl completions ").expect("fish");
+    let shells = fish_completes("echoctl completions ");
     assert!(shells.contains(&"zsh".to_string()), "{shells:?}");
 }
 

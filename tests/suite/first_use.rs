@@ -279,6 +279,30 @@ async fn a_link_local_address_without_a_zone_says_to_add_one() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_are_stamped_in_the_zone_tz_names() {
+    // POSIX zone rules, which need no time zone database: east of UTC, then west of it.
+    for (tz, offset) in [("<+0530>-05:30", "+05:30"), ("<-0930>09:30", "-09:30")] {
+        let mut child = echoctl()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("TZ", tz)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn echoctl serve");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
+        let startup = read_line(&mut stderr).await;
+        assert!(startup.starts_with("listening on "), "{startup}");
+        signal(&child, "TERM");
+        let stopping = log_line(&mut stderr, |line| line.contains("stopping")).await;
+        let (stamp, _) = stopping.split_once(' ').unwrap();
+        assert!(stamp.ends_with(offset), "TZ={tz}: {stopping}");
+        drop(stderr);
+        assert_eq!(finish(child).await.code, Some(0), "TZ={tz}");
+    }
+}
+
 /// Reads `stderr` until a line for which `wanted` holds, failing after `PATIENCE` or at its end.
 async fn log_line(stderr: &mut BufReader<ChildStderr>, wanted: impl Fn(&str) -> bool) -> String {
     timeout(PATIENCE, async {
