@@ -620,6 +620,50 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert!(v.get("measurements").is_none(), "the histograms stay out");
     }
 
+    /// The fields the code holds as types are written as the words schema 2 has always had,
+    /// byte for byte.
+    #[test]
+    fn the_json_writes_errors_modes_and_percentile_names_as_the_words_of_schema_2() {
+        let json = troubled_run().json();
+        for fragment in [
+            "\n    \"expect\": \"reverb\"\n  },\n",
+            "\n  \"lateness_measured_from\": \"plan\",\n",
+            "\"too_few_samples_for\": [\n        \"p90_ms\",\n        \"p99_ms\",\n        \
+             \"p99_9_ms\",\n        \"p99_99_ms\"\n      ]\n",
+            r#"
+  "errors": [
+    {
+      "error": "connect to 127.0.0.1:7: refused",
+      "count": 2
+    },
+    {
+      "error": "read: reset",
+      "count": 1
+    },
+    {
+      "error": "server closed the connection with 5 echo lines owed",
+      "count": 1
+    }
+  ],
+"#,
+        ] {
+            assert!(json.contains(fragment), "{fragment}\nis not in\n{json}");
+        }
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let plain = BenchConfig {
+            expect: Expect::Plain,
+            ..config(Pace::Window(8))
+        };
+        let json =
+            build_report(&plain, &collected(&[], Instant::now(), &nothing, &no_wrong)).json();
+        for fragment in [
+            "\n    \"expect\": \"plain\"\n  },\n",
+            "\n  \"lateness_measured_from\": \"send\",\n",
+        ] {
+            assert!(json.contains(fragment), "{fragment}\nis not in\n{json}");
+        }
+    }
+
     #[test]
     fn a_run_cut_short_says_so_and_is_not_ok() {
         let t0 = Instant::now();
