@@ -13,6 +13,7 @@
 //!   and computing its lateness;
 //! * [`pacing`]: when a connection shouts, when it is done, when it gives up on a silent server;
 //! * [`lateness`]: per-voice histograms and their percentiles;
+//! * [`outcome`]: what a connection ended with, and why it failed when it did;
 //! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON;
 //! * [`hgrm`]: the distribution in HdrHistogram's percentile-distribution text;
@@ -28,6 +29,7 @@ pub mod hgrm;
 pub mod lateness;
 pub mod ledger;
 pub mod load;
+pub mod outcome;
 pub mod pacing;
 pub mod report;
 pub mod tally;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::lateness::{Measurements, Percentiles, Summary};
+use super::outcome::ConnectionError;
 
 /// The JSON report's layout version: 2 added the schema version, start time, command line,
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
@@ -58,7 +59,7 @@ pub struct Report {
     pub bench_cpu: Option<CpuUse>,
     /// The first few wrong lines, escaped, to show what went wrong.
     pub wrong_examples: Vec<String>,
-    /// Connection errors, by message, most frequent first.
+    /// Connection errors, each with its count, most frequent first (then by message).
     pub errors: Vec<ErrorCount>,
     /// The checks the run failed, each with its count: `"3 missing"`, `"1 early"`, ...
     pub failed_checks: Vec<String>,
@@ -134,7 +135,7 @@ pub struct CpuUse {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorCount {
-    pub error: String,
+    pub error: ConnectionError,
     pub count: u64,
 }
 

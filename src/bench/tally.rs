@@ -4,6 +4,7 @@
 //! Pure: the load generator hands over what it collected, and the figures are computed here,
 //! where they are tested on fixed inputs.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -11,31 +12,13 @@ use tokio::time::Instant;
 
 use super::cpu::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
-use super::ledger::LedgerCounts;
+use super::outcome::{ConnectionError, Outcome};
 use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, SCHEMA_VERSION, Settings,
     escape_line,
 };
 use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
-
-/// What one connection ended with.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// The connection was made (whatever happened after).
-    pub made: bool,
-    /// It broke, or the server closed it, before it ended in an orderly way.
-    pub dropped: bool,
-    /// Why it failed or broke.
-    pub error: Option<String>,
-    pub counts: LedgerCounts,
-    /// Echo lines still owed at its end.
-    pub missing: u64,
-    /// Planned times of its first and last shouts.
-    pub first_send: Option<Instant>,
-    pub last_send: Option<Instant>,
-    pub last_heard: Option<Instant>,
-}
 
 /// The first few wrong lines of the run, escaped, for the report.
 #[derive(Debug, Default)]
@@ -89,7 +72,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     };
     let mut lines = EchoLines::default();
     let mut shouts = 0;
-    let mut errors: HashMap<&str, u64> = HashMap::new();
+    let mut errors: HashMap<&ConnectionError, u64> = HashMap::new();
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
     // The steady part: from the last connection's first shout to the first connection's last.
@@ -126,11 +109,11 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
-            error: error.to_string(),
+            error: error.clone(),
             count,
         })
         .collect();
-    errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
+    errors.sort_by_cached_key(|e| (Reverse(e.count), e.error.to_string()));
 
     let active = match (first_send, last_heard) {
         (Some(first), Some(last)) => last.saturating_duration_since(first),
@@ -226,6 +209,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 mod tests {
     use super::*;
     use crate::bench::lateness::Samples;
+    use crate::bench::ledger::LedgerCounts;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -299,6 +283,13 @@ mod tests {
         }
     }
 
+    fn refused() -> ConnectionError {
+        ConnectionError::Connect {
+            addr: ([127, 0, 0, 1], 7).into(),
+            reason: "refused".into(),
+        }
+    }
+
     /// Five connections: one clean, one closed early with lines owed, two refused, one reset.
     fn troubled_run() -> Report {
         let t0 = Instant::now();
@@ -316,7 +307,7 @@ mod tests {
             Outcome {
                 made: true,
                 dropped: true,
-                error: Some("server closed the connection with 5 echo lines owed".into()),
+                error: Some(ConnectionError::ClosedWithEchoesOwed { owed: 5 }),
                 counts: LedgerCounts {
                     early: 1,
                     ..counts(3, 4, 2)
@@ -327,20 +318,22 @@ mod tests {
                 last_heard: Some(t0 + ms(4050)),
             },
             Outcome {
-                error: Some("connect to 127.0.0.1:7: refused".into()),
+                error: Some(refused()),
                 ..Outcome::default()
             },
             Outcome {
                 made: true,
                 dropped: true,
-                error: Some("read: reset".into()),
+                error: Some(ConnectionError::Read {
+                    reason: "reset".into(),
+                }),
                 counts: counts(1, 0, 0),
                 missing: 3,
                 first_send: Some(t0 + ms(900)),
                 ..Outcome::default()
             },
             Outcome {
-                error: Some("connect to 127.0.0.1:7: refused".into()),
+                error: Some(refused()),
                 ..Outcome::default()
             },
         ];
@@ -387,17 +380,20 @@ mod tests {
     #[test]
     fn errors_are_counted_by_message_most_frequent_first_then_by_name() {
         let report = troubled_run();
-        let errors: Vec<(&str, u64)> = report
+        let errors: Vec<(String, u64)> = report
             .errors
             .iter()
-            .map(|e| (e.error.as_str(), e.count))
+            .map(|e| (e.error.to_string(), e.count))
             .collect();
         assert_eq!(
             errors,
             [
-                ("connect to 127.0.0.1:7: refused", 2),
-                ("read: reset", 1),
-                ("server closed the connection with 5 echo lines owed", 1),
+                ("connect to 127.0.0.1:7: refused".to_string(), 2),
+                ("read: reset".to_string(), 1),
+                (
+                    "server closed the connection with 5 echo lines owed".to_string(),
+                    1
+                ),
             ]
         );
     }
