@@ -50,8 +50,9 @@ pub enum Pace {
     Window(usize),
 }
 
-/// What the server is expected to send back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the server is expected to send back; in the JSON report, `"reverb"` or `"plain"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Expect {
     /// A reverb server: three echo lines per shout, a delay apart.
     #[default]

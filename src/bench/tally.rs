@@ -14,10 +14,10 @@ use super::cpu::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
 use super::outcome::{ConnectionError, Outcome};
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, SCHEMA_VERSION, Settings,
-    escape_line,
+    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
+    SCHEMA_VERSION, Settings, escape_line,
 };
-use super::{BenchConfig, Expect, Pace};
+use super::{BenchConfig, Pace};
 use crate::echo::Voice;
 
 /// The first few wrong lines of the run, escaped, for the report.
@@ -175,10 +175,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
             max_p99_ms: None,
-            expect: match config.expect {
-                Expect::Reverb => "reverb",
-                Expect::Plain => "plain",
-            },
+            expect: config.expect,
         },
         connections,
         shouts_sent: shouts,
@@ -187,7 +184,11 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         echo_lines_per_s,
         steady_echo_lines_per_s,
         steady_s: steady.as_secs_f64(),
-        lateness_measured_from: if closed_loop { "send" } else { "plan" },
+        lateness_measured_from: if closed_loop {
+            MeasuredFrom::Send
+        } else {
+            MeasuredFrom::Plan
+        },
         lateness: lateness_report(&measurements.from_plan),
         lateness_from_send: lateness_report(&measurements.from_send),
         send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
@@ -208,6 +209,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::Expect;
     use crate::bench::lateness::Samples;
     use crate::bench::ledger::LedgerCounts;
 
@@ -439,7 +441,7 @@ mod tests {
             &config(Pace::Window(8)),
             &collected(&[], Instant::now(), &nothing, &no_wrong),
         );
-        assert_eq!(quiet.lateness_measured_from, "send");
+        assert_eq!(quiet.lateness_measured_from, MeasuredFrom::Send);
         assert_eq!(quiet.send_slip, None, "no schedule in a closed loop");
         assert_eq!(
             (quiet.settings.interval_ms, quiet.settings.window),
