@@ -19,7 +19,7 @@
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]
-//! decides whether output is colored; [`exit`] holds every exit status; [`log_time`] is the
+//! decides whether output is colored; `term` whether the terminal can redraw; [`exit`] holds every exit status; [`log_time`] is the
 //! log lines' clock.
 //!
 //! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
@@ -43,6 +43,7 @@ pub mod schedule;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub(crate) mod term;
 pub mod timeline;
 pub mod timer;
 pub mod transport;

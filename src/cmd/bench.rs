@@ -46,7 +46,7 @@ pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<
         })
     };
     let progress = Arc::new(Progress::default());
-    let bar = (std::io::stderr().is_terminal() && !dumb_terminal())
+    let bar = (std::io::stderr().is_terminal() && crate::term::can_redraw())
         .then(|| show_progress(&config, progress.clone()));
     let report = bench::run_until(config, progress, cut).await;
     watcher.abort();
@@ -115,11 +115,6 @@ fn write_files(
 
 /// Descriptors the bench needs beside one per connection (standard streams, the runtime's own).
 const FILES_BESIDES_CONNECTIONS: u64 = 32;
-
-/// `TERM=dumb`: a terminal that cannot redraw a line in place, so no bar is drawn.
-fn dumb_terminal() -> bool {
-    std::env::var_os("TERM").is_some_and(|term| term == "dumb")
-}
 
 /// A progress line on stderr, redrawn from the shared counters a few times a second, cut to the
 /// terminal's width (see [`progress_line`]).
