@@ -19,8 +19,9 @@
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]
-//! decides whether output is colored; `term` whether the terminal can redraw; [`exit`] holds every exit status; [`log_time`] is the
-//! log lines' clock.
+//! decides whether output is colored, and `term` whether the terminal can redraw and how wide a
+//! progress bar may be on it; [`exit`] holds every exit status; [`log_time`] is the log lines'
+//! clock.
 //!
 //! At the edge, [`cli`] defines the command line once (with its value parsers, the bench's
 //! arguments and the generator of completions and man pages) and turns it into the library's
