@@ -15,7 +15,8 @@
 //! * [`client`] relays an input to a server and its echoes to an output;
 //! * [`demo`] replays the book's sessions through both, over loopback TCP;
 //! * [`bench`](mod@bench) loads a server with many connections and checks every echo;
-//! * [`timeline`] draws when each shout was sent and each echo arrived (terminal and SVG).
+//! * [`timeline`] draws when each shout was sent and each echo arrived (terminal and SVG); its
+//!   SVG and the bench's chart are drawn on one page, `svg_page`.
 //!
 //! [`timer`] keeps echo deadlines finer than tokio's 1 ms timer wheel; [`net`] resolves names,
 //! connects and binds, and words their errors, for client, server and bench alike; [`color`]
@@ -44,6 +45,7 @@ pub mod schedule;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub(crate) mod svg_page;
 pub(crate) mod term;
 pub mod timeline;
 pub mod timer;
