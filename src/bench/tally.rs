@@ -618,8 +618,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert!(v.get("measurements").is_none(), "the histograms stay out");
     }
 
-    /// The fields the code holds as types are written as the words schema 2 has always had,
-    /// byte for byte.
+    /// The fields held as enums are written as schema 2's words, byte for byte.
     #[test]
     fn the_json_writes_errors_modes_and_percentile_names_as_the_words_of_schema_2() {
         let json = troubled_run().json();
