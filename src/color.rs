@@ -57,7 +57,7 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool, env: &ColorEnv) -> bool
             } else if forces(&env.clicolor_force) || forces(&env.force_color) {
                 true
             } else {
-                is_terminal && env.term.as_deref() != Some("dumb".as_ref())
+                is_terminal && !crate::term::is_dumb(env.term.as_deref())
             }
         }
     }

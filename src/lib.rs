@@ -10,9 +10,10 @@
 //!   many connections and checks every echo; [`net`] resolves, connects and binds and words
 //!   their errors; [`transport`] is the socket under a connection; [`timer`] keeps echo
 //!   deadlines finer than tokio's 1 ms wheel; [`signals`] turns Ctrl-C and SIGTERM into stops.
-//! * **Output**: [`color`] decides whether output is colored; [`paint`] how echoes and typed
-//!   lines look; [`timeline`] draws a session's timeline in the terminal and as SVG;
-//!   [`log_time`] is the log lines' clock.
+//! * **Output**: [`color`] decides whether output is colored, and `term` whether the terminal
+//!   can redraw and how wide a progress bar may be on it; [`paint`] how echoes and typed lines
+//!   look; [`timeline`] draws a session's timeline in the terminal and as SVG, on the same
+//!   `svg_page` as the bench's chart; [`log_time`] is the log lines' clock.
 //! * **Edge**: [`cli`] defines the command line once and turns it into plain configuration;
 //!   [`cmd`] runs each subcommand on it; [`exit`] holds every exit status. Nothing below `cmd`
 //!   imports `cli` or `cmd`; `main` reports every error and returns every exit status.
@@ -29,6 +30,8 @@ pub mod net;
 pub mod paint;
 pub mod server;
 pub mod signals;
+pub(crate) mod svg_page;
+pub(crate) mod term;
 pub mod timeline;
 pub mod timer;
 pub mod transport;

@@ -8,11 +8,13 @@
 use hdrhistogram::Histogram;
 use svg::Document;
 use svg::node::element::path::Data;
-use svg::node::element::{Line, Path, Rectangle, Text, Title};
+use svg::node::element::{Path, Text};
 
 use super::hgrm::{Step, VOICE_NAMES};
 use super::report::{Report, ms as format_duration_ms};
 use echoctl_core::echo::Voice;
+
+use crate::svg_page::{GRID, INK, SANS, page};
 
 /// The chart of a run's lateness (from the plan, as the table's), one curve per voice.
 pub fn of_report(report: &Report) -> Document {
@@ -59,10 +61,6 @@ const LEFT: f64 = 110.0;
 const RIGHT: f64 = WIDTH - 40.0;
 const TOP: f64 = 110.0;
 const BOTTOM: f64 = HEIGHT - 130.0;
-
-const INK: &str = "#222222";
-const GRID: &str = "#e4e4e4";
-const SANS: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
 /// The colour of each voice's curve, in echo order (upper, original, lower).
 pub const VOICE_COLORS: [&str; 3] = ["#0a8ea8", "#e08a00", "#7a4fbf"];
@@ -146,14 +144,9 @@ fn label(content: impl Into<String>, x: f64, y: f64, size: f64) -> Text {
         .set("fill", INK)
 }
 
-fn line(x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) -> Line {
-    Line::new()
-        .set("x1", x1)
-        .set("y1", y1)
-        .set("x2", x2)
-        .set("y2", y2)
-        .set("stroke", stroke)
-        .set("stroke-width", 1)
+/// A line one unit wide.
+fn line(x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) -> svg::node::element::Line {
+    crate::svg_page::line(x1, y1, x2, y2, stroke, 1.0)
 }
 
 /// Height of a legend row.
@@ -195,18 +188,8 @@ pub fn render(title: &str, subtitle: &str, curves: &[Curve]) -> Document {
     let x = |n: f64| LEFT + n / f64::from(x_nines) * (RIGHT - LEFT);
     let y = |ms: f64| BOTTOM - ms / y_max * (BOTTOM - TOP);
 
-    let mut document = Document::new()
-        .set("viewBox", (0, 0, WIDTH, height))
-        .set("width", WIDTH)
-        .set("height", height)
-        .add(Title::new(title))
-        .add(
-            Rectangle::new()
-                .set("width", WIDTH)
-                .set("height", height)
-                .set("fill", "white"),
-        )
-        .add(label(title, 40.0, 44.0, 24.0).set("font-weight", "bold"));
+    let mut document =
+        page(WIDTH, height, title).add(label(title, 40.0, 44.0, 24.0).set("font-weight", "bold"));
     for (i, line) in subtitle.lines().take(2).enumerate() {
         document = document.add(label(line, 40.0, 70.0 + 20.0 * i as f64, 15.0));
     }

@@ -46,9 +46,10 @@ use tokio_util::sync::CancellationToken;
 use super::cpu;
 use super::lateness::{Measurements, Samples};
 use super::ledger::{Heard, Ledger};
+use super::outcome::{ConnectionError, Outcome};
 use super::pacing::Pacing;
 use super::report::Report;
-use super::tally::{Collected, Outcome, WrongExamples, build_report};
+use super::tally::{Collected, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
 use crate::net::{self, Stream};
 use crate::transport::{self, Transport};
@@ -156,7 +157,9 @@ pub async fn run_until(
         outcomes.push(joined.unwrap_or_else(|e| Outcome {
             made: true,
             dropped: true,
-            error: Some(format!("internal error in the bench: {e}")),
+            error: Some(ConnectionError::Internal {
+                reason: e.to_string(),
+            }),
             ..Outcome::default()
         }));
     }
@@ -193,7 +196,7 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
     let connecting = Instant::now();
     let stream = tokio::select! {
         stream = connect(&shared) => stream,
-        _ = shared.cut.cancelled() => Err("cut short while connecting".to_string()),
+        _ = shared.cut.cancelled() => Err(ConnectionError::CutWhileConnecting),
     };
     let took = connecting.elapsed();
     drop(permit);
@@ -218,13 +221,15 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
 
 /// Tries each resolved address, starting with the one that worked last (or connects to the
 /// Unix socket).
-async fn connect(shared: &Shared) -> Result<Stream, String> {
+async fn connect(shared: &Shared) -> Result<Stream, ConnectionError> {
     #[cfg(unix)]
     if let Address::Unix(path) = &shared.config.addr {
         return net::unix::connect(path, shared.config.connect_timeout)
             .await
             .map(Stream::Unix)
-            .map_err(|e| format!("{e:#}"));
+            .map_err(|e| ConnectionError::ConnectUnix {
+                message: format!("{e:#}"),
+            });
     }
     let n = shared.addrs.len();
     let first = shared.preferred.load(Ordering::Relaxed);
@@ -236,16 +241,28 @@ async fn connect(shared: &Shared) -> Result<Stream, String> {
                 .store((first + position) % n, Ordering::Relaxed);
             Ok(Stream::Tcp(stream))
         }
-        Err(failures) => Err(failures
-            .last()
-            .map(|(addr, e)| format!("connect to {addr}: {}", explain(e)))
-            .unwrap_or_default()),
+        Err(failures) => Err(match failures.last() {
+            Some((addr, e)) => ConnectionError::Connect {
+                addr: *addr,
+                reason: net::explain_io_error(e),
+            },
+            None => ConnectionError::NoAddress,
+        }),
     }
 }
 
-/// An I/O error with what to do about it, when there is something to do.
-fn explain(e: &io::Error) -> String {
-    crate::net::explain_io_error(e)
+/// A failed read, with what to do about it when there is something to do.
+fn read_failed(e: io::Error) -> ConnectionError {
+    ConnectionError::Read {
+        reason: net::explain_io_error(&e),
+    }
+}
+
+/// A failed write, with what to do about it when there is something to do.
+fn write_failed(e: io::Error) -> ConnectionError {
+    ConnectionError::Write {
+        reason: net::explain_io_error(&e),
+    }
 }
 
 /// How reading from the socket went.
@@ -334,7 +351,7 @@ impl<'a> Driver<'a> {
 
     /// Sends the shouts and reads their echoes. `Ok` when everything owed was heard or given up
     /// on in an orderly way; `Err` when the connection broke.
-    async fn exchange(&mut self) -> Result<(), String> {
+    async fn exchange(&mut self) -> Result<(), ConnectionError> {
         let shared = self.shared;
         let mut pacing = Pacing::new(&shared.config, Instant::now());
         // The waits are built once and re-armed only when their deadline moves: building them
@@ -357,8 +374,7 @@ impl<'a> Driver<'a> {
                 }
             }
             pacing.count_sent(self.ledger.counts().shouts);
-            self.flush()
-                .map_err(|e| format!("write: {}", explain(&e)))?;
+            self.flush().map_err(write_failed)?;
             let owed = self.ledger.owed();
             if pacing.is_done(owed, !self.out.is_empty()) {
                 return Ok(());
@@ -378,20 +394,19 @@ impl<'a> Driver<'a> {
                     return Ok(());
                 }
                 ready = self.stream.readable() => {
-                    ready.map_err(|e| format!("read: {}", explain(&e)))?;
-                    match self.read_available().map_err(|e| format!("read: {}", explain(&e)))? {
+                    ready.map_err(read_failed)?;
+                    match self.read_available().map_err(read_failed)? {
                         ReadEnd::Open => {}
                         ReadEnd::Closed if pacing.expects_more(self.ledger.owed()) => {
-                            return Err(format!(
-                                "server closed the connection with {} echo lines owed",
-                                self.ledger.owed()
-                            ));
+                            return Err(ConnectionError::ClosedWithEchoesOwed {
+                                owed: self.ledger.owed(),
+                            });
                         }
                         ReadEnd::Closed => return Ok(()),
                     }
                 }
                 ready = self.stream.writable(), if !self.out.is_empty() => {
-                    ready.map_err(|e| format!("write: {}", explain(&e)))?;
+                    ready.map_err(write_failed)?;
                 }
                 _ = &mut send_timer, if pacing.sends_on_schedule() => {
                     // Every shout overdue by now goes out, each with its planned time.
@@ -489,7 +504,7 @@ impl<'a> Driver<'a> {
 
     /// After the last echo: half-close, then wait for the server to close, so anything it sends
     /// beyond what was owed is caught.
-    async fn finish(&mut self) -> Result<(), String> {
+    async fn finish(&mut self) -> Result<(), ConnectionError> {
         if self.stream.shutdown().await.is_err() {
             // The server may already have closed; nothing more to hear either way.
             return Ok(());

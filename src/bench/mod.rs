@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use echoctl_core::bench::{
-    BenchConfig, Expect, Pace, hgrm, lateness, ledger, pacing, report, report::Report, tally,
+    BenchConfig, Expect, Pace, hgrm, lateness, ledger, outcome, pacing, report, report::Report,
+    tally,
 };
 pub use load::{run, run_until};
 

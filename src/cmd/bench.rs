@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use crate::bench::{self, BenchConfig, Progress, Report, ReportOptions, chart, hgrm};
 use crate::exit::ExitStatus;
+use crate::term;
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
@@ -45,7 +46,7 @@ pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<
         })
     };
     let progress = Arc::new(Progress::default());
-    let bar = (std::io::stderr().is_terminal() && !dumb_terminal())
+    let bar = (std::io::stderr().is_terminal() && term::can_redraw())
         .then(|| show_progress(&config, progress.clone()));
     let report = bench::run_until(config, progress, cut).await;
     watcher.abort();
@@ -115,21 +116,13 @@ fn write_files(
 /// Descriptors the bench needs beside one per connection (standard streams, the runtime's own).
 const FILES_BESIDES_CONNECTIONS: u64 = 32;
 
-/// `TERM=dumb`: a terminal that cannot redraw a line in place, so no bar is drawn.
-fn dumb_terminal() -> bool {
-    std::env::var_os("TERM").is_some_and(|term| term == "dumb")
-}
-
 /// A progress line on stderr, redrawn from the shared counters a few times a second, cut to the
 /// terminal's width (see [`progress_line`]).
 fn show_progress(
     config: &BenchConfig,
     progress: Arc<Progress>,
 ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        ProgressDrawTarget::term_like_with_hz(Box::new(RoomForCtrlC(console::Term::stderr())), 5),
-    );
+    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5, false));
     if let Ok(style) = ProgressStyle::with_template("{msg}") {
         bar.set_style(style);
     }
@@ -164,48 +157,6 @@ fn show_progress(
     (bar, ticker)
 }
 
-/// Columns left free at the right of the progress line for the `^C` a terminal echoes on Ctrl-C.
-const ROOM_FOR_CTRL_C: u16 = 3;
-
-/// Standard error as indicatif sees it: [`ROOM_FOR_CTRL_C`] columns narrower. indicatif pads the
-/// bar's line to the terminal's last column, so a `^C` echoed after it would wrap onto a line of
-/// its own, and clearing the bar would clear that line and leave the bar behind.
-#[derive(Debug)]
-struct RoomForCtrlC(console::Term);
-
-impl indicatif::TermLike for RoomForCtrlC {
-    fn width(&self) -> u16 {
-        self.0.size().1.saturating_sub(ROOM_FOR_CTRL_C).max(1)
-    }
-    fn height(&self) -> u16 {
-        self.0.size().0
-    }
-    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_up(n)
-    }
-    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_down(n)
-    }
-    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_right(n)
-    }
-    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_left(n)
-    }
-    fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.0.write_line(s)
-    }
-    fn write_str(&self, s: &str) -> std::io::Result<()> {
-        self.0.write_str(s)
-    }
-    fn clear_line(&self) -> std::io::Result<()> {
-        self.0.clear_line()
-    }
-    fn flush(&self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
 /// What the progress line shows.
 #[derive(Debug, Clone, Copy)]
 struct Counts {
@@ -218,13 +169,12 @@ struct Counts {
     shouts: u64,
 }
 
-/// The progress line for a terminal `columns` wide: [`ROOM_FOR_CTRL_C`] columns short of it, so
-/// that it never wraps, even with a `^C` echoed after it (see [`RoomForCtrlC`]); and the same
-/// width as the counts grow, since
-/// each count is padded to the width of its largest value. The richest layout that leaves the
-/// bar ten cells wins; narrower ones drop the shouts, then the totals.
+/// The progress line for a terminal `columns` wide: as wide as [`term::bar_width`] allows, so
+/// that it never wraps, even with a `^C` echoed after it; and the same width as the counts grow,
+/// since each count is padded to the width of its largest value. The richest layout that leaves
+/// the bar ten cells wins; narrower ones drop the shouts, then the totals.
 fn progress_line(columns: usize, elapsed: Duration, c: &Counts) -> String {
-    let width = columns.saturating_sub(usize::from(ROOM_FOR_CTRL_C)).max(1);
+    let width = term::bar_width(columns);
     let secs = elapsed.as_secs();
     let time = format!("{:>2}:{:02}", secs / 60, secs % 60);
     let percent = (100 * c.echoes.min(c.total))

@@ -9,6 +9,7 @@ use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::exit::{ExitError, ExitStatus};
 use crate::net;
 use crate::signals;
+use crate::term;
 use crate::timeline;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
@@ -23,8 +24,7 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal();
     // A dumb terminal cannot move the cursor: there, as with --raw, bytes are relayed as they come.
-    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
-    let interactive = terminal && !options.raw && !dumb;
+    let interactive = terminal && !options.raw && term::can_redraw();
     let transcript = Arc::new(Mutex::new(Transcript::new(
         interactive || options.timestamps || options.timeline,
     )));

@@ -45,7 +45,7 @@ pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStat
     // for; it would tear them if they went elsewhere on the same screen (stdout piped to `cat`
     // on the terminal stderr is), so it shows only where the transcript is that very terminal.
     let mut progress = if bar_cannot_tear(page) {
-        Progress::on_stderr(std::env::var_os("TERM").is_some_and(|term| term == "dumb"))
+        Progress::on_stderr(!crate::term::can_redraw())
     } else {
         Progress::hidden()
     };

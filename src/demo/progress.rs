@@ -14,17 +14,18 @@
 //! terminal there is no spinner and no escape sequence: the bar is redrawn with carriage returns.
 //!
 //! On Ctrl-C the terminal itself echoes `^C` where the cursor is, at the end of the bar; see
-//! `RoomForCtrlC` for why the bar stops short of the last columns.
+//! `term::ROOM_FOR_CTRL_C` for why the bar stops short of the last columns.
 
 use std::fmt::Write as _;
-use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::server::Mode;
 use echoctl_core::script::Tally;
+
+use crate::term;
 
 /// How often the bar's clock is redrawn.
 const TICK: Duration = Duration::from_millis(100);
@@ -84,7 +85,6 @@ impl Progress {
         let shared = Arc::new(Mutex::new(start));
         let tally = Arc::clone(&shared);
         let spinning = !self.dumb_terminal;
-        let term = console::Term::stderr();
         let draw = move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
             let status = Status {
                 book_program,
@@ -94,18 +94,12 @@ impl Progress {
             };
             let frame = state.elapsed().as_millis() / TICK.as_millis();
             let spinner = spinning.then(|| SPINNER[frame as usize % SPINNER.len()]);
-            let _ = out.write_str(&line(&status, spinner, drawable_width(&term)));
+            let _ = out.write_str(&line(&status, spinner, term::stderr_bar_width()));
         };
         let style = ProgressStyle::with_template("{line}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .with_key("line", draw);
-        let target = ProgressDrawTarget::term_like_with_hz(
-            Box::new(RoomForCtrlC {
-                term: console::Term::stderr(),
-                dumb: self.dumb_terminal,
-            }),
-            REFRESH_HZ,
-        );
+        let target = term::progress_on_stderr(REFRESH_HZ, self.dumb_terminal);
         let bar = ProgressBar::with_draw_target(Some(start.echoes_total as u64), target)
             .with_style(style);
         bar.enable_steady_tick(TICK);
@@ -236,74 +230,6 @@ fn bar(done: usize, total: usize, cells: usize) -> String {
     out
 }
 
-/// The columns the bar may use on `term`: all but [`RoomForCtrlC`]'s two.
-fn drawable_width(term: &console::Term) -> usize {
-    let (_, columns) = term.size();
-    usize::from(columns.saturating_sub(2).max(1))
-}
-
-/// The terminal on stderr, as indicatif sees it: two columns narrower than it is.
-///
-/// indicatif pads the bar with spaces to the terminal's full width, which leaves the cursor in the
-/// last column. The `^C` a terminal echoes on Ctrl-C would then wrap to a new line, clearing the
-/// bar would clear that line instead, and a stale bar would stay above the shell's prompt. With
-/// two columns to spare, `^C` lands on the bar's own line and goes when the bar is cleared.
-///
-/// On a dumb terminal it draws no escape sequence: a line is cleared by writing spaces over it.
-#[derive(Debug)]
-struct RoomForCtrlC {
-    term: console::Term,
-    /// `TERM=dumb`: a carriage return is all the terminal is known to understand.
-    dumb: bool,
-}
-
-impl TermLike for RoomForCtrlC {
-    fn width(&self) -> u16 {
-        u16::try_from(drawable_width(&self.term)).unwrap_or(u16::MAX)
-    }
-
-    fn height(&self) -> u16 {
-        self.term.size().0
-    }
-
-    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
-        self.term.move_cursor_up(n)
-    }
-
-    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
-        self.term.move_cursor_down(n)
-    }
-
-    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
-        self.term.move_cursor_right(n)
-    }
-
-    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
-        self.term.move_cursor_left(n)
-    }
-
-    fn write_line(&self, s: &str) -> io::Result<()> {
-        self.term.write_line(s)
-    }
-
-    fn write_str(&self, s: &str) -> io::Result<()> {
-        self.term.write_str(s)
-    }
-
-    fn clear_line(&self) -> io::Result<()> {
-        if self.dumb {
-            let blank = " ".repeat(drawable_width(&self.term));
-            self.term.write_str(&format!("\r{blank}\r"))
-        } else {
-            self.term.clear_line()
-        }
-    }
-
-    fn flush(&self) -> io::Result<()> {
-        self.term.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,14 +275,15 @@ mod tests {
 
     #[test]
     fn at_40_columns_the_bar_keeps_its_numbers_on_one_line() {
-        // A 40-column terminal leaves the bar 38 (two for the ^C of a Ctrl-C).
+        // A 40-column terminal leaves the bar 37 (see term::ROOM_FOR_CTRL_C).
+        let width = term::bar_width(40);
         assert_eq!(
-            line(&at(1, 3, 900), Some('⠋'), 38),
-            "⠋ reverb1 [====>       ] 3/9  0.9/6.5s"
+            line(&at(1, 3, 900), Some('⠋'), width),
+            "⠋ reverb1 [===>       ] 3/9  0.9/6.5s"
         );
         assert_eq!(
-            line(&at(1, 3, 900), None, 38),
-            "reverb1 [====>         ] 3/9  0.9/6.5s"
+            line(&at(1, 3, 900), None, width),
+            "reverb1 [====>        ] 3/9  0.9/6.5s"
         );
         assert_eq!(line(&at(1, 3, 900), None, 12), "reverb1 [==>");
     }

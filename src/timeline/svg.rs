@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use svg::Document;
 use svg::Node;
-use svg::node::element::{Circle, Element, Group, Line, Path, Rectangle, Title};
+use svg::node::element::{Circle, Element, Group, Path, Rectangle, Title};
 use unicode_width::UnicodeWidthChar;
 
 use echoctl_core::echo::Voice;
 use echoctl_core::timeline::{Axis, Row, Timeline, label_stride, seconds};
+
+use crate::svg_page::{GRID, INK, SANS, line, page};
 
 /// A 16:9 slide; taller only when the rows need it.
 pub const WIDTH: f64 = 1280.0;
@@ -35,13 +37,10 @@ const AXIS_HEIGHT: f64 = 48.0;
 const PANEL_GAP: f64 = 28.0;
 const LEGEND_HEIGHT: f64 = 48.0;
 
-const INK: &str = "#222222";
 const FAINT: &str = "#bbbbbb";
-const GRID: &str = "#e4e4e4";
 const CYAN_BRIGHT: &str = "#00c8f0";
 const CYAN: &str = "#0a8ea8";
 const WAITING: &str = "#f2a900";
-const SANS: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 const MONO: &str = "DejaVu Sans Mono, Menlo, Consolas, monospace";
 
 /// The picture of `timelines` (one panel each, in order) on `axis`, under `heading`.
@@ -52,22 +51,11 @@ pub fn render(heading: &str, timelines: &[&Timeline], axis: &Axis) -> Document {
     let height = needed.max(MIN_HEIGHT);
     let axis = axis.thinned(((PLOT_RIGHT - PLOT_LEFT) / 40.0) as u32);
 
-    let mut document = Document::new()
-        .set("viewBox", (0, 0, WIDTH, height))
-        .set("width", WIDTH)
-        .set("height", height)
-        .add(Title::new(heading))
-        .add(
-            Rectangle::new()
-                .set("width", WIDTH)
-                .set("height", height)
-                .set("fill", "white"),
-        )
-        .add(
-            text(heading, MARGIN, MARGIN + 28.0, 28.0, SANS)
-                .set("font-weight", "bold")
-                .set("fill", INK),
-        );
+    let mut document = page(WIDTH, height, heading).add(
+        text(heading, MARGIN, MARGIN + 28.0, 28.0, SANS)
+            .set("font-weight", "bold")
+            .set("fill", INK),
+    );
     // Free space goes between the heading and the panels, so they sit in the middle.
     let mut top = MARGIN + HEADING_HEIGHT + (height - needed) / 2.0;
     for timeline in timelines {
@@ -331,14 +319,4 @@ impl Set for Element {
         self.assign(name, value);
         self
     }
-}
-
-fn line(x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64) -> Line {
-    Line::new()
-        .set("x1", x1)
-        .set("y1", y1)
-        .set("x2", x2)
-        .set("y2", y2)
-        .set("stroke", stroke)
-        .set("stroke-width", width)
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::common::{PATIENCE, TestServer, echoctl};
+use echoctl::bench::report::MeasuredFrom;
 use echoctl::bench::{self, BenchConfig, Pace, Progress, Report};
 use echoctl::server::Mode;
 use echoctl_core::echo::Voice;
@@ -462,7 +463,7 @@ async fn a_bench_held_back_keeps_its_plan_and_times_echoes_from_it() {
         let from_send = m.from_send.histogram(voice);
         assert_eq!((from_send.len(), from_send.max()), (5, 0), "{voice:?}");
     }
-    assert_eq!(report.lateness_measured_from, "plan");
+    assert_eq!(report.lateness_measured_from, MeasuredFrom::Plan);
     let slip = report.send_slip.expect("paced by time");
     // The histogram's 0.1 %: 250 ms is kept as the top of its bucket.
     assert_eq!(slip.count, 5);

@@ -644,8 +644,8 @@ mod bar {
         for frame in &frames {
             assert_eq!(
                 frame.chars().count(),
-                38,
-                "two columns left for ^C: {frame:?}"
+                37,
+                "three columns left: two for ^C, and the last: {frame:?}"
             );
             assert!(
                 frame.chars().next().is_some_and(|c| SPINNER.contains(c)),

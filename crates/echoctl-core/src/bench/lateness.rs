@@ -53,17 +53,58 @@ pub struct Percentiles {
     pub mean_ms: f64,
     pub p90_ms: f64,
     pub p99_99_ms: f64,
-    pub too_few_samples_for: Vec<&'static str>,
+    pub too_few_samples_for: Vec<Quantile>,
 }
 
-/// The percentiles a [`Percentiles`] carries beside min, mean and max: name and quantile.
-pub const QUANTILES: [(&str, f64); 5] = [
-    ("p50_ms", 0.50),
-    ("p90_ms", 0.90),
-    ("p99_ms", 0.99),
-    ("p99_9_ms", 0.999),
-    ("p99_99_ms", 0.9999),
-];
+/// A percentile a [`Percentiles`] carries beside min, mean and max; in JSON, its field's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Quantile {
+    #[serde(rename = "p50_ms")]
+    P50,
+    #[serde(rename = "p90_ms")]
+    P90,
+    #[serde(rename = "p99_ms")]
+    P99,
+    #[serde(rename = "p99_9_ms")]
+    P999,
+    #[serde(rename = "p99_99_ms")]
+    P9999,
+}
+
+impl Quantile {
+    /// In the order a [`Percentiles`] is read: from the median to the rarest.
+    pub const ALL: [Quantile; 5] = [
+        Quantile::P50,
+        Quantile::P90,
+        Quantile::P99,
+        Quantile::P999,
+        Quantile::P9999,
+    ];
+
+    /// The fraction of samples at or below this percentile: 0.5 for p50.
+    pub fn fraction(self) -> f64 {
+        match self {
+            Quantile::P50 => 0.50,
+            Quantile::P90 => 0.90,
+            Quantile::P99 => 0.99,
+            Quantile::P999 => 0.999,
+            Quantile::P9999 => 0.9999,
+        }
+    }
+}
+
+impl Percentiles {
+    /// The figure at `quantile`, in milliseconds.
+    pub fn at(&self, quantile: Quantile) -> f64 {
+        match quantile {
+            Quantile::P50 => self.p50_ms,
+            Quantile::P90 => self.p90_ms,
+            Quantile::P99 => self.p99_ms,
+            Quantile::P999 => self.p99_9_ms,
+            Quantile::P9999 => self.p99_99_ms,
+        }
+    }
+}
 
 /// Whether `count` samples are enough for the percentile at `quantile` to be more than the max:
 /// at least 1 / (1 − quantile) of them.
@@ -155,18 +196,17 @@ pub fn percentiles(h: &Histogram<u64>) -> Percentiles {
     };
     Percentiles {
         count,
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-        p99_9_ms: at(0.999),
+        p50_ms: at(Quantile::P50.fraction()),
+        p99_ms: at(Quantile::P99.fraction()),
+        p99_9_ms: at(Quantile::P999.fraction()),
         max_ms: if count == 0 { 0.0 } else { ms(h.max()) },
         min_ms: if count == 0 { 0.0 } else { ms(h.min()) },
         mean_ms: if count == 0 { 0.0 } else { h.mean() / 1000.0 },
-        p90_ms: at(0.90),
-        p99_99_ms: at(0.9999),
-        too_few_samples_for: QUANTILES
-            .iter()
-            .filter(|(_, q)| count > 0 && !enough_samples(count, *q))
-            .map(|(name, _)| *name)
+        p90_ms: at(Quantile::P90.fraction()),
+        p99_99_ms: at(Quantile::P9999.fraction()),
+        too_few_samples_for: Quantile::ALL
+            .into_iter()
+            .filter(|q| count > 0 && !enough_samples(count, q.fraction()))
             .collect(),
     }
 }
@@ -347,7 +387,7 @@ mod tests {
         assert!(close(p.p99_ms, 0.99), "{p:?}");
         assert!(close(p.p99_9_ms, 0.999), "{p:?}");
         assert!(close(p.max_ms, 1.0), "{p:?}");
-        assert_eq!(p.too_few_samples_for, ["p99_99_ms"]);
+        assert_eq!(p.too_few_samples_for, [Quantile::P9999]);
         assert_eq!(m.from_plan.voice(Voice::Lower).count, 0);
     }
 
@@ -358,10 +398,13 @@ mod tests {
             record(&mut m, Voice::Original, us(n));
         }
         let p = m.from_plan.voice(Voice::Original);
-        assert_eq!(p.too_few_samples_for, ["p99_ms", "p99_9_ms", "p99_99_ms"]);
+        assert_eq!(
+            p.too_few_samples_for,
+            [Quantile::P99, Quantile::P999, Quantile::P9999]
+        );
         record(&mut m, Voice::Original, us(100));
         let p = m.from_plan.voice(Voice::Original);
-        assert_eq!(p.too_few_samples_for, ["p99_9_ms", "p99_99_ms"]);
+        assert_eq!(p.too_few_samples_for, [Quantile::P999, Quantile::P9999]);
         assert!(
             m.from_plan
                 .voice(Voice::Upper)

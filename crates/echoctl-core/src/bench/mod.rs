@@ -7,6 +7,7 @@
 //!   and computing its lateness;
 //! * [`pacing`]: when a connection shouts, when it is done, when it gives up on a silent server;
 //! * [`lateness`]: per-voice histograms and their percentiles;
+//! * [`outcome`]: what a connection ended with, and why it failed when it did;
 //! * [`tally`]: what every connection ended with, added up into the report's figures;
 //! * [`report`]: the verdict, the table and the JSON;
 //! * [`hgrm`]: the distribution in HdrHistogram's percentile-distribution text.
@@ -14,6 +15,7 @@
 pub mod hgrm;
 pub mod lateness;
 pub mod ledger;
+pub mod outcome;
 pub mod pacing;
 pub mod report;
 pub mod tally;
@@ -31,8 +33,9 @@ pub enum Pace {
     Window(usize),
 }
 
-/// What the server is expected to send back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the server is expected to send back; in the JSON report, `"reverb"` or `"plain"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Expect {
     /// A reverb server: three echo lines per shout, a delay apart.
     #[default]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::lateness::{Measurements, Percentiles, Summary};
+use super::Expect;
+use super::lateness::{Measurements, Percentiles, Quantile, Summary};
+use super::outcome::ConnectionError;
 
 /// The JSON report's layout version: 2 added the schema version, start time, command line,
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
@@ -40,9 +42,8 @@ pub struct Report {
     pub steady_echo_lines_per_s: Option<f64>,
     /// How long the steady part lasted, in seconds (0 when there is none).
     pub steady_s: f64,
-    /// What lateness is measured from: `"plan"` (paced by time: each shout's planned send, so a
-    /// bench that falls behind shows in it) or `"send"` (throughput mode, a closed loop).
-    pub lateness_measured_from: &'static str,
+    /// What lateness is measured from.
+    pub lateness_measured_from: MeasuredFrom,
     /// Against each echo's due time from its shout's planned send (in throughput mode, from its
     /// actual send).
     pub lateness: LatenessReport,
@@ -58,7 +59,7 @@ pub struct Report {
     pub bench_cpu: Option<CpuUse>,
     /// The first few wrong lines, escaped, to show what went wrong.
     pub wrong_examples: Vec<String>,
-    /// Connection errors, by message, most frequent first.
+    /// Connection errors, each with its count, most frequent first (then by message).
     pub errors: Vec<ErrorCount>,
     /// The checks the run failed, each with its count: `"3 missing"`, `"1 early"`, ...
     pub failed_checks: Vec<String>,
@@ -87,7 +88,17 @@ pub struct Settings {
     /// `--max-p99`: the run fails when the p99 lateness of any voice is over it.
     pub max_p99_ms: Option<f64>,
     /// What the server was expected to send back: `reverb` or `plain`.
-    pub expect: &'static str,
+    pub expect: Expect,
+}
+
+/// What lateness is measured from; in JSON, `"plan"` or `"send"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeasuredFrom {
+    /// Paced by time: each shout's planned send, so a bench that falls behind shows in it.
+    Plan,
+    /// Throughput mode, a closed loop: each shout's actual send.
+    Send,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -134,7 +145,7 @@ pub struct CpuUse {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorCount {
-    pub error: String,
+    pub error: ConnectionError,
     pub count: u64,
 }
 
@@ -209,8 +220,8 @@ impl Report {
             (None, None) => String::new(),
         };
         let server = match s.expect {
-            "plain" => "plain echo".to_string(),
-            _ => format!("server delay {}", ms(s.delay_ms)),
+            Expect::Plain => "plain echo".to_string(),
+            Expect::Reverb => format!("server delay {}", ms(s.delay_ms)),
         };
         let _ = writeln!(
             t,
@@ -345,10 +356,11 @@ impl Report {
             let _ = writeln!(t, "lateness     no echoes heard");
             return;
         }
-        let from = if self.lateness_measured_from == "plan" {
-            "from the planned send (each shout's place on the schedule)"
-        } else {
-            "from the send: throughput mode is a closed loop, a slow server slows the load"
+        let from = match self.lateness_measured_from {
+            MeasuredFrom::Plan => "from the planned send (each shout's place on the schedule)",
+            MeasuredFrom::Send => {
+                "from the send: throughput mode is a closed loop, a slow server slows the load"
+            }
         };
         let _ = writeln!(t, "lateness     {from}, in ms");
         let _ = write!(t, "  {:<9}{:>7}", "", "count");
@@ -361,7 +373,7 @@ impl Report {
         let mut marked = false;
         for (name, p) in l.voices().into_iter().chain([("all", &l.all)]) {
             // A plain echo has one voice, the shout as sent.
-            if self.settings.expect == "plain" && matches!(name, "upper" | "lower") {
+            if self.settings.expect == Expect::Plain && matches!(name, "upper" | "lower") {
                 continue;
             }
             let _ = write!(t, "  {name:<9}{:>7}", p.count);
@@ -369,24 +381,21 @@ impl Report {
                 let _ = writeln!(t, "  no echoes heard");
                 continue;
             }
-            let mut few = |field: &str, value: f64| {
-                if p.too_few_samples_for.contains(&field) {
+            let percentiles = Quantile::ALL.map(|quantile| {
+                if p.too_few_samples_for.contains(&quantile) {
                     marked = true;
-                    format!("{}*", number(value))
+                    format!("{}*", number(p.at(quantile)))
                 } else {
-                    format!("{} ", number(value))
+                    format!("{} ", number(p.at(quantile)))
                 }
-            };
+            });
             let cells = [
                 format!("{} ", number(p.min_ms)),
                 format!("{} ", number(p.mean_ms)),
-                few("p50_ms", p.p50_ms),
-                few("p90_ms", p.p90_ms),
-                few("p99_ms", p.p99_ms),
-                few("p99_9_ms", p.p99_9_ms),
-                few("p99_99_ms", p.p99_99_ms),
-                format!("{} ", number(p.max_ms)),
-            ];
+            ]
+            .into_iter()
+            .chain(percentiles)
+            .chain([format!("{} ", number(p.max_ms))]);
             for cell in cells {
                 let _ = write!(t, " {cell:>9}");
             }
@@ -400,7 +409,9 @@ impl Report {
                 "             * too few samples for that percentile (p99.9 needs 1,000): it is the max"
             );
         }
-        if self.lateness_measured_from == "plan" && self.settings.expect == "plain" {
+        if self.lateness_measured_from == MeasuredFrom::Plan
+            && self.settings.expect == Expect::Plain
+        {
             let f = &self.lateness_from_send;
             let _ = writeln!(
                 t,
@@ -408,7 +419,7 @@ impl Report {
                 ms(f.original.p99_ms),
                 ms(f.all.max_ms)
             );
-        } else if self.lateness_measured_from == "plan" {
+        } else if self.lateness_measured_from == MeasuredFrom::Plan {
             let f = &self.lateness_from_send;
             let _ = writeln!(
                 t,
@@ -479,7 +490,7 @@ mod tests {
             mean_ms: ms,
             p90_ms: ms,
             p99_99_ms: ms,
-            too_few_samples_for: vec!["p99_ms", "p99_9_ms", "p99_99_ms"],
+            too_few_samples_for: vec![Quantile::P99, Quantile::P999, Quantile::P9999],
         }
     }
 
@@ -510,7 +521,7 @@ mod tests {
                 interval_ms: Some(1000.0),
                 window: None,
                 delay_ms: 1000.0,
-                expect: "reverb",
+                expect: Expect::Reverb,
                 ramp_up_ms: 1000.0,
                 duration_cap_ms: None,
                 max_p99_ms: None,
@@ -531,7 +542,7 @@ mod tests {
             echo_lines_per_s: 4.5,
             steady_echo_lines_per_s: Some(5.0),
             steady_s: 4.0,
-            lateness_measured_from: "plan",
+            lateness_measured_from: MeasuredFrom::Plan,
             lateness: lateness.clone(),
             lateness_from_send: lateness,
             send_slip: Some(summary(0.01)),

@@ -4,6 +4,7 @@
 //! Pure: the load generator hands over what it collected, and the figures are computed here,
 //! where they are tested on fixed inputs.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -11,31 +12,13 @@ use tokio::time::Instant;
 
 use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
-use super::ledger::LedgerCounts;
+use super::outcome::{ConnectionError, Outcome};
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, Report, SCHEMA_VERSION, Settings,
-    escape_line,
+    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
+    SCHEMA_VERSION, Settings, escape_line,
 };
-use super::{BenchConfig, Expect, Pace};
+use super::{BenchConfig, Pace};
 use crate::echo::Voice;
-
-/// What one connection ended with.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// The connection was made (whatever happened after).
-    pub made: bool,
-    /// It broke, or the server closed it, before it ended in an orderly way.
-    pub dropped: bool,
-    /// Why it failed or broke.
-    pub error: Option<String>,
-    pub counts: LedgerCounts,
-    /// Echo lines still owed at its end.
-    pub missing: u64,
-    /// Planned times of its first and last shouts.
-    pub first_send: Option<Instant>,
-    pub last_send: Option<Instant>,
-    pub last_heard: Option<Instant>,
-}
 
 /// The first few wrong lines of the run, escaped, for the report.
 #[derive(Debug, Default)]
@@ -89,7 +72,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     };
     let mut lines = EchoLines::default();
     let mut shouts = 0;
-    let mut errors: HashMap<&str, u64> = HashMap::new();
+    let mut errors: HashMap<&ConnectionError, u64> = HashMap::new();
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
     // The steady part: from the last connection's first shout to the first connection's last.
@@ -126,11 +109,11 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
-            error: error.to_string(),
+            error: error.clone(),
             count,
         })
         .collect();
-    errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
+    errors.sort_by_cached_key(|e| (Reverse(e.count), e.error.to_string()));
 
     let active = match (first_send, last_heard) {
         (Some(first), Some(last)) => last.saturating_duration_since(first),
@@ -192,10 +175,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
             max_p99_ms: None,
-            expect: match config.expect {
-                Expect::Reverb => "reverb",
-                Expect::Plain => "plain",
-            },
+            expect: config.expect,
         },
         connections,
         shouts_sent: shouts,
@@ -204,7 +184,11 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         echo_lines_per_s,
         steady_echo_lines_per_s,
         steady_s: steady.as_secs_f64(),
-        lateness_measured_from: if closed_loop { "send" } else { "plan" },
+        lateness_measured_from: if closed_loop {
+            MeasuredFrom::Send
+        } else {
+            MeasuredFrom::Plan
+        },
         lateness: lateness_report(&measurements.from_plan),
         lateness_from_send: lateness_report(&measurements.from_send),
         send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
@@ -225,7 +209,9 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::Expect;
     use crate::bench::lateness::Samples;
+    use crate::bench::ledger::LedgerCounts;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -299,6 +285,13 @@ mod tests {
         }
     }
 
+    fn refused() -> ConnectionError {
+        ConnectionError::Connect {
+            addr: ([127, 0, 0, 1], 7).into(),
+            reason: "refused".into(),
+        }
+    }
+
     /// Five connections: one clean, one closed early with lines owed, two refused, one reset.
     fn troubled_run() -> Report {
         let t0 = Instant::now();
@@ -316,7 +309,7 @@ mod tests {
             Outcome {
                 made: true,
                 dropped: true,
-                error: Some("server closed the connection with 5 echo lines owed".into()),
+                error: Some(ConnectionError::ClosedWithEchoesOwed { owed: 5 }),
                 counts: LedgerCounts {
                     early: 1,
                     ..counts(3, 4, 2)
@@ -327,20 +320,22 @@ mod tests {
                 last_heard: Some(t0 + ms(4050)),
             },
             Outcome {
-                error: Some("connect to 127.0.0.1:7: refused".into()),
+                error: Some(refused()),
                 ..Outcome::default()
             },
             Outcome {
                 made: true,
                 dropped: true,
-                error: Some("read: reset".into()),
+                error: Some(ConnectionError::Read {
+                    reason: "reset".into(),
+                }),
                 counts: counts(1, 0, 0),
                 missing: 3,
                 first_send: Some(t0 + ms(900)),
                 ..Outcome::default()
             },
             Outcome {
-                error: Some("connect to 127.0.0.1:7: refused".into()),
+                error: Some(refused()),
                 ..Outcome::default()
             },
         ];
@@ -387,17 +382,20 @@ mod tests {
     #[test]
     fn errors_are_counted_by_message_most_frequent_first_then_by_name() {
         let report = troubled_run();
-        let errors: Vec<(&str, u64)> = report
+        let errors: Vec<(String, u64)> = report
             .errors
             .iter()
-            .map(|e| (e.error.as_str(), e.count))
+            .map(|e| (e.error.to_string(), e.count))
             .collect();
         assert_eq!(
             errors,
             [
-                ("connect to 127.0.0.1:7: refused", 2),
-                ("read: reset", 1),
-                ("server closed the connection with 5 echo lines owed", 1),
+                ("connect to 127.0.0.1:7: refused".to_string(), 2),
+                ("read: reset".to_string(), 1),
+                (
+                    "server closed the connection with 5 echo lines owed".to_string(),
+                    1
+                ),
             ]
         );
     }
@@ -443,7 +441,7 @@ mod tests {
             &config(Pace::Window(8)),
             &collected(&[], Instant::now(), &nothing, &no_wrong),
         );
-        assert_eq!(quiet.lateness_measured_from, "send");
+        assert_eq!(quiet.lateness_measured_from, MeasuredFrom::Send);
         assert_eq!(quiet.send_slip, None, "no schedule in a closed loop");
         assert_eq!(
             (quiet.settings.interval_ms, quiet.settings.window),
@@ -618,6 +616,49 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert_eq!(v["cut_short"], false);
         assert!(v["steady_echo_lines_per_s"].is_null());
         assert!(v.get("measurements").is_none(), "the histograms stay out");
+    }
+
+    /// The fields held as enums are written as schema 2's words, byte for byte.
+    #[test]
+    fn the_json_writes_errors_modes_and_percentile_names_as_the_words_of_schema_2() {
+        let json = troubled_run().json();
+        for fragment in [
+            "\n    \"expect\": \"reverb\"\n  },\n",
+            "\n  \"lateness_measured_from\": \"plan\",\n",
+            "\"too_few_samples_for\": [\n        \"p90_ms\",\n        \"p99_ms\",\n        \
+             \"p99_9_ms\",\n        \"p99_99_ms\"\n      ]\n",
+            r#"
+  "errors": [
+    {
+      "error": "connect to 127.0.0.1:7: refused",
+      "count": 2
+    },
+    {
+      "error": "read: reset",
+      "count": 1
+    },
+    {
+      "error": "server closed the connection with 5 echo lines owed",
+      "count": 1
+    }
+  ],
+"#,
+        ] {
+            assert!(json.contains(fragment), "{fragment}\nis not in\n{json}");
+        }
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let plain = BenchConfig {
+            expect: Expect::Plain,
+            ..config(Pace::Window(8))
+        };
+        let json =
+            build_report(&plain, &collected(&[], Instant::now(), &nothing, &no_wrong)).json();
+        for fragment in [
+            "\n    \"expect\": \"plain\"\n  },\n",
+            "\n  \"lateness_measured_from\": \"send\",\n",
+        ] {
+            assert!(json.contains(fragment), "{fragment}\nis not in\n{json}");
+        }
     }
 
     #[test]
