@@ -8,8 +8,8 @@
 //! [`relay`] takes any input and output, so `echoctl connect` runs it on stdin and stdout and
 //! `echoctl demo` runs the same code on a scripted input. Connecting is [`crate::net`]'s.
 //!
-//! [`relay_with`] is the same relay for `connect` in a pipe, with its options (`--timestamps`,
-//! `--wait`); [`interactive`] is `connect` on a terminal, a line editor with the server's lines
+//! [`relay_with`] is the same relay for `connect` in a pipe, with `--timestamps` (and `--wait`,
+//! which its session is given); [`interactive`] is `connect` on a terminal, a line editor with the server's lines
 //! printed above it. Both are drivers over one pure [`session`], as the server's connection task
 //! is over its session: it splits what is sent and heard into lines, notes them in a
 //! [`transcript`] (which tells an echo from a server's notice, attributes echoes to shouts, and
