@@ -11,7 +11,7 @@
 //! ```text
 //!   editor thread (reedline) ──typed lines──▶ this loop ──TCP──▶ server
 //!          ▲                                     │
-//!          └──────external printer (lines)───────┘  (painted by demo::render, as the demo's)
+//!          └──────external printer (lines)───────┘  (painted by paint, as the demo's)
 //! ```
 //!
 //! Only this loop decides what the screen shows: while the editor runs, every line goes through
@@ -33,12 +33,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use unicode_width::UnicodeWidthChar;
 
-use super::transcript::Heard;
-use super::{LinePieces, SessionEnd, SharedTranscript, lock, sleep_until_some};
+use echoctl_core::client::transcript::Heard;
+use echoctl_core::echo::ECHO_PREFIX;
+use echoctl_core::lines::without_line_end;
+use echoctl_core::timeline::label;
+
+use super::{SessionEnd, SharedSession, lock, sleep_until_some};
 use crate::net::Stream;
 use crate::paint::Painter;
-use echoctl_core::echo::ECHO_PREFIX;
-use echoctl_core::timeline::label;
 
 /// How the interactive session shows itself.
 #[derive(Debug, Clone)]
@@ -47,7 +49,6 @@ pub struct InteractiveOptions {
     pub origin: String,
     pub color: bool,
     pub timestamps: bool,
-    pub wait: Option<Duration>,
 }
 
 /// The prompt, before what is typed.
@@ -83,14 +84,14 @@ enum Typed {
 }
 
 /// Runs the session on the terminal until the server closes, Ctrl-C, `--wait` runs out or
-/// `interrupt` (SIGINT, SIGTERM) completes. The terminal is left as it was found.
+/// `interrupt` (SIGINT, SIGTERM) completes. The terminal is left as it was found. `session`
+/// notes what is typed and heard and decides how the session ended; this shows it.
 pub async fn run(
     stream: Stream,
     options: &InteractiveOptions,
-    transcript: SharedTranscript,
+    session: SharedSession,
     interrupt: impl Future<Output = ()>,
 ) -> anyhow::Result<SessionEnd> {
-    let started = Instant::now();
     let painter = Painter::new(options.color);
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
     let printer = ExternalPrinter::new(PRINTER_CAPACITY);
@@ -113,51 +114,43 @@ pub async fn run(
     let (shouts, shouts_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_shouts(shouts_rx, to_server));
     let mut shouts = Some(shouts);
-    let mut server_lines = ServerLines {
-        pieces: LinePieces::new(),
-        options,
-    };
     let mut buf = vec![0u8; 16 * 1024];
-    let mut deadline: Option<Instant> = None;
     let mut interrupt = std::pin::pin!(interrupt);
     let ended: anyhow::Result<SessionEnd> = loop {
+        let wake = lock(&session).next_wake();
+        let mut shown = Vec::new();
+        let on_line = |line: &[u8], heard| shown.push(show(&painter, options, heard, line));
         tokio::select! {
             // While the editor is behind, the server is not read: TCP makes it wait.
             read = from_server.read(&mut buf), if !screen.backlogged() => {
-                let chunk = match &read {
-                    Ok(0) | Err(_) => None,
-                    Ok(n) => Some(&buf[..*n]),
+                let now = Instant::now();
+                // At the end (a close or an error), a last line without `\n` is shown too.
+                let ended = {
+                    let mut session = lock(&session);
+                    match read {
+                        Ok(0) => Some(session.server_closed(now, on_line)),
+                        Ok(n) => {
+                            session.receive(now, &buf[..n], on_line);
+                            None
+                        }
+                        Err(e) => Some(session.connection_failed(now, e, on_line)),
+                    }
                 };
-                // At the end (a close or an error), a last line without `\n` is shown too,
-                // and noted, so a notice without one still ends the session as a notice.
-                let shown = server_lines.take(chunk, started.elapsed(), &transcript, &screen.painter);
-                let owed = lock(&transcript).owed();
+                let owed = lock(&session).owed();
                 if let Err(e) = screen.print(shown, owed) {
                     break Err(e).context("cannot write to the terminal");
                 }
-                match read {
-                    Ok(0) => break Ok(closed(&transcript, screen.editing())),
-                    Ok(_) => {}
-                    Err(e) => break match lock(&transcript).notice() {
-                        Some(notice) => Ok(SessionEnd::Notice(notice.to_vec())),
-                        None => Err(super::explain_session_error(e)),
-                    },
+                if let Some(ended) = ended {
+                    break ended.map_err(anyhow::Error::new);
                 }
             }
             typed = typed_rx.recv(), if screen.editing() => match typed {
                 Some(Typed::Line(line)) => {
-                    // A paste may hold several lines: each is a shout.
-                    for shout in line.split('\n') {
-                        let shout = shout.strip_suffix('\r').unwrap_or(shout);
-                        let mut bytes = Vec::with_capacity(shout.len() + 1);
-                        bytes.extend_from_slice(shout.as_bytes());
-                        bytes.push(b'\n');
-                        // Noted first: the loud echo can come back before the write returns.
-                        lock(&transcript).sent(started.elapsed(), shout.as_bytes());
-                        if let Some(shouts) = &shouts {
-                            // The writer gone means the server is: its read side says how.
-                            let _ = shouts.send(bytes);
-                        }
+                    // Noted first: the loud echo can come back before the write returns.
+                    let shouts_typed = lock(&session).typed(Instant::now(), line.as_bytes());
+                    if let Some(shouts) = &shouts {
+                        // The writer gone means the server is: its read side says how.
+                        let _ = shouts.send(shouts_typed);
                     }
                 }
                 // The editor's thread gone without a word: it failed, input did not end.
@@ -170,9 +163,12 @@ pub async fn run(
                     screen.editor_gone();
                     // The writer half-closes once it has written what was typed before.
                     shouts = None;
-                    let owed = lock(&transcript).owed();
+                    let owed = {
+                        let mut session = lock(&session);
+                        session.end_of_input(Instant::now());
+                        session.owed()
+                    };
                     tracing::debug!("input closed; waiting for {owed} echoes");
-                    deadline = options.wait.map(|wait| Instant::now() + wait);
                     if let Err(e) = screen.print(Vec::new(), owed) {
                         break Err(e).context("cannot write to the terminal");
                     }
@@ -188,8 +184,15 @@ pub async fn run(
                 }
             },
             _ = tokio::time::sleep(HAND_OVER_PAUSE), if screen.has_pending() => screen.pump(),
-            _ = sleep_until_some(deadline) => {
-                break Ok(SessionEnd::WaitExpired { owed: lock(&transcript).owed() });
+            () = sleep_until_some(wake) => {
+                let ended = lock(&session).advance(Instant::now(), on_line);
+                if let Some(ended) = ended {
+                    let owed = lock(&session).owed();
+                    if let Err(e) = screen.print(shown, owed) {
+                        break Err(e).context("cannot write to the terminal");
+                    }
+                    break Ok(ended);
+                }
             }
             _ = &mut interrupt => break Ok(SessionEnd::Interrupted),
         }
@@ -204,33 +207,6 @@ pub async fn run(
     // next starts on a line of its own.
     screen.clear_bottom_line();
     ended
-}
-
-/// The server's bytes, split into lines for the transcript and the screen.
-struct ServerLines<'a> {
-    pieces: LinePieces,
-    options: &'a InteractiveOptions,
-}
-
-impl ServerLines<'_> {
-    /// Notes the lines of `chunk`, received at `at` (`None`: the end of the stream, and a last
-    /// line without `\n`), in the transcript; the lines as the screen shows them.
-    fn take(
-        &mut self,
-        chunk: Option<&[u8]>,
-        at: Duration,
-        transcript: &SharedTranscript,
-        painter: &Painter,
-    ) -> Vec<String> {
-        let mut shown = Vec::new();
-        let mut transcript = lock(transcript);
-        let options = self.options;
-        self.pieces.split(chunk, |line, first| {
-            let heard = first.then(|| transcript.heard(at, line));
-            shown.push(show(painter, options, heard, line));
-        });
-        shown
-    }
 }
 
 /// Writes each shout to the server as it is typed; at the end of input (the channel closed),
@@ -248,15 +224,6 @@ async fn write_shouts(
     let _ = to_server.shutdown().await;
 }
 
-/// How a session whose server closed ended.
-fn closed(transcript: &SharedTranscript, input_open: bool) -> SessionEnd {
-    match lock(transcript).notice() {
-        Some(notice) => SessionEnd::Notice(notice.to_vec()),
-        None if input_open => SessionEnd::ServerClosedFirst,
-        None => SessionEnd::ServerClosed,
-    }
-}
-
 /// A line from the server as the screen shows it: echoes as the demo shows them, notices
 /// distinct, and nothing the server sent can move the cursor or change colors (control
 /// characters are shown as symbols, invalid UTF-8 as replacement characters).
@@ -266,8 +233,7 @@ fn show(
     heard: Option<Heard>,
     line: &[u8],
 ) -> String {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = without_line_end(line);
     match heard {
         Some(Heard::Notice) => painter.notice(&options.origin, &label(line)),
         Some(Heard::Echo(attributed)) => {
@@ -568,7 +534,7 @@ impl Prompt for LinePrompt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::transcript::Attributed;
+    use echoctl_core::client::transcript::Attributed;
     use echoctl_core::echo::Voice;
 
     fn options(timestamps: bool) -> InteractiveOptions {
@@ -576,7 +542,6 @@ mod tests {
             origin: "127.0.0.1:8000".to_string(),
             color: false,
             timestamps,
-            wait: None,
         }
     }
 

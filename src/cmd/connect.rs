@@ -1,9 +1,7 @@
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client::interactive::{self, InteractiveOptions};
-use crate::client::transcript::Transcript;
 use crate::client::{self, ConnectOptions, RelayOptions, SessionEnd};
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::exit::{ExitError, ExitStatus};
@@ -11,6 +9,7 @@ use crate::net;
 use crate::signals;
 use crate::term;
 use crate::timeline;
+use echoctl_core::client::Settings;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
@@ -25,9 +24,6 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         && std::io::stderr().is_terminal();
     // A dumb terminal cannot move the cursor: there, as with --raw, bytes are relayed as they come.
     let interactive = terminal && !options.raw && term::can_redraw();
-    let transcript = Arc::new(Mutex::new(Transcript::new(
-        interactive || options.timestamps || options.timeline,
-    )));
     let mut interrupted = std::pin::pin!(signals::stop_signal());
 
     let stream = tokio::select! {
@@ -38,26 +34,28 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         .peer_name()
         .unwrap_or_else(|| options.addr.to_string());
     tracing::debug!("connected to {origin}");
+    let session = client::shared_session(Settings {
+        record: interactive || options.timestamps || options.timeline,
+        wait: options.wait,
+    });
 
     let ended = if interactive {
         let shown = InteractiveOptions {
             origin,
             color: use_color(color, true, &env),
             timestamps: options.timestamps,
-            wait: options.wait,
         };
-        interactive::run(stream, &shown, transcript.clone(), &mut interrupted).await
+        interactive::run(stream, &shown, session.clone(), &mut interrupted).await
     } else {
         let relayed = RelayOptions {
             timestamps: options.timestamps,
-            wait: options.wait,
         };
         let relay = client::relay_with(
             stream,
             tokio::io::stdin(),
             tokio::io::stdout(),
             relayed,
-            transcript.clone(),
+            session.clone(),
         );
         tokio::select! {
             ended = relay => ended,
@@ -70,14 +68,14 @@ pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<
         Err(e) => {
             tracing::debug!("session ended: {e:#}");
             if options.timeline {
-                draw_timeline(client::lock(&transcript).recording(), color, &env);
+                draw_timeline(client::lock(&session).recording(), color, &env);
             }
             return Err(e);
         }
     };
     tracing::debug!("session ended: {}", why(&end));
     if options.timeline && end != SessionEnd::Interrupted {
-        draw_timeline(client::lock(&transcript).recording(), color, &env);
+        draw_timeline(client::lock(&session).recording(), color, &env);
     }
     match end {
         SessionEnd::ServerClosed => Ok(ExitStatus::Success),

@@ -4,7 +4,8 @@
 //! does) on an ephemeral loopback port, connects with the real client ([`crate::net::connect`]
 //! and [`crate::client::relay`], as `connect` does), and types into the client through an
 //! in-memory pipe instead of a keyboard. The client's output, the server's bytes, comes back
-//! through another pipe and is shown line by line.
+//! through another pipe and is read through a client session (`echoctl_core::client`), as a person
+//! at the screen sees it: what was typed, the lines shown, and when.
 //!
 //! ```text
 //!   director ──keyboard pipe──▶ client::relay ──TCP──▶ server::run
@@ -18,8 +19,8 @@
 //! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides
 //! how lines look, [`progress`] draws the bar on stderr.
 //!
-//! The loop also records what the client did and saw, on the director's clock: each shout when
-//! it is handed to the client, each line of the client's output when it is read. That
+//! That session also records what the client did and saw, on the director's clock: each shout
+//! when it is handed to the client, each line of the client's output when it is read. That
 //! [`Recording`] is the session's [`Timeline`], measured rather than drawn from the script;
 //! with [`DemoOptions::chart_width`] its chart follows the transcript.
 
@@ -40,7 +41,8 @@ use crate::client;
 use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 use crate::timeline;
-use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use echoctl_core::client::{ClientSession, Settings};
+
 use echoctl_core::timeline::{Axis, Recording, Timeline};
 
 use crate::paint::Painter;
@@ -216,20 +218,17 @@ async fn play(
         client_output,
     )));
     let mut keyboard = Some(keyboard);
-    let mut screen = Screen::new(screen);
+    let started = Instant::now();
+    let mut screen = Screen::new(screen, started);
     // The server owes an echo at least every delay; this much silence means something broke.
     let silence_limit = delay * 3 + Duration::from_secs(5);
 
-    let started = Instant::now();
-    let mut recording = Recording::new();
     let mut director = Director::new(script, delay);
     let mut effects = director.start(Duration::ZERO);
     loop {
         for effect in effects {
-            if let Effect::Send(shout) = effect {
-                recording.sent(started.elapsed(), shout);
-            }
-            if let Err(e) = perform(effect, script, &mut keyboard, page, progress).await {
+            let performed = perform(effect, script, &mut keyboard, &mut screen, page, progress);
+            if let Err(e) = performed.await {
                 return match e {
                     Failure::Page(e) => Err(output_error(e)),
                     Failure::KeyboardClosed => {
@@ -255,7 +254,6 @@ async fn play(
                     Ok(Err(e)) => return Err(e).context("cannot read the client's output"),
                     Ok(Ok(None)) => break,
                     Ok(Ok(Some(line))) => {
-                        recording.received_line(line.read_at - started, &line.wire);
                         director.heard(&echoctl_core::echo::echo_text(&line.wire), started.elapsed())
                     }
                 }
@@ -273,7 +271,7 @@ async fn play(
     if !director.finished() {
         anyhow::bail!("the server closed the connection before the session ended");
     }
-    Ok(Played::Finished(recording))
+    Ok(Played::Finished(screen.session.recording().clone()))
 }
 
 /// A line of the client's output, as it came off the wire (its `\n` included, if it had one).
@@ -284,10 +282,11 @@ struct Heard {
     read_at: Instant,
 }
 
-/// The client's output, read line by line through the crate's line reader.
+/// The client's side as a person at the screen sees it: the shouts typed, and the client's output
+/// read line by line through a client session, which records both.
 struct Screen {
     pipe: DuplexStream,
-    lines: LineSplitter,
+    session: ClientSession,
     chunk: Box<[u8]>,
     /// Lines split from the reads so far and not yet handed out.
     heard: VecDeque<Heard>,
@@ -298,10 +297,15 @@ impl Screen {
     /// Read size: the echoes of one session are a few dozen short lines.
     const CHUNK: usize = 8 * 1024;
 
-    fn new(pipe: DuplexStream) -> Screen {
+    /// The screen of a session started at `started`.
+    fn new(pipe: DuplexStream, started: Instant) -> Screen {
+        let settings = Settings {
+            record: true,
+            wait: None,
+        };
         Screen {
             pipe,
-            lines: LineSplitter::new(DEFAULT_MAX_LINE),
+            session: ClientSession::new(started, settings),
             chunk: vec![0; Self::CHUNK].into_boxed_slice(),
             heard: VecDeque::new(),
             ended: false,
@@ -321,7 +325,7 @@ impl Screen {
             let read = self.pipe.read(&mut self.chunk).await?;
             let read_at = Instant::now();
             let heard = &mut self.heard;
-            let keep = |line: &[u8]| {
+            let keep = |line: &[u8], _| {
                 heard.push_back(Heard {
                     wire: line.to_vec(),
                     read_at,
@@ -329,11 +333,17 @@ impl Screen {
             };
             if read == 0 {
                 self.ended = true;
-                self.lines.split_end(keep);
+                // How the session ended is the relay's to say: this only reads its output.
+                let _ = self.session.server_closed(read_at, keep);
             } else {
-                self.lines.split_chunk(&self.chunk[..read], keep);
+                self.session.receive(read_at, &self.chunk[..read], keep);
             }
         }
+    }
+
+    /// `shout` typed now: noted, and what the keyboard sends for it returned.
+    fn typed(&mut self, shout: &str) -> Vec<u8> {
+        self.session.typed(Instant::now(), shout.as_bytes())
     }
 }
 
@@ -347,6 +357,7 @@ async fn perform(
     effect: Effect,
     script: &Script,
     keyboard: &mut Option<DuplexStream>,
+    screen: &mut Screen,
     page: &mut Page<'_>,
     progress: &Progress,
 ) -> Result<(), Failure> {
@@ -363,11 +374,11 @@ async fn perform(
             let Some(keys) = keyboard.as_mut() else {
                 return Err(Failure::KeyboardClosed);
             };
-            let typed = async {
-                keys.write_all(line.as_bytes()).await?;
-                keys.write_all(b"\n").await
-            };
-            return typed.await.map_err(|_| Failure::KeyboardClosed);
+            let typed = screen.typed(line);
+            return keys
+                .write_all(&typed)
+                .await
+                .map_err(|_| Failure::KeyboardClosed);
         }
         Effect::EndInput => {
             // Dropping our end is Ctrl-D: the relay reads end of input and half-closes.
@@ -467,8 +478,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_screen_hands_out_whole_lines_and_a_cut_read_loses_nothing() {
         let (mut client_output, pipe) = tokio::io::duplex(64);
-        let mut screen = Screen::new(pipe);
         let start = Instant::now();
+        let mut screen = Screen::new(pipe, start);
         let heard = |wire: &[u8], after: Duration| Heard {
             wire: wire.to_vec(),
             read_at: start + after,
@@ -506,5 +517,36 @@ mod tests {
         );
         assert_eq!(screen.next_line().await.unwrap(), None);
         assert_eq!(screen.next_line().await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_screen_records_what_was_typed_and_shown_on_the_sessions_clock() {
+        let (mut client_output, pipe) = tokio::io::duplex(64);
+        let start = Instant::now();
+        let mut screen = Screen::new(pipe, start);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            screen.typed("Hello?"),
+            b"Hello?\n",
+            "what the keyboard sends"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        client_output.write_all(b"\t HELLO?\n").await.unwrap();
+        drop(client_output);
+        assert!(screen.next_line().await.unwrap().is_some());
+        assert_eq!(screen.next_line().await.unwrap(), None);
+        let recording = screen.session.recording();
+        let shouts: Vec<_> = recording
+            .shouts()
+            .iter()
+            .map(|s| (s.at, &s.text[..]))
+            .collect();
+        assert_eq!(shouts, [(Duration::from_secs(1), &b"Hello?"[..])]);
+        let lines: Vec<_> = recording
+            .lines()
+            .iter()
+            .map(|l| (l.at, &l.text[..]))
+            .collect();
+        assert_eq!(lines, [(Duration::from_secs(2), &b"HELLO?"[..])]);
     }
 }

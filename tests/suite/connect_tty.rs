@@ -676,10 +676,44 @@ fn a_notice_without_a_line_end_still_ends_the_session_with_status_3() {
     assert!(terminal.cooked());
 }
 
+#[test]
+fn when_wait_runs_out_the_servers_unfinished_line_is_shown_too() {
+    // A server that sends an echo and the start of another, then neither finishes it nor closes.
+    let (runtime, addr, server) = server_that_sends_and_holds(b"\t HELLO\n\t Hel");
+    let mut terminal = Terminal::spawn(&["connect", "--wait", "300ms", &addr]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.wait_for("the echo", |rows| rows.contains(&"    HELLO".into()));
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(4), "{}", terminal.rows().join("\n"));
+    server.abort();
+    drop(runtime);
+    let rows: Vec<String> = terminal.written_rows();
+    assert_eq!(rows[..2], ["    HELLO", "    Hel"], "{rows:?}");
+    assert!(
+        rows[2].starts_with("echoctl: error: the server had not closed the connection --wait"),
+        "{rows:?}"
+    );
+    assert!(terminal.cooked());
+}
+
 /// A server on a loopback port that sends `bytes` to its first client and closes first: the
 /// runtime it runs on, its address, and its task.
 fn server_that_sends(
     bytes: &'static [u8],
+) -> (tokio::runtime::Runtime, String, tokio::task::JoinHandle<()>) {
+    serve_once(bytes, Duration::ZERO)
+}
+
+/// [`server_that_sends`], but the server then holds the connection open, saying nothing more.
+fn server_that_sends_and_holds(
+    bytes: &'static [u8],
+) -> (tokio::runtime::Runtime, String, tokio::task::JoinHandle<()>) {
+    serve_once(bytes, PATIENCE)
+}
+
+fn serve_once(
+    bytes: &'static [u8],
+    hold: Duration,
 ) -> (tokio::runtime::Runtime, String, tokio::task::JoinHandle<()>) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
@@ -690,6 +724,7 @@ fn server_that_sends(
         use tokio::io::AsyncWriteExt;
         let (mut conn, _) = listener.accept().await.unwrap();
         conn.write_all(bytes).await.unwrap();
+        tokio::time::sleep(hold).await;
     });
     (runtime, addr, server)
 }

@@ -8,6 +8,8 @@
 //! * [`schedule`] decides which echo lines are due when, for both reverb modes;
 //! * [`session`] makes every decision about one client of the server: bytes and the time in, the
 //!   bytes due, the next wake-up and how the session ended out (the plain echo too);
+//! * [`client`] makes every decision about one `connect` session: what is sent and heard, the
+//!   server's lines and what each is, the echoes still owed and how the session ended;
 //! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
 //! * [`address`] is where a server listens or a client connects ([`Address`]);
 //! * [`duration`] reads and prints durations, one token that the options take back;
@@ -19,6 +21,7 @@
 
 pub mod address;
 pub mod bench;
+pub mod client;
 pub mod config;
 pub mod duration;
 pub mod echo;

@@ -250,6 +250,13 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// A line as [`LineSplitter::split_chunk`] hands it out, without its line end: one `\n`, and one
+/// `\r` before it, dropped as `bufio.ScanLines` drops them (a last line without `\n` loses a
+/// trailing `\r` too).
+pub fn without_line_end(line: &[u8]) -> &[u8] {
+    strip_cr(line.strip_suffix(b"\n").unwrap_or(line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +440,17 @@ mod tests {
         // Nor is one whole in a single chunk: the bound is on what is kept between chunks.
         assert_eq!(split(&[b"xxxxxxxxxxxx\n"], max), [b"xxxxxxxxxxxx\n"]);
         assert_eq!(split(&[b"\nxxxxxxxxx"], max), [&b"\n"[..], b"xxxxxxxxx"]);
+    }
+
+    #[test]
+    fn a_line_end_is_one_newline_and_one_carriage_return_before_it() {
+        assert_eq!(without_line_end(b"Hello?\r\n"), b"Hello?");
+        assert_eq!(without_line_end(b"Hello?\n"), b"Hello?");
+        assert_eq!(without_line_end(b"Hello?\r"), b"Hello?", "a last line");
+        assert_eq!(without_line_end(b"Hello?"), b"Hello?");
+        assert_eq!(without_line_end(b"\r\r\n"), b"\r");
+        assert_eq!(without_line_end(b"\n\n"), b"\n");
+        assert_eq!(without_line_end(b""), b"");
     }
 
     #[test]

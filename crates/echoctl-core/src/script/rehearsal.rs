@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::{Director, Effect, Script};
 use crate::config::ServerConfig;
 use crate::echo::echo_text;
+use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::session::{Session, Settings};
 
 /// A script played against the server's session: what it prints, does and hears, and when.
@@ -33,6 +34,8 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
     };
     let mut server = Session::new(Settings::from(&config));
     let mut director = Director::new(script, delay);
+    // What the server writes, split into the lines the client hears.
+    let mut heard_lines = LineSplitter::new(DEFAULT_MAX_LINE);
     // Any base will do: only offsets from it are ever looked at.
     let start = Instant::now();
     let mut now = Duration::ZERO;
@@ -48,10 +51,10 @@ pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
             if written.is_empty() {
                 break;
             }
-            for line in written.split_inclusive(|&byte| byte == b'\n') {
+            heard_lines.split_chunk(&written, |line| {
                 let heard = director.heard(&echo_text(line), now);
                 perform(heard, now, &mut server, &mut timeline);
-            }
+            });
         }
         if server.end().is_some() {
             break;

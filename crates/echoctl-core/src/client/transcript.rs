@@ -21,8 +21,9 @@
 
 use std::time::Duration;
 
-use echoctl_core::echo::{ECHO_PREFIX, NOTICE_PREFIX, Voice};
-use echoctl_core::timeline::{Attribution, Recording};
+use crate::echo::{ECHO_PREFIX, NOTICE_PREFIX, Voice};
+use crate::lines::without_line_end;
+use crate::timeline::{Attribution, Recording};
 
 /// Every shout is owed this many echoes.
 const ECHOES_PER_SHOUT: u64 = Voice::ALL.len() as u64;
@@ -94,7 +95,7 @@ impl Transcript {
     /// The client received `line` (as on the wire, with its line end if it had one) at `at`.
     pub fn heard(&mut self, at: Duration, line: &[u8]) -> Heard {
         let Some(framed) = line.strip_prefix(ECHO_PREFIX) else {
-            let text = strip_line_end(line);
+            let text = without_line_end(line);
             if !text.starts_with(NOTICE_PREFIX) || text == self.last_sent {
                 // A notice is the last line before the close: anything after it undoes it.
                 self.notice = None;
@@ -108,7 +109,7 @@ impl Transcript {
         if !self.record {
             return Heard::Echo(None);
         }
-        let text = strip_line_end(framed);
+        let text = without_line_end(framed);
         self.recording.received(at, text);
         let shouts = self.recording.shouts();
         let attributed = self
@@ -137,15 +138,10 @@ impl Transcript {
     }
 }
 
-fn strip_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echoctl_core::timeline::Timeline;
+    use crate::timeline::Timeline;
 
     const MS: Duration = Duration::from_millis(1);
 
