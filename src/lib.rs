@@ -7,7 +7,8 @@
 //! * [`schedule`] decides which echo lines are due when, for both server modes;
 //! * [`session`] makes every decision about one client over them: bytes and the time in, the
 //!   bytes due, the next wake-up and how the session ended out;
-//! * [`duration`] reads and prints durations, one token that the options take back.
+//! * [`duration`] reads and prints durations, one token that the options take back;
+//! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts.
 //!
 //! The I/O builds on them:
 //!
@@ -35,6 +36,7 @@ pub mod color;
 pub mod demo;
 pub mod duration;
 pub mod echo;
+pub mod escape;
 pub mod exit;
 pub mod lines;
 pub mod log_time;

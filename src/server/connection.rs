@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::close;
+use crate::escape::escape;
 use crate::server::{ServerConfig, ServerStats};
 use crate::session::plain::PlainSession;
 use crate::session::{End, Session, Settings, Stop};
@@ -106,19 +107,6 @@ fn counted(n: u64, thing: &str) -> String {
     } else {
         format!("{n} {thing}s")
     }
-}
-
-/// A shout for the log: its text, with each byte that is not valid UTF-8 shown as `\xNN`
-/// (`caf\xe9`), and quotes, backslashes and control characters escaped as Rust writes them.
-pub fn escaped(shout: &[u8]) -> String {
-    let mut text = String::with_capacity(shout.len());
-    for chunk in shout.utf8_chunks() {
-        text.extend(chunk.valid().escape_debug());
-        for byte in chunk.invalid() {
-            text.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    text
 }
 
 /// Counts for the closing log line.
@@ -584,7 +572,7 @@ impl<S: Transport> Connection<S, Session> {
         let (lines, unsent) = transport::with_write_scratch(|out| {
             let lines = session.advance(now, out, |shout, queued_bytes| {
                 stats.shouts += 1;
-                tracing::debug!("{peer}: shout \"{}\"", escaped(shout));
+                tracing::debug!("{peer}: shout \"{}\"", escape(shout));
                 if let Some(server_stats) = server_stats {
                     server_stats.shout_taken(queued_bytes);
                 }
@@ -614,16 +602,6 @@ mod tests {
         assert_eq!(super::counted(1, "echo line"), "1 echo line");
         assert_eq!(super::counted(0, "shout"), "0 shouts");
         assert_eq!(super::counted(9, "echo line"), "9 echo lines");
-    }
-
-    #[test]
-    fn a_logged_shout_shows_invalid_bytes_escaped() {
-        assert_eq!(super::escaped(b"caf\xe9"), "caf\\xe9");
-        assert_eq!(super::escaped("straße".as_bytes()), "straße");
-        assert_eq!(
-            super::escaped(b"say \"hi\"\t\xff\xfe!"),
-            "say \\\"hi\\\"\\t\\xff\\xfe!"
-        );
     }
 
     use super::*;
