@@ -18,7 +18,6 @@
 
 use std::future::{Future, poll_fn};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -26,9 +25,11 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::close;
+use super::peer::Peer;
+use super::place::Place;
+use super::shutdown::Shutdown;
 use crate::escape::escape;
 use crate::server::{ServerConfig, ServerStats};
 use crate::session::plain::PlainSession;
@@ -116,38 +117,6 @@ pub struct ConnectionStats {
     pub echo_lines: u64,
 }
 
-/// Who is on the other end, for the log lines: a TCP address, or the number of a connection to
-/// a Unix socket (whose clients have no address of their own).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Peer {
-    Tcp(SocketAddr),
-    Unix(u64),
-}
-
-impl From<SocketAddr> for Peer {
-    fn from(addr: SocketAddr) -> Peer {
-        Peer::Tcp(addr)
-    }
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Peer::Tcp(addr) => write!(f, "{addr}"),
-            Peer::Unix(n) => write!(f, "unix client {n}"),
-        }
-    }
-}
-
-/// How the server tells its connections to stop.
-#[derive(Debug, Clone, Default)]
-pub struct Shutdown {
-    /// Stop reading new shouts; deliver the echoes already owed, then close.
-    pub drain: CancellationToken,
-    /// Stop now: the grace period is over.
-    pub abort: CancellationToken,
-}
-
 /// One client's connection over a session of kind `K`: the reverb's [`Session`] (the default)
 /// or the plain echo's [`PlainSession`].
 pub struct Connection<S, K = Session> {
@@ -163,31 +132,6 @@ pub struct Connection<S, K = Session> {
     /// Last, so that it is dropped last: the socket is closed before the connection stops
     /// counting as open and gives its `--max-connections` slot back.
     place: Place,
-}
-
-/// The connection's place in a server: the server-wide counters it reports to (and is counted
-/// open in), and its slot under `--max-connections`. Both are given back when the connection is
-/// dropped, however it ends. A connection run on its own (in tests) has neither.
-#[derive(Default)]
-struct Place {
-    server_stats: Option<Arc<ServerStats>>,
-    slot: Option<OwnedSemaphorePermit>,
-}
-
-impl Place {
-    fn server_stats(&self) -> Option<&ServerStats> {
-        self.server_stats.as_deref()
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        // The slot first: whoever sees the open count fall may connect again at once.
-        drop(self.slot.take());
-        if let Some(stats) = self.server_stats() {
-            stats.connections_open.fetch_sub(1, Relaxed);
-        }
-    }
 }
 
 /// The server's settings that shape each client's session.
@@ -391,18 +335,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
 
     /// Counts this connection in the server-wide `stats` too, as open until it is dropped.
     pub fn with_stats(mut self, stats: Arc<ServerStats>) -> Self {
-        debug_assert!(
-            self.place.server_stats.is_none(),
-            "a connection is counted in one server only"
-        );
-        stats.connections_open.fetch_add(1, Relaxed);
-        self.place.server_stats = Some(stats);
+        self.place.count_in(stats);
         self
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
     pub fn holding(mut self, slot: OwnedSemaphorePermit) -> Self {
-        self.place.slot = Some(slot);
+        self.place.hold(slot);
         self
     }
 

@@ -12,6 +12,9 @@
 pub mod close;
 pub mod connection;
 pub mod listener;
+mod peer;
+mod place;
+mod shutdown;
 
 use std::future::Future;
 use std::io;
@@ -26,8 +29,10 @@ use tokio_util::sync::CancellationToken;
 use crate::lines::DEFAULT_MAX_LINE;
 
 pub use crate::transport::Transport;
-pub use connection::{CloseReason, Connection, ConnectionStats, Kind, Peer, Shutdown};
+pub use connection::{CloseReason, Connection, ConnectionStats, Kind};
 pub use listener::Accept;
+pub use peer::Peer;
+pub use shutdown::Shutdown;
 
 /// How a connection's shouts share time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
