@@ -12,6 +12,7 @@
 pub mod close;
 pub mod connection;
 pub mod listener;
+mod log_line;
 mod peer;
 mod place;
 mod shutdown;
@@ -29,8 +30,9 @@ use tokio_util::sync::CancellationToken;
 use crate::lines::DEFAULT_MAX_LINE;
 
 pub use crate::transport::Transport;
-pub use connection::{CloseReason, Connection, ConnectionStats, Kind};
+pub use connection::{Connection, Kind};
 pub use listener::Accept;
+pub use log_line::{Broken, CloseReason, ConnectionStats, Summary};
 pub use peer::Peer;
 pub use shutdown::Shutdown;
 
