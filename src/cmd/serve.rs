@@ -5,11 +5,11 @@ use crate::exit;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
-use crate::timer;
+use crate::timer::Timer;
 
 pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode> {
     let (stop, quit_now) = signals::graceful_stop();
-    timer::start_fine_timer();
+    let timer = Timer::start();
     super::raise_open_files_limit();
     let listening = net::listen(listen).await?;
     let (addr, exposure) = match &listening {
@@ -39,9 +39,9 @@ pub async fn run(listen: &str, config: ServerConfig) -> anyhow::Result<ExitCode>
     );
     let serving = async {
         match listening {
-            net::Listening::Tcp(listener) => server::run(listener, config, stop).await,
+            net::Listening::Tcp(listener) => server::run(listener, config, timer, stop).await,
             #[cfg(unix)]
-            net::Listening::Unix(listener) => server::run(listener, config, stop).await,
+            net::Listening::Unix(listener) => server::run(listener, config, timer, stop).await,
         }
     };
     tokio::select! {

@@ -42,6 +42,7 @@ use crate::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 use crate::timeline::{self, Axis, Recording, Timeline};
+use crate::timer::Timer;
 
 pub use progress::Progress;
 use render::Painter;
@@ -138,9 +139,11 @@ pub fn common_axis(timelines: &[Timeline], at_least: Duration) -> Axis {
     Axis::common(&all, at_least)
 }
 
-/// Plays the sessions, printing to `out`, until they end or `interrupt` completes.
+/// Plays the sessions, printing to `out`, until they end or `interrupt` completes. The server
+/// sleeps on `timer`, as `echoctl serve` does.
 pub async fn run(
     options: &DemoOptions,
+    timer: &Timer,
     out: &mut dyn Write,
     progress: &mut Progress,
     interrupt: impl Future<Output = ()>,
@@ -158,7 +161,7 @@ pub async fn run(
             return Err(output_error(e));
         }
 
-        let server = start_server(mode, options.delay).await?;
+        let server = start_server(mode, options.delay, timer).await?;
         let expected = script::rehearse(script, options.delay).duration;
         progress.begin(mode, Director::new(script, options.delay).tally(), expected);
         let played = tokio::select! {
@@ -439,7 +442,11 @@ impl Page<'_> {
 }
 
 /// Starts the real server, in this process, on a free loopback port.
-async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Running> {
+async fn start_server(
+    mode: Mode,
+    delay: Duration,
+    timer: &Timer,
+) -> anyhow::Result<server::Running> {
     let config = ServerConfig {
         mode,
         delay,
@@ -447,7 +454,7 @@ async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Run
         grace: Duration::ZERO,
         ..ServerConfig::default()
     };
-    server::spawn(net::bind("127.0.0.1:0").await?, config)
+    server::spawn(net::bind("127.0.0.1:0").await?, config, timer.clone())
         .context("cannot read the demo server's address")
 }
 

@@ -35,7 +35,7 @@ use crate::escape::escape;
 use crate::server::ServerConfig;
 use crate::session::plain::PlainSession;
 use crate::session::{End, ServerSession, Session, Settings, Stop};
-use crate::timer;
+use crate::timer::{self, Timer};
 use crate::transport::{self, Transport};
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
@@ -52,9 +52,9 @@ impl<K: ServerSession + Summary + Send> Kind for K {}
 pub struct Connection<S, K = Session> {
     stream: S,
     peer: Peer,
-    /// Shared by every connection: one copy per server, not per client.
+    /// These two are shared by every connection: one copy per server, not per client.
     config: Arc<ServerConfig>,
-    shutdown: Shutdown,
+    shutdown: Arc<Shutdown>,
     session: K,
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
@@ -77,12 +77,13 @@ impl From<&ServerConfig> for Settings {
 }
 
 impl<S: Transport> Connection<S, Session> {
-    /// A reverb connection, in the mode `config` names.
+    /// A reverb connection, in the mode `config` names, its session's wake-ups on `timer`.
     pub fn new(
         stream: S,
         peer: impl Into<Peer>,
         config: impl Into<Arc<ServerConfig>>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: impl Into<Arc<Shutdown>>,
     ) -> Self {
         let config = config.into();
         Connection::with_session(
@@ -90,18 +91,20 @@ impl<S: Transport> Connection<S, Session> {
             peer.into(),
             Session::new(Settings::from(&*config)),
             config,
-            shutdown,
+            timer,
+            shutdown.into(),
         )
     }
 }
 
 impl<S: Transport> Connection<S, PlainSession> {
-    /// A plain echo connection (`--mode plain`).
+    /// A plain echo connection (`--mode plain`), its idle deadline on `timer`.
     pub fn plain(
         stream: S,
         peer: impl Into<Peer>,
         config: impl Into<Arc<ServerConfig>>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: impl Into<Arc<Shutdown>>,
     ) -> Self {
         let config = config.into();
         Connection::with_session(
@@ -109,7 +112,8 @@ impl<S: Transport> Connection<S, PlainSession> {
             peer.into(),
             PlainSession::new(config.idle_timeout),
             config,
-            shutdown,
+            timer,
+            shutdown.into(),
         )
     }
 }
@@ -128,13 +132,14 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         peer: Peer,
         session: K,
         config: Arc<ServerConfig>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: Arc<Shutdown>,
     ) -> Self {
         Connection {
             stream,
             peer,
             session,
-            wake: timer::sleep_until(Instant::now()),
+            wake: timer.sleep_until(Instant::now()),
             config,
             shutdown,
             stats: ConnectionStats::default(),
@@ -403,13 +408,22 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let task = Connection::new(stream, addr, ServerConfig::default(), Shutdown::default())
-            .with_stats(Arc::default())
-            .run();
+        let timer = Timer::start();
+        assert!(timer.is_fine(), "measured with the timer `serve` runs on");
+        let task = Connection::new(
+            stream,
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
         let plain = Connection::plain(
             tokio::net::TcpStream::connect(addr).await.unwrap(),
             addr,
             ServerConfig::default(),
+            &timer,
             Shutdown::default(),
         )
         .with_stats(Arc::default())

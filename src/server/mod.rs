@@ -1,7 +1,8 @@
 //! The reverb server: the book's reverb1 and reverb2 as one server with two modes.
 //!
-//! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed plus a shutdown
-//! signal, so `echoctl serve`, `echoctl demo` and the tests all run the very same server;
+//! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed, the timer its
+//! connections sleep on and a shutdown signal, so `echoctl serve`, `echoctl demo` and the tests
+//! all run the very same server;
 //! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
 //! [`close`] says how the server hangs up.
 //!
@@ -28,6 +29,7 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::lines::DEFAULT_MAX_LINE;
+use crate::timer::Timer;
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};
@@ -115,22 +117,29 @@ impl ServerConfig {
     }
 }
 
-/// Runs the server on `listener` until `shutdown` completes, then drains and returns.
+/// Runs the server on `listener` until `shutdown` completes, then drains and returns. Its
+/// sleeps wait on `timer`, started on the runtime that runs the server.
 ///
 /// Returns once every connection has closed: after delivering its echoes, or at the end of the
 /// grace period.
-pub async fn run<L: Accept>(listener: L, config: ServerConfig, shutdown: impl Future) {
-    run_with_stats(listener, config, Arc::default(), shutdown).await
+pub async fn run<L: Accept>(
+    listener: L,
+    config: ServerConfig,
+    timer: Timer,
+    shutdown: impl Future,
+) {
+    run_with_stats(listener, config, timer, Arc::default(), shutdown).await
 }
 
 /// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
 pub async fn run_with_stats<L: Accept>(
     listener: L,
     config: ServerConfig,
+    timer: Timer,
     stats: Arc<ServerStats>,
     shutdown: impl Future,
 ) {
-    listener::Listener::new(config, stats)
+    listener::Listener::new(config, timer, stats)
         .run(listener, shutdown)
         .await
 }
@@ -140,6 +149,7 @@ pub async fn run_with_stats<L: Accept>(
 pub fn spawn<L: Accept + 'static>(
     listener: L,
     config: ServerConfig,
+    timer: Timer,
 ) -> io::Result<Running<L::Addr>> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(ServerStats::default());
@@ -147,6 +157,7 @@ pub fn spawn<L: Accept + 'static>(
     let task = tokio::spawn(run_with_stats(
         listener,
         config,
+        timer,
         stats.clone(),
         stop.clone().cancelled_owned(),
     ));

@@ -13,6 +13,7 @@ use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
 use echoctl::server::{self, Connection, Mode, ServerConfig, ServerStats, Shutdown};
 use echoctl::session::plain::COPY_CHUNK;
+use echoctl::timer::Timer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -69,7 +70,7 @@ impl Served {
         match over {
             Over::Tcp => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let running = server::spawn(listener, config).unwrap();
+                let running = server::spawn(listener, config, Timer::start()).unwrap();
                 Served {
                     addr: running.addr.to_string(),
                     stats: running.stats.clone(),
@@ -81,7 +82,7 @@ impl Served {
                 let dir = TempDir::new("plain");
                 let path = dir.0.join("echo.sock");
                 let listener = UnixListening::bind(path.to_str().unwrap()).await.unwrap();
-                let running = server::spawn(listener, config).unwrap();
+                let running = server::spawn(listener, config, Timer::start()).unwrap();
                 Served {
                     addr: format!("unix:{}", running.addr.display()),
                     stats: running.stats.clone(),
@@ -378,8 +379,16 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
         ..plain_config()
     };
     let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving =
-        tokio::spawn(Connection::plain(server_side, peer, config, Shutdown::default()).run());
+    let serving = tokio::spawn(
+        Connection::plain(
+            server_side,
+            peer,
+            config,
+            &Timer::start(),
+            Shutdown::default(),
+        )
+        .run(),
+    );
     let (mut reader, mut writer) = client.into_split();
     let t0 = tokio::time::Instant::now();
     // A byte every 250 ms, never a newline: activity for the plain echo, never idle.
@@ -413,8 +422,16 @@ async fn plain_time_spent_writing_to_a_slow_reader_is_not_idle() {
         ..plain_config()
     };
     let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving =
-        tokio::spawn(Connection::plain(server_side, peer, config, Shutdown::default()).run());
+    let serving = tokio::spawn(
+        Connection::plain(
+            server_side,
+            peer,
+            config,
+            &Timer::start(),
+            Shutdown::default(),
+        )
+        .run(),
+    );
     let (mut reader, mut writer) = client.into_split();
     let t0 = tokio::time::Instant::now();
     let block = payload(1 << 20, 7);
