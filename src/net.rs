@@ -20,6 +20,8 @@ use echoctl_core::address::{Address, HostPort};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 
+use crate::transport::Transport;
+
 /// What `serve --listen` listens on.
 pub enum Listening {
     Tcp(TcpListener),
@@ -85,26 +87,28 @@ impl Stream {
     }
 }
 
-impl crate::transport::Transport for Stream {
+/// Each socket's own [`Transport`] calls, written once in [`crate::transport`]; a stream only
+/// picks the socket.
+impl Transport for Stream {
     fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
         match self {
-            Stream::Tcp(s) => s.poll_read_ready(cx),
+            Stream::Tcp(s) => Transport::poll_read_ready(s, cx),
             #[cfg(unix)]
-            Stream::Unix(s) => s.poll_read_ready(cx),
+            Stream::Unix(s) => Transport::poll_read_ready(s, cx),
         }
     }
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.try_read(buf),
+            Stream::Tcp(s) => Transport::try_read(s, buf),
             #[cfg(unix)]
-            Stream::Unix(s) => s.try_read(buf),
+            Stream::Unix(s) => Transport::try_read(s, buf),
         }
     }
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.try_write(buf),
+            Stream::Tcp(s) => Transport::try_write(s, buf),
             #[cfg(unix)]
-            Stream::Unix(s) => s.try_write(buf),
+            Stream::Unix(s) => Transport::try_write(s, buf),
         }
     }
 }

@@ -2,24 +2,26 @@
 //!
 //! tokio's timer wheel ticks every millisecond and rounds each deadline up to the next tick (and
 //! its epoll wait counts whole milliseconds), so under load the two timed echoes (original and
-//! lower) left several times later than the first, which is written as soon as the shout is read
-//! (the README's performance notes have the figures).
+//! lower) would leave well after their time, and after the first, which is written as soon as
+//! the shout is read (the README's performance notes have the figures).
 //!
-//! [`sleep_until`] is the one abstraction. Once the program has started the fine timer
-//! ([`start_fine_timer`], which `echoctl serve` does), it waits on the fine timer alone (also
-//! keeping a tokio sleep registered made the workers wake for both); otherwise (tests, with
-//! tokio's paused clock, never start it) it is tokio's own sleep, the portable fallback. Either
-//! way it ends only once tokio's clock says the deadline has passed, so it is never early. The
-//! switch is explicit because a paused clock cannot be told from the real one reliably in the
-//! first microseconds of a runtime.
+//! A [`Timer`] is the one abstraction: started with the runtime that serves ([`Timer::start`])
+//! and handed to the server, so that `echoctl serve`, the demo and the tests all sleep on the
+//! same timer. Its sleeps ([`Timer::sleep_until`]) wait on the fine timer alone where it runs
+//! (also keeping a tokio sleep registered would make the workers wake for both), and on tokio's
+//! own sleep, the portable fallback, where it does not. Either way a sleep ends only once
+//! tokio's clock says the deadline has passed, so it is never early. Timeouts where a millisecond
+//! does not matter (a write stall, the linger, the grace period, the accept backoff) stay on
+//! tokio's timer, which forgets a dropped sleep at once.
 //!
 //! The fine timer (Linux) is one `timerfd` on the monotonic clock, registered in the runtime's
-//! own epoll (tokio's [`AsyncFd`](tokio::io::unix::AsyncFd)), and one task of the runtime
-//! that owns it, holding a heap of exact deadlines. The timerfd is always set to the earliest deadline, to the nanosecond, by
-//! whoever makes it the earliest; when it expires, the worker already waiting in epoll runs the
-//! timer task, which wakes every sleep that is due. No thread of its own has to be woken first
-//! and then wake a worker in turn, which had cost a context switch per wake-up. Elsewhere, or if
-//! the timerfd cannot be made, everything runs on tokio's timer.
+//! own epoll (tokio's [`AsyncFd`](tokio::io::unix::AsyncFd)), and one task of the runtime that
+//! owns it, holding a heap of exact deadlines. The timerfd is always set to the earliest
+//! deadline, to the nanosecond, by whoever makes it the earliest; when it expires, the worker
+//! already waiting in epoll runs the timer task, which wakes every sleep that is due. No thread
+//! of its own has to be woken first and then wake a worker in turn, which would cost a context
+//! switch per wake-up. Elsewhere, or if the timerfd cannot be made, everything runs on tokio's
+//! timer.
 //!
 //! A sleep dropped before its deadline (the connection woke for a read instead) releases its
 //! task at once; its heap entry, a few dozen bytes, stays until the deadline passes.
@@ -28,42 +30,79 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant as StdInstant;
 
 use tokio::time::Instant;
 
-/// The process's fine timer, once started; `None` inside if it could not be.
-static FINE_TIMER: OnceLock<Option<&'static Wheel>> = OnceLock::new();
-
-/// Starts the fine timer on the current runtime, for [`sleep_until`] to use from now on. For
-/// programs on tokio's real clock only, from within the runtime that serves them; says whether
-/// the fine timer runs (if not, sleeps are tokio's own).
-pub fn start_fine_timer() -> bool {
-    FINE_TIMER.get_or_init(|| Wheel::start().ok()).is_some()
+/// The timer a server's sleeps wait on: the fine timer where it runs, else tokio's. Cheap to
+/// clone: the clones share one timer.
+#[derive(Clone)]
+pub struct Timer {
+    /// `None`: tokio's timer.
+    wheel: Option<Arc<Wheel>>,
 }
 
-fn fine_timer() -> Option<&'static Wheel> {
-    FINE_TIMER.get().copied().flatten()
-}
+impl Timer {
+    /// Starts the fine timer on the current runtime (its task is spawned there, its timerfd
+    /// waits in that runtime's epoll), or falls back to tokio's timer where it cannot run.
+    ///
+    /// Under tokio's paused clock it is tokio's timer: a timerfd follows the real clock, and a
+    /// paused clock moves only by jumping to tokio's own next timer, so a fine sleep would end
+    /// in real time, never at its virtual deadline. (Pause the clock before starting it.)
+    pub fn start() -> Timer {
+        if clock_is_paused() {
+            return Timer::tokio();
+        }
+        Timer {
+            wheel: Wheel::start().ok(),
+        }
+    }
 
-/// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
-pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        fine: FineSleep {
-            deadline,
-            slot: None,
-        },
-        coarse: None,
+    /// tokio's own timer.
+    fn tokio() -> Timer {
+        Timer { wheel: None }
+    }
+
+    /// Whether its sleeps wait on the fine timer.
+    pub fn is_fine(&self) -> bool {
+        self.wheel.is_some()
+    }
+
+    /// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep {
+            fine: FineSleep {
+                deadline,
+                slot: None,
+            },
+            coarse: None,
+            timer: self.clone(),
+        }
+    }
+
+    fn wheel(&self) -> Option<&Wheel> {
+        self.wheel.as_deref()
     }
 }
 
-/// The future of [`sleep_until`]. Small, so that a connection waiting on it stays small: tokio's
-/// own sleep, several times larger and needed only as the fallback, is boxed when first used.
+/// Whether tokio's clock is paused: it then stands still while the real one moves on, which it
+/// does within nanoseconds (the two read the same clock otherwise).
+fn clock_is_paused() -> bool {
+    let on_tokio = Instant::now();
+    let on_real = StdInstant::now();
+    while StdInstant::now() == on_real {}
+    Instant::now() == on_tokio
+}
+
+/// The future of [`Timer::sleep_until`]. Small, so that a connection waiting on it stays small:
+/// tokio's own sleep, several times larger and needed only as the fallback, is boxed when first
+/// used.
 pub struct Sleep {
     fine: FineSleep,
     coarse: Option<Pin<Box<tokio::time::Sleep>>>,
+    timer: Timer,
 }
 
 impl Sleep {
@@ -72,7 +111,11 @@ impl Sleep {
     /// an entry per wake-up in the timer's heap until its deadline.
     pub fn reset(&mut self, deadline: Instant) {
         if deadline != self.fine.deadline {
-            *self = sleep_until(deadline);
+            self.fine = FineSleep {
+                deadline,
+                slot: None,
+            };
+            self.coarse = None;
         }
     }
 }
@@ -81,7 +124,8 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.fine.poll_fine(cx, fine_timer()) {
+        let Sleep { fine, timer, .. } = &mut *self;
+        match fine.poll_fine(cx, timer.wheel()) {
             Fine::Ready => return Poll::Ready(()),
             Fine::Waiting => return Poll::Pending,
             Fine::Unavailable => {}
@@ -201,17 +245,23 @@ struct Heap {
 }
 
 impl Wheel {
-    /// Makes the timerfd and spawns the task that answers it, on the current runtime.
-    fn start() -> std::io::Result<&'static Wheel> {
+    /// Makes the timerfd and spawns the task that answers it, on the current runtime. The task
+    /// ends once the wheel is dropped (see `Drop`).
+    fn start() -> std::io::Result<Arc<Wheel>> {
         let (alarm, ringing) = alarm::Alarm::new()?;
-        let wheel: &'static Wheel = Box::leak(Box::new(Wheel {
+        let wheel = Arc::new(Wheel {
             heap: Mutex::default(),
             alarm,
-        }));
+        });
+        let weak = Arc::downgrade(&wheel);
         tokio::spawn(async move {
             let mut due = Vec::new();
             loop {
-                if let Err(e) = ringing.rung().await {
+                let rung = ringing.rung().await;
+                let Some(wheel) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = rung {
                     // Cannot happen short of a broken runtime. Were it to, every sleep waiting
                     // is woken early, which sends it to tokio's timer, and new ones go there.
                     tracing::error!("the fine timer failed ({e}); using tokio's timer");
@@ -290,140 +340,17 @@ impl Wheel {
     }
 }
 
-/// The timerfd: one alarm, set to an absolute instant of the monotonic clock.
-#[cfg(target_os = "linux")]
-mod alarm {
-    use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use tokio::io::unix::AsyncFd;
-
-    /// Sets the alarm; shared by whoever registers a deadline and the timer task.
-    pub struct Alarm {
-        fd: Arc<OwnedFd>,
-        /// An instant and the same moment on `CLOCK_MONOTONIC` (the clock `Instant` reads on
-        /// Linux), which has no public conversion, so that deadlines map to the alarm's clock.
-        origin: Instant,
-        origin_on_clock: Duration,
-    }
-
-    /// The timer task's side: the timerfd in the runtime's epoll.
-    pub struct Ringing {
-        fd: AsyncFd<Arc<OwnedFd>>,
-    }
-
-    impl Alarm {
-        pub fn new() -> io::Result<(Alarm, Ringing)> {
-            // SAFETY: plain flags; the result is checked before use.
-            let raw = unsafe {
-                libc::timerfd_create(
-                    libc::CLOCK_MONOTONIC,
-                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-                )
-            };
-            if raw < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: `raw` is a new descriptor that nothing else owns.
-            let fd = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
-            let origin = Instant::now();
-            // Read after `origin`: a deadline then maps to no earlier a point of the clock than
-            // its own, so the alarm is never early (at most the few nanoseconds between late).
-            let origin_on_clock = monotonic_now()?;
-            // SAFETY: the Arc keeps the descriptor open, unchanged, for as long as any clone,
-            // this one included, lives.
-            let registered = unsafe {
-                AsyncFd::register_with_interest(fd.clone(), tokio::io::Interest::READABLE)
-            };
-            let ringing = Ringing {
-                fd: registered.map_err(io::Error::from)?,
-            };
-            Ok((
-                Alarm {
-                    fd,
-                    origin,
-                    origin_on_clock,
-                },
-                ringing,
-            ))
-        }
-
-        /// Rings at `at`, or never for `None`.
-        pub fn set(&self, at: Option<Instant>) {
-            let value = match at {
-                Some(at) => {
-                    let on_clock = self.origin_on_clock + at.saturating_duration_since(self.origin);
-                    libc::timespec {
-                        tv_sec: on_clock.as_secs() as libc::time_t,
-                        // Never zero: a zero time disarms the timer. 1 ns is long past.
-                        tv_nsec: on_clock.subsec_nanos().max(1) as libc::c_long,
-                    }
-                }
-                None => libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                },
-            };
-            let spec = libc::itimerspec {
-                it_interval: libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                },
-                it_value: value,
-            };
-            // SAFETY: a valid descriptor and a valid itimerspec; the old value is not asked for.
-            // It cannot fail for a valid timerfd and a normalized time.
-            unsafe {
-                libc::timerfd_settime(
-                    self.fd.as_raw_fd(),
-                    libc::TFD_TIMER_ABSTIME,
-                    &spec,
-                    std::ptr::null_mut(),
-                );
-            }
-        }
-    }
-
-    impl Ringing {
-        /// Waits until the alarm rings, and silences it.
-        pub async fn rung(&self) -> io::Result<()> {
-            loop {
-                let mut guard = self.fd.readable().await?;
-                let read = guard.try_io(|fd| {
-                    let mut expirations = [0u8; 8];
-                    // SAFETY: reads 8 bytes into an 8-byte buffer from a valid descriptor.
-                    let n = unsafe {
-                        libc::read(fd.get_ref().as_raw_fd(), expirations.as_mut_ptr().cast(), 8)
-                    };
-                    if n < 0 {
-                        Err(io::Error::last_os_error())
-                    } else {
-                        Ok(())
-                    }
-                });
-                match read {
-                    Ok(result) => return result,
-                    // Not rung after all (re-armed meanwhile): readiness cleared, wait again.
-                    Err(_would_block) => continue,
-                }
-            }
-        }
-    }
-
-    fn monotonic_now() -> io::Result<Duration> {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: writes one timespec.
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+/// The last handle and the last sleep are gone: the alarm rings at once, so that the timer task
+/// finds the wheel gone and ends, closing the timerfd.
+impl Drop for Wheel {
+    fn drop(&mut self) {
+        self.alarm.set(Some(StdInstant::now()));
     }
 }
+
+/// The timerfd: one alarm, set to an absolute instant of the monotonic clock.
+#[cfg(target_os = "linux")]
+mod alarm;
 
 /// No timerfd: the fine timer cannot start, and sleeps are tokio's.
 #[cfg(not(target_os = "linux"))]
@@ -465,24 +392,34 @@ mod tests {
 
     #[tokio::test]
     async fn never_ends_before_the_deadline() {
-        for ms in [0, 1, 3, 15] {
-            let deadline = Instant::now() + Duration::from_millis(ms);
-            sleep_until(deadline).await;
-            assert!(Instant::now() >= deadline);
+        for timer in [fine_timer(), Timer::tokio()] {
+            for ms in [0, 1, 3, 15] {
+                let deadline = Instant::now() + Duration::from_millis(ms);
+                timer.sleep_until(deadline).await;
+                assert!(Instant::now() >= deadline);
+            }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_a_paused_clock_the_timer_is_tokios() {
+        assert!(!Timer::start().is_fine());
     }
 
     // On tokio's paused clock: with real time a stall of the runtime longer than the 10 ms
     // between deadlines would let the tasks finish in the order they were spawned.
     #[tokio::test(start_paused = true)]
     async fn concurrent_sleeps_end_in_deadline_order() {
+        let timer = Timer::start();
         let start = Instant::now();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in [5u64, 1, 4, 2, 3] {
-            let order = order.clone();
+            let (order, timer) = (order.clone(), timer.clone());
             tasks.push(tokio::spawn(async move {
-                sleep_until(start + Duration::from_millis(10 * i)).await;
+                timer
+                    .sleep_until(start + Duration::from_millis(10 * i))
+                    .await;
                 order.lock().unwrap().push(i);
             }));
         }
@@ -497,20 +434,22 @@ mod tests {
         // An hour of virtual time passes at once; the real clock never gets there. Were the fine
         // timer waited on instead, nothing would wake the sleep until the timeout's two hours.
         let deadline = Instant::now() + Duration::from_secs(3600);
-        let _ = tokio::time::timeout(Duration::from_secs(7200), sleep_until(deadline)).await;
+        let sleep = Timer::start().sleep_until(deadline);
+        let _ = tokio::time::timeout(Duration::from_secs(7200), sleep).await;
         assert_eq!(Instant::now(), deadline);
     }
 
-    /// A fine timer of the test's own, on the test's runtime: the process's one is never started
-    /// in tests, which run many runtimes one after another.
-    fn test_wheel() -> &'static Wheel {
-        Wheel::start().expect("a timerfd")
+    /// The fine timer, started on the test's runtime.
+    fn fine_timer() -> Timer {
+        let timer = Timer::start();
+        assert!(timer.is_fine(), "a timerfd");
+        timer
     }
 
-    /// Sleeps on `wheel` until `deadline`, failing the test if it would fall back.
-    async fn sleep_on(wheel: &Wheel, deadline: Instant) {
-        let mut sleep = sleep_until(deadline).fine;
-        std::future::poll_fn(|cx| match sleep.poll_fine(cx, Some(wheel)) {
+    /// Sleeps on `timer` until `deadline`, failing the test if it would fall back.
+    async fn sleep_on(timer: &Timer, deadline: Instant) {
+        let mut sleep = timer.sleep_until(deadline).fine;
+        std::future::poll_fn(|cx| match sleep.poll_fine(cx, timer.wheel()) {
             Fine::Ready => Poll::Ready(()),
             Fine::Waiting => Poll::Pending,
             Fine::Unavailable => panic!("the fine timer gave up"),
@@ -520,13 +459,13 @@ mod tests {
 
     #[tokio::test]
     async fn resetting_to_the_same_deadline_keeps_the_registration() {
-        let wheel = test_wheel();
+        let timer = fine_timer();
         let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
         let mut cx = Context::from_waker(&waker);
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut sleep = sleep_until(deadline);
+        let mut sleep = timer.sleep_until(deadline);
         assert!(matches!(
-            sleep.fine.poll_fine(&mut cx, Some(wheel)),
+            sleep.fine.poll_fine(&mut cx, timer.wheel()),
             Fine::Waiting
         ));
         let registered = sleep.fine.slot.clone().expect("registered");
@@ -545,13 +484,14 @@ mod tests {
     // its deadline, is checked: the order in which woken tasks then run is the scheduler's.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn fine_sleeps_all_end_and_never_early() {
-        let wheel = test_wheel();
+        let timer = fine_timer();
         let start = Instant::now() + Duration::from_millis(20);
         let mut tasks = Vec::new();
         for i in [5u64, 1, 4, 2, 3] {
+            let timer = timer.clone();
             tasks.push(tokio::spawn(async move {
                 let deadline = start + Duration::from_millis(50 * i);
-                sleep_on(wheel, deadline).await;
+                sleep_on(&timer, deadline).await;
                 assert!(Instant::now() >= deadline, "woken early");
             }));
         }
@@ -565,7 +505,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn the_fine_timer_wakes_its_task_and_a_dropped_sleep_wakes_nobody() {
-        let wheel = test_wheel();
+        let timer = fine_timer();
         let counted = || {
             let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
             (wakes.clone(), Waker::from(wakes))
@@ -585,7 +525,7 @@ mod tests {
         };
         let waiting = |sleep: &mut FineSleep, waker: &Waker| {
             matches!(
-                sleep.poll_fine(&mut Context::from_waker(waker), Some(wheel)),
+                sleep.poll_fine(&mut Context::from_waker(waker), timer.wheel()),
                 Fine::Waiting
             )
         };
@@ -603,33 +543,60 @@ mod tests {
             "dropped: not"
         );
         assert!(matches!(
-            kept.poll_fine(&mut Context::from_waker(&kept_waker), Some(wheel)),
+            kept.poll_fine(&mut Context::from_waker(&kept_waker), timer.wheel()),
             Fine::Ready
         ));
     }
 
     #[tokio::test]
+    async fn the_timer_task_ends_with_the_last_handle() {
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let timer = fine_timer();
+        let sleep = timer.sleep_until(Instant::now() + Duration::from_secs(3600));
+        assert_eq!(metrics.num_alive_tasks(), before + 1, "the timer task");
+        drop(timer);
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            before + 1,
+            "a sleep holds it too"
+        );
+        drop(sleep);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while metrics.num_alive_tasks() > before {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the timer task ends");
+    }
+
+    #[tokio::test]
     async fn a_stopped_timer_hands_its_sleeps_to_tokio() {
-        let wheel = test_wheel();
+        let timer = fine_timer();
         let (wakes, waker) = {
             let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
             (wakes.clone(), Waker::from(wakes))
         };
-        let mut waiting = sleep_until(Instant::now() + Duration::from_secs(3600)).fine;
+        let mut waiting = timer
+            .sleep_until(Instant::now() + Duration::from_secs(3600))
+            .fine;
         let mut cx = Context::from_waker(&waker);
         assert!(matches!(
-            waiting.poll_fine(&mut cx, Some(wheel)),
+            waiting.poll_fine(&mut cx, timer.wheel()),
             Fine::Waiting
         ));
-        wheel.stop(&mut Vec::new());
+        timer.wheel().expect("fine").stop(&mut Vec::new());
         assert_eq!(wakes.0.load(AtomicOrdering::SeqCst), 1, "woken at once");
         assert!(matches!(
-            waiting.poll_fine(&mut cx, Some(wheel)),
+            waiting.poll_fine(&mut cx, timer.wheel()),
             Fine::Unavailable
         ));
-        let mut fresh = sleep_until(Instant::now() + Duration::from_secs(3600)).fine;
+        let mut fresh = timer
+            .sleep_until(Instant::now() + Duration::from_secs(3600))
+            .fine;
         assert!(matches!(
-            fresh.poll_fine(&mut cx, Some(wheel)),
+            fresh.poll_fine(&mut cx, timer.wheel()),
             Fine::Unavailable
         ));
     }

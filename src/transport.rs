@@ -208,4 +208,11 @@ mod tests {
         let (a, b) = tokio::net::UnixStream::pair().unwrap();
         short_reads_forget_readiness_and_lose_nothing(a, b).await;
     }
+
+    /// The bench's stream reads as the socket under it does.
+    #[tokio::test]
+    async fn a_stream_short_read_forgets_readiness_and_loses_nothing() {
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        short_reads_forget_readiness_and_lose_nothing(crate::net::Stream::Unix(a), b).await;
+    }
 }

@@ -8,6 +8,7 @@ use crate::demo::{self, DemoEnd, Progress, SvgOutput};
 use crate::exit::ExitStatus;
 use crate::signals;
 use crate::timeline::terminal::DEFAULT_WIDTH;
+use crate::timer::Timer;
 
 pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
@@ -49,9 +50,28 @@ pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStat
     } else {
         Progress::hidden()
     };
+    let timer = Timer::start();
     let end = match page {
-        Page::Stdout => demo::run(&options, &mut std::io::stdout(), &mut progress, interrupt).await,
-        Page::Stderr => demo::run(&options, &mut std::io::stderr(), &mut progress, interrupt).await,
+        Page::Stdout => {
+            demo::run(
+                &options,
+                &timer,
+                &mut std::io::stdout(),
+                &mut progress,
+                interrupt,
+            )
+            .await
+        }
+        Page::Stderr => {
+            demo::run(
+                &options,
+                &timer,
+                &mut std::io::stderr(),
+                &mut progress,
+                interrupt,
+            )
+            .await
+        }
     }?;
     let timelines = match end {
         DemoEnd::Finished(timelines) => timelines,

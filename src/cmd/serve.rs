@@ -6,11 +6,11 @@ use crate::exit::ExitStatus;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
-use crate::timer;
+use crate::timer::Timer;
 
 pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
-    timer::start_fine_timer();
+    let timer = Timer::start();
     super::raise_open_files_limit();
     let listening = net::listen(listen).await?;
     let (addr, exposure) = match &listening {
@@ -42,9 +42,9 @@ pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitS
     );
     let serving = async {
         match listening {
-            net::Listening::Tcp(listener) => server::run(listener, config, stop).await,
+            net::Listening::Tcp(listener) => server::run(listener, config, timer, stop).await,
             #[cfg(unix)]
-            net::Listening::Unix(listener) => server::run(listener, config, stop).await,
+            net::Listening::Unix(listener) => server::run(listener, config, timer, stop).await,
         }
     };
     tokio::select! {

@@ -41,6 +41,7 @@ use crate::client;
 use crate::net;
 use crate::server::{self, Mode, ServerConfig};
 use crate::timeline;
+use crate::timer::Timer;
 use echoctl_core::client::{ClientSession, Settings};
 
 use echoctl_core::timeline::{Axis, Recording, Timeline};
@@ -140,9 +141,11 @@ pub fn common_axis(timelines: &[Timeline], at_least: Duration) -> Axis {
     Axis::common(&all, at_least)
 }
 
-/// Plays the sessions, printing to `out`, until they end or `interrupt` completes.
+/// Plays the sessions, printing to `out`, until they end or `interrupt` completes. The server
+/// sleeps on `timer`, as `echoctl serve` does.
 pub async fn run(
     options: &DemoOptions,
+    timer: &Timer,
     out: &mut dyn Write,
     progress: &mut Progress,
     interrupt: impl Future<Output = ()>,
@@ -160,7 +163,7 @@ pub async fn run(
             return Err(output_error(e));
         }
 
-        let server = start_server(mode, options.delay).await?;
+        let server = start_server(mode, options.delay, timer).await?;
         let expected = script::rehearse(script, options.delay).duration;
         progress.begin(mode, Director::new(script, options.delay).tally(), expected);
         let played = tokio::select! {
@@ -450,7 +453,11 @@ impl Page<'_> {
 }
 
 /// Starts the real server, in this process, on a free loopback port.
-async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Running> {
+async fn start_server(
+    mode: Mode,
+    delay: Duration,
+    timer: &Timer,
+) -> anyhow::Result<server::Running> {
     let config = ServerConfig {
         mode,
         delay,
@@ -461,6 +468,7 @@ async fn start_server(mode: Mode, delay: Duration) -> anyhow::Result<server::Run
     server::spawn(
         net::bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).await?,
         config,
+        timer.clone(),
     )
     .context("cannot read the demo server's address")
 }

@@ -1,4 +1,4 @@
-//! One connection: the I/O loop over its [`Session`].
+//! One connection: the I/O loop over its session.
 //!
 //! Each accepted connection gets one task running [`Connection::run`]. The task owns the socket
 //! outright (no split halves, no locks) and waits on whichever comes first: the socket becoming
@@ -7,18 +7,17 @@
 //! order, however many shouts are echoing at once. What to read, what is due and when the
 //! connection is over are the session's decisions; [`close`] says how it hangs up.
 //!
-//! Reading waits for readiness and only then borrows this thread's scratch chunk, and the lines
-//! due at one wake-up are gathered in this thread's write buffer and written in one go, so an
-//! idle connection holds no buffer at all.
+//! The loop is written once, over a [`ServerSession`]: the reverb's [`Session`] or the plain
+//! echo's [`PlainSession`] (`--mode plain`), which sends each chunk read straight back.
 //!
-//! The plain echo (`--mode plain`) is the same connection over a [`PlainSession`]: the same
-//! opening, limits, shutdown, close and log, with its own loop between ([`Kind`] says which):
-//! each chunk read is written straight back from the scratch chunk, and only what the socket
-//! does not take at once is kept, on a boxed future, while nothing more is read.
+//! Reading waits for readiness and only then borrows this thread's scratch chunk, and what the
+//! session has to say at one wake-up (the lines due, the bytes sent back) is gathered in this
+//! thread's write buffer and written in one go, so an idle connection holds no buffer at all.
+//! Only what the socket does not take at once is kept, on a boxed future, while nothing more is
+//! read.
 
 use std::future::{Future, poll_fn};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -26,148 +25,37 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+
+use echoctl_core::escape::escape;
+use echoctl_core::session::plain::PlainSession;
+use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 
 use super::close;
-use crate::server::{ServerConfig, ServerStats};
-use crate::timer;
+use super::log_line::{self, Broken, CloseReason, ConnectionStats, Summary};
+use super::peer::Peer;
+use super::place::Place;
+use super::shutdown::Shutdown;
+use crate::server::ServerConfig;
+use crate::timer::{self, Timer};
 use crate::transport::{self, Transport};
-use echoctl_core::session::plain::PlainSession;
-use echoctl_core::session::{End, Session, Settings, Stop};
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Why a connection ended, for the log line.
-#[derive(Debug)]
-pub enum CloseReason {
-    /// Its session ended, and it was closed as [`close::finish`] says.
-    Ended(End),
-    /// The connection failed under its session.
-    Broken(Broken),
-}
+/// A session a connection can serve: what its loop drives ([`ServerSession`]) and what its
+/// closing log line says it did ([`Summary`]).
+pub trait Kind: ServerSession + Summary + Send {}
 
-/// How a connection fails under its session: it is dropped as it is, without a goodbye.
-#[derive(Debug)]
-pub enum Broken {
-    /// The client stopped reading: no write progress for `--write-timeout`.
-    WriteStalled(Duration),
-    /// The socket failed (reset by the peer, most often).
-    Io(io::Error),
-}
-
-impl std::fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CloseReason::Ended(End::ClientDone) => f.write_str("client finished"),
-            CloseReason::Ended(End::ServerShutdown) => f.write_str("server shutting down"),
-            CloseReason::Ended(End::Aborted) => f.write_str("grace period over, echoes dropped"),
-            CloseReason::Ended(End::LineTooLong(e)) => write!(f, "{e} (--max-line)"),
-            CloseReason::Ended(End::Idle(d)) => write!(
-                f,
-                "idle for {} (--idle-timeout)",
-                echoctl_core::duration::format(*d)
-            ),
-            CloseReason::Broken(Broken::WriteStalled(d)) => write!(
-                f,
-                "client not reading for {} (--write-timeout)",
-                echoctl_core::duration::format(*d)
-            ),
-            CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => {
-                write!(f, "client went away ({})", went_away_how(e))
-            }
-            CloseReason::Broken(Broken::Io(e)) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// Whether a failed write or read means only that the client left (Ctrl-C, a closed terminal):
-/// the peer reset the connection or closed it while echoes were on their way.
-fn client_went_away(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
-}
-
-fn went_away_how(e: &io::Error) -> &'static str {
-    match e.kind() {
-        io::ErrorKind::BrokenPipe => "it closed the connection",
-        _ => "it reset the connection",
-    }
-}
-
-/// `1 shout`, `3 shouts`.
-fn counted(n: u64, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
-}
-
-/// A shout for the log: its text, with each byte that is not valid UTF-8 shown as `\xNN`
-/// (`caf\xe9`), and quotes, backslashes and control characters escaped as Rust writes them.
-pub fn escaped(shout: &[u8]) -> String {
-    let mut text = String::with_capacity(shout.len());
-    for chunk in shout.utf8_chunks() {
-        text.extend(chunk.valid().escape_debug());
-        for byte in chunk.invalid() {
-            text.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    text
-}
-
-/// Counts for the closing log line.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ConnectionStats {
-    pub shouts: u64,
-    pub echo_lines: u64,
-}
-
-/// Who is on the other end, for the log lines: a TCP address, or the number of a connection to
-/// a Unix socket (whose clients have no address of their own).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Peer {
-    Tcp(SocketAddr),
-    Unix(u64),
-}
-
-impl From<SocketAddr> for Peer {
-    fn from(addr: SocketAddr) -> Peer {
-        Peer::Tcp(addr)
-    }
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Peer::Tcp(addr) => write!(f, "{addr}"),
-            Peer::Unix(n) => write!(f, "unix client {n}"),
-        }
-    }
-}
-
-/// How the server tells its connections to stop.
-#[derive(Debug, Clone, Default)]
-pub struct Shutdown {
-    /// Stop reading new shouts; deliver the echoes already owed, then close.
-    pub drain: CancellationToken,
-    /// Stop now: the grace period is over.
-    pub abort: CancellationToken,
-}
+impl<K: ServerSession + Summary + Send> Kind for K {}
 
 /// One client's connection over a session of kind `K`: the reverb's [`Session`] (the default)
 /// or the plain echo's [`PlainSession`].
 pub struct Connection<S, K = Session> {
     stream: S,
     peer: Peer,
-    /// Shared by every connection: one copy per server, not per client.
+    /// These two are shared by every connection: one copy per server, not per client.
     config: Arc<ServerConfig>,
-    shutdown: Shutdown,
+    shutdown: Arc<Shutdown>,
     session: K,
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
@@ -177,84 +65,15 @@ pub struct Connection<S, K = Session> {
     place: Place,
 }
 
-/// The connection's place in a server: the server-wide counters it reports to (and is counted
-/// open in), and its slot under `--max-connections`. Both are given back when the connection is
-/// dropped, however it ends. A connection run on its own (in tests) has neither.
-#[derive(Default)]
-struct Place {
-    server_stats: Option<Arc<ServerStats>>,
-    slot: Option<OwnedSemaphorePermit>,
-}
-
-impl Place {
-    fn server_stats(&self) -> Option<&ServerStats> {
-        self.server_stats.as_deref()
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        // The slot first: whoever sees the open count fall may connect again at once.
-        drop(self.slot.take());
-        if let Some(stats) = self.server_stats() {
-            stats.connections_open.fetch_sub(1, Relaxed);
-        }
-    }
-}
-
 /// The server's settings that shape each client's session.
-/// What a connection's session is, and the loop that serves it: the rest of the connection
-/// (opening, close, log, its place in the server) is the same for every kind.
-pub trait Kind: Send + Sized {
-    /// Runs the session until it ends (its last bytes written) or the connection breaks.
-    fn serve<S: Transport>(
-        connection: &mut Connection<S, Self>,
-    ) -> impl Future<Output = Result<End, Broken>> + Send;
-    /// Ends the session now, whatever it owes (the grace period is over).
-    fn abort(&mut self);
-    /// What the connection did, for its closing log line.
-    fn summary(&self, stats: &ConnectionStats) -> String;
-}
-
-impl Kind for Session {
-    fn serve<S: Transport>(
-        connection: &mut Connection<S, Self>,
-    ) -> impl Future<Output = Result<End, Broken>> + Send {
-        connection.serve()
-    }
-    fn abort(&mut self) {
-        Session::abort(self)
-    }
-    fn summary(&self, stats: &ConnectionStats) -> String {
-        format!(
-            "{}, {} sent",
-            counted(stats.shouts, "shout"),
-            counted(stats.echo_lines, "echo line")
-        )
-    }
-}
-
-impl Kind for PlainSession {
-    fn serve<S: Transport>(
-        connection: &mut Connection<S, Self>,
-    ) -> impl Future<Output = Result<End, Broken>> + Send {
-        connection.serve_plain()
-    }
-    fn abort(&mut self) {
-        PlainSession::abort(self)
-    }
-    fn summary(&self, _: &ConnectionStats) -> String {
-        format!("{} bytes echoed", self.echoed())
-    }
-}
-
 impl<S: Transport> Connection<S, Session> {
-    /// A reverb connection, in the mode `config` names.
+    /// A reverb connection, in the mode `config` names, its session's wake-ups on `timer`.
     pub fn new(
         stream: S,
         peer: impl Into<Peer>,
         config: impl Into<Arc<ServerConfig>>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: impl Into<Arc<Shutdown>>,
     ) -> Self {
         let config = config.into();
         Connection::with_session(
@@ -262,18 +81,20 @@ impl<S: Transport> Connection<S, Session> {
             peer.into(),
             Session::new(Settings::from(&*config)),
             config,
-            shutdown,
+            timer,
+            shutdown.into(),
         )
     }
 }
 
 impl<S: Transport> Connection<S, PlainSession> {
-    /// A plain echo connection (`--mode plain`).
+    /// A plain echo connection (`--mode plain`), its idle deadline on `timer`.
     pub fn plain(
         stream: S,
         peer: impl Into<Peer>,
         config: impl Into<Arc<ServerConfig>>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: impl Into<Arc<Shutdown>>,
     ) -> Self {
         let config = config.into();
         Connection::with_session(
@@ -281,93 +102,18 @@ impl<S: Transport> Connection<S, PlainSession> {
             peer.into(),
             PlainSession::new(config.idle_timeout),
             config,
-            shutdown,
+            timer,
+            shutdown.into(),
         )
     }
+}
 
-    /// The plain echo's loop: read a chunk when nothing is owed, write it straight back, and
-    /// wait (on a boxed future, reading nothing) only for what the socket did not take.
-    async fn serve_plain(&mut self) -> Result<End, Broken> {
-        loop {
-            self.session.advance(Instant::now());
-            if let Some(end) = self.session.end() {
-                return Ok(end);
-            }
-            let reading = self.session.read_allowance() > 0;
-            let wake_at = self.session.next_wake();
-            if let Some(wake_at) = wake_at {
-                self.wake.reset(wake_at);
-            }
-            let stop = match self.session.next_stop() {
-                Stop::Drain => &self.shutdown.drain,
-                Stop::Abort => &self.shutdown.abort,
-            };
-            let unsent = tokio::select! {
-                biased;
-                _ = stop.cancelled() => {
-                    if self.shutdown.abort.is_cancelled() {
-                        self.session.abort();
-                    } else {
-                        self.session.drain();
-                    }
-                    continue;
-                }
-                _ = &mut self.wake, if wake_at.is_some() => continue,
-                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)), if reading => {
-                    ready.map_err(Broken::Io)?;
-                    self.copy_some().map_err(Broken::Io)?
-                }
-            };
-            if !unsent.is_empty() {
-                Box::pin(self.write_with_progress_timeout(&unsent)).await?;
-                if self.session.end() != Some(End::Aborted) {
-                    self.session.sent(unsent.len());
-                    if let Some(server_stats) = self.place.server_stats() {
-                        server_stats
-                            .bytes_echoed
-                            .fetch_add(unsent.len() as u64, Relaxed);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads what the socket has (one chunk at most) and writes it back at once from the
-    /// thread's scratch chunk; returns what the socket did not take, which is still owed.
-    fn copy_some(&mut self) -> io::Result<Vec<u8>> {
-        let allowance = self.session.read_allowance();
-        let Connection {
-            stream,
-            session,
-            place,
-            ..
-        } = self;
-        let server_stats = place.server_stats();
-        transport::with_read_scratch(|scratch| {
-            let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
-            let n = match stream.try_read(chunk) {
-                Ok(0) => {
-                    session.end_of_input();
-                    return Ok(Vec::new());
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            session.receive(Instant::now(), n);
-            if let Some(server_stats) = server_stats {
-                server_stats
-                    .peak_unsent_bytes
-                    .fetch_max(session.owed(), Relaxed);
-            }
-            let sent = transport::write_now(&*stream, &chunk[..n])?;
-            session.sent(sent);
-            if let Some(server_stats) = server_stats {
-                server_stats.bytes_echoed.fetch_add(sent as u64, Relaxed);
-            }
-            Ok(chunk[sent..n].to_vec())
-        })
-    }
+/// What the socket did not take at once, to be waited for.
+#[derive(Default)]
+struct Unsent {
+    bytes: Vec<u8>,
+    /// How many of them the session sent straight back as read (the plain echo's bytes).
+    sent_back: usize,
 }
 
 impl<S: Transport, K: Kind> Connection<S, K> {
@@ -376,13 +122,14 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         peer: Peer,
         session: K,
         config: Arc<ServerConfig>,
-        shutdown: Shutdown,
+        timer: &Timer,
+        shutdown: Arc<Shutdown>,
     ) -> Self {
         Connection {
             stream,
             peer,
             session,
-            wake: timer::sleep_until(Instant::now()),
+            wake: timer.sleep_until(Instant::now()),
             config,
             shutdown,
             stats: ConnectionStats::default(),
@@ -391,19 +138,14 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     }
 
     /// Counts this connection in the server-wide `stats` too, as open until it is dropped.
-    pub fn with_stats(mut self, stats: Arc<ServerStats>) -> Self {
-        debug_assert!(
-            self.place.server_stats.is_none(),
-            "a connection is counted in one server only"
-        );
-        stats.connections_open.fetch_add(1, Relaxed);
-        self.place.server_stats = Some(stats);
+    pub fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
+        self.place.count_in(stats);
         self
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
     pub fn holding(mut self, slot: OwnedSemaphorePermit) -> Self {
-        self.place.slot = Some(slot);
+        self.place.hold(slot);
         self
     }
 
@@ -420,7 +162,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         async move {
             let opened = Instant::now();
             tracing::info!("{}: connection opened", self.peer);
-            let reason = match K::serve(&mut self).await {
+            let reason = match self.serve().await {
                 // Boxed: the goodbye runs once, and its futures would otherwise make every
                 // connection's task larger for its whole life.
                 Ok(end) => {
@@ -438,17 +180,148 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             ));
             let summary = self.session.summary(&self.stats);
             match &reason {
-                CloseReason::Broken(Broken::Io(e)) if client_went_away(e) => tracing::info!(
-                    "{}: client went away ({}) after {lasted}: {summary}",
-                    self.peer,
-                    went_away_how(e),
-                ),
+                CloseReason::Broken(Broken::Io(e)) if log_line::client_went_away(e) => {
+                    tracing::info!(
+                        "{}: client went away ({}) after {lasted}: {summary}",
+                        self.peer,
+                        log_line::went_away_how(e),
+                    )
+                }
                 _ => tracing::info!(
                     "{}: connection closed after {lasted}, {summary}: {reason}",
                     self.peer,
                 ),
             }
             (reason, self.stats)
+        }
+    }
+
+    /// Runs the session until it ends (its last bytes written) or the connection breaks.
+    async fn serve(&mut self) -> Result<End, Broken> {
+        let mut readable = false;
+        loop {
+            // In a block of its own: what is unsent is not kept while the loop waits below.
+            {
+                let unsent = self.step(readable).map_err(Broken::Io)?;
+                if !unsent.bytes.is_empty() {
+                    // Boxed: only a client slow to read waits here, and the write's futures
+                    // would otherwise make every connection's task larger for its whole life.
+                    Box::pin(self.write_with_progress_timeout(&unsent.bytes)).await?;
+                    if self.session.end() != Some(End::Aborted) {
+                        self.written_late(unsent.sent_back);
+                    }
+                }
+            }
+            if let Some(end) = self.session.end() {
+                return Ok(end);
+            }
+            let reading = self.session.read_allowance() > 0;
+            // One timer and one shutdown token: every future here lives as long as the
+            // connection waits, and every idle connection pays for each of its bytes.
+            let wake_at = self.session.next_wake();
+            if let Some(wake_at) = wake_at {
+                self.wake.reset(wake_at);
+            }
+            let stop = match self.session.next_stop() {
+                // Abort can only follow drain: waiting on drain is enough until it has come.
+                Stop::Drain => &self.shutdown.drain,
+                Stop::Abort => &self.shutdown.abort,
+            };
+            readable = tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    if self.shutdown.abort.is_cancelled() {
+                        self.session.abort();
+                    } else {
+                        self.session.drain();
+                    }
+                    false
+                }
+                _ = &mut self.wake, if wake_at.is_some() => false,
+                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)), if reading => {
+                    ready.map_err(Broken::Io)?;
+                    true
+                }
+            };
+        }
+    }
+
+    /// One turn of the loop, without waiting: reads what the socket has if it is `readable`,
+    /// brings the session to now, and writes what the session has to say; returns what the
+    /// socket did not take.
+    ///
+    /// What the session says is gathered in the thread's scratch buffer; only what the socket
+    /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
+    /// future, so the common case neither allocates nor enlarges the task.
+    fn step(&mut self, readable: bool) -> io::Result<Unsent> {
+        let now = Instant::now();
+        let Connection {
+            stream,
+            peer,
+            session,
+            stats,
+            place,
+            ..
+        } = self;
+        let server_stats = place.server_stats();
+        transport::with_write_scratch(|out| {
+            if readable {
+                read_some(&*stream, &mut *session, now, out)?;
+            }
+            let sent_back = out.len();
+            if sent_back > 0
+                && let Some(server_stats) = server_stats
+            {
+                server_stats.peak_unsent_bytes.fetch_max(sent_back, Relaxed);
+            }
+            let lines = session.advance(now, out, |shout, queued_bytes| {
+                stats.shouts += 1;
+                tracing::debug!("{peer}: shout \"{}\"", escape(shout));
+                if let Some(server_stats) = server_stats {
+                    server_stats.shout_taken(queued_bytes);
+                }
+            });
+            let written = if out.is_empty() {
+                0
+            } else {
+                transport::write_now(&*stream, out)?
+            };
+            // Counted once the socket has taken some: lines it refused (the client has gone)
+            // are not sent.
+            let sent_back_now = written.min(sent_back);
+            if let Some(server_stats) = server_stats {
+                if lines > 0 {
+                    server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
+                }
+                if sent_back_now > 0 {
+                    server_stats
+                        .bytes_echoed
+                        .fetch_add(sent_back_now as u64, Relaxed);
+                }
+            }
+            stats.echo_lines += lines as u64;
+            if written == out.len() {
+                session.written(now);
+                Ok(Unsent::default())
+            } else {
+                Ok(Unsent {
+                    bytes: out[written..].to_vec(),
+                    sent_back: sent_back - sent_back_now,
+                })
+            }
+        })
+    }
+
+    /// The bytes the socket did not take at once are written now, `sent_back` of them sent
+    /// back as read.
+    fn written_late(&mut self, sent_back: usize) {
+        self.session.written(Instant::now());
+        if sent_back > 0
+            && let Some(server_stats) = self.place.server_stats()
+        {
+            server_stats
+                .bytes_echoed
+                .fetch_add(sent_back as u64, Relaxed);
         }
     }
 
@@ -486,156 +359,61 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     }
 }
 
-impl<S: Transport> Connection<S, Session> {
-    /// Runs the session until it ends (its last line written) or the connection breaks.
-    async fn serve(&mut self) -> Result<End, Broken> {
-        loop {
-            self.advance().await?;
-            if let Some(end) = self.session.end() {
-                return Ok(end);
-            }
-            let reading = self.session.read_allowance() > 0;
-            // One timer and one shutdown token: every future here lives as long as the
-            // connection waits, and every idle connection pays for each of its bytes.
-            let wake_at = self.session.next_wake();
-            if let Some(wake_at) = wake_at {
-                self.wake.reset(wake_at);
-            }
-            let stop = match self.session.next_stop() {
-                // Abort can only follow drain: waiting on drain is enough until it has come.
-                Stop::Drain => &self.shutdown.drain,
-                Stop::Abort => &self.shutdown.abort,
-            };
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => {
-                    if self.shutdown.abort.is_cancelled() {
-                        self.session.abort();
-                    } else {
-                        self.session.drain();
-                    }
-                }
-                _ = &mut self.wake, if wake_at.is_some() => {}
-                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)), if reading => {
-                    ready.map_err(Broken::Io)?;
-                    self.read_some().map_err(Broken::Io)?;
-                }
-            }
-        }
-    }
-
-    /// Reads what the socket has (up to what the session takes) into the session.
-    fn read_some(&mut self) -> io::Result<()> {
-        let allowance = self.session.read_allowance().min(READ_CHUNK);
-        // An empty read would look like the end of input; the caller reads only when allowed.
-        debug_assert!(allowance > 0, "read only when the session takes bytes");
-        let session = &mut self.session;
-        let stream = &self.stream;
-        transport::with_read_scratch(|scratch| {
-            let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
-            match stream.try_read(chunk) {
-                Ok(0) => session.end_of_input(),
-                Ok(n) => session.receive(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            Ok(())
-        })
-    }
-
-    /// Brings the session to now and writes what is due, in one write, waiting only for what
-    /// the socket could not take at once.
-    async fn advance(&mut self) -> Result<(), Broken> {
-        let unsent = self.advance_to(Instant::now()).map_err(Broken::Io)?;
-        if !unsent.is_empty() {
-            Box::pin(self.write_with_progress_timeout(&unsent)).await?;
-            self.session.written_at(Instant::now());
+/// Reads what the socket has (up to what the session takes) and hands it to the session, which
+/// appends to `out` what goes straight back.
+fn read_some<S: Transport, K: ServerSession>(
+    stream: &S,
+    session: &mut K,
+    now: Instant,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let allowance = session.read_allowance().min(READ_CHUNK);
+    // An empty read would look like the end of input; the loop reads only when allowed.
+    debug_assert!(allowance > 0, "read only when the session takes bytes");
+    transport::with_read_scratch(|scratch| {
+        let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
+        match stream.try_read(chunk) {
+            Ok(0) => session.end_of_input(),
+            Ok(n) => session.receive(now, &chunk[..n], out),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
         }
         Ok(())
-    }
-
-    /// Brings the session to `now` and writes what is due without waiting; returns what the
-    /// socket did not take.
-    ///
-    /// The lines are gathered in the thread's scratch buffer; only what the socket cannot take
-    /// right now (a client slow to read) is copied out, to be waited for on a boxed future, so
-    /// the common case neither allocates nor enlarges the task.
-    fn advance_to(&mut self, now: Instant) -> io::Result<Vec<u8>> {
-        let Connection {
-            stream,
-            peer,
-            session,
-            stats,
-            place,
-            ..
-        } = self;
-        let server_stats = place.server_stats();
-        let (lines, unsent) = transport::with_write_scratch(|out| {
-            let lines = session.advance(now, out, |shout, queued_bytes| {
-                stats.shouts += 1;
-                tracing::debug!("{peer}: shout \"{}\"", escaped(shout));
-                if let Some(server_stats) = server_stats {
-                    server_stats.shout_taken(queued_bytes);
-                }
-            });
-            let unsent = if out.is_empty() {
-                Ok(Vec::new())
-            } else {
-                transport::write_now(&*stream, out).map(|sent| out[sent..].to_vec())
-            };
-            (lines, unsent)
-        });
-        // Lines the socket refused (the client has gone) are not counted as sent.
-        if lines > 0 && unsent.is_ok() {
-            stats.echo_lines += lines as u64;
-            if let Some(server_stats) = server_stats {
-                server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
-            }
-        }
-        unsent
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn counts_are_singular_for_one() {
-        assert_eq!(super::counted(1, "echo line"), "1 echo line");
-        assert_eq!(super::counted(0, "shout"), "0 shouts");
-        assert_eq!(super::counted(9, "echo line"), "9 echo lines");
-    }
-
-    #[test]
-    fn a_logged_shout_shows_invalid_bytes_escaped() {
-        assert_eq!(super::escaped(b"caf\xe9"), "caf\\xe9");
-        assert_eq!(super::escaped("straße".as_bytes()), "straße");
-        assert_eq!(
-            super::escaped(b"say \"hi\"\t\xff\xfe!"),
-            "say \\\"hi\\\"\\t\\xff\\xfe!"
-        );
-    }
-
     use super::*;
 
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of
-    /// 128 bytes. With tokio's 104 bytes around the future (header, scheduler, id, trailer) and the
-    /// task tracker's 8, a connection future of up to 528 bytes makes a 640-byte task; one byte
-    /// more makes it 768, and every step is paid once per connection (the README's performance
-    /// notes show what a step costs at 10,000 idle connections). A field or a future added to
-    /// the connection that crosses the step fails here, not in a benchmark run much later.
+    /// 128 bytes. The budget is the future's share of a 640-byte task, beside what tokio (header,
+    /// scheduler, id, trailer) and the task tracker keep around it; one byte more makes the task
+    /// 768, and every step is paid once per connection (the README's performance notes show
+    /// what a step costs). A field or a future added to the connection that crosses the step
+    /// fails here, not in a benchmark run much later.
     #[tokio::test]
     async fn a_connection_task_stays_within_its_allocation_step() {
         const BUDGET: usize = 528;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let task = Connection::new(stream, addr, ServerConfig::default(), Shutdown::default())
-            .with_stats(Arc::default())
-            .run();
+        let timer = Timer::start();
+        assert!(timer.is_fine(), "measured with the timer `serve` runs on");
+        let task = Connection::new(
+            stream,
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
         let plain = Connection::plain(
             tokio::net::TcpStream::connect(addr).await.unwrap(),
             addr,
             ServerConfig::default(),
+            &timer,
             Shutdown::default(),
         )
         .with_stats(Arc::default())

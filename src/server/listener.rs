@@ -21,6 +21,7 @@ use super::close;
 use super::{Connection, Kind, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
 #[cfg(unix)]
 use crate::net::UnixListening;
+use crate::timer::Timer;
 
 /// A listening socket the server accepts on: TCP, or a Unix-domain socket.
 pub trait Accept: Send {
@@ -68,23 +69,25 @@ const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 
 pub struct Listener {
     config: Arc<ServerConfig>,
+    timer: Timer,
     stats: Arc<ServerStats>,
     limit: Arc<Semaphore>,
     refusals: Arc<Semaphore>,
     tracker: TaskTracker,
-    shutdown: Shutdown,
+    shutdown: Arc<Shutdown>,
 }
 
 impl Listener {
-    pub fn new(config: ServerConfig, stats: Arc<ServerStats>) -> Self {
+    pub fn new(config: ServerConfig, timer: Timer, stats: Arc<ServerStats>) -> Self {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Listener {
             limit: Arc::new(Semaphore::new(permits)),
             refusals: Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT)),
             config: Arc::new(config),
+            timer,
             stats,
             tracker: TaskTracker::new(),
-            shutdown: Shutdown::default(),
+            shutdown: Arc::default(),
         }
     }
 
@@ -150,9 +153,11 @@ impl Listener {
         // stream, the settings, the permit) for the connection's whole life, beside the copies
         // moved into the connection.
         if config.mode == Mode::Plain {
-            self.spawn(Connection::plain(stream, peer, config, shutdown), permit);
+            let connection = Connection::plain(stream, peer, config, &self.timer, shutdown);
+            self.spawn(connection, permit);
         } else {
-            self.spawn(Connection::new(stream, peer, config, shutdown), permit);
+            let connection = Connection::new(stream, peer, config, &self.timer, shutdown);
+            self.spawn(connection, permit);
         }
     }
 

@@ -1,7 +1,8 @@
 //! The reverb server: the book's reverb1 and reverb2 as one server with two modes.
 //!
-//! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed plus a shutdown
-//! signal, so `echoctl serve`, `echoctl demo` and the tests all run the very same server;
+//! The layout follows tokio's mini-redis: [`run`] takes a listener it is handed, the timer its
+//! connections sleep on and a shutdown signal, so `echoctl serve`, `echoctl demo` and the tests
+//! all run the very same server;
 //! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
 //! [`close`] says how the server hangs up.
 //!
@@ -12,6 +13,10 @@
 pub mod close;
 pub mod connection;
 pub mod listener;
+mod log_line;
+mod peer;
+mod place;
+mod shutdown;
 
 use std::future::Future;
 use std::io;
@@ -22,31 +27,41 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
+use crate::timer::Timer;
 pub use echoctl_core::config::{
     DEFAULT_DELAY, DEFAULT_GRACE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING,
     DEFAULT_WRITE_TIMEOUT, Mode, ServerConfig,
 };
 
 pub use crate::transport::Transport;
-pub use connection::{CloseReason, Connection, ConnectionStats, Kind, Peer, Shutdown};
+pub use connection::{Connection, Kind};
 pub use listener::Accept;
+pub use log_line::{Broken, CloseReason, ConnectionStats, Summary};
+pub use peer::Peer;
+pub use shutdown::Shutdown;
 
 /// Runs the server on `listener` until `shutdown` completes, then drains and returns.
 ///
 /// Returns once every connection has closed: after delivering its echoes, or at the end of the
 /// grace period.
-pub async fn run<L: Accept>(listener: L, config: ServerConfig, shutdown: impl Future) {
-    run_with_stats(listener, config, Arc::default(), shutdown).await
+pub async fn run<L: Accept>(
+    listener: L,
+    config: ServerConfig,
+    timer: Timer,
+    shutdown: impl Future,
+) {
+    run_with_stats(listener, config, timer, Arc::default(), shutdown).await
 }
 
 /// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
 pub async fn run_with_stats<L: Accept>(
     listener: L,
     config: ServerConfig,
+    timer: Timer,
     stats: Arc<ServerStats>,
     shutdown: impl Future,
 ) {
-    listener::Listener::new(config, stats)
+    listener::Listener::new(config, timer, stats)
         .run(listener, shutdown)
         .await
 }
@@ -56,6 +71,7 @@ pub async fn run_with_stats<L: Accept>(
 pub fn spawn<L: Accept + 'static>(
     listener: L,
     config: ServerConfig,
+    timer: Timer,
 ) -> io::Result<Running<L::Addr>> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(ServerStats::default());
@@ -63,6 +79,7 @@ pub fn spawn<L: Accept + 'static>(
     let task = tokio::spawn(run_with_stats(
         listener,
         config,
+        timer,
         stats.clone(),
         stop.clone().cancelled_owned(),
     ));

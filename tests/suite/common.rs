@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use echoctl::server::{self, Mode, ServerConfig, ServerStats};
+use echoctl::timer::Timer;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -31,7 +32,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let running = server::spawn(listener, config).expect("local addr");
+        let running = server::spawn(listener, config, Timer::start()).expect("local addr");
         TestServer {
             addr: running.addr,
             stats: running.stats.clone(),

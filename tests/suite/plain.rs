@@ -12,6 +12,7 @@ use std::time::Duration;
 use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
 use echoctl::server::{self, Connection, Mode, ServerConfig, ServerStats, Shutdown};
+use echoctl::timer::Timer;
 use echoctl_core::Address;
 use echoctl_core::session::plain::COPY_CHUNK;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,7 +71,7 @@ impl Served {
         match over {
             Over::Tcp => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let running = server::spawn(listener, config).unwrap();
+                let running = server::spawn(listener, config, Timer::start()).unwrap();
                 Served {
                     addr: Address::Tcp(running.addr.into()),
                     stats: running.stats.clone(),
@@ -82,7 +83,7 @@ impl Served {
                 let dir = TempDir::new("plain");
                 let path = dir.0.join("echo.sock");
                 let listener = UnixListening::bind(&path).await.unwrap();
-                let running = server::spawn(listener, config).unwrap();
+                let running = server::spawn(listener, config, Timer::start()).unwrap();
                 Served {
                     addr: Address::Unix(running.addr.clone()),
                     stats: running.stats.clone(),
@@ -379,8 +380,16 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
         ..plain_config()
     };
     let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving =
-        tokio::spawn(Connection::plain(server_side, peer, config, Shutdown::default()).run());
+    let serving = tokio::spawn(
+        Connection::plain(
+            server_side,
+            peer,
+            config,
+            &Timer::start(),
+            Shutdown::default(),
+        )
+        .run(),
+    );
     let (mut reader, mut writer) = client.into_split();
     let t0 = tokio::time::Instant::now();
     // A byte every 250 ms, never a newline: activity for the plain echo, never idle.
@@ -402,6 +411,58 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
     let (reason, _) = serving.await.unwrap();
     assert_eq!(reason.to_string(), "idle for 300ms (--idle-timeout)");
     drop(writer);
+}
+
+/// Time spent writing back to a client slow to read is not idle time: the idle clock starts
+/// once everything the client sent is back, as the reverb's does. Under tokio's paused clock.
+#[tokio::test(start_paused = true)]
+async fn plain_time_spent_writing_to_a_slow_reader_is_not_idle() {
+    let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
+    let config = ServerConfig {
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..plain_config()
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let serving = tokio::spawn(
+        Connection::plain(
+            server_side,
+            peer,
+            config,
+            &Timer::start(),
+            Shutdown::default(),
+        )
+        .run(),
+    );
+    let (mut reader, mut writer) = client.into_split();
+    let t0 = tokio::time::Instant::now();
+    let block = payload(1 << 20, 7);
+    let sending = {
+        let block = block.clone();
+        tokio::spawn(async move {
+            writer.write_all(&block).await.unwrap();
+            writer
+        })
+    };
+    // Ten seconds without reading, twice the idle timeout, while the server writes back.
+    tokio::time::sleep_until(t0 + Duration::from_secs(10)).await;
+    let mut back = vec![0; block.len()];
+    reader
+        .read_exact(&mut back)
+        .await
+        .expect("everything back, not closed as idle meanwhile");
+    assert!(back == block, "the bytes come back as sent");
+    let mut writer = sending.await.unwrap();
+    tokio::time::sleep_until(t0 + Duration::from_secs(12)).await;
+    writer.write_all(b"more").await.unwrap();
+    let mut more = [0; 4];
+    reader.read_exact(&mut more).await.expect("still served");
+    assert_eq!(&more, b"more");
+    writer.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).await.expect("a FIN");
+    assert!(rest.is_empty());
+    let (reason, _) = serving.await.unwrap();
+    assert_eq!(reason.to_string(), "client finished");
 }
 
 #[tokio::test]

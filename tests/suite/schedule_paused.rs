@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use echoctl::server::{CloseReason, Connection, ConnectionStats, Mode, ServerConfig, Shutdown};
+use echoctl::timer::Timer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -45,7 +46,8 @@ fn open(
 ) -> (Serving, Lines<BufReader<OwnedReadHalf>>, OwnedWriteHalf) {
     let (client, server) = UnixStream::pair().expect("socket pair");
     let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving = tokio::spawn(Connection::new(server, peer, config, shutdown).run());
+    let serving =
+        tokio::spawn(Connection::new(server, peer, config, &Timer::start(), shutdown).run());
     let (reader, writer) = client.into_split();
     (serving, BufReader::new(reader).lines(), writer)
 }

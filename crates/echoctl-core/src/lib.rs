@@ -13,6 +13,7 @@
 //! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
 //! * [`address`] is where a server listens or a client connects ([`Address`]);
 //! * [`duration`] reads and prints durations, one token that the options take back;
+//! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
@@ -25,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod duration;
 pub mod echo;
+pub mod escape;
 pub mod lines;
 pub mod schedule;
 pub mod script;

@@ -18,7 +18,8 @@
 //! becoming readable (if [`Session::read_allowance`] is not zero), [`Session::next_wake`] and the
 //! shutdown stage [`Session::next_stop`] names, until [`Session::end`] says it is over.
 //!
-//! [`plain`] is the plain echo's session (`serve --mode plain`), which ends the same ways.
+//! [`plain`] is the plain echo's session (`serve --mode plain`), which ends the same ways. Both
+//! are [`ServerSession`]s, the one shape the server's connection loop drives.
 
 pub mod plain;
 
@@ -89,6 +90,46 @@ pub enum Stop {
     Drain,
     /// End now, dropping the echoes owed.
     Abort,
+}
+
+/// What the server's connection loop needs of a session, whichever the mode: the reverb's
+/// [`Session`] and the plain echo's [`plain::PlainSession`] are both driven by one loop over this.
+///
+/// Each time round, the loop reads at most [`ServerSession::read_allowance`] bytes when the
+/// socket is readable and hands them to [`ServerSession::receive`], brings the session to now
+/// with [`ServerSession::advance`], and writes what the two appended, in one go; once all of it
+/// is on the socket it says so ([`ServerSession::written`]). Then, unless
+/// [`ServerSession::end`] says the session is over, it waits for whichever comes first of the
+/// socket (while the allowance is not zero), [`ServerSession::next_wake`] and the shutdown stage
+/// [`ServerSession::next_stop`] names ([`ServerSession::drain`], [`ServerSession::abort`]).
+pub trait ServerSession {
+    /// How many bytes to read now; zero while the session is not reading.
+    fn read_allowance(&self) -> usize;
+    /// `bytes` (at most the allowance) were read at `now`; appends to `out` what goes straight
+    /// back.
+    fn receive(&mut self, now: Instant, bytes: &[u8], out: &mut Vec<u8>);
+    /// The client closed its write half.
+    fn end_of_input(&mut self);
+    /// The server is shutting down gently: no more reading; what is owed is still delivered.
+    fn drain(&mut self);
+    /// The grace period is over: the session ends now, whatever it owes.
+    fn abort(&mut self);
+    /// Brings the session to `now`: appends to `out` what is due, calls `on_shout` with each
+    /// shout taken and the bytes then queued, and returns how many echo lines it appended.
+    fn advance(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+        on_shout: impl FnMut(&[u8], usize),
+    ) -> usize;
+    /// Everything appended since the last call is on the socket, as of `now`.
+    fn written(&mut self, now: Instant);
+    /// When the session next needs advancing without news from the client.
+    fn next_wake(&self) -> Option<Instant>;
+    /// Which shutdown stage would change the session now.
+    fn next_stop(&self) -> Stop;
+    /// How the session ended, once it has.
+    fn end(&self) -> Option<End>;
 }
 
 /// How far the client's input has got.
@@ -301,6 +342,45 @@ impl Session {
     fn has_room(&self) -> bool {
         self.echoes.in_flight() < self.shouts_in_flight
             && (self.echoes.in_flight() == 0 || self.echoes.queued_bytes() < self.max_queued_bytes)
+    }
+}
+
+impl ServerSession for Session {
+    fn read_allowance(&self) -> usize {
+        Session::read_allowance(self)
+    }
+    /// Lines are echoed when [`Session::advance`] takes them, never straight back.
+    fn receive(&mut self, _: Instant, bytes: &[u8], _: &mut Vec<u8>) {
+        Session::receive(self, bytes)
+    }
+    fn end_of_input(&mut self) {
+        Session::end_of_input(self)
+    }
+    fn drain(&mut self) {
+        Session::drain(self)
+    }
+    fn abort(&mut self) {
+        Session::abort(self)
+    }
+    fn advance(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+        on_shout: impl FnMut(&[u8], usize),
+    ) -> usize {
+        Session::advance(self, now, out, on_shout)
+    }
+    fn written(&mut self, now: Instant) {
+        self.written_at(now)
+    }
+    fn next_wake(&self) -> Option<Instant> {
+        Session::next_wake(self)
+    }
+    fn next_stop(&self) -> Stop {
+        Session::next_stop(self)
+    }
+    fn end(&self) -> Option<End> {
+        Session::end(self)
     }
 }
 

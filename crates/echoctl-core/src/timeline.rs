@@ -309,20 +309,8 @@ impl Attribution {
 /// The label of an empty shout (an empty line is a shout too).
 pub const EMPTY_SHOUT: &str = "(empty line)";
 
-/// Shout bytes as printable text: lossy UTF-8, and no control character reaches a terminal or an
-/// XML document (which may not contain most of them even escaped): each is shown as its Unicode
-/// control picture, `␛` for ESC.
-pub fn label(text: &[u8]) -> String {
-    String::from_utf8_lossy(text)
-        .chars()
-        .map(|c| match c {
-            '\0'..='\x1f' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
-            '\x7f' => '\u{2421}',
-            '\u{80}'..='\u{9f}' => '\u{fffd}',
-            c => c,
-        })
-        .collect()
-}
+/// Shout bytes as printable text, one glyph per character: see [`crate::escape::label`].
+pub use crate::escape::label;
 
 /// The time axis one or more sessions share: from 0 to `end`, a whole number of `step`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -480,15 +468,6 @@ mod tests {
                 at: MS * 3
             }]
         );
-    }
-
-    #[test]
-    fn labels_show_control_characters_as_symbols() {
-        assert_eq!(
-            label(b"a\x1b[31mb\x00\x7f"),
-            "a\u{241b}[31mb\u{2400}\u{2421}"
-        );
-        assert_eq!(label(b"caf\xc3\xa9 \xff"), "café \u{fffd}");
     }
 
     #[test]

@@ -465,10 +465,10 @@ fn number(value: f64) -> String {
     }
 }
 
-/// A received line as printable ASCII, for the wrong-line examples.
+/// A received line, escaped and quoted, its first 120 bytes at most, for the wrong-line examples.
 pub fn escape_line(line: &[u8]) -> String {
     let shown = &line[..line.len().min(120)];
-    let mut text: String = shown.escape_ascii().to_string();
+    let mut text = crate::escape::escape(shown);
     if line.len() > shown.len() {
         text.push_str("...");
     }

@@ -3,9 +3,10 @@
 //!
 //! A plain session holds no bytes. The connection reads at most [`PlainSession::read_allowance`]
 //! bytes, tells the session ([`PlainSession::receive`]), writes them straight back and says how
-//! many went ([`PlainSession::sent`]); the session owes the rest until they are sent, and reads
-//! nothing more meanwhile, so a client that sends without reading is held to one chunk owed
-//! ([`COPY_CHUNK`]) while TCP's flow control pushes back on it. It is a stream, not lines: no line
+//! many went ([`PlainSession::sent`]; the server's loop does both through [`ServerSession`]);
+//! the session owes the rest until they are sent, and reads nothing more meanwhile, so a client
+//! that sends without reading is held to one chunk owed ([`COPY_CHUNK`]) while TCP's flow
+//! control pushes back on it. It is a stream, not lines: no line
 //! limit, no farewell line (the client gets its own bytes and nothing else), and `--idle-timeout`
 //! means no bytes at all for that long.
 //!
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{End, Stop};
+use super::{End, ServerSession, Stop};
 
 /// Most bytes read, and so owed back, at once. A client that does not read costs the server at
 /// most this much beside its socket buffers.
@@ -157,6 +158,45 @@ impl PlainSession {
             Phase::Ended(end) => Some(end),
             Phase::Copying | Phase::Ending(_) => None,
         }
+    }
+}
+
+impl ServerSession for PlainSession {
+    fn read_allowance(&self) -> usize {
+        PlainSession::read_allowance(self)
+    }
+    /// Every byte goes straight back.
+    fn receive(&mut self, now: Instant, bytes: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(bytes);
+        PlainSession::receive(self, now, bytes.len())
+    }
+    fn end_of_input(&mut self) {
+        PlainSession::end_of_input(self)
+    }
+    fn drain(&mut self) {
+        PlainSession::drain(self)
+    }
+    fn abort(&mut self) {
+        PlainSession::abort(self)
+    }
+    /// No lines and no shouts: only the end and the idle deadline change with time.
+    fn advance(&mut self, now: Instant, _: &mut Vec<u8>, _: impl FnMut(&[u8], usize)) -> usize {
+        PlainSession::advance(self, now);
+        0
+    }
+    /// Nothing is owed any more: the idle clock starts from here.
+    fn written(&mut self, now: Instant) {
+        self.sent(self.owed);
+        PlainSession::advance(self, now);
+    }
+    fn next_wake(&self) -> Option<Instant> {
+        PlainSession::next_wake(self)
+    }
+    fn next_stop(&self) -> Stop {
+        PlainSession::next_stop(self)
+    }
+    fn end(&self) -> Option<End> {
+        PlainSession::end(self)
     }
 }
 
