@@ -15,7 +15,7 @@
 //! [`transcript`] (which tells an echo from a server's notice, attributes echoes to shouts, and
 //! keeps what `--timeline` draws), and decides how the session ended.
 
-pub mod interactive;
+pub(crate) mod interactive;
 
 use echoctl_core::Address;
 use std::io;
@@ -28,13 +28,13 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::net::Stream;
-pub use echoctl_core::client::SessionEnd;
+pub(crate) use echoctl_core::client::SessionEnd;
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::client::{ClientSession, Settings};
 
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
-pub struct ConnectOptions {
+pub(crate) struct ConnectOptions {
     /// HOST:PORT, every address the name resolves to tried in turn, or unix:PATH for a
     /// Unix-domain socket.
     pub addr: Address,
@@ -52,24 +52,24 @@ pub struct ConnectOptions {
 
 /// How the piped relay shows the session.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RelayOptions {
+pub(crate) struct RelayOptions {
     /// Each attributed echo line is preceded by how long after its shout it arrived, `+1.002s`,
     /// so the line reads `+1.002s<TAB><SPACE>HELLO?`: the line as received follows the time.
     pub timestamps: bool,
 }
 
 /// A session shared by the task sending input and the loop reading the server.
-pub type SharedSession = Arc<Mutex<ClientSession>>;
+pub(crate) type SharedSession = Arc<Mutex<ClientSession>>;
 
 /// Locks a shared session; a panic elsewhere while it was held leaves it usable.
-pub fn lock(session: &SharedSession) -> MutexGuard<'_, ClientSession> {
+pub(crate) fn lock(session: &SharedSession) -> MutexGuard<'_, ClientSession> {
     session
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A session starting now, shared, with `settings`.
-pub fn shared_session(settings: Settings) -> SharedSession {
+pub(crate) fn shared_session(settings: Settings) -> SharedSession {
     Arc::new(Mutex::new(ClientSession::new(Instant::now(), settings)))
 }
 
@@ -81,7 +81,7 @@ pub fn shared_session(settings: Settings) -> SharedSession {
 ///
 /// The input is read by a separate task that is not waited for: a terminal nobody types into
 /// never ends, and must not keep the client alive once the server has gone.
-pub async fn relay<I, O>(
+pub(crate) async fn relay<I, O>(
     stream: impl Into<Stream>,
     input: I,
     output: O,
@@ -97,7 +97,7 @@ where
 /// [`relay`], with `options`, over `session`, which notes every shout sent and line heard (and
 /// records them when it was made to, for `--timeline` and `--timestamps`) and decides how the
 /// session ended; this only moves the bytes.
-pub async fn relay_with<I, O>(
+pub(crate) async fn relay_with<I, O>(
     stream: impl Into<Stream>,
     mut input: I,
     mut output: O,

@@ -4,8 +4,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
-use echoctl::color::{ColorEnv, use_color};
-use echoctl::exit::{ExitError, ExitStatus};
+use echoctl::{ColorEnv, ExitError, ExitStatus, use_color};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    let result = runtime.block_on(echoctl::cmd::run(cli));
+    let result = runtime.block_on(echoctl::run(cli));
     // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
     runtime.shutdown_background();
     result.map_or_else(report, ExitCode::from)
@@ -74,7 +73,7 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_timer(echoctl::log_time::local_millis())
+        .with_timer(echoctl::local_millis())
         // Its report of a failed write goes to the same stderr, and panics when that is a closed
         // pipe (`serve 2>&1 | head -1`): a log nobody reads must not stop the server.
         .log_internal_errors(false)

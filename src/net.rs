@@ -6,7 +6,7 @@
 //! [`connect_to`]; [`unix`] binds one safely and removes it when done).
 
 #[cfg(unix)]
-pub mod unix;
+pub(crate) mod unix;
 
 #[cfg(unix)]
 pub use unix::UnixListening;
@@ -23,14 +23,14 @@ use tokio::time::timeout;
 use crate::transport::Transport;
 
 /// What `serve --listen` listens on.
-pub enum Listening {
+pub(crate) enum Listening {
     Tcp(TcpListener),
     #[cfg(unix)]
     Unix(UnixListening),
 }
 
 /// Binds `addr`: a Unix-domain socket, or TCP as [`bind`] does.
-pub async fn listen(addr: &Address) -> anyhow::Result<Listening> {
+pub(crate) async fn listen(addr: &Address) -> anyhow::Result<Listening> {
     match addr {
         Address::Tcp(host_port) => Ok(Listening::Tcp(bind(host_port).await?)),
         #[cfg(unix)]
@@ -56,7 +56,7 @@ impl From<TcpStream> for Stream {
 
 /// The readiness calls the bench makes on its connections, whichever the transport.
 impl Stream {
-    pub async fn readable(&self) -> io::Result<()> {
+    pub(crate) async fn readable(&self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.readable().await,
             #[cfg(unix)]
@@ -66,7 +66,7 @@ impl Stream {
 
     /// The address this stream is connected to, as a user writes it: `HOST:PORT`, or
     /// `unix:PATH`; `None` when the system cannot say.
-    pub fn peer_name(&self) -> Option<String> {
+    pub(crate) fn peer_name(&self) -> Option<String> {
         match self {
             Stream::Tcp(s) => s.peer_addr().ok().map(|addr| addr.to_string()),
             #[cfg(unix)]
@@ -78,7 +78,7 @@ impl Stream {
         }
     }
 
-    pub async fn writable(&self) -> io::Result<()> {
+    pub(crate) async fn writable(&self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.writable().await,
             #[cfg(unix)]
@@ -172,7 +172,7 @@ pub async fn connect_to(
 /// Connects to `addr` ("host:port"), trying every address the name resolves to (IPv4 and IPv6)
 /// until one accepts, so `localhost` works whichever of 127.0.0.1 and ::1 the server is on.
 /// `connect_timeout` bounds each attempt; `None` leaves it to the system.
-pub async fn connect(
+pub(crate) async fn connect(
     addr: &HostPort,
     connect_timeout: Option<Duration>,
 ) -> anyhow::Result<TcpStream> {
@@ -227,7 +227,7 @@ fn explain_connect_failures(addr: &str, failures: &[(SocketAddr, io::Error)]) ->
 /// one failed (running out of time is a `TimedOut` error that names `--connect-timeout`).
 /// Nagle's algorithm is off on the stream: shouts and echoes are small lines that must leave at
 /// once.
-pub async fn connect_first(
+pub(crate) async fn connect_first(
     candidates: impl IntoIterator<Item = SocketAddr>,
     connect_timeout: Option<Duration>,
 ) -> Result<(TcpStream, usize), Vec<(SocketAddr, io::Error)>> {
@@ -261,7 +261,7 @@ pub async fn connect_first(
 
 /// Every address `addr` ("host:port") resolves to, or an error that says what to check. The one
 /// name lookup of the program: `connect`, `serve` (for its listen address) and `bench` use it.
-pub async fn resolve(addr: &HostPort) -> anyhow::Result<Vec<SocketAddr>> {
+pub(crate) async fn resolve(addr: &HostPort) -> anyhow::Result<Vec<SocketAddr>> {
     // Resolved as written (`[fe80::1%2]:8000` keeps its zone), so errors quote the user's text.
     let addr = addr.to_string();
     let candidates: Vec<SocketAddr> = tokio::net::lookup_host(&addr)
@@ -346,7 +346,7 @@ fn needs_zone(addr: SocketAddr) -> bool {
 
 /// An I/O error on a connection with what to do about it, when there is something to do: out of
 /// file descriptors, out of local ports, refused.
-pub fn explain_io_error(e: &io::Error) -> String {
+pub(crate) fn explain_io_error(e: &io::Error) -> String {
     let hint = match e.raw_os_error() {
         #[cfg(unix)]
         Some(libc::EMFILE) | Some(libc::ENFILE) => {
@@ -363,7 +363,7 @@ pub fn explain_io_error(e: &io::Error) -> String {
 }
 
 /// Whether other machines can reach a server bound to `addr`.
-pub fn is_exposed(addr: SocketAddr) -> bool {
+pub(crate) fn is_exposed(addr: SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
 

@@ -19,7 +19,7 @@ const INDENT: &str = "    ";
 /// The two shell lines that open a session: how the book starts its server and client, here
 /// with echoctl's commands. `--delay` appears only when it is not the default, so the commands
 /// shown would replay the session shown.
-pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
+pub(crate) fn header(mode: Mode, delay: Duration) -> [String; 2] {
     let delay = if delay == DEFAULT_DELAY {
         String::new()
     } else {
@@ -32,13 +32,13 @@ pub fn header(mode: Mode, delay: Duration) -> [String; 2] {
 }
 
 /// How long after its shout an echo arrived, to the millisecond: `+1.002s`.
-pub fn elapsed(after: Duration) -> String {
+pub(crate) fn elapsed(after: Duration) -> String {
     format!("+{:.3}s", after.as_secs_f64())
 }
 
 /// A voice's color and strength, the server's cyan fading from loud to quiet; an echo whose
 /// voice is not known is plain cyan. Shared with the timeline's marks, so both fade alike.
-pub fn voice_style(voice: Option<Voice>) -> Style {
+pub(crate) fn voice_style(voice: Option<Voice>) -> Style {
     let server = Style::new().cyan();
     match voice {
         Some(Voice::Upper) => Style::new().bright_cyan().bold(),
@@ -49,51 +49,51 @@ pub fn voice_style(voice: Option<Voice>) -> Style {
 
 /// How lines are painted: no escapes at all when color is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Painter {
+pub(crate) struct Painter {
     color: bool,
 }
 
 impl Painter {
-    pub fn new(color: bool) -> Painter {
+    pub(crate) fn new(color: bool) -> Painter {
         Painter { color }
     }
 
     /// A header line, dimmed.
-    pub fn header(&self, line: &str) -> String {
+    pub(crate) fn header(&self, line: &str) -> String {
         self.paint(line, Style::new().dimmed())
     }
 
     /// A line the client typed, flush left and bold, as a person's input stands out.
-    pub fn typed(&self, line: &str) -> String {
+    pub(crate) fn typed(&self, line: &str) -> String {
         self.paint(line, Style::new().bold())
     }
 
     /// An echo, indented, in the server's color and its voice's strength. An echo whose voice is
     /// not known (not one of the script's shouts) is shown plain, in the server's color.
-    pub fn echo(&self, text: &str, voice: Option<Voice>) -> String {
+    pub(crate) fn echo(&self, text: &str, voice: Option<Voice>) -> String {
         format!("{INDENT}{}", self.paint(text, voice_style(voice)))
     }
 
     /// An echo line that matches none of the shouts sent: indented, uncolored, since its voice
     /// is not known.
-    pub fn unattributed(&self, text: &str) -> String {
+    pub(crate) fn unattributed(&self, text: &str) -> String {
         format!("{INDENT}{text}")
     }
 
     /// A line from the server that is not an echo (its notices: `server is full`, `idle`, `line
     /// longer than`), flush left, in yellow and prefixed by who said it, so it is never taken for
     /// an echo.
-    pub fn notice(&self, origin: &str, text: &str) -> String {
+    pub(crate) fn notice(&self, origin: &str, text: &str) -> String {
         self.paint(&format!("{origin}: {text}"), Style::new().yellow())
     }
 
     /// How long after its shout was sent an echo arrived, dimmed: `+1.002s`.
-    pub fn elapsed(&self, after: Duration) -> String {
+    pub(crate) fn elapsed(&self, after: Duration) -> String {
         self.paint(&elapsed(after), Style::new().dimmed())
     }
 
     /// A prompt or a passing status line, dimmed.
-    pub fn faint(&self, text: &str) -> String {
+    pub(crate) fn faint(&self, text: &str) -> String {
         self.paint(text, Style::new().dimmed())
     }
 

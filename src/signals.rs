@@ -12,7 +12,7 @@ use std::future::Future;
 ///
 /// Call it before anything can be observed from outside (such as the listening socket), so a
 /// signal sent as soon as the server looks ready is never handled by the default action instead.
-pub fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
+pub(crate) fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
     let mut signals = StopSignals::new();
     let (stop_requested, stop) = tokio::sync::oneshot::channel::<()>();
     let quit_now = async move {
@@ -35,7 +35,7 @@ pub fn graceful_stop() -> (impl Future<Output = ()>, impl Future<Output = ()>) {
 }
 
 /// Watches for SIGINT and SIGTERM from the moment it is called; the future completes on the next.
-pub fn stop_signal() -> impl Future<Output = ()> {
+pub(crate) fn stop_signal() -> impl Future<Output = ()> {
     let mut signals = StopSignals::new();
     async move {
         signals.recv().await;

@@ -66,12 +66,13 @@ impl Timer {
     }
 
     /// Whether its sleeps wait on the fine timer.
-    pub fn is_fine(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_fine(&self) -> bool {
         self.wheel.is_some()
     }
 
     /// Waits until `deadline`, with sub-millisecond precision where the fine timer runs.
-    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
+    pub(crate) fn sleep_until(&self, deadline: Instant) -> Sleep {
         Sleep {
             fine: FineSleep {
                 deadline,
@@ -99,7 +100,7 @@ fn clock_is_paused() -> bool {
 /// The future of [`Timer::sleep_until`]. Small, so that a connection waiting on it stays small:
 /// tokio's own sleep, several times larger and needed only as the fallback, is boxed when first
 /// used.
-pub struct Sleep {
+pub(crate) struct Sleep {
     fine: FineSleep,
     coarse: Option<Pin<Box<tokio::time::Sleep>>>,
     timer: Timer,
@@ -109,7 +110,7 @@ impl Sleep {
     /// Moves the deadline, keeping the registration when it is unchanged: a connection re-arms
     /// its one sleep each time round its loop, and a fresh registration every time would leave
     /// an entry per wake-up in the timer's heap until its deadline.
-    pub fn reset(&mut self, deadline: Instant) {
+    pub(crate) fn reset(&mut self, deadline: Instant) {
         if deadline != self.fine.deadline {
             self.fine = FineSleep {
                 deadline,

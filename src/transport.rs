@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 
 /// Size of each worker thread's read chunk.
-pub const SCRATCH_CHUNK: usize = 64 * 1024;
+pub(crate) const SCRATCH_CHUNK: usize = 64 * 1024;
 
 /// A gathered write buffer larger than this is released after use rather than kept on the
 /// thread, so one burst does not hold memory for the rest of the run.
@@ -104,13 +104,13 @@ fn read_draining(
 }
 
 /// Lends this thread's read chunk ([`SCRATCH_CHUNK`] bytes) to `f`.
-pub fn with_read_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+pub(crate) fn with_read_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     READ_SCRATCH.with_borrow_mut(|scratch| f(scratch))
 }
 
 /// Lends this thread's write buffer to `f`, empty; a buffer grown large by a burst is released
 /// afterwards.
-pub fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+pub(crate) fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     WRITE_SCRATCH.with_borrow_mut(|out| {
         out.clear();
         let result = f(out);
@@ -122,7 +122,7 @@ pub fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 }
 
 /// Writes as much of `bytes` as the socket takes without waiting; returns how much that was.
-pub fn write_now<S: Transport + ?Sized>(stream: &S, bytes: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_now<S: Transport + ?Sized>(stream: &S, bytes: &[u8]) -> io::Result<usize> {
     let mut sent = 0;
     while sent < bytes.len() {
         match stream.try_write(&bytes[sent..]) {

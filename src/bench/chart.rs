@@ -17,7 +17,7 @@ use echoctl_core::echo::Voice;
 use crate::svg_page::{GRID, INK, SANS, page};
 
 /// The chart of a run's lateness (from the plan, as the table's), one curve per voice.
-pub fn of_report(report: &Report) -> Document {
+pub(crate) fn of_report(report: &Report) -> Document {
     let lateness = &report.measurements.from_plan;
     let curves: Vec<Curve> = Voice::ALL
         .into_iter()
@@ -55,8 +55,8 @@ pub fn of_report(report: &Report) -> Document {
     render(&title, &subtitle, &curves)
 }
 
-pub const WIDTH: f64 = 1280.0;
-pub const HEIGHT: f64 = 720.0;
+pub(crate) const WIDTH: f64 = 1280.0;
+pub(crate) const HEIGHT: f64 = 720.0;
 const LEFT: f64 = 110.0;
 const RIGHT: f64 = WIDTH - 40.0;
 const TOP: f64 = 110.0;
@@ -81,7 +81,7 @@ pub struct Curve {
 }
 
 /// The points of a histogram of microseconds, in milliseconds, at HdrHistogram's usual steps.
-pub fn points_of(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+pub(crate) fn points_of(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     if h.is_empty() {
         return Vec::new();
     }

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-pub use echoctl_core::bench::CpuTimes;
+pub(crate) use echoctl_core::bench::CpuTimes;
 
 /// This process's CPU times so far (all threads), or `None` where `getrusage` is not available.
 #[cfg(unix)]
-pub fn now() -> Option<CpuTimes> {
+pub(crate) fn now() -> Option<CpuTimes> {
     // SAFETY: `rusage` is plain old data, so all-zero is a valid value, and `getrusage` only
     // writes into the struct it is given.
     let usage = unsafe {

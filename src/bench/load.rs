@@ -57,7 +57,7 @@ use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
-pub const MAX_CONNECTING: usize = 256;
+pub(crate) const MAX_CONNECTING: usize = 256;
 
 /// What all connection tasks share.
 struct Shared {

@@ -15,8 +15,8 @@
 //! in `cli/bench.rs`, at the edge.
 
 pub mod chart;
-pub mod cpu;
-pub mod load;
+pub(crate) mod cpu;
+pub(crate) mod load;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +31,7 @@ pub use load::{run, run_until};
 /// What to make of a run's report beside the verdict: how to print it, which files to write, and
 /// the lateness limit it must meet.
 #[derive(Debug, Clone, Default)]
-pub struct ReportOptions {
+pub(crate) struct ReportOptions {
     /// Print JSON instead of the table.
     pub json: bool,
     /// Write the lateness distribution (`.hgrm`) here, and per voice beside it.
@@ -53,7 +53,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn get(counter: &AtomicU64) -> u64 {
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
 }

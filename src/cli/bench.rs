@@ -120,7 +120,7 @@ impl BenchArgs {
     /// Turns the command line into a run, refusing (as a usage error, exit status 2) a run that
     /// could not end by itself. Checked here on the parsed number rather than by clap, which
     /// compares the text and would let `-n 00` through.
-    pub fn config(&self) -> Result<BenchConfig, clap::Error> {
+    pub(crate) fn config(&self) -> Result<BenchConfig, clap::Error> {
         let pace = match (self.window, self.rate) {
             (Some(window), _) => Pace::Window(window),
             (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
@@ -155,7 +155,7 @@ impl BenchArgs {
 
 impl BenchArgs {
     /// What to do with the report: print it as JSON or a table, the files to write, the limit.
-    pub fn report_options(&self) -> ReportOptions {
+    pub(crate) fn report_options(&self) -> ReportOptions {
         ReportOptions {
             json: self.json,
             percentiles: self.percentiles.clone(),

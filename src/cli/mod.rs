@@ -11,9 +11,9 @@
 //! describes, and the library's enums carry no command-line concerns (a tested conversion, a
 //! few lines, links the two).
 
-pub mod bench;
+pub(crate) mod bench;
 pub mod docs;
-pub mod parse;
+pub(crate) mod parse;
 
 use echoctl_core::Address;
 use std::path::PathBuf;
@@ -52,7 +52,7 @@ fn not_offered(id: &'static str) -> clap::Arg {
 }
 
 /// The address of the book's programs.
-pub const DEFAULT_ADDR: &str = "localhost:8000";
+pub(crate) const DEFAULT_ADDR: &str = "localhost:8000";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -222,7 +222,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The server's configuration, refusing (as a usage error, exit status 2) an option that
     /// means nothing in the mode asked for.
-    pub fn server_config(&self) -> Result<ServerConfig, clap::Error> {
+    pub(crate) fn server_config(&self) -> Result<ServerConfig, clap::Error> {
         if self.mode == ModeArg::Plain {
             let reverb_only = [
                 ("--delay", self.delay.is_some()),
@@ -318,7 +318,7 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    pub fn options(&self) -> ConnectOptions {
+    pub(crate) fn options(&self) -> ConnectOptions {
         ConnectOptions {
             addr: self.addr.clone(),
             connect_timeout: self.connect_timeout.0,
@@ -377,7 +377,7 @@ pub struct DemoArgs {
 impl DemoArgs {
     /// The demo's options, `color` being whether to color the transcript and `columns` the width
     /// it is shown in (both decided by the caller, who knows where it goes).
-    pub fn options(&self, color: bool, columns: usize) -> DemoOptions {
+    pub(crate) fn options(&self, color: bool, columns: usize) -> DemoOptions {
         DemoOptions {
             sessions: DemoMode::from(self.mode).sessions(),
             delay: self.delay,
@@ -387,7 +387,7 @@ impl DemoArgs {
     }
 
     /// Where `--svg` writes the picture, if anywhere.
-    pub fn svg_output(&self) -> Option<SvgOutput> {
+    pub(crate) fn svg_output(&self) -> Option<SvgOutput> {
         self.svg.as_ref().map(|path| {
             if path.as_os_str() == "-" {
                 SvgOutput::Stdout
@@ -525,7 +525,10 @@ mod tests {
         for default in ["(default 1s)", "(default 64KiB)", "(default 1024)"] {
             assert!(help.contains(default), "--help says {default}");
         }
-        assert_eq!(config.max_pending, server::DEFAULT_MAX_PENDING);
+        assert_eq!(
+            config.max_pending,
+            echoctl_core::config::DEFAULT_MAX_PENDING
+        );
     }
 
     #[test]

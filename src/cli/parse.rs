@@ -9,12 +9,12 @@ use crate::demo::MIN_DELAY;
 use echoctl_core::duration;
 
 /// An address to connect to: port 0 (any free port) is for listeners only.
-pub fn parse_server_addr(text: &str) -> Result<Address, String> {
+pub(crate) fn parse_server_addr(text: &str) -> Result<Address, String> {
     Address::to_connect(text).map_err(|e| e.to_string())
 }
 
 /// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -43,7 +43,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
-pub fn parse_demo_delay(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
     let delay = parse_duration(text)?;
     if delay < MIN_DELAY {
         return Err(format!(
@@ -55,7 +55,7 @@ pub fn parse_demo_delay(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses a count that must be at least 1.
-pub fn parse_count(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_count(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_string()),
         Ok(n) => Ok(n),
@@ -64,24 +64,21 @@ pub fn parse_count(text: &str) -> Result<usize, String> {
 }
 
 /// Parses a human duration: `1s`, `250ms`, `1m30s`, `0` ([`duration::parse`]).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     duration::parse(text)
 }
-
-/// The longest duration any option takes.
-pub const MAX_DURATION: Duration = duration::MAX;
 
 /// A timeout as its option takes it: a duration above zero, or `off`
 /// ([`duration::parse_timeout`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Option<Duration>);
 
-pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
     duration::parse_timeout(text).map(Timeout)
 }
 
 /// Parses a positive rate such as `10` or `0.5`.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e6 => Ok(rate),
         Ok(_) => Err("must be above 0 and at most 1000000".to_string()),
@@ -102,7 +99,7 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("10").is_err(), "a bare number has no unit");
-        assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("365days"), Ok(duration::MAX));
         assert!(parse_duration("366days").is_err());
         assert!(parse_duration("300000000000years").is_err());
     }

@@ -44,7 +44,7 @@ use crate::paint::Painter;
 
 /// How the interactive session shows itself.
 #[derive(Debug, Clone)]
-pub struct InteractiveOptions {
+pub(crate) struct InteractiveOptions {
     /// Who the notices come from: the server's address, as connected.
     pub origin: String,
     pub color: bool,
@@ -86,7 +86,7 @@ enum Typed {
 /// Runs the session on the terminal until the server closes, Ctrl-C, `--wait` runs out or
 /// `interrupt` (SIGINT, SIGTERM) completes. The terminal is left as it was found. `session`
 /// notes what is typed and heard and decides how the session ended; this shows it.
-pub async fn run(
+pub(crate) async fn run(
     stream: Stream,
     options: &InteractiveOptions,
     session: SharedSession,

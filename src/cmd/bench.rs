@@ -14,7 +14,7 @@ use crate::term;
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
-pub async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {

@@ -7,7 +7,7 @@ use clap_complete::Shell;
 use crate::cli::docs;
 use crate::exit::ExitStatus;
 
-pub fn run(shell: Shell) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(shell: Shell) -> anyhow::Result<ExitStatus> {
     let script = docs::completion(shell);
     let mut stdout = io::stdout().lock();
     // A reader that stopped early (`| head`) closes the pipe: `main` ends quietly on that error.

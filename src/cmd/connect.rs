@@ -15,7 +15,7 @@ use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
 const UNKNOWN_DELAY: Duration = Duration::from_secs(1);
 
-pub async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     let env = ColorEnv::from_process();
     // The line editor draws on stderr (reedline's choice, so that stdout stays output): all three
     // must be the terminal, or the session would be drawn half in a file.

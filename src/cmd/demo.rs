@@ -10,7 +10,7 @@ use crate::signals;
 use crate::timeline::terminal::DEFAULT_WIDTH;
 use crate::timer::Timer;
 
-pub async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     // Listen before anything is shown, so a Ctrl-C (or SIGTERM) at any moment is ours to handle:
     // the bar is cleared and the in-process server shut down.
     let interrupt = signals::stop_signal();

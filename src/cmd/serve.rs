@@ -8,7 +8,7 @@ use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer::Timer;
 
-pub async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
     let timer = Timer::start();
     super::raise_open_files_limit();

@@ -24,7 +24,7 @@
 //! [`Recording`] is the session's [`Timeline`], measured rather than drawn from the script;
 //! with [`DemoOptions::chart_width`] its chart follows the transcript.
 
-pub mod progress;
+pub(crate) mod progress;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -48,11 +48,11 @@ use echoctl_core::timeline::{Axis, Recording, Timeline};
 
 use crate::paint::Painter;
 use echoctl_core::script::{self, Director, Effect, Script};
-pub use progress::Progress;
+pub(crate) use progress::Progress;
 
 /// The sessions `echoctl demo --mode` plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DemoMode {
+pub(crate) enum DemoMode {
     /// reverb1's session.
     Sequential,
     /// reverb2's session.
@@ -63,7 +63,7 @@ pub enum DemoMode {
 }
 
 impl DemoMode {
-    pub fn sessions(self) -> &'static [Mode] {
+    pub(crate) fn sessions(self) -> &'static [Mode] {
         match self {
             DemoMode::Sequential => &[Mode::Sequential],
             DemoMode::Concurrent => &[Mode::Concurrent],
@@ -75,10 +75,10 @@ impl DemoMode {
 /// The shortest delay the demo accepts: the one race in the script has a margin of at least half
 /// a delay (see [`script`]), and below a few milliseconds that is less than a busy machine's
 /// jitter.
-pub const MIN_DELAY: Duration = Duration::from_millis(10);
+pub(crate) const MIN_DELAY: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone)]
-pub struct DemoOptions {
+pub(crate) struct DemoOptions {
     pub sessions: &'static [Mode],
     pub delay: Duration,
     pub color: bool,
@@ -88,7 +88,7 @@ pub struct DemoOptions {
 
 /// How the demo ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DemoEnd {
+pub(crate) enum DemoEnd {
     /// Every session played to its `^D` and the server's close: their timelines, in order.
     Finished(Vec<Timeline>),
     /// The interrupt future completed (Ctrl-C): the bar is cleared and the server is stopped.
@@ -97,7 +97,7 @@ pub enum DemoEnd {
 
 /// Where `demo --svg` writes its picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SvgOutput {
+pub(crate) enum SvgOutput {
     /// `-`: the picture is the output, and the transcript goes to stderr.
     Stdout,
     File(std::path::PathBuf),
@@ -105,7 +105,7 @@ pub enum SvgOutput {
 
 /// The picture of the sessions played, as an SVG document: the sessions one above the other on
 /// one axis (the charts' scale), under the command that plays them.
-pub fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
+pub(crate) fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
     let mode = match options.sessions {
         [Mode::Sequential] => "sequential",
         [Mode::Concurrent] => "concurrent",
@@ -126,7 +126,7 @@ pub fn picture(options: &DemoOptions, timelines: &[Timeline]) -> String {
 /// How long the longest of `sessions` should take (its rehearsal): the least the charts' shared
 /// scale covers, so the first session's chart, drawn before the second has run, is on the
 /// second's scale too.
-pub fn longest_rehearsal(sessions: &[Mode], delay: Duration) -> Duration {
+pub(crate) fn longest_rehearsal(sessions: &[Mode], delay: Duration) -> Duration {
     sessions
         .iter()
         .map(|&mode| script::rehearse(Script::for_mode(mode), delay).duration)
@@ -136,14 +136,14 @@ pub fn longest_rehearsal(sessions: &[Mode], delay: Duration) -> Duration {
 
 /// The axis every session's chart and picture is drawn on: the first session's delay ticks,
 /// covering every timeline and at least `at_least`.
-pub fn common_axis(timelines: &[Timeline], at_least: Duration) -> Axis {
+pub(crate) fn common_axis(timelines: &[Timeline], at_least: Duration) -> Axis {
     let all: Vec<&Timeline> = timelines.iter().collect();
     Axis::common(&all, at_least)
 }
 
 /// Plays the sessions, printing to `out`, until they end or `interrupt` completes. The server
 /// sleeps on `timer`, as `echoctl serve` does.
-pub async fn run(
+pub(crate) async fn run(
     options: &DemoOptions,
     timer: &Timer,
     out: &mut dyn Write,

@@ -41,7 +41,7 @@ const BAR_MAX: usize = 20;
 const BAR_MIN: usize = 8;
 
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     shown: bool,
     dumb_terminal: bool,
     bar: Option<ProgressBar>,
@@ -51,7 +51,7 @@ pub struct Progress {
 
 impl Progress {
     /// No bar: stderr is not a terminal, or not the transcript's.
-    pub fn hidden() -> Progress {
+    pub(crate) fn hidden() -> Progress {
         Progress {
             shown: false,
             dumb_terminal: false,
@@ -62,7 +62,7 @@ impl Progress {
 
     /// A bar on stderr, which the caller has found to be the transcript's terminal; a
     /// `dumb_terminal` (`TERM=dumb`) gets neither a spinner nor escape sequences.
-    pub fn on_stderr(dumb_terminal: bool) -> Progress {
+    pub(crate) fn on_stderr(dumb_terminal: bool) -> Progress {
         Progress {
             shown: true,
             dumb_terminal,
@@ -73,7 +73,7 @@ impl Progress {
 
     /// Shows a new bar for a session expected to take `expected`, at its `start` (nothing sent,
     /// nothing heard, and the totals); [`Progress::update`] moves it on.
-    pub fn begin(&mut self, mode: Mode, start: Tally, expected: Duration) {
+    pub(crate) fn begin(&mut self, mode: Mode, start: Tally, expected: Duration) {
         if !self.shown {
             return;
         }
@@ -107,7 +107,7 @@ impl Progress {
         self.tally = Some(shared);
     }
 
-    pub fn update(&self, tally: Tally) {
+    pub(crate) fn update(&self, tally: Tally) {
         if let (Some(bar), Some(shared)) = (&self.bar, &self.tally) {
             *shared.lock().unwrap_or_else(PoisonError::into_inner) = tally;
             // Also redraws, with the tally just set.
@@ -116,7 +116,7 @@ impl Progress {
     }
 
     /// Runs `print` with the bar off the screen.
-    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+    pub(crate) fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
         match &self.bar {
             Some(bar) => bar.suspend(print),
             None => print(),
@@ -124,7 +124,7 @@ impl Progress {
     }
 
     /// Takes the bar off the screen for good.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -139,7 +139,7 @@ impl Drop for Progress {
 
 /// What the bar tells at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status {
+pub(crate) struct Status {
     /// The book's name for the session's server: `reverb1` or `reverb2`.
     pub book_program: &'static str,
     pub tally: Tally,
@@ -157,7 +157,7 @@ pub struct Status {
 /// Where that does not fit, the shout count goes first, then the words, then the spinner, then
 /// the numbers; the bar shrinks to its least before each. Which parts are shown depends only on
 /// the width and the session's totals, never on the counts, so the line keeps its width.
-pub fn line(status: &Status, spinner: Option<char>, width: usize) -> String {
+pub(crate) fn line(status: &Status, spinner: Option<char>, width: usize) -> String {
     let Tally {
         shouts_sent,
         shouts_total,

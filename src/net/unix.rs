@@ -76,16 +76,16 @@ impl UnixListening {
         })
     }
 
-    pub fn listener(&self) -> &UnixListener {
+    pub(crate) fn listener(&self) -> &UnixListener {
         &self.listener
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Numbers the clients in the order they came, for the logs.
-    pub fn next_client_number(&self) -> u64 {
+    pub(crate) fn next_client_number(&self) -> u64 {
         self.clients.fetch_add(1, Relaxed) + 1
     }
 }
@@ -103,7 +103,10 @@ impl Drop for UnixListening {
 
 /// Connects to the Unix-domain socket at `path`.
 /// `connect_timeout` bounds the attempt; `None` leaves it to the system.
-pub async fn connect(path: &Path, connect_timeout: Option<Duration>) -> anyhow::Result<UnixStream> {
+pub(crate) async fn connect(
+    path: &Path,
+    connect_timeout: Option<Duration>,
+) -> anyhow::Result<UnixStream> {
     let shown = Address::Unix(path.to_path_buf());
     check_path(path).map_err(|why| anyhow!("cannot connect to {shown}: {why}"))?;
     let attempt = UnixStream::connect(path);

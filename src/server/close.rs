@@ -26,7 +26,7 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// Closes a connection whose session ended with `end`, once its last line (the farewell, if
 /// any) is written: a half-close, then a linger unless the client has finished sending. An
 /// aborted session is dropped as it is.
-pub async fn finish<S: Transport>(
+pub(crate) async fn finish<S: Transport>(
     stream: &mut S,
     end: End,
     abort: &CancellationToken,
@@ -44,7 +44,11 @@ pub async fn finish<S: Transport>(
 }
 
 /// Tells a client over the connection limit why it is being closed, and closes it gently.
-pub async fn refuse<S: Transport>(mut stream: S, max_connections: usize, abort: CancellationToken) {
+pub(crate) async fn refuse<S: Transport>(
+    mut stream: S,
+    max_connections: usize,
+    abort: CancellationToken,
+) {
     let line =
         format!("echoctl: server is full ({max_connections} connections); try again later\n");
     let told = timeout(REFUSAL_TIMEOUT, async {
@@ -59,7 +63,7 @@ pub async fn refuse<S: Transport>(mut stream: S, max_connections: usize, abort: 
 
 /// Reads and drops input until the client closes, `LINGER` passes or `abort` fires. Call it
 /// after shutting down the write half.
-pub async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
+pub(crate) async fn linger_before_close<S: Transport>(stream: &S, abort: &CancellationToken) {
     let deadline = Instant::now() + LINGER;
     loop {
         tokio::select! {

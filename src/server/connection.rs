@@ -138,13 +138,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     }
 
     /// Counts this connection in the server-wide `stats` too, as open until it is dropped.
-    pub fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
+    pub(crate) fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
         self.place.count_in(stats);
         self
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
-    pub fn holding(mut self, slot: OwnedSemaphorePermit) -> Self {
+    pub(crate) fn holding(mut self, slot: OwnedSemaphorePermit) -> Self {
         self.place.hold(slot);
         self
     }

@@ -67,7 +67,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// so a flood of connects cannot hold the descriptors the limit is there to protect.
 const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 
-pub struct Listener {
+pub(crate) struct Listener {
     config: Arc<ServerConfig>,
     timer: Timer,
     stats: Arc<ServerStats>,
@@ -78,7 +78,7 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn new(config: ServerConfig, timer: Timer, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(config: ServerConfig, timer: Timer, stats: Arc<ServerStats>) -> Self {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Listener {
             limit: Arc::new(Semaphore::new(permits)),
@@ -92,7 +92,7 @@ impl Listener {
     }
 
     /// Serves `listener` until `shutdown` completes, then drains.
-    pub async fn run<L: Accept>(self, mut listener: L, shutdown: impl Future) {
+    pub(crate) async fn run<L: Accept>(self, mut listener: L, shutdown: impl Future) {
         tokio::select! {
             _ = self.accept_loop(&mut listener) => {}
             _ = shutdown => {}

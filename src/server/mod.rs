@@ -10,9 +10,9 @@
 //! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
 //! than the grace period, the remaining connections are closed at once.
 
-pub mod close;
-pub mod connection;
-pub mod listener;
+pub(crate) mod close;
+pub(crate) mod connection;
+pub(crate) mod listener;
 mod log_line;
 mod peer;
 mod place;
@@ -28,15 +28,12 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::timer::Timer;
-pub use echoctl_core::config::{
-    DEFAULT_DELAY, DEFAULT_GRACE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING,
-    DEFAULT_WRITE_TIMEOUT, Mode, ServerConfig,
-};
+pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, ServerConfig};
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};
 pub use listener::Accept;
-pub use log_line::{Broken, CloseReason, ConnectionStats, Summary};
+pub use log_line::{CloseReason, ConnectionStats};
 pub use peer::Peer;
 pub use shutdown::Shutdown;
 
@@ -54,7 +51,7 @@ pub async fn run<L: Accept>(
 }
 
 /// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
-pub async fn run_with_stats<L: Accept>(
+pub(crate) async fn run_with_stats<L: Accept>(
     listener: L,
     config: ServerConfig,
     timer: Timer,

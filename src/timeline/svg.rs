@@ -21,7 +21,7 @@ use echoctl_core::timeline::{Axis, Row, Timeline, label_stride, seconds};
 use crate::svg_page::{GRID, INK, SANS, line, page};
 
 /// A 16:9 slide; taller only when the rows need it.
-pub const WIDTH: f64 = 1280.0;
+pub(crate) const WIDTH: f64 = 1280.0;
 const MIN_HEIGHT: f64 = 720.0;
 
 const MARGIN: f64 = 40.0;

@@ -23,7 +23,7 @@ use echoctl_core::echo::Voice;
 use echoctl_core::timeline::{Axis, Timeline, label_stride, seconds};
 
 /// The width when the terminal's is not known.
-pub const DEFAULT_WIDTH: usize = 80;
+pub(crate) const DEFAULT_WIDTH: usize = 80;
 
 /// The label of the row of lines that matched no shout.
 const STRAY_LABEL: &str = "(no shout)";

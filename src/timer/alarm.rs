@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 
 /// Sets the alarm; shared by whoever registers a deadline and the timer task.
-pub struct Alarm {
+pub(super) struct Alarm {
     fd: Arc<OwnedFd>,
     /// An instant and the same moment on `CLOCK_MONOTONIC` (the clock `Instant` reads on
     /// Linux), which has no public conversion, so that deadlines map to the alarm's clock.
@@ -17,12 +17,12 @@ pub struct Alarm {
 }
 
 /// The timer task's side: the timerfd in the runtime's epoll.
-pub struct Ringing {
+pub(super) struct Ringing {
     fd: AsyncFd<Arc<OwnedFd>>,
 }
 
 impl Alarm {
-    pub fn new() -> io::Result<(Alarm, Ringing)> {
+    pub(super) fn new() -> io::Result<(Alarm, Ringing)> {
         // SAFETY: plain flags; the result is checked before use.
         let raw = unsafe {
             libc::timerfd_create(
@@ -57,7 +57,7 @@ impl Alarm {
     }
 
     /// Rings at `at`, or never for `None`.
-    pub fn set(&self, at: Option<Instant>) {
+    pub(super) fn set(&self, at: Option<Instant>) {
         let value = match at {
             Some(at) => {
                 let on_clock = self.origin_on_clock + at.saturating_duration_since(self.origin);
@@ -94,7 +94,7 @@ impl Alarm {
 
 impl Ringing {
     /// Waits until the alarm rings, and silences it.
-    pub async fn rung(&self) -> io::Result<()> {
+    pub(super) async fn rung(&self) -> io::Result<()> {
         loop {
             let mut guard = self.fd.readable().await?;
             let read = guard.try_io(|fd| {
