@@ -178,6 +178,38 @@ async fn usage_errors_exit_2() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bad_duration_names_only_the_units_taken_and_months_are_refused_plainly() {
+    let run = run_echoctl(&["serve", "--delay", "5q"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown unit \"q\"; the units are ns, us, ms, s, m, h, d and w"),
+        "{}",
+        run.stderr
+    );
+    let run = run_echoctl(&["connect", "--wait", "1month"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "'1month' for '--wait <DURATION>': months have no fixed length: give days, such \
+             as 30d\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    for run in [
+        run_echoctl(&["serve", "--delay", "5q"]).await,
+        run_echoctl(&["serve", "--grace", "1year"]).await,
+    ] {
+        assert!(
+            !run.stderr.contains("months,") && !run.stderr.contains("years,"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn connect_into_a_closed_pipe_exits_quietly() {
     // `echoctl connect | head -1`: stdout closes after the first line. Input stays open, so the
     // session cannot end by itself: only noticing the closed output ends the client, however
