@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
@@ -8,7 +7,7 @@ use echoctl::color::{ColorEnv, use_color};
 use echoctl::exit::{ExitError, ExitStatus};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(usage) => return report_usage(&usage),
     };

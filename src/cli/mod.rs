@@ -13,9 +13,11 @@
 
 pub mod bench;
 pub mod docs;
+mod habits;
 pub mod parse;
 
 use echoctl_core::Address;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -89,6 +91,16 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line `args` (the program's name first) as [`Parser::try_parse_from`]
+    /// does, adding to a usage error that comes from one of netcat's habits (`serve --port
+    /// 9000`, `connect localhost 8000`) a tip saying what to write here.
+    pub fn try_parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+        let args: Vec<OsString> = args.into_iter().collect();
+        Cli::try_parse_from(&args).map_err(|error| habits::with_tip(error, &args))
+    }
 }
 
 #[derive(Debug, Subcommand)]
