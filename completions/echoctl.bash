@@ -233,7 +233,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__connect)
-            opts="-v -h --connect-timeout --wait --timestamps --timeline --raw --verbose --color --help"
+            opts="-q -v -h --connect-timeout --wait --timestamps --timeline --raw --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,7 +265,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__demo)
-            opts="-m -d -v -h --mode --delay --timeline --svg --verbose --color --help"
+            opts="-m -d -q -v -h --mode --delay --timeline --svg --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -48,21 +48,22 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout 
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors; the start-up line is still printed'
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t)' -r -f
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color the session on a terminal, the --timeline chart and the logs' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timeline -d 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l raw -d 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
-complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors: connect logs nothing else without -v'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log where it connected and how the session ended; -vv adds internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s m -l mode -d 'Which session to replay' -r -f -a "sequential\t'reverb1\'s session'
@@ -70,11 +71,12 @@ concurrent\t'reverb2\'s session'
 both\t'reverb1\'s session, then reverb2\'s'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay)' -r -F
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color the transcript, its --timeline chart and the logs' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l timeline -d 'After each session\'s transcript, chart its timeline: a row per shout, marks where it was sent and where each echo came back, and the wait in the server'
-complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s q -l quiet -d 'Log only errors: the demo logs nothing else without -v'
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s v -l verbose -d 'Log what its server and client do: each connection, each shout; -vv adds internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s c -l connections -d 'Connections to open' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s n -l shouts -d 'Shouts per connection. 0 holds the connections open, idle, until --duration' -r -f
@@ -91,12 +93,12 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeou
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color output (the logs on stderr, and the demo)' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors'
-complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors, not the warning that too few files can be open for --connections'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds how far the open-files limit was raised, -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "serve" -d 'Run the reverb server (the book\'s reverb1 or reverb2), or its plain echo'
 complete -c echoctl -n "__fish_echoctl_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions demo bench help" -f -a "connect" -d 'Connect to a reverb (or any echo) server: stdin goes to it, its echoes come to stdout'

@@ -1,13 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::{ColorEnv, ExitError, ExitStatus, use_color};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(usage) => return report_usage(&usage),
     };

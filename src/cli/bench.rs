@@ -34,6 +34,18 @@ use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 /// the report of what was measured until then (marked cut short) and exit status 130.
 #[derive(Debug, Args)]
 #[command(
+    arg = super::for_command(
+        "quiet",
+        "Log only errors, not the warning that too few files can be open for --connections",
+    ),
+    arg = super::for_command(
+        "verbose",
+        "Log more: -v adds how far the open-files limit was raised, -vv internal detail. \
+         RUST_LOG overrides both",
+    ),
+    arg = super::for_command("color", "When to color the logs on stderr"),
+)]
+#[command(
     override_usage = "echoctl bench [OPTIONS] [ADDR]",
     after_help = "\
 Examples:

@@ -13,9 +13,11 @@
 
 pub(crate) mod bench;
 pub mod docs;
+mod habits;
 pub(crate) mod parse;
 
 use echoctl_core::Address;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,18 +39,33 @@ use crate::server::{self, Mode, ServerConfig};
 /// The heading of the options every command takes (unless it is one they do nothing for).
 const GLOBAL: &str = "Global options";
 
-/// A global option's definition for a command it does nothing for, hidden: clap does not give a
-/// command a global option it defines itself, so `--help` and the completions do not offer it
-/// there. Still accepted (as clap accepts it anywhere), and still does nothing.
-fn not_offered(id: &'static str) -> clap::Arg {
-    let arg = clap::Arg::new(id).long(id).hide(true);
+/// A global option defined again on one command, with `help` saying what it does there: clap
+/// gives a command that defines a global option itself that definition, in `--help`, the
+/// completions and the man page. Its value still reaches [`Cli`]'s field of the same name.
+fn for_command(id: &'static str, help: &'static str) -> clap::Arg {
+    let arg = clap::Arg::new(id)
+        .long(id)
+        .global(true)
+        .help(help)
+        .help_heading(GLOBAL);
     match id {
-        "quiet" => arg.short('q').action(clap::ArgAction::SetTrue),
+        "quiet" => arg
+            .short('q')
+            .action(clap::ArgAction::SetTrue)
+            .conflicts_with("verbose"),
         "verbose" => arg.short('v').action(clap::ArgAction::Count),
         _ => arg
+            .value_name("WHEN")
             .value_parser(clap::builder::EnumValueParser::<ColorArg>::new())
             .default_value("auto"),
     }
+}
+
+/// A global option's definition for a command it does nothing for, hidden: `--help` and the
+/// completions do not offer it there ([`for_command`]). Still accepted (as clap accepts it
+/// anywhere), and still does nothing.
+fn not_offered(id: &'static str) -> clap::Arg {
+    for_command(id, "").global(false).hide(true)
 }
 
 /// The address of the book's programs.
@@ -89,6 +106,16 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line `args` (the program's name first) as [`Parser::try_parse_from`]
+    /// does, adding to a usage error that comes from one of netcat's habits (`serve --port
+    /// 9000`, `connect localhost 8000`) a tip saying what to write here.
+    pub fn try_parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+        let args: Vec<OsString> = args.into_iter().collect();
+        Cli::try_parse_from(&args).map_err(|error| habits::with_tip(error, &args))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +200,14 @@ Wire format:
 /// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
 #[derive(Debug, Args)]
 #[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
+#[command(
+    arg = for_command("quiet", "Log only errors; the start-up line is still printed"),
+    arg = for_command(
+        "verbose",
+        "Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both",
+    ),
+    arg = for_command("color", "When to color the logs on stderr"),
+)]
 pub struct ServeArgs {
     /// Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a
     /// free port. Anything but a loopback address makes the server reachable from the network.
@@ -276,7 +311,18 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// do) is a notice: when the server ends the session with one (server full, line too long,
 /// idle), connect repeats it on stderr and exits 3.
 #[derive(Debug, Args)]
-#[command(arg = not_offered("quiet"))]
+#[command(
+    arg = for_command("quiet", "Log only errors: connect logs nothing else without -v"),
+    arg = for_command(
+        "verbose",
+        "Log where it connected and how the session ended; -vv adds internal detail. \
+         RUST_LOG overrides both",
+    ),
+    arg = for_command(
+        "color",
+        "When to color the session on a terminal, the --timeline chart and the logs",
+    ),
+)]
 #[command(after_help = "\
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
@@ -343,7 +389,18 @@ impl ConnectArgs {
 /// was sent, when each of its echoes came back, and how long the server left it unread (the gap
 /// from sending it to its first echo, less the session's shortest such gap, the round trip).
 #[derive(Debug, Args)]
-#[command(arg = not_offered("quiet"))]
+#[command(
+    arg = for_command("quiet", "Log only errors: the demo logs nothing else without -v"),
+    arg = for_command(
+        "verbose",
+        "Log what its server and client do: each connection, each shout; -vv adds internal \
+         detail. RUST_LOG overrides both",
+    ),
+    arg = for_command(
+        "color",
+        "When to color the transcript, its --timeline chart and the logs",
+    ),
+)]
 #[command(after_help = "\
 Examples:
   echoctl demo                                # both sessions, 1 s between echoes

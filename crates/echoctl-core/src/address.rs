@@ -59,6 +59,13 @@ impl FromStr for HostPort {
             ));
         }
         let Some((host, port)) = text.rsplit_once(':') else {
+            if text.parse::<u16>().is_ok() {
+                // A port alone, as netcat takes it (`nc -l 9000`).
+                return fail(format!(
+                    "{text:?} is only a port; an address is HOST:PORT, such as \
+                     localhost:{text} or 127.0.0.1:{text}"
+                ));
+            }
             return fail(format!("no port in {text:?} ({EXPECTED})"));
         };
         if host.is_empty() {
@@ -224,6 +231,19 @@ mod tests {
         assert!(any("unix:").is_err());
         let e = any("localhost").unwrap_err();
         assert!(e.ends_with(", or unix:PATH"), "{e}");
+        assert_eq!(
+            any("9000"),
+            Err(
+                "\"9000\" is only a port; an address is HOST:PORT, such as localhost:9000 \
+                 or 127.0.0.1:9000, or unix:PATH"
+                    .into()
+            )
+        );
+        assert!(
+            any("70000")
+                .unwrap_err()
+                .starts_with("no port in \"70000\"")
+        );
         assert_eq!(
             Address::to_connect("unix:/x").map(|a| a.to_string()),
             Ok("unix:/x".into())

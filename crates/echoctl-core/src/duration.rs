@@ -5,7 +5,7 @@
 //! Pure: text in, [`Duration`] out, and back.
 //!
 //! Printed, a duration is one token in the largest unit that holds it exactly: `1500ms`, `1s`,
-//! `2m`, `90s`, `0s`. Days are the largest unit: months and years have no exact length, and
+//! `2m`, `90s`, `0s`. Days are the largest unit: months and years have no fixed length, and
 //! the parser refuses them rather than guess.
 
 use std::time::Duration;
@@ -77,26 +77,42 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "{text:?} has no unit; a duration needs one{hint} ({EXPECTED})"
         ));
     }
-    if let Some(unit) = inexact_unit(text) {
-        return Err(format!(
-            "{unit:?} is years or months, which have no exact length: give days, such as 365d"
-        ));
+    if let Some(refusal) = inexact_unit(text) {
+        return Err(refusal.to_string());
     }
-    let duration = humantime::parse_duration(text).map_err(|e| format!("{e} ({EXPECTED})"))?;
+    let duration = humantime::parse_duration(text).map_err(|e| match e {
+        // humantime's own message lists months and years among its units, which are refused
+        // above.
+        humantime::DurationError::UnknownUnit { unit, .. } if !unit.is_empty() => format!(
+            "unknown unit {unit:?}; the units are {UNIT_NAMES}, and words such as sec, min, \
+             hours, days and weeks ({EXPECTED})"
+        ),
+        e => format!("{e} ({EXPECTED})"),
+    })?;
     if duration > MAX {
         return Err(format!("must be at most {}, a year", format(MAX)));
     }
     Ok(duration)
 }
 
-/// The first unit in `text` that is months or years, as humantime spells them.
-fn inexact_unit(text: &str) -> Option<&str> {
-    text.split(|c: char| !c.is_ascii_alphabetic()).find(|unit| {
-        matches!(
-            *unit,
-            "y" | "year" | "years" | "M" | "month" | "months" | "mon" | "mons"
-        )
-    })
+/// The units a duration is written in, as the messages name them.
+const UNIT_NAMES: &str = "ns, us, ms, s, m, h, d and w";
+
+const YEARS: &str = "years have no fixed length: give days, such as 365d";
+const MONTHS: &str = "months have no fixed length: give days, such as 30d";
+const CAPITAL_M: &str =
+    "M is months, which have no fixed length: give days, such as 30d (or m for minutes)";
+
+/// The refusal of the first unit in `text` that is months or years, as humantime spells them
+/// (and `mon`): it would take them for an average month or year.
+fn inexact_unit(text: &str) -> Option<&'static str> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .find_map(|unit| match unit {
+            "y" | "yr" | "yrs" | "year" | "years" => Some(YEARS),
+            "month" | "months" | "mon" | "mons" => Some(MONTHS),
+            "M" => Some(CAPITAL_M),
+            _ => None,
+        })
 }
 
 /// Parses a timeout: a duration above zero, or `off` for none. `0` is refused, naming `off`:
@@ -174,15 +190,46 @@ mod tests {
                 .unwrap_err()
                 .starts_with("the value is missing")
         );
-        for inexact in ["1y", "2months", "1M"] {
-            let e = parse(inexact).unwrap_err();
-            assert!(
-                e.contains("no exact length: give days, such as 365d"),
-                "{e}"
-            );
+        for (inexact, refusal) in [
+            ("1y", YEARS),
+            ("2yrs", YEARS),
+            ("1month", MONTHS),
+            ("2months", MONTHS),
+            ("1d 1mon", MONTHS),
+            ("1M", CAPITAL_M),
+        ] {
+            assert_eq!(parse(inexact), Err(refusal.to_string()), "{inexact}");
         }
+        // What each suggests is taken.
+        assert_eq!(parse("365d"), Ok(MAX));
+        assert_eq!(parse("30d"), Ok(Duration::from_secs(30 * 24 * 3600)));
         // Minutes are exact: only a capital M is months.
         assert_eq!(parse("2m"), Ok(ms(120_000)));
+    }
+
+    #[test]
+    fn an_unknown_unit_lists_only_the_units_taken() {
+        let e = parse("5q").unwrap_err();
+        assert!(
+            e.starts_with("unknown unit \"q\"; the units are ns, us, ms, s, m, h, d and w,"),
+            "{e}"
+        );
+        assert!(!e.contains("month") && !e.contains("year"), "{e}");
+        // Each unit listed, and each word named, is one the parser takes.
+        for unit in UNIT_NAMES
+            .split([',', ' '])
+            .filter(|w| !w.is_empty() && *w != "and")
+        {
+            assert!(parse(&format!("2{unit}")).is_ok(), "{unit}");
+        }
+        for word in ["sec", "min", "hours", "days", "weeks"] {
+            assert!(e.contains(word), "{e}");
+            assert!(parse(&format!("2{word}")).is_ok(), "{word}");
+        }
+        assert!(
+            parse_timeout("5q").unwrap_err().ends_with("or 2m, or off)"),
+            "a timeout's refusal names off"
+        );
     }
 
     #[test]
