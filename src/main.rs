@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::{ColorEnv, ExitError, ExitStatus, use_color};
@@ -60,16 +61,20 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
+        (true, _) => LevelFilter::ERROR,
         // The demo's in-process server would log each connection between the transcript's lines.
-        (false, 0) if matches!(cli.command, Command::Demo(_)) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+        (false, 0) if matches!(cli.command, Command::Demo(_)) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::INFO,
+        (false, 1) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // `Targets` takes RUST_LOG's `level` and `target=level` forms, all echoctl needs, without the
+    // regex engine that `EnvFilter` builds in.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(level));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_timer(echoctl::local_millis())
@@ -80,6 +85,8 @@ fn init_logging(cli: &Cli) {
             cli.color.into(),
             std::io::IsTerminal::is_terminal(&std::io::stderr()),
             &ColorEnv::from_process(),
-        ))
+        ));
+    tracing_subscriber::registry()
+        .with(output.with_filter(filter))
         .init();
 }
