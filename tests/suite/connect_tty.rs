@@ -728,3 +728,95 @@ fn serve_once(
     });
     (runtime, addr, server)
 }
+
+/// The rows a person reads, in order: every written row but the empty prompt.
+fn shown_rows(screen: &[String], same: &impl Fn(&str) -> String) -> Vec<String> {
+    screen
+        .iter()
+        .filter(|row| !row.is_empty() && !is_prompt(row))
+        .map(|row| same(row))
+        .collect()
+}
+
+/// Plays a session the docs show on `terminal`, as a person would: each `> ` line typed once
+/// the rows above it are on the screen, and Ctrl-D once the rows above a `waiting for` status
+/// are; returns once the screen shows every row. `same` is what two rows must share to match.
+fn replay_shown(terminal: &Terminal, shown: &[&str], same: impl Fn(&str) -> String) {
+    let expected = |rows: &[&str]| rows.iter().map(|row| same(row)).collect::<Vec<_>>();
+    for (index, row) in shown.iter().enumerate() {
+        let keys = if let Some(typed) = row.strip_prefix("> ") {
+            format!("{typed}\r")
+        } else if row.starts_with("waiting for") {
+            "\x04".to_string()
+        } else {
+            continue;
+        };
+        let above = expected(&shown[..index]);
+        terminal.wait_for(&format!("the rows above {row:?}"), |screen| {
+            shown_rows(screen, &same) == above
+        });
+        terminal.type_keys(&keys);
+    }
+    let all = expected(shown);
+    terminal.wait_for("every row shown", |screen| shown_rows(screen, &same) == all);
+}
+
+/// A terminal session from the docs: its command after `$ echoctl `, and the rows below it.
+fn shown_session(page: &str, name: &str) -> (Vec<String>, Vec<String>) {
+    let block = crate::recipes::example(page, name);
+    let mut lines = block.lines();
+    let command = lines.next().unwrap_or_default();
+    let args = command
+        .strip_prefix("$ echoctl ")
+        .unwrap_or_else(|| panic!("{page} ({name}) starts with `$ echoctl `: {command:?}"));
+    (
+        args.split_whitespace().map(str::to_string).collect(),
+        lines.map(str::to_string).collect(),
+    )
+}
+
+/// The README's first example, typed as a person would: what the screen shows, row for row.
+#[test]
+fn the_readmes_session_is_what_the_screen_shows() {
+    let (args, shown) = shown_session("README.md", "readme-session");
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+    // The README's server is `serve --mode sequential`; what the screen shows does not depend on
+    // the delay, and half a second leaves room to type each line before the next echo is due.
+    let server = Server::with(Mode::Sequential, Duration::from_millis(500));
+    let mut terminal = Terminal::spawn(
+        &[&args[..], &[server.addr()]]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    replay_shown(&terminal, &shown, str::to_string);
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    assert_eq!(
+        terminal.written_rows(),
+        shown,
+        "after Ctrl-D, the screen the README shows"
+    );
+}
+
+/// The guide's `connect --timestamps` session, at its delay: the screen it shows, times aside.
+#[test]
+fn the_guides_timestamped_session_is_what_the_screen_shows() {
+    let (args, shown) = shown_session("docs/guide.md", "guide-connect-timestamps");
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(700));
+    let mut terminal = Terminal::spawn(
+        &[&args[..], &[server.addr()]]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    replay_shown(&terminal, &shown, |row| {
+        crate::recipes::without_figures(row)
+    });
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+}

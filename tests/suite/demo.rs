@@ -93,6 +93,20 @@ async fn concurrent_demo_replays_reverb2_exactly_every_time() {
     replays_exactly("concurrent", CONCURRENT).await;
 }
 
+/// The guide shows reverb2's session as `demo --mode concurrent --color never` prints it at the
+/// default delay: the transcript the test above gets at its own.
+#[test]
+fn the_guides_transcript_is_the_one_the_demo_replays() {
+    let shown = crate::recipes::example("docs/guide.md", "guide-demo-concurrent");
+    assert_eq!(
+        shown.replace(
+            "--mode concurrent &",
+            &format!("--mode concurrent --delay {DELAY} &")
+        ),
+        CONCURRENT
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn by_default_both_sessions_play_in_the_books_order() {
     let run = demo(&["--delay", DELAY]).await;

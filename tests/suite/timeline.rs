@@ -179,6 +179,13 @@ fn terminal_charts_without_color_at_80_columns() {
     assert_eq!(plain(&concurrent, &axis), CONCURRENT_CHART);
 }
 
+/// The guide's charts are these, the book's sessions at the times the demo plays them.
+#[test]
+fn the_guides_charts_are_the_book_sessions() {
+    let shown = crate::recipes::example("docs/guide.md", "guide-timeline");
+    assert_eq!(shown, format!("{SEQUENTIAL_CHART}\n{CONCURRENT_CHART}"));
+}
+
 #[test]
 fn terminal_charts_fit_narrow_widths_and_cut_long_labels() {
     let mut recording = sequential();
