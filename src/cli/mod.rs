@@ -246,6 +246,7 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
+            faults: Default::default(),
         })
     }
 }
