@@ -51,12 +51,39 @@ pub enum Action {
     Close,
 }
 
-/// A terminal fault that fired: what it does, and after how much.
+/// A terminal fault that fired: what it does, and after how much. Its count is kept flat, so
+/// that it is as small as the other reasons a connection ends, which every connection's task
+/// has room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fired {
-    pub action: Action,
-    pub after: Count,
+    n: u64,
+    unit: Unit,
+    action: Action,
     stream: Stream,
+}
+
+impl Fired {
+    fn new(action: Action, after: Count, stream: Stream) -> Fired {
+        Fired {
+            n: after.n,
+            unit: after.unit,
+            action,
+            stream,
+        }
+    }
+
+    /// What it does.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// After how much written.
+    pub fn after(&self) -> Count {
+        Count {
+            n: self.n,
+            unit: self.unit,
+        }
+    }
 }
 
 /// `reset after 5 echo lines`, `closed after 100 bytes`, `stalled after 0 lines`.
@@ -67,8 +94,8 @@ impl fmt::Display for Fired {
             Action::Stall => "stalled",
             Action::Close => "closed",
         };
-        let n = self.after.n;
-        let what = match (self.after.unit, self.stream) {
+        let n = self.n;
+        let what = match (self.unit, self.stream) {
             (Unit::Bytes, _) => "byte",
             (Unit::Lines, Stream::EchoLines) => "echo line",
             (Unit::Lines, Stream::Bytes) => "line",
@@ -181,17 +208,18 @@ impl Shaper {
             .cuts
             .iter()
             .find(|(_, count)| count.n == 0)
-            .map(|&(action, after)| Fired {
-                action,
-                after,
-                stream,
-            });
+            .map(|&(action, after)| Fired::new(action, after, stream));
         shaper
     }
 
     /// The faults this connection drew.
     pub fn drawn(&self) -> &Drawn {
         &self.drawn
+    }
+
+    /// What the connection writes.
+    pub fn stream(&self) -> Stream {
+        self.stream
     }
 
     /// Takes what the session said at `now`, `out`: with [`Stream::EchoLines`], lines, of which
@@ -290,15 +318,12 @@ impl Shaper {
             self.writes.push_back(Held {
                 due,
                 left: taken.len(),
-                echo_line,
+                // A line cut short is not an echo line written.
+                echo_line: echo_line && taken.len() == bytes.len(),
             });
         }
         if let Some((_, action, after)) = cut {
-            self.cut = Some(Fired {
-                action,
-                after,
-                stream: self.stream,
-            });
+            self.cut = Some(Fired::new(action, after, self.stream));
         }
     }
 
@@ -562,7 +587,7 @@ mod tests {
         let pieces = write_due(&mut s, t0);
         assert_eq!(pieces, [[echo("ONE"), echo("one")].concat()]);
         let fired = s.fired().expect("fired once written");
-        assert_eq!(fired.action, Action::Reset);
+        assert_eq!(fired.action(), Action::Reset);
         assert_eq!(fired.to_string(), "reset after 2 echo lines");
         s.take(t0, &echo("later"), 1);
         assert!(s.is_idle(), "nothing after the cut");
@@ -611,7 +636,7 @@ mod tests {
         let mut s = shaper(&["close-after=4bytes", "reset-after=1line"], Stream::Bytes);
         s.take(t0, b"abc\n", 0);
         write_due(&mut s, t0);
-        assert_eq!(s.fired().map(|f| f.action), Some(Action::Reset));
+        assert_eq!(s.fired().map(|f| f.action()), Some(Action::Reset));
     }
 
     /// Drop and corrupt act on each echo line with their chance: within binomial bounds over
