@@ -51,6 +51,8 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections served at once; clients over the limit are told the server is full')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway')
+            [CompletionResult]::new('--fault', '--fault', [CompletionResultType]::ParameterName, 'Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms, reset-after=5lines@20%; repeat for more')
+            [CompletionResult]::new('--fault-seed', '--fault-seed', [CompletionResultType]::ParameterName, 'Seed of the faults'' draws, to repeat a run''s faults exactly (default: a random seed, named in the start-up line)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output (the logs on stderr, and the demo)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Log only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Log only errors')

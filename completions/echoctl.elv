@@ -47,6 +47,8 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --idle-timeout 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off'
             cand --max-connections 'Most connections served at once; clients over the limit are told the server is full'
             cand --grace 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway'
+            cand --fault 'Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms, reset-after=5lines@20%; repeat for more'
+            cand --fault-seed 'Seed of the faults'' draws, to repeat a run''s faults exactly (default: a random seed, named in the start-up line)'
             cand --color 'When to color output (the logs on stderr, and the demo)'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use echoctl_core::Address;
+use echoctl_core::fault::FaultSpec;
 
 use crate::demo::MIN_DELAY;
 use echoctl_core::duration;
@@ -27,6 +28,11 @@ pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(delay)
+}
+
+/// Parses one `serve --fault`: `KIND[=VALUE][@PERCENT]` ([`FaultSpec`]).
+pub(crate) fn parse_fault(text: &str) -> Result<FaultSpec, String> {
+    text.parse()
 }
 
 /// Parses a count that must be at least 1.
