@@ -116,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output (the logs on stderr, and the demo)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON instead of a table')
+            [CompletionResult]::new('--allow-faults', '--allow-faults', [CompletionResultType]::ParameterName, 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Log only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Log only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail')

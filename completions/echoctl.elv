@@ -108,6 +108,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --svg 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG'
             cand --color 'When to color output (the logs on stderr, and the demo)'
             cand --json 'Print the report as JSON instead of a table'
+            cand --allow-faults 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault'
             cand -q 'Log only errors'
             cand --quiet 'Log only errors'
             cand -v 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'

@@ -97,6 +97,7 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l allow-faults -d 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client\'s test against echoctl serve --fault'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds debug detail (serve: each shout; connect: where it connected and how the session ended), -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'

@@ -118,11 +118,11 @@ impl Transport for Stream {
             Stream::Unix(s) => Transport::set_zero_linger(s),
         }
     }
-    async fn closed_by_peer(&self) {
+    async fn reset_by_peer(&self) {
         match self {
-            Stream::Tcp(s) => Transport::closed_by_peer(s).await,
+            Stream::Tcp(s) => Transport::reset_by_peer(s).await,
             #[cfg(unix)]
-            Stream::Unix(s) => Transport::closed_by_peer(s).await,
+            Stream::Unix(s) => Transport::reset_by_peer(s).await,
         }
     }
 }

@@ -43,9 +43,10 @@ pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     /// Makes closing the socket reset the connection (`SO_LINGER` 0), for the faults that
     /// reset: only TCP has a reset.
     fn set_zero_linger(&self) -> io::Result<()>;
-    /// Waits until the peer closes or resets the connection, without reading what it sent (a
-    /// stalled connection reads nothing, yet lets go of a client that gave up).
-    fn closed_by_peer(&self) -> impl std::future::Future<Output = ()> + Send + '_;
+    /// Waits until the peer resets the connection, without reading what it sends meanwhile (a
+    /// stalled connection reads nothing, yet lets go of a client that gave up). A peer that
+    /// ends its input may still be waiting to hear: its end is not enough.
+    fn reset_by_peer(&self) -> impl std::future::Future<Output = ()> + Send + '_;
 }
 
 macro_rules! impl_transport {
@@ -71,7 +72,7 @@ macro_rules! impl_transport {
                 let zero_linger: fn(&$stream) -> io::Result<()> = $zero_linger;
                 zero_linger(self)
             }
-            async fn closed_by_peer(&self) {
+            async fn reset_by_peer(&self) {
                 use tokio::io::Interest;
                 loop {
                     match self.ready(Interest::READABLE).await {
@@ -82,7 +83,23 @@ macro_rules! impl_transport {
                                 Err::<(), _>(io::ErrorKind::WouldBlock.into())
                             });
                         }
-                        _ => return,
+                        Ok(_) => {
+                            // An end or a reset: a read tells which. Nothing comes after the
+                            // end, so the bytes before it can be dropped unheard; after it,
+                            // only a reset is news, and it comes as an error.
+                            loop {
+                                match with_read_scratch(|buf| Transport::try_read(self, buf)) {
+                                    Ok(0) => {
+                                        let _ = self.ready(Interest::ERROR).await;
+                                        return;
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                                    Err(_) => return,
+                                }
+                            }
+                        }
+                        Err(_) => return,
                     }
                 }
             }

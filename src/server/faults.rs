@@ -31,7 +31,7 @@ pub struct FaultEnd {
 /// What ends a stalled connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StallEnd {
-    /// The client closed or reset the connection.
+    /// The client reset the connection.
     ClientGone,
     /// The server's grace period ran out as it shut down.
     GraceOver,
@@ -83,8 +83,9 @@ pub(super) fn write_due<S: Transport>(
 }
 
 /// Does what a fired fault does: resets the connection (the caller's drop of the socket sends
-/// the RST), closes it in an orderly way, or holds it silent until the client gives up or the
-/// grace period ends. Returns what ended a stall.
+/// the RST), closes it in an orderly way, or holds it silent until the client resets it or the
+/// grace period ends (a client that only ends its input may still be waiting to hear, so it is
+/// held on). Returns what ended a stall.
 pub(super) async fn act<S: Transport>(
     stream: &mut S,
     fired: Fired,
@@ -99,7 +100,7 @@ pub(super) async fn act<S: Transport>(
         }
         Action::Stall => Ok(Some(tokio::select! {
             _ = abort.cancelled() => StallEnd::GraceOver,
-            () = stream.closed_by_peer() => StallEnd::ClientGone,
+            () = stream.reset_by_peer() => StallEnd::ClientGone,
         })),
     }
 }

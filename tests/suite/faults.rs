@@ -199,6 +199,15 @@ async fn stall_after_holds_the_socket_open_and_silent_beyond_the_timeouts() {
     let silent = timeout(ms(600), stream.read(&mut buf)).await;
     assert!(silent.is_err(), "the stalled socket said {silent:?}");
     stream.write_all(b"are you there?\n").await.unwrap();
+    // Ending its input is not giving up: a client may still wait to hear.
+    stream.shutdown().await.unwrap();
+    let silent = timeout(ms(300), stream.read(&mut buf)).await;
+    assert!(
+        silent.is_err(),
+        "after the client's end, the socket said {silent:?}"
+    );
+    // A reset is.
+    stream.set_zero_linger().unwrap();
     drop(stream);
     let closed = server.log_line("connection closed").await;
     assert!(
@@ -423,6 +432,104 @@ async fn a_fault_that_does_not_parse_or_means_nothing_there_is_a_usage_error() {
                 done.stderr.contains(part),
                 "{part:?} not in {}",
                 done.stderr
+            );
+        }
+    }
+}
+
+/// `echoctl bench` of four connections, three shouts each, against `addr`.
+async fn bench(addr: &str, allow_faults: bool) -> crate::common::Finished {
+    let mut command = echoctl();
+    command.args([
+        "bench",
+        "-c",
+        "4",
+        "-n",
+        "3",
+        "-i",
+        "50ms",
+        "-d",
+        "50ms",
+        "--ramp-up",
+        "20ms",
+        "--grace",
+        "300ms",
+        addr,
+    ]);
+    if allow_faults {
+        command.arg("--allow-faults");
+    }
+    run(&mut command).await
+}
+
+/// Against each kind of damage, the bench names it, fails, and passes with --allow-faults;
+/// against a late server it names the late lines and passes anyway.
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
+    let cases: [(&[&str], &str, bool); 6] = [
+        (
+            &["reset-after=4lines"],
+            "faults seen  4 connections reset, 0 closed early",
+            true,
+        ),
+        (
+            &["close-after=4lines"],
+            "0 connections reset, 4 closed early, 0 stalled",
+            true,
+        ),
+        (&["stall-after=4lines"], "0 closed early, 4 stalled", true),
+        (&["drop=30%"], "FAILED: ", true),
+        (&["corrupt=30%"], "one byte off an echo owed", true),
+        (&["latency=150ms"], "36 late (over 100 ms past due)", false),
+    ];
+    let mut runs = tokio::task::JoinSet::new();
+    for (faults, wanted, fails) in cases {
+        runs.spawn(async move {
+            // A short grace: a stalled connection is held until the server's grace ends.
+            let mut args = vec!["-d", "50ms", "--grace", "200ms", "--fault-seed", "1"];
+            for fault in faults {
+                args.extend(["--fault", fault]);
+            }
+            let server = serve(&args).await;
+            let strict = bench(&server.addr, false).await;
+            let report = strict.stdout_text().to_string();
+            assert!(
+                report.contains(wanted),
+                "{faults:?}: {wanted:?} not in\n{report}"
+            );
+            assert_eq!(
+                strict.code,
+                Some(if fails { 1 } else { 0 }),
+                "{faults:?}\n{report}"
+            );
+            let allowed = bench(&server.addr, true).await;
+            assert_eq!(
+                allowed.code,
+                Some(0),
+                "{faults:?}\n{}",
+                allowed.stdout_text()
+            );
+            assert!(
+                allowed.stdout_text().contains("result       OK"),
+                "{}",
+                allowed.stdout_text()
+            );
+            server.stop().await;
+            report
+        });
+    }
+    while let Some(report) = runs.join_next().await {
+        let report = report.expect("a case panicked");
+        if report.contains("one byte off") {
+            // Every wrong line a corrupting server sends is one byte off an echo owed.
+            let wrong = report
+                .split(" wrong (")
+                .next()
+                .and_then(|before| before.rsplit(' ').next())
+                .unwrap_or_default();
+            assert!(
+                report.contains(&format!("{wrong} wrong ({wrong} one byte off")),
+                "{report}"
             );
         }
     }
