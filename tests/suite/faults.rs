@@ -534,3 +534,97 @@ async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
         }
     }
 }
+
+/// The commands of docs/faults.md's recipes, in order: `echoctl ...` lines of its `sh` blocks,
+/// and the `$ ...` line of its `console` block with the output shown under it.
+fn recipes() -> (Vec<Vec<String>>, String, String) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/faults.md"))
+        .expect("docs/faults.md");
+    let (mut commands, mut console) = (Vec::new(), String::new());
+    let mut block = None;
+    for line in doc.lines() {
+        match (block, line.strip_prefix("```")) {
+            (None, Some(kind)) => block = Some(kind),
+            (Some(_), Some(_)) => block = None,
+            (Some("sh"), None) => {
+                commands.push(line.split_whitespace().map(String::from).collect())
+            }
+            (Some("console"), None) => console.push_str(&format!("{line}\n")),
+            _ => {}
+        }
+    }
+    let (client, shown) = console.split_once('\n').expect("a console block");
+    let client = client.strip_prefix("$ ").expect("a prompt").to_string();
+    (commands, client, shown.to_string())
+}
+
+/// Each recipe's server starts and names its faults; the first one's client sees what the
+/// recipe shows; the third one's bench passes with --allow-faults and names the resets.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_recipes_in_docs_faults_md_do_what_they_say() {
+    let (commands, client, shown) = recipes();
+    let serves: Vec<&Vec<String>> = commands.iter().filter(|c| c[1] == "serve").collect();
+    assert_eq!(serves.len(), 3, "three recipes: {commands:?}");
+    for (i, command) in serves.iter().enumerate() {
+        assert_eq!(command[0], "echoctl");
+        let args: Vec<&str> = command[1..].iter().map(String::as_str).skip(1).collect();
+        let server = serve(&args).await;
+        let faults: Vec<&str> = args
+            .windows(2)
+            .filter(|w| w[0] == "--fault")
+            .map(|w| w[1])
+            .collect();
+        assert!(!faults.is_empty());
+        assert!(
+            server
+                .startup
+                .contains(&format!("faults: {}, seed ", faults.join(", "))),
+            "recipe {}: {}",
+            i + 1,
+            server.startup
+        );
+        match i {
+            0 => {
+                let (input, connect) = client.split_once(" | ").expect("printf ... | connect");
+                assert_eq!(connect, "echoctl connect");
+                let input = input
+                    .strip_prefix("printf '")
+                    .and_then(|s| s.strip_suffix('\''))
+                    .expect("printf 'TEXT'")
+                    .replace("\\n", "\n");
+                let mut child = echoctl()
+                    .args(["connect", &server.addr])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut stdin = child.stdin.take().unwrap();
+                stdin.write_all(input.as_bytes()).await.unwrap();
+                drop(stdin);
+                let done = finish(child).await;
+                assert_eq!(done.code, Some(1), "{}", done.stderr);
+                assert_eq!(format!("{}{}", done.stdout_text(), done.stderr), shown);
+            }
+            2 => {
+                let bench = commands
+                    .iter()
+                    .find(|c| c[1] == "bench")
+                    .expect("a bench command");
+                let done = run(echoctl().args(&bench[1..]).arg(&server.addr)).await;
+                assert_eq!(done.code, Some(0), "{}", done.stdout_text());
+                let report = done.stdout_text();
+                assert!(report.contains("faults seen  "), "{report}");
+                assert!(
+                    report.contains(
+                        "result       OK with --allow-faults: what arrived was right or the \
+                         damage faults do"
+                    ),
+                    "{report}"
+                );
+            }
+            _ => {}
+        }
+        server.stop().await;
+    }
+}
