@@ -48,6 +48,8 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l write-timeout 
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no complete line for this long (with --mode plain: no byte at all), or never with off' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connections -d 'Most connections served at once; clients over the limit are told the server is full' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault -d 'Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms, reset-after=5lines@20%; repeat for more' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault-seed -d 'Seed of the faults\' draws, to repeat a run\'s faults exactly (default: a random seed, named in the start-up line)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
@@ -97,6 +99,7 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l allow-faults -d 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client\'s test against echoctl serve --fault'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors, not the warning that too few files can be open for --connections'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds how far the open-files limit was raised, -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'

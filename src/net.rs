@@ -111,6 +111,20 @@ impl Transport for Stream {
             Stream::Unix(s) => Transport::try_write(s, buf),
         }
     }
+    fn set_zero_linger(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => Transport::set_zero_linger(s),
+            #[cfg(unix)]
+            Stream::Unix(s) => Transport::set_zero_linger(s),
+        }
+    }
+    async fn reset_by_peer(&self) {
+        match self {
+            Stream::Tcp(s) => Transport::reset_by_peer(s).await,
+            #[cfg(unix)]
+            Stream::Unix(s) => Transport::reset_by_peer(s).await,
+        }
+    }
 }
 
 macro_rules! on_stream {

@@ -40,10 +40,17 @@ pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes what the socket takes now, without waiting.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Makes closing the socket reset the connection (`SO_LINGER` 0), for the faults that
+    /// reset: only TCP has a reset.
+    fn set_zero_linger(&self) -> io::Result<()>;
+    /// Waits until the peer resets the connection, without reading what it sends meanwhile (a
+    /// stalled connection reads nothing, yet lets go of a client that gave up). A peer that
+    /// ends its input may still be waiting to hear: its end is not enough.
+    fn reset_by_peer(&self) -> impl std::future::Future<Output = ()> + Send + '_;
 }
 
 macro_rules! impl_transport {
-    ($stream:ty) => {
+    ($stream:ty, $zero_linger:expr) => {
         impl Transport for $stream {
             fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 <$stream>::poll_read_ready(self, cx)
@@ -61,13 +68,54 @@ macro_rules! impl_transport {
             fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 <$stream>::try_write(self, buf)
             }
+            fn set_zero_linger(&self) -> io::Result<()> {
+                let zero_linger: fn(&$stream) -> io::Result<()> = $zero_linger;
+                zero_linger(self)
+            }
+            async fn reset_by_peer(&self) {
+                use tokio::io::Interest;
+                loop {
+                    match self.ready(Interest::READABLE).await {
+                        // Bytes, not the end: this readiness is forgotten unread (tokio keeps
+                        // "closed" whatever is forgotten), and the next one awaited.
+                        Ok(ready) if !ready.is_read_closed() => {
+                            let _ = self.try_io(Interest::READABLE, || {
+                                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                            });
+                        }
+                        Ok(_) => {
+                            // An end or a reset: a read tells which. Nothing comes after the
+                            // end, so the bytes before it can be dropped unheard; after it,
+                            // only a reset is news, and it comes as an error.
+                            loop {
+                                match with_read_scratch(|buf| Transport::try_read(self, buf)) {
+                                    Ok(0) => {
+                                        let _ = self.ready(Interest::ERROR).await;
+                                        return;
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                                    Err(_) => return,
+                                }
+                            }
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
         }
     };
 }
 
-impl_transport!(tokio::net::TcpStream);
+impl_transport!(
+    tokio::net::TcpStream,
+    tokio::net::TcpStream::set_zero_linger
+);
 #[cfg(unix)]
-impl_transport!(tokio::net::UnixStream);
+impl_transport!(tokio::net::UnixStream, |_| Err(io::Error::new(
+    io::ErrorKind::Unsupported,
+    "a Unix-domain socket has no reset"
+)));
 
 /// One read of `socket` into `buf`, through `try_io` (tokio's `try_io`, which forgets the
 /// socket's readiness when the read says "would block"). A stream socket's read returns less

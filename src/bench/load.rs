@@ -46,7 +46,7 @@ use tokio_util::sync::CancellationToken;
 use super::cpu;
 use super::lateness::{Measurements, Samples};
 use super::ledger::{Heard, Ledger};
-use super::outcome::{ConnectionError, Outcome};
+use super::outcome::{ConnectionError, Damage, Outcome};
 use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Collected, WrongExamples, build_report};
@@ -209,6 +209,18 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
             shared.progress.finished.fetch_add(1, Ordering::Relaxed);
             outcome
         }
+        // Accepted, then reset before the connect was seen to complete: made, and reset.
+        Err(error @ ConnectionError::Read { reset: true, .. }) => {
+            shared.progress.connected.fetch_add(1, Ordering::Relaxed);
+            shared.progress.finished.fetch_add(1, Ordering::Relaxed);
+            Outcome {
+                made: true,
+                dropped: true,
+                error: Some(error),
+                damage: Some(Damage::Reset),
+                ..Outcome::default()
+            }
+        }
         Err(error) => {
             shared.progress.failed.fetch_add(1, Ordering::Relaxed);
             Outcome {
@@ -242,6 +254,11 @@ async fn connect(shared: &Shared) -> Result<Stream, ConnectionError> {
             Ok(Stream::Tcp(stream))
         }
         Err(failures) => Err(match failures.last() {
+            // The server took the connection and reset it at once (`--fault refuse`).
+            Some((_, e)) if e.kind() == io::ErrorKind::ConnectionReset => ConnectionError::Read {
+                reason: net::explain_io_error(e),
+                reset: true,
+            },
             Some((addr, e)) => ConnectionError::Connect {
                 addr: *addr,
                 reason: net::explain_io_error(e),
@@ -255,6 +272,7 @@ async fn connect(shared: &Shared) -> Result<Stream, ConnectionError> {
 fn read_failed(e: io::Error) -> ConnectionError {
     ConnectionError::Read {
         reason: net::explain_io_error(&e),
+        reset: is_reset(&e),
     }
 }
 
@@ -262,7 +280,19 @@ fn read_failed(e: io::Error) -> ConnectionError {
 fn write_failed(e: io::Error) -> ConnectionError {
     ConnectionError::Write {
         reason: net::explain_io_error(&e),
+        reset: is_reset(&e),
     }
+}
+
+/// Whether the server reset the connection: a read says so, a write after it may say the
+/// pipe is broken.
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// How reading from the socket went.
@@ -328,11 +358,20 @@ impl<'a> Driver<'a> {
 
     async fn run(mut self) -> Outcome {
         let result = self.exchange().await;
-        let result = match result {
-            Ok(()) if !self.cut => self.finish().await,
-            other => other,
-        };
+        let mut silent = false;
+        if result.is_ok() && !self.cut {
+            silent = self.finish().await;
+        }
         self.shared.add_samples(&mut self.samples);
+        let damage = match &result {
+            Err(
+                ConnectionError::Read { reset: true, .. }
+                | ConnectionError::Write { reset: true, .. },
+            ) => Some(Damage::Reset),
+            Err(ConnectionError::ClosedWithEchoesOwed { .. }) => Some(Damage::ClosedEarly),
+            Ok(()) if silent && self.ledger.owed() > 0 => Some(Damage::Stalled),
+            _ => None,
+        };
         let (dropped, error) = match result {
             Ok(()) => (false, None),
             Err(error) => (true, Some(error)),
@@ -346,6 +385,7 @@ impl<'a> Driver<'a> {
             first_send: self.first_send,
             last_send: self.last_send,
             last_heard: self.last_heard,
+            damage,
         }
     }
 
@@ -502,27 +542,29 @@ impl<'a> Driver<'a> {
             .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
     }
 
-    /// After the last echo: half-close, then wait for the server to close, so anything it sends
-    /// beyond what was owed is caught.
-    async fn finish(&mut self) -> Result<(), ConnectionError> {
+    /// After the last echo (or giving up on those owed): half-close, then wait for the server
+    /// to close, so anything it sends beyond what was owed is caught. Says whether the server
+    /// stayed silent and kept the connection open through `--grace` (stalled, if echoes are
+    /// owed; a server that only dropped some closes).
+    async fn finish(&mut self) -> bool {
         if self.stream.shutdown().await.is_err() {
             // The server may already have closed; nothing more to hear either way.
-            return Ok(());
+            return false;
         }
         let deadline = Instant::now() + self.shared.config.grace;
         loop {
             tokio::select! {
-                _ = self.shared.cut.cancelled() => return Ok(()),
+                _ = self.shared.cut.cancelled() => return false,
                 ready = self.stream.readable() => {
                     if ready.is_err() {
-                        return Ok(());
+                        return false;
                     }
                     match self.read_available() {
                         Ok(ReadEnd::Open) => {}
-                        Ok(ReadEnd::Closed) | Err(_) => return Ok(()),
+                        Ok(ReadEnd::Closed) | Err(_) => return false,
                     }
                 }
-                _ = sleep_until(deadline) => return Ok(()),
+                _ = sleep_until(deadline) => return true,
             }
         }
     }

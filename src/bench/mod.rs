@@ -40,6 +40,8 @@ pub(crate) struct ReportOptions {
     pub svg: Option<PathBuf>,
     /// Fail the run when the p99 lateness of any voice is over this.
     pub max_p99: Option<Duration>,
+    /// Pass the damage faults do on purpose (`--allow-faults`).
+    pub allow_faults: bool,
 }
 
 /// Live counts, updated by the connections as they go, for a progress display.

@@ -32,6 +32,16 @@ use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 /// --json). Exits 0 when every echo line arrived exactly and none early, 1 when any was missing,
 /// wrong or early, a connection failed, or a p99 was over --max-p99; Ctrl-C ends the run with
 /// the report of what was measured until then (marked cut short) and exit status 130.
+///
+/// Against a server that misbehaves (echoctl serve --fault, or a real network), the report names
+/// what it did on a "faults seen" line: connections reset, closed early (with echoes owed) or
+/// stalled (silent and open through --grace after the echoes owed were given up on); echo lines
+/// missing, wrong (and of them, those one byte off an echo owed: corrupted) and late (more than
+/// 100 ms past due). Late lines are reported and fail a run only through --max-p99.
+/// --allow-faults passes the damage faults do: missing lines, corrupted lines, connections
+/// reset, closed early or stalled. A run still fails on what no fault does: a wrong line that is
+/// not one byte off an echo owed, an early line, a connect that failed, a connection dropped
+/// otherwise, a p99 over --max-p99.
 #[derive(Debug, Args)]
 #[command(
     arg = super::for_command(
@@ -54,7 +64,8 @@ Examples:
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
   echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
-  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture"
+  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture
+  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ..."
 )]
 pub struct BenchArgs {
     /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
@@ -126,6 +137,11 @@ pub struct BenchArgs {
     /// Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG.
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
+
+    /// Pass the run when what arrived was right or the damage is what faults do (see above):
+    /// for a client's test against echoctl serve --fault.
+    #[arg(long)]
+    pub allow_faults: bool,
 }
 
 impl BenchArgs {
@@ -173,6 +189,7 @@ impl BenchArgs {
             percentiles: self.percentiles.clone(),
             svg: self.svg.clone(),
             max_p99: self.max_p99,
+            allow_faults: self.allow_faults,
         }
     }
 }

@@ -26,9 +26,10 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
+use echoctl_core::fault::{FaultSpec, Faults};
 use parse::{
-    Timeout, parse_count, parse_demo_delay, parse_duration, parse_server_addr, parse_size,
-    parse_timeout,
+    Timeout, parse_count, parse_demo_delay, parse_duration, parse_fault, parse_server_addr,
+    parse_size, parse_timeout,
 };
 
 use crate::client::ConnectOptions;
@@ -137,7 +138,47 @@ Examples:
   echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket
   A script's server on a free port, its address read from the first line:
     exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
-    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)"
+    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)
+  A peer that resets every connection after its third echo line, the same every run:
+    echoctl serve --fault reset-after=3lines --fault-seed 7"
+    };
+}
+
+/// The faults, for `serve --help` and echoctl-serve(1): every kind with an example.
+#[allow(non_snake_case)]
+macro_rules! SERVE_FAULTS {
+    () => {
+        "\
+Faults:
+  --fault SPEC misbehaves on purpose, as networks and broken peers do, so that a client
+  can be tested against it. SPEC is KIND[=VALUE][@PERCENT]: a connection gets the fault
+  with that chance (default 100%), drawn once when it is accepted. Give --fault as often
+  as needed; faults combine. --fault-seed N draws the same faults for the same
+  connections every run (default: a random seed; the start-up line names it).
+  latency=200ms~50ms    every write (an echo line; a chunk in plain mode) held 200ms more,
+                        give or take up to 50ms, order kept
+  bandwidth=16KiB/s     at most 16KiB a second written
+  slice=3/10ms          writes cut into pieces of at most 3 bytes, each its own write,
+                        10ms apart (default 0): lines arrive split
+  reset-after=5lines    after 5 echo lines (or N bytes) written, the connection is reset
+                        (RST, not FIN); TCP only
+  close-after=100bytes  after 100 bytes (or N lines) written, an orderly close (FIN), and
+                        nothing more said
+  stall-after=0lines    after N lines or bytes (0: at once), silence: nothing read or
+                        written, the connection held open until the client resets it
+                        (a client that only ends its input may still be waiting: it is
+                        held too); --write-timeout and --idle-timeout do not end it,
+                        the --grace of a shutdown does
+  refuse                accepted, then reset at once, before a byte is read; TCP only
+  slow-close=2s         the close after the last echo owed comes 2s later
+  drop=10%              each echo line left out with that chance (not in plain mode)
+  corrupt=10%           each echo line has one byte, not its newline, replaced by an ASCII
+                        punctuation mark with that chance (not in plain mode)
+  N counts from the start of the connection; in plain mode a line is a newline written
+  back. Two counts reached by the same byte: reset, then stall, then close acts. A
+  connection holds at most 256KiB back for its faults, then stops reading, and TCP holds
+  back the client. Each connection's log names the faults it drew, and the moment a
+  count fires: reset after 5 echo lines (fault)."
     };
 }
 
@@ -192,14 +233,14 @@ Wire format:
 ///
 /// The first line on stderr, printed even with -q, names the address actually bound: "listening
 /// on 127.0.0.1:41234 (mode concurrent, delay 1s)", so a script that listens on port 0 reads
-/// the port there. The logs follow on stderr, each line starting with the local time to the
+/// the port there; with --fault it names the faults and their seed too. The logs follow on stderr, each line starting with the local time to the
 /// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
 /// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
 /// connected gets the echoes it is owed, then (in the reverb modes) a last line saying the
 /// server is shutting down.
 /// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
 #[derive(Debug, Args)]
-#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
+#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!(), "\n\n", SERVE_FAULTS!()))]
 #[command(
     arg = for_command("quiet", "Log only errors; the start-up line is still printed"),
     arg = for_command(
@@ -252,6 +293,18 @@ pub struct ServeArgs {
     /// On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
+
+    /// Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms,
+    /// reset-after=5lines@20%; repeat for more. The kinds: latency, bandwidth, slice,
+    /// reset-after, close-after, stall-after, refuse, slow-close, drop, corrupt (see Faults in
+    /// --help).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    pub faults: Vec<FaultSpec>,
+
+    /// Seed of the faults' draws, to repeat a run's faults exactly (default: a random seed,
+    /// named in the start-up line).
+    #[arg(long, value_name = "N", requires = "faults")]
+    pub fault_seed: Option<u64>,
 }
 
 impl ServeArgs {
@@ -271,6 +324,7 @@ impl ServeArgs {
                 )));
             }
         }
+        self.faults_make_sense()?;
         let defaults = ServerConfig::default();
         Ok(ServerConfig {
             mode: self.mode.into(),
@@ -281,7 +335,38 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
+            faults: Faults {
+                specs: self.faults.clone(),
+                // Drawn only when there are faults: a server without any is always the same.
+                seed: match self.fault_seed {
+                    _ if self.faults.is_empty() => 0,
+                    Some(seed) => seed,
+                    None => fastrand::u64(..),
+                },
+            },
         })
+    }
+
+    /// Refuses, as a usage error, a fault that means nothing where the server runs: line
+    /// faults on the plain echo's stream, and a reset on a Unix-domain socket.
+    fn faults_make_sense(&self) -> Result<(), clap::Error> {
+        let plain = self.mode == ModeArg::Plain;
+        if let Some(spec) = self.faults.iter().find(|s| plain && s.fault.needs_lines()) {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} means nothing with --mode plain, which echoes a stream, not \
+                 lines: drop and corrupt act on echo lines; every other fault works on the \
+                 stream ({})",
+                echoctl_core::fault::FORMS
+            )));
+        }
+        let unix = matches!(self.listen, Address::Unix(_));
+        if let Some(spec) = self.faults.iter().find(|s| unix && s.fault.resets()) {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} needs TCP: a Unix-domain socket has no reset; use close-after \
+                 instead of reset-after, or listen on HOST:PORT"
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use echoctl_core::Address;
+use echoctl_core::fault::FaultSpec;
 
 use crate::demo::MIN_DELAY;
 use echoctl_core::duration;
@@ -13,34 +14,9 @@ pub(crate) fn parse_server_addr(text: &str) -> Result<Address, String> {
     Address::to_connect(text).map_err(|e| e.to_string())
 }
 
-/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
+/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m` ([`echoctl_core::size::parse`]).
 pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} (expected a byte count such as 65536, 64KiB or 1MiB)"
-            ));
-        }
-    };
-    let bytes = digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| {
-            format!("{text:?} is not a byte count (expected e.g. 65536, 64KiB or 1MiB)")
-        })?;
-    if bytes == 0 {
-        return Err("must be at least 1 byte".to_string());
-    }
-    Ok(bytes)
+    echoctl_core::size::parse(text)
 }
 
 pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
@@ -52,6 +28,11 @@ pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(delay)
+}
+
+/// Parses one `serve --fault`: `KIND[=VALUE][@PERCENT]` ([`FaultSpec`]).
+pub(crate) fn parse_fault(text: &str) -> Result<FaultSpec, String> {
+    text.parse()
 }
 
 /// Parses a count that must be at least 1.

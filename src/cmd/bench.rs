@@ -54,7 +54,9 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
         ticker.abort();
         bar.finish_and_clear();
     }
-    let mut report = report?.with_max_p99(options.max_p99);
+    let mut report = report?
+        .with_max_p99(options.max_p99)
+        .with_faults_allowed(options.allow_faults);
     report.command_line = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();

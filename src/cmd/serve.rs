@@ -35,9 +35,14 @@ pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Resul
     // The start-up line is output, not a log: printed whatever -q or RUST_LOG say, so a script
     // that asked for port 0 can always read the port it got. Like a log line, it is not worth
     // failing over when stderr is closed.
+    let faults = if config.faults.is_empty() {
+        String::new()
+    } else {
+        format!(", faults: {}", config.faults)
+    };
     let _ = writeln!(
         std::io::stderr(),
-        "listening on {addr} (mode {}{timing}){exposure}",
+        "listening on {addr} (mode {}{timing}{faults}){exposure}",
         config.mode
     );
     let serving = async {

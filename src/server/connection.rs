@@ -15,6 +15,10 @@
 //! thread's write buffer and written in one go, so an idle connection holds no buffer at all.
 //! Only what the socket does not take at once is kept, on a boxed future, while nothing more is
 //! read.
+//!
+//! A connection that drew faults (`serve --fault`) has a boxed [`Shaper`] between its session
+//! and its socket, which holds, cuts and paces what is written ([`super::faults`]); one without
+//! pays a pointer for it, and a check per write.
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -27,15 +31,18 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use echoctl_core::escape::escape;
+use echoctl_core::fault::Drawn;
+use echoctl_core::fault::shaper::{Shaper, Stream as Writes};
 use echoctl_core::session::plain::PlainSession;
 use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 
 use super::close;
+use super::faults::{self, FaultEnd};
 use super::log_line::{self, Broken, CloseReason, ConnectionStats, Summary};
 use super::peer::Peer;
 use super::place::Place;
 use super::shutdown::Shutdown;
-use crate::server::ServerConfig;
+use crate::server::{Mode, ServerConfig, ServerStats};
 use crate::timer::{self, Timer};
 use crate::transport::{self, Transport};
 
@@ -60,6 +67,8 @@ pub struct Connection<S, K = Session> {
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
     stats: ConnectionStats,
+    /// The faults it drew, at work; boxed, as most connections have none.
+    faults: Option<Box<Shaper>>,
     /// Last, so that it is dropped last: the socket is closed before the connection stops
     /// counting as open and gives its `--max-connections` slot back.
     place: Place,
@@ -133,6 +142,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             config,
             shutdown,
             stats: ConnectionStats::default(),
+            faults: None,
             place: Place::default(),
         }
     }
@@ -140,6 +150,16 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     /// Counts this connection in the server-wide `stats` too, as open until it is dropped.
     pub(crate) fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
         self.place.count_in(stats);
+        self
+    }
+
+    /// Puts the faults the connection `drawn` to work on what it writes.
+    pub(crate) fn with_faults(mut self, drawn: Option<Drawn>) -> Self {
+        let writes = match self.config.mode {
+            Mode::Plain => Writes::Bytes,
+            Mode::Sequential | Mode::Concurrent => Writes::EchoLines,
+        };
+        self.faults = drawn.map(|drawn| Box::new(Shaper::new(drawn, writes)));
         self
     }
 
@@ -161,14 +181,39 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     pub fn run(mut self) -> impl Future<Output = (CloseReason, ConnectionStats)> {
         async move {
             let opened = Instant::now();
-            tracing::info!("{}: connection opened", self.peer);
+            match self.faults.as_deref() {
+                Some(faults) => tracing::info!(
+                    "{}: connection opened, faults: {}",
+                    self.peer,
+                    faults.drawn()
+                ),
+                None => tracing::info!("{}: connection opened", self.peer),
+            }
             let reason = match self.serve().await {
                 // Boxed: the goodbye runs once, and its futures would otherwise make every
                 // connection's task larger for its whole life.
                 Ok(end) => {
-                    match Box::pin(close::finish(&mut self.stream, end, &self.shutdown.abort)).await
-                    {
+                    let slow_close = self
+                        .faults
+                        .as_deref()
+                        .and_then(Shaper::slow_close)
+                        .filter(|_| end != End::Aborted);
+                    let finishing = async {
+                        if let Some(after) = slow_close {
+                            faults::hold_the_close(after, &self.shutdown.abort).await;
+                        }
+                        close::finish(&mut self.stream, end, &self.shutdown.abort).await
+                    };
+                    match Box::pin(finishing).await {
                         Ok(()) => CloseReason::Ended(end),
+                        Err(e) => CloseReason::Broken(Broken::Io(e)),
+                    }
+                }
+                Err(Broken::Fault(fired)) => {
+                    tracing::info!("{}: {fired} (fault)", self.peer);
+                    match Box::pin(faults::act(&mut self.stream, fired, &self.shutdown.abort)).await
+                    {
+                        Ok(stall) => CloseReason::Fault(FaultEnd { fired, stall }),
                         Err(e) => CloseReason::Broken(Broken::Io(e)),
                     }
                 }
@@ -178,7 +223,17 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             let lasted = echoctl_core::duration::format(Duration::from_millis(
                 u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
             ));
-            let summary = self.session.summary(&self.stats);
+            let mut summary = self.session.summary(&self.stats);
+            if let Some((dropped, changed)) = self
+                .faults
+                .as_deref()
+                .map(Shaper::dropped_and_corrupted)
+                .filter(|&counts| counts != (0, 0))
+            {
+                summary.push_str(&format!(
+                    " ({dropped} left out and {changed} changed by faults)"
+                ));
+            }
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if log_line::client_went_away(e) => {
                     tracing::info!(
@@ -212,13 +267,23 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     }
                 }
             }
-            if let Some(end) = self.session.end() {
+            if let Some(fired) = self.faults.as_deref().and_then(Shaper::fired) {
+                return Err(Broken::Fault(fired));
+            }
+            // What faults still hold goes out before the end, unless the grace period is over.
+            if let Some(end) = self.session.end()
+                && (end == End::Aborted || self.faults.as_deref().is_none_or(Shaper::is_idle))
+            {
                 return Ok(end);
             }
-            let reading = self.session.read_allowance() > 0;
+            let reading = self.session.read_allowance() > 0
+                && self.faults.as_deref().is_none_or(Shaper::takes_more);
             // One timer and one shutdown token: every future here lives as long as the
             // connection waits, and every idle connection pays for each of its bytes.
-            let wake_at = self.session.next_wake();
+            let wake_at = match self.faults.as_deref().and_then(Shaper::next_wake) {
+                None => self.session.next_wake(),
+                Some(held) => Some(self.session.next_wake().map_or(held, |w| w.min(held))),
+            };
             if let Some(wake_at) = wake_at {
                 self.wake.reset(wake_at);
             }
@@ -261,6 +326,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             session,
             stats,
             place,
+            faults,
             ..
         } = self;
         let server_stats = place.server_stats();
@@ -281,6 +347,21 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     server_stats.shout_taken(queued_bytes);
                 }
             });
+            if let Some(shaper) = faults {
+                // The faults take it all: the session is told it is written, and reads on
+                // while they hold less than their bound.
+                shaper.take(now, out, lines);
+                session.written(now);
+                let written = faults::write_due(&*stream, shaper, now)?;
+                let plain = shaper.stream() == Writes::Bytes;
+                let sent_back = if plain { written.unsent.len() } else { 0 };
+                let echoed = if plain { written.bytes } else { 0 };
+                count_written(stats, server_stats, written.echo_lines, echoed);
+                return Ok(Unsent {
+                    bytes: written.unsent,
+                    sent_back,
+                });
+            }
             let written = if out.is_empty() {
                 0
             } else {
@@ -289,17 +370,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             // Counted once the socket has taken some: lines it refused (the client has gone)
             // are not sent.
             let sent_back_now = written.min(sent_back);
-            if let Some(server_stats) = server_stats {
-                if lines > 0 {
-                    server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
-                }
-                if sent_back_now > 0 {
-                    server_stats
-                        .bytes_echoed
-                        .fetch_add(sent_back_now as u64, Relaxed);
-                }
-            }
-            stats.echo_lines += lines as u64;
+            count_written(stats, server_stats, lines, sent_back_now);
             if written == out.len() {
                 session.written(now);
                 Ok(Unsent::default())
@@ -357,6 +428,26 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         }
         Ok(())
     }
+}
+
+/// Counts `lines` echo lines and `sent_back` bytes of the plain echo as written.
+fn count_written(
+    stats: &mut ConnectionStats,
+    server_stats: Option<&ServerStats>,
+    lines: usize,
+    sent_back: usize,
+) {
+    if let Some(server_stats) = server_stats {
+        if lines > 0 {
+            server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
+        }
+        if sent_back > 0 {
+            server_stats
+                .bytes_echoed
+                .fetch_add(sent_back as u64, Relaxed);
+        }
+    }
+    stats.echo_lines += lines as u64;
 }
 
 /// Reads what the socket has (up to what the session takes) and hands it to the session, which

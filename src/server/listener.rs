@@ -8,8 +8,8 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -17,7 +17,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::task::TaskTracker;
 
+use echoctl_core::fault::{Drawn, Draws};
+
 use super::close;
+use super::faults;
 use super::{Connection, Kind, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
 #[cfg(unix)]
 use crate::net::UnixListening;
@@ -75,12 +78,16 @@ pub(crate) struct Listener {
     refusals: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: Arc<Shutdown>,
+    /// Each connection's faults, drawn in the order they are accepted (`--fault`), if any.
+    draws: Option<Mutex<Draws>>,
 }
 
 impl Listener {
     pub(crate) fn new(config: ServerConfig, timer: Timer, stats: Arc<ServerStats>) -> Self {
         let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let draws = (!config.faults.is_empty()).then(|| Mutex::new(config.faults.draws()));
         Listener {
+            draws,
             limit: Arc::new(Semaphore::new(permits)),
             refusals: Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT)),
             config: Arc::new(config),
@@ -148,27 +155,45 @@ impl Listener {
             return;
         };
         self.stats.connections_accepted.fetch_add(1, Relaxed);
+        let drawn = self.draw_faults();
+        if let Some(drawn) = drawn.as_ref().filter(|drawn| drawn.refuses()) {
+            faults::refuse(stream, peer, drawn);
+            return;
+        }
         let (config, shutdown) = (self.config.clone(), self.shutdown.clone());
         // The connection's own future is the task: a wrapper would keep its captures (the
         // stream, the settings, the permit) for the connection's whole life, beside the copies
         // moved into the connection.
         if config.mode == Mode::Plain {
             let connection = Connection::plain(stream, peer, config, &self.timer, shutdown);
-            self.spawn(connection, permit);
+            self.spawn(connection, drawn, permit);
         } else {
             let connection = Connection::new(stream, peer, config, &self.timer, shutdown);
-            self.spawn(connection, permit);
+            self.spawn(connection, drawn, permit);
         }
     }
 
-    /// Runs `connection` as its own task, counted in the server's stats and holding `permit`.
+    /// The faults of the connection just accepted, if it gets any.
+    fn draw_faults(&self) -> Option<Drawn> {
+        let draws = self.draws.as_ref()?;
+        // A panic elsewhere cannot leave the generator half-drawn in a harmful way.
+        draws
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_connection()
+    }
+
+    /// Runs `connection` as its own task, with the faults it `drawn`, counted in the server's
+    /// stats and holding `permit`.
     fn spawn<S: Transport + 'static, K: Kind + 'static>(
         &self,
         connection: Connection<S, K>,
+        drawn: Option<Drawn>,
         permit: OwnedSemaphorePermit,
     ) {
         self.tracker.spawn(
             connection
+                .with_faults(drawn)
                 .with_stats(self.stats.clone())
                 .holding(permit)
                 .run(),

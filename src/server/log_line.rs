@@ -3,6 +3,7 @@
 use std::io;
 use std::time::Duration;
 
+use echoctl_core::fault::shaper::Fired;
 use echoctl_core::session::End;
 use echoctl_core::session::Session;
 use echoctl_core::session::plain::PlainSession;
@@ -14,6 +15,8 @@ pub enum CloseReason {
     Ended(End),
     /// The connection failed under its session.
     Broken(Broken),
+    /// A fault on purpose (`--fault`) reset, closed or stalled it.
+    Fault(super::faults::FaultEnd),
 }
 
 /// How a connection fails under its session: it is dropped as it is, without a goodbye.
@@ -23,6 +26,8 @@ pub enum Broken {
     WriteStalled(Duration),
     /// The socket failed (reset by the peer, most often).
     Io(io::Error),
+    /// A fault on purpose fired: the connection is reset, closed or stalled as it says.
+    Fault(Fired),
 }
 
 impl std::fmt::Display for CloseReason {
@@ -46,6 +51,8 @@ impl std::fmt::Display for CloseReason {
                 write!(f, "client went away ({})", went_away_how(e))
             }
             CloseReason::Broken(Broken::Io(e)) => write!(f, "{e}"),
+            CloseReason::Broken(Broken::Fault(fired)) => write!(f, "{fired} (fault)"),
+            CloseReason::Fault(end) => write!(f, "{end}"),
         }
     }
 }

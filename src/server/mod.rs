@@ -12,6 +12,7 @@
 
 pub(crate) mod close;
 pub(crate) mod connection;
+mod faults;
 pub(crate) mod listener;
 mod log_line;
 mod peer;
@@ -32,6 +33,7 @@ pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, ServerConfig};
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};
+pub use faults::{FaultEnd, StallEnd};
 pub use listener::Accept;
 pub use log_line::{CloseReason, ConnectionStats};
 pub use peer::Peer;

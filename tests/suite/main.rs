@@ -12,6 +12,7 @@ mod connect;
 mod connect_tty;
 mod demo;
 mod docs;
+mod faults;
 mod first_use;
 mod limits;
 mod plain;

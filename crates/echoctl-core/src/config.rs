@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::fault::Faults;
 use crate::lines::DEFAULT_MAX_LINE;
 use crate::session::Settings;
 
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long shutdown waits for echoes in flight.
     pub grace: Duration,
+    /// Misbehaviour on purpose (`--fault`); none by default.
+    pub faults: Faults,
 }
 
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,
+            faults: Faults::default(),
         }
     }
 }

@@ -12,7 +12,10 @@
 //!   server's lines and what each is, the echoes still owed and how the session ended;
 //! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
 //! * [`address`] is where a server listens or a client connects ([`Address`]);
-//! * [`duration`] reads and prints durations, one token that the options take back;
+//! * [`duration`] reads and prints durations, one token that the options take back; [`size`]
+//!   the same for byte counts;
+//! * [`fault`] is the server's faults on purpose: the specs, each connection's draw and what its
+//!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
@@ -27,10 +30,12 @@ pub mod config;
 pub mod duration;
 pub mod echo;
 pub mod escape;
+pub mod fault;
 pub mod lines;
 pub mod schedule;
 pub mod script;
 pub mod session;
+pub mod size;
 pub mod timeline;
 
 pub use address::Address;

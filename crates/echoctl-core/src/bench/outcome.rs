@@ -27,6 +27,20 @@ pub struct Outcome {
     pub first_send: Option<Instant>,
     pub last_send: Option<Instant>,
     pub last_heard: Option<Instant>,
+    /// What a misbehaving server did to the connection, if it did (`serve --fault` does it on
+    /// purpose).
+    pub damage: Option<Damage>,
+}
+
+/// What a misbehaving server did to a connection, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The server reset it.
+    Reset,
+    /// The server closed it with echo lines still owed.
+    ClosedEarly,
+    /// The server went silent with echo lines owed and kept it open.
+    Stalled,
 }
 
 /// Why a connection failed to connect, or broke once made. The report counts equal errors
@@ -48,12 +62,12 @@ pub enum ConnectionError {
     /// The run was cut short before the connect finished.
     #[error("cut short while connecting")]
     CutWhileConnecting,
-    /// Reading from the socket failed.
+    /// Reading from the socket failed; `reset` when the server reset the connection.
     #[error("read: {reason}")]
-    Read { reason: String },
-    /// Writing to the socket failed.
+    Read { reason: String, reset: bool },
+    /// Writing to the socket failed; `reset` when the server had reset the connection.
     #[error("write: {reason}")]
-    Write { reason: String },
+    Write { reason: String, reset: bool },
     /// The server closed the connection before every echo line owed had come.
     #[error("server closed the connection with {owed} echo lines owed")]
     ClosedWithEchoesOwed { owed: u64 },
@@ -97,12 +111,14 @@ mod tests {
             (
                 ConnectionError::Read {
                     reason: "reset".into(),
+                    reset: true,
                 },
                 "read: reset",
             ),
             (
                 ConnectionError::Write {
                     reason: "broken pipe".into(),
+                    reset: true,
                 },
                 "write: broken pipe",
             ),

@@ -16,7 +16,9 @@ use super::outcome::ConnectionError;
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
 /// `send_slip`, `connect_time`, `early_by`, the steady rate, the failed checks and `cut_short`,
 /// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3 added what a faulty server does (`connections.reset`, `closed_early`, `stalled`,
+/// `echo_lines.late`, `corrupted`) and `settings.allow_faults`; every field of 2 is kept.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything a run measured. Serialized as is for `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +89,8 @@ pub struct Settings {
     pub duration_cap_ms: Option<f64>,
     /// `--max-p99`: the run fails when the p99 lateness of any voice is over it.
     pub max_p99_ms: Option<f64>,
+    /// `--allow-faults`: the damage a faulty server does on purpose does not fail the run.
+    pub allow_faults: bool,
     /// What the server was expected to send back: `reverb` or `plain`.
     pub expect: Expect,
 }
@@ -109,6 +113,12 @@ pub struct Connections {
     pub failed: u64,
     /// Made, then closed by the server or reset before every echo arrived.
     pub dropped: u64,
+    /// Reset by the server (of the dropped).
+    pub reset: u64,
+    /// Closed by the server with echo lines owed (of the dropped).
+    pub closed_early: u64,
+    /// Left open by a server gone silent with echo lines owed.
+    pub stalled: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -122,6 +132,11 @@ pub struct EchoLines {
     pub out_of_order: u64,
     /// Arrived before they were due: the server's delay is shorter than `--delay`.
     pub early: u64,
+    /// Arrived more than [`LATE_AFTER`](super::ledger::LATE_AFTER) after they were due
+    /// (from the send): reported, failing a run only through `--max-p99`.
+    pub late: u64,
+    /// Wrong lines one byte off an echo line owed (of the wrong): what a `corrupt` fault does.
+    pub corrupted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,12 +167,24 @@ pub struct ErrorCount {
 impl Report {
     /// The checks this run fails, each with its count: missing, wrong or early echo lines,
     /// connections failed or dropped, and p99 lateness over `--max-p99`.
+    ///
+    /// With `--allow-faults`, the damage a faulty server does on purpose passes: echo lines
+    /// missing, wrong lines one byte off an echo owed (corrupted), connections reset, closed
+    /// early or stalled. What no fault does still fails: any other wrong line, an early one, a
+    /// connect that failed, a connection dropped otherwise, a p99 over `--max-p99`.
     pub fn failed_checks(&self) -> Vec<String> {
         let e = &self.echo_lines;
         let c = &self.connections;
+        let allow = self.settings.allow_faults;
         let mut failed = Vec::new();
         let missing = e.missing.max(e.expected.saturating_sub(e.received));
-        for (count, what) in [(missing, "missing"), (e.wrong, "wrong"), (e.early, "early")] {
+        let wrong = if allow {
+            e.wrong.saturating_sub(e.corrupted)
+        } else {
+            e.wrong
+        };
+        let missing = if allow { 0 } else { missing };
+        for (count, what) in [(missing, "missing"), (wrong, "wrong"), (e.early, "early")] {
             if count > 0 {
                 failed.push(format!("{count} {what}"));
             }
@@ -166,9 +193,14 @@ impl Report {
             let s = if c.failed == 1 { "" } else { "s" };
             failed.push(format!("{} connection{s} failed", c.failed));
         }
-        if c.dropped > 0 {
-            let s = if c.dropped == 1 { "" } else { "s" };
-            failed.push(format!("{} connection{s} dropped", c.dropped));
+        let dropped = if allow {
+            c.dropped.saturating_sub(c.reset + c.closed_early)
+        } else {
+            c.dropped
+        };
+        if dropped > 0 {
+            let s = if dropped == 1 { "" } else { "s" };
+            failed.push(format!("{dropped} connection{s} dropped"));
         }
         if let Some(limit) = self.settings.max_p99_ms {
             let over: Vec<String> = self
@@ -201,6 +233,45 @@ impl Report {
     pub fn judge(&mut self) {
         self.failed_checks = self.failed_checks();
         self.ok = self.failed_checks.is_empty() && !self.cut_short;
+    }
+
+    /// The damage a faulty server does on purpose does not fail the run (`--allow-faults`).
+    pub fn with_faults_allowed(mut self, allow: bool) -> Self {
+        self.settings.allow_faults = allow;
+        self.judge();
+        self
+    }
+
+    /// The consequences of a faulty server, by name, when it shows any (or the run allows
+    /// them): connections reset, closed early, stalled; echo lines missing, wrong (and of
+    /// them, corrupted), late.
+    pub fn faults_seen(&self) -> Option<String> {
+        let c = &self.connections;
+        let e = &self.echo_lines;
+        let shows_any = c.reset + c.closed_early + c.stalled + e.late + e.corrupted > 0;
+        if !shows_any && !self.settings.allow_faults {
+            return None;
+        }
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let late_after = ms(super::ledger::LATE_AFTER.as_secs_f64() * 1000.0);
+        let wrong = if e.corrupted > 0 {
+            format!(
+                "{} wrong ({} one byte off an echo owed)",
+                e.wrong, e.corrupted
+            )
+        } else {
+            format!("{} wrong", e.wrong)
+        };
+        Some(format!(
+            "{} reset, {} closed early, {} stalled; echo lines {} missing, {wrong}, {} late \
+             (over {late_after} past due)",
+            plural(c.reset, "connection", "connections"),
+            c.closed_early,
+            c.stalled,
+            e.missing,
+            e.late,
+        ))
     }
 
     /// The run fails when the p99 lateness of any voice is over `limit` (`--max-p99`).
@@ -271,6 +342,9 @@ impl Report {
             "echo lines   {} expected, {} received, {} missing, {} wrong",
             e.expected, e.received, e.missing, e.wrong
         );
+        if let Some(seen) = self.faults_seen() {
+            let _ = writeln!(t, "faults seen  {seen}");
+        }
         if e.out_of_order > 0 || e.early > 0 {
             let by = if self.early_by.count > 0 {
                 format!(" by up to {}", ms(self.early_by.max_ms))
@@ -344,10 +418,20 @@ impl Report {
                 "CUT SHORT by a stop signal: the figures are what was measured until then".into()
             }
             (true, _) => format!("CUT SHORT by a stop signal, until then: {failed}"),
+            (false, true) if self.settings.allow_faults && self.faults_seen_any() => {
+                "OK with --allow-faults: what arrived was right or the damage faults do".into()
+            }
             (false, true) => "OK: every echo line received, byte for byte".into(),
             (false, false) if failed.is_empty() => "FAILED".into(),
             (false, false) => format!("FAILED: {failed}"),
         }
+    }
+
+    /// Whether the server did any of the damage faults do.
+    fn faults_seen_any(&self) -> bool {
+        let c = &self.connections;
+        let e = &self.echo_lines;
+        c.reset + c.closed_early + c.stalled + e.missing + e.wrong + e.late > 0
     }
 
     fn lateness_rows(&self, t: &mut String) {
@@ -525,12 +609,12 @@ mod tests {
                 ramp_up_ms: 1000.0,
                 duration_cap_ms: None,
                 max_p99_ms: None,
+                allow_faults: false,
             },
             connections: Connections {
                 attempted: 2,
                 made: 2,
-                failed: 0,
-                dropped: 0,
+                ..Connections::default()
             },
             shouts_sent: 10,
             echo_lines: EchoLines {
@@ -583,6 +667,68 @@ mod tests {
         let mut r = report();
         r.echo_lines.early = 2;
         assert!(!r.verdict(), "an echo before it is due is a wrong answer");
+    }
+
+    /// A run against a faulty server: what faults do fails it unless allowed; what they do not
+    /// fails it either way.
+    #[test]
+    fn allowed_faults_pass_the_damage_faults_do_and_nothing_else() {
+        let mut r = report();
+        r.connections.dropped = 2;
+        r.connections.reset = 1;
+        r.connections.closed_early = 1;
+        r.connections.stalled = 1;
+        r.echo_lines.received = 20;
+        r.echo_lines.missing = 10;
+        r.echo_lines.wrong = 3;
+        r.echo_lines.corrupted = 3;
+        r.echo_lines.late = 4;
+        r.judge();
+        assert_eq!(
+            r.failed_checks,
+            ["10 missing", "3 wrong", "2 connections dropped"]
+        );
+        let t = r.table();
+        assert!(
+            t.contains(
+                "faults seen  1 connection reset, 1 closed early, 1 stalled; echo lines 10 \
+                 missing, 3 wrong (3 one byte off an echo owed), 4 late (over 100 ms past due)\n"
+            ),
+            "{t}"
+        );
+        let allowed = r.clone().with_faults_allowed(true);
+        assert!(allowed.ok, "{:?}", allowed.failed_checks);
+        assert!(
+            allowed.table().ends_with(
+                "result       OK with --allow-faults: what arrived was right or the damage \
+                 faults do\n"
+            ),
+            "{}",
+            allowed.table()
+        );
+        for (change, failed) in [
+            (
+                (|r: &mut Report| r.echo_lines.wrong = 4) as fn(&mut Report),
+                "1 wrong",
+            ),
+            (|r| r.echo_lines.early = 1, "1 early"),
+            (|r| r.connections.failed = 1, "1 connection failed"),
+            (|r| r.connections.dropped = 3, "1 connection dropped"),
+        ] {
+            let mut r = allowed.clone();
+            change(&mut r);
+            r.judge();
+            assert_eq!(r.failed_checks, [failed]);
+        }
+        let clean = report().with_faults_allowed(true);
+        assert!(clean.ok);
+        assert!(
+            clean
+                .table()
+                .contains("result       OK: every echo line received"),
+            "{}",
+            clean.table()
+        );
     }
 
     #[test]

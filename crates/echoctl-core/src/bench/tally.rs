@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
-use super::outcome::{ConnectionError, Outcome};
+use super::outcome::{ConnectionError, Damage, Outcome};
 use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
     SCHEMA_VERSION, Settings, escape_line,
@@ -85,6 +85,12 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             connections.failed += 1;
         }
         connections.dropped += u64::from(o.dropped);
+        match o.damage {
+            Some(Damage::Reset) => connections.reset += 1,
+            Some(Damage::ClosedEarly) => connections.closed_early += 1,
+            Some(Damage::Stalled) => connections.stalled += 1,
+            None => {}
+        }
         if let Some(error) = &o.error {
             *errors.entry(error).or_default() += 1;
         }
@@ -93,6 +99,8 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lines.wrong += o.counts.wrong;
         lines.out_of_order += o.counts.out_of_order;
         lines.early += o.counts.early;
+        lines.late += o.counts.late;
+        lines.corrupted += o.counts.corrupted;
         lines.missing += o.missing;
         first_send = match (first_send, o.first_send) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -175,6 +183,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
             max_p99_ms: None,
+            allow_faults: false,
             expect: config.expect,
         },
         connections,
@@ -318,6 +327,7 @@ mod tests {
                 first_send: Some(t0 + ms(50)),
                 last_send: Some(t0 + ms(550)),
                 last_heard: Some(t0 + ms(4050)),
+                damage: None,
             },
             Outcome {
                 error: Some(refused()),
@@ -328,6 +338,7 @@ mod tests {
                 dropped: true,
                 error: Some(ConnectionError::Read {
                     reason: "reset".into(),
+                    reset: false,
                 }),
                 counts: counts(1, 0, 0),
                 missing: 3,
@@ -603,7 +614,20 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["schema_version"], 3);
+        for (section, field) in [
+            ("connections", "reset"),
+            ("connections", "closed_early"),
+            ("connections", "stalled"),
+            ("echo_lines", "late"),
+            ("echo_lines", "corrupted"),
+            ("settings", "allow_faults"),
+        ] {
+            assert!(
+                !v[section][field].is_null(),
+                "schema 3 adds {section}.{field}"
+            );
+        }
         assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(v["lateness_measured_from"], "plan");
         assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
@@ -688,6 +712,45 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
             "{}",
             r.table()
         );
+    }
+
+    #[test]
+    fn what_a_faulty_server_did_is_counted_by_name() {
+        let t0 = Instant::now();
+        let damaged = |damage: Option<Damage>, late: u64, corrupted: u64| Outcome {
+            made: true,
+            dropped: matches!(damage, Some(Damage::Reset | Damage::ClosedEarly)),
+            counts: LedgerCounts {
+                late,
+                corrupted,
+                ..counts(4, 10, corrupted)
+            },
+            missing: 2,
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(1000)),
+            damage,
+            ..Outcome::default()
+        };
+        let outcomes = [
+            damaged(Some(Damage::Reset), 0, 0),
+            damaged(Some(Damage::Reset), 1, 0),
+            damaged(Some(Damage::ClosedEarly), 0, 1),
+            damaged(Some(Damage::Stalled), 0, 0),
+            damaged(None, 3, 2),
+        ];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &collected(&outcomes, t0, &nothing, &no_wrong),
+        );
+        let c = &r.connections;
+        assert_eq!(
+            (c.reset, c.closed_early, c.stalled, c.dropped),
+            (2, 1, 1, 3)
+        );
+        assert_eq!((r.echo_lines.late, r.echo_lines.corrupted), (4, 3));
+        assert!(!r.ok);
+        assert!(r.clone().with_faults_allowed(true).ok);
     }
 
     #[test]

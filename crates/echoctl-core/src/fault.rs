@@ -1,0 +1,641 @@
+//! Faults on purpose: a server that misbehaves the way networks and broken peers do, so that a
+//! client can be tested against it (`serve --fault SPEC`).
+//!
+//! A [`FaultSpec`] is `KIND[=VALUE][@PERCENT]`: one [`Fault`] and the chance that a connection
+//! gets it, decided once when the connection is accepted. [`Faults`] is the server's list and
+//! its seed; [`Faults::draws`] makes the one generator the accept loop draws each connection's
+//! faults from ([`Draws::next_connection`]), so the same seed gives the same connections the
+//! same faults. [`shaper`] is what a connection does with the faults it drew: which echo line is
+//! dropped or changed, when each write goes out and in how many pieces, where the stream is cut.
+//!
+//! Pure: text in, specs out; a seed in, draws out. The server's write path applies them.
+
+pub mod shaper;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::{duration, size};
+
+/// Every kind, as `--help` and the errors list them.
+pub const FORMS: &str = "latency=DURATION[~JITTER], bandwidth=RATE, slice=BYTES[/DELAY], \
+     reset-after=N(lines|bytes), close-after=N(lines|bytes), stall-after=N(lines|bytes), \
+     refuse, slow-close=DURATION, drop=PERCENT, corrupt=PERCENT";
+
+/// What a fault spec looks like, for the end of every error.
+const SHAPE: &str = "a fault is KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms or \
+     reset-after=5lines@20%";
+
+/// A chance, in hundredths of a percent: `20%`, `12.5%`, `0.05%`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Percent(u32);
+
+impl Percent {
+    /// Certainty: what a fault without `@PERCENT` applies with.
+    pub const ALL: Percent = Percent(10_000);
+
+    /// `hundredths` hundredths of a percent (at most 10,000).
+    pub fn from_hundredths(hundredths: u32) -> Percent {
+        Percent(hundredths.min(10_000))
+    }
+
+    /// The chance as hundredths of a percent, 0 to 10,000.
+    pub fn hundredths(self) -> u32 {
+        self.0
+    }
+
+    /// Draws whether this chance comes true.
+    pub fn happens(self, rng: &mut fastrand::Rng) -> bool {
+        rng.u32(0..10_000) < self.0
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (whole, hundredths) = (self.0 / 100, self.0 % 100);
+        match hundredths {
+            0 => write!(f, "{whole}%"),
+            h if h % 10 == 0 => write!(f, "{whole}.{}%", h / 10),
+            h => write!(f, "{whole}.{h:02}%"),
+        }
+    }
+}
+
+impl FromStr for Percent {
+    type Err = String;
+
+    /// `20%`, `12.5%`, `0.05%`: from 0% to 100%, at most two decimals, the `%` required.
+    fn from_str(text: &str) -> Result<Percent, String> {
+        const EXPECTED: &str = "expected a percentage from 0% to 100%, such as 20% or 0.5%";
+        let Some(number) = text.strip_suffix('%') else {
+            return Err(format!("{text:?} is not a percentage ({EXPECTED})"));
+        };
+        let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(decimals) || decimals.len() > 2 {
+            return Err(format!("{text:?} is not a percentage ({EXPECTED})"));
+        }
+        let whole: u32 = whole
+            .parse()
+            .map_err(|_| format!("{text:?} is over 100% ({EXPECTED})"))?;
+        let fraction: u32 = format!("{decimals:0<2}").parse().unwrap_or(0);
+        match whole.checked_mul(100).and_then(|w| w.checked_add(fraction)) {
+            Some(hundredths) if hundredths <= 10_000 => Ok(Percent(hundredths)),
+            _ => Err(format!("{text:?} is over 100% ({EXPECTED})")),
+        }
+    }
+}
+
+/// What a count-triggered fault counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// Echo lines written (in plain mode, lines of the stream: newlines written back).
+    Lines,
+    /// Bytes written.
+    Bytes,
+}
+
+/// `5lines`, `100bytes`: how far into the connection a fault waits, counting what was written
+/// from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Count {
+    pub n: u64,
+    pub unit: Unit,
+}
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match (self.unit, self.n) {
+            (Unit::Lines, 1) => "line",
+            (Unit::Lines, _) => "lines",
+            (Unit::Bytes, 1) => "byte",
+            (Unit::Bytes, _) => "bytes",
+        };
+        write!(f, "{}{unit}", self.n)
+    }
+}
+
+impl FromStr for Count {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Count, String> {
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let unit = match unit {
+            "line" | "lines" => Unit::Lines,
+            "byte" | "bytes" => Unit::Bytes,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a count of lines or bytes (expected e.g. 5lines or 100bytes)"
+                ));
+            }
+        };
+        let n = digits
+            .parse()
+            .map_err(|_| format!("{text:?} has no number (expected e.g. 5lines or 100bytes)"))?;
+        Ok(Count { n, unit })
+    }
+}
+
+/// One way to misbehave; see the module docs and `serve --help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// Every write held `hold` more, give or take up to `jitter`, order kept.
+    Latency { hold: Duration, jitter: Duration },
+    /// At most this many bytes a second written.
+    Bandwidth { bytes_per_second: usize },
+    /// Writes cut into pieces of at most `bytes`, each its own write, `delay` apart.
+    Slice { bytes: usize, delay: Duration },
+    /// After that much is written, the connection is reset (RST).
+    ResetAfter(Count),
+    /// After that much is written, the connection is closed (FIN), nothing more said.
+    CloseAfter(Count),
+    /// After that much is written, the server goes silent and holds the connection open.
+    StallAfter(Count),
+    /// Accepted, then reset at once, before a byte is read.
+    Refuse,
+    /// The FIN after the last echo owed comes this much later.
+    SlowClose(Duration),
+    /// Each echo line left out with this chance.
+    Drop(Percent),
+    /// Each echo line has one byte changed with this chance.
+    Corrupt(Percent),
+}
+
+impl Fault {
+    /// The kind's name, as a spec starts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Latency { .. } => "latency",
+            Fault::Bandwidth { .. } => "bandwidth",
+            Fault::Slice { .. } => "slice",
+            Fault::ResetAfter(_) => "reset-after",
+            Fault::CloseAfter(_) => "close-after",
+            Fault::StallAfter(_) => "stall-after",
+            Fault::Refuse => "refuse",
+            Fault::SlowClose(_) => "slow-close",
+            Fault::Drop(_) => "drop",
+            Fault::Corrupt(_) => "corrupt",
+        }
+    }
+
+    /// Whether the fault acts on echo lines one by one, which the plain echo does not have.
+    pub fn needs_lines(&self) -> bool {
+        matches!(self, Fault::Drop(_) | Fault::Corrupt(_))
+    }
+
+    /// Whether the fault resets the connection, which only TCP can do.
+    pub fn resets(&self) -> bool {
+        matches!(self, Fault::ResetAfter(_) | Fault::Refuse)
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind();
+        match *self {
+            Fault::Latency { hold, jitter } if jitter.is_zero() => {
+                write!(f, "{kind}={}", duration::format(hold))
+            }
+            Fault::Latency { hold, jitter } => write!(
+                f,
+                "{kind}={}~{}",
+                duration::format(hold),
+                duration::format(jitter)
+            ),
+            Fault::Bandwidth { bytes_per_second } => {
+                write!(f, "{kind}={}/s", size::format(bytes_per_second))
+            }
+            Fault::Slice { bytes, delay } if delay.is_zero() => {
+                write!(f, "{kind}={}", size::format(bytes))
+            }
+            Fault::Slice { bytes, delay } => write!(
+                f,
+                "{kind}={}/{}",
+                size::format(bytes),
+                duration::format(delay)
+            ),
+            Fault::ResetAfter(count) | Fault::CloseAfter(count) | Fault::StallAfter(count) => {
+                write!(f, "{kind}={count}")
+            }
+            Fault::Refuse => f.write_str(kind),
+            Fault::SlowClose(after) => write!(f, "{kind}={}", duration::format(after)),
+            Fault::Drop(chance) | Fault::Corrupt(chance) => write!(f, "{kind}={chance}"),
+        }
+    }
+}
+
+/// The form and an example of each kind, for its errors.
+fn form_of(kind: &str) -> &'static str {
+    match kind {
+        "latency" => "latency=DURATION[~JITTER], e.g. latency=200ms~50ms",
+        "bandwidth" => "bandwidth=RATE, e.g. bandwidth=16KiB/s",
+        "slice" => "slice=BYTES[/DELAY], e.g. slice=3/10ms",
+        "reset-after" => "reset-after=N(lines|bytes), e.g. reset-after=5lines",
+        "close-after" => "close-after=N(lines|bytes), e.g. close-after=100bytes",
+        "stall-after" => "stall-after=N(lines|bytes), e.g. stall-after=0lines",
+        "refuse" => "refuse, with no value",
+        "slow-close" => "slow-close=DURATION, e.g. slow-close=2s",
+        "drop" => "drop=PERCENT, e.g. drop=10%",
+        _ => "corrupt=PERCENT, e.g. corrupt=10%",
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Fault, String> {
+        let (kind, value) = match text.split_once('=') {
+            Some((kind, value)) => (kind, Some(value)),
+            None => (text, None),
+        };
+        let known = [
+            "latency",
+            "bandwidth",
+            "slice",
+            "reset-after",
+            "close-after",
+            "stall-after",
+            "refuse",
+            "slow-close",
+            "drop",
+            "corrupt",
+        ];
+        if !known.contains(&kind) {
+            return Err(format!(
+                "unknown fault {kind:?}; the faults are {FORMS} ({SHAPE})"
+            ));
+        }
+        let wrong = |problem: String| format!("{problem}: write {}", form_of(kind));
+        let value = match (kind, value) {
+            ("refuse", None) => return Ok(Fault::Refuse),
+            ("refuse", Some(_)) => return Err(wrong("refuse takes no value".into())),
+            (_, None) | (_, Some("")) => return Err(wrong(format!("{kind} needs a value"))),
+            (_, Some(value)) => value,
+        };
+        let fault = match kind {
+            "latency" => {
+                let (hold, jitter) = value.split_once('~').unwrap_or((value, "0"));
+                let hold = duration::parse(hold).map_err(wrong)?;
+                let jitter = duration::parse(jitter).map_err(wrong)?;
+                if jitter > hold {
+                    return Err(wrong(format!(
+                        "the jitter {} is more than the latency {} (a write is never sent \
+                         early)",
+                        duration::format(jitter),
+                        duration::format(hold)
+                    )));
+                }
+                Fault::Latency { hold, jitter }
+            }
+            "bandwidth" => {
+                let Some(bytes) = value.strip_suffix("/s") else {
+                    return Err(wrong(format!("{value:?} is not a rate in bytes a second")));
+                };
+                Fault::Bandwidth {
+                    bytes_per_second: size::parse(bytes).map_err(wrong)?,
+                }
+            }
+            "slice" => {
+                let (bytes, delay) = value.split_once('/').unwrap_or((value, "0"));
+                Fault::Slice {
+                    bytes: size::parse(bytes).map_err(wrong)?,
+                    delay: duration::parse(delay).map_err(wrong)?,
+                }
+            }
+            "reset-after" => Fault::ResetAfter(value.parse().map_err(wrong)?),
+            "close-after" => Fault::CloseAfter(value.parse().map_err(wrong)?),
+            "stall-after" => Fault::StallAfter(value.parse().map_err(wrong)?),
+            "slow-close" => Fault::SlowClose(duration::parse(value).map_err(wrong)?),
+            "drop" => Fault::Drop(value.parse().map_err(wrong)?),
+            _ => Fault::Corrupt(value.parse().map_err(wrong)?),
+        };
+        Ok(fault)
+    }
+}
+
+/// One `--fault`: a fault, and the chance that a connection gets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FaultSpec {
+    pub fault: Fault,
+    pub chance: Percent,
+}
+
+impl fmt::Display for FaultSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.fault)?;
+        if self.chance != Percent::ALL {
+            write!(f, "@{}", self.chance)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for FaultSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<FaultSpec, String> {
+        let text = text.trim();
+        let (fault, chance) = match text.split_once('@') {
+            Some((fault, chance)) => (
+                fault,
+                chance.parse().map_err(|e| {
+                    format!("after @, the chance that a connection gets the fault: {e}")
+                })?,
+            ),
+            None => (text, Percent::ALL),
+        };
+        Ok(FaultSpec {
+            fault: fault.parse()?,
+            chance,
+        })
+    }
+}
+
+/// The server's faults and the seed of their draws. Empty: a server that behaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    pub specs: Vec<FaultSpec>,
+    pub seed: u64,
+}
+
+impl Faults {
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    /// The generator the accept loop draws each connection's faults from.
+    pub fn draws(&self) -> Draws {
+        Draws {
+            specs: self.specs.clone(),
+            rng: fastrand::Rng::with_seed(self.seed),
+        }
+    }
+}
+
+/// `latency=200ms~50ms, reset-after=5lines@20%, seed 1234`, as the start-up line names them.
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for spec in &self.specs {
+            write!(f, "{spec}, ")?;
+        }
+        write!(f, "seed {}", self.seed)
+    }
+}
+
+/// Draws each connection's faults, in the order the connections are accepted.
+#[derive(Debug, Clone)]
+pub struct Draws {
+    specs: Vec<FaultSpec>,
+    rng: fastrand::Rng,
+}
+
+impl Draws {
+    /// The faults of the next connection accepted, if it gets any. Each spec's chance is drawn
+    /// in the order given, then the seed of the connection's own draws (jitter, which line is
+    /// dropped or changed), so a connection's faults depend only on its place in the accept
+    /// order and on what it does, never on its neighbours' timing.
+    pub fn next_connection(&mut self) -> Option<Drawn> {
+        let mut faults: Vec<Fault> = Vec::new();
+        for spec in &self.specs {
+            if spec.chance.happens(&mut self.rng) {
+                // Two of a kind: the one given last counts.
+                faults.retain(|f| f.kind() != spec.fault.kind());
+                faults.push(spec.fault);
+            }
+        }
+        let seed = self.rng.u64(..);
+        (!faults.is_empty()).then_some(Drawn { faults, seed })
+    }
+}
+
+/// The faults one connection drew, and the seed of its own draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    pub faults: Vec<Fault>,
+    pub seed: u64,
+}
+
+impl Drawn {
+    /// Whether the connection is to be reset as soon as it is accepted.
+    pub fn refuses(&self) -> bool {
+        self.faults.contains(&Fault::Refuse)
+    }
+}
+
+/// `latency=200ms~50ms, reset-after=5lines`, as a connection's log names what it drew.
+impl fmt::Display for Drawn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, fault) in self.faults.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{fault}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn spec(text: &str) -> FaultSpec {
+        text.parse()
+            .unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+    }
+
+    #[test]
+    fn every_kind_parses_and_prints_back_as_written() {
+        for text in [
+            "latency=200ms~50ms",
+            "latency=1s",
+            "bandwidth=16KiB/s",
+            "bandwidth=1000/s",
+            "slice=3/10ms",
+            "slice=1KiB",
+            "reset-after=5lines@20%",
+            "close-after=100bytes",
+            "close-after=1line",
+            "stall-after=0lines",
+            "refuse@12.5%",
+            "slow-close=2s",
+            "drop=10%",
+            "corrupt=0.05%@50%",
+        ] {
+            assert_eq!(spec(text).to_string(), text);
+        }
+        assert_eq!(
+            spec("latency=200ms~50ms").fault,
+            Fault::Latency {
+                hold: ms(200),
+                jitter: ms(50)
+            }
+        );
+        assert_eq!(
+            spec("slice=3/10ms").fault,
+            Fault::Slice {
+                bytes: 3,
+                delay: ms(10)
+            }
+        );
+        assert_eq!(
+            spec("bandwidth=16KiB/s").fault,
+            Fault::Bandwidth {
+                bytes_per_second: 16 * 1024
+            }
+        );
+        let reset = spec("reset-after=5lines@20%");
+        assert_eq!(
+            reset.fault,
+            Fault::ResetAfter(Count {
+                n: 5,
+                unit: Unit::Lines
+            })
+        );
+        assert_eq!(reset.chance, Percent::from_hundredths(2000));
+        assert_eq!(spec("refuse").chance, Percent::ALL);
+        // Other spellings print in the one form.
+        assert_eq!(spec("slice=3/0s").to_string(), "slice=3");
+        assert_eq!(spec("latency=1s~0s").to_string(), "latency=1s");
+        assert_eq!(spec("drop=10.50%").to_string(), "drop=10.5%");
+    }
+
+    #[test]
+    fn a_bad_spec_says_what_is_wrong_and_how_to_write_it() {
+        let error = |text: &str| {
+            text.parse::<FaultSpec>()
+                .expect_err(&format!("{text:?} should be refused"))
+        };
+        let unknown = error("laggy=1s");
+        assert!(unknown.contains("unknown fault \"laggy\""), "{unknown}");
+        assert!(unknown.contains(FORMS), "every form listed: {unknown}");
+        for (text, wanted) in [
+            (
+                "latency",
+                "latency needs a value: write latency=DURATION[~JITTER]",
+            ),
+            (
+                "latency=fast",
+                "write latency=DURATION[~JITTER], e.g. latency=200ms~50ms",
+            ),
+            (
+                "latency=10ms~50ms",
+                "the jitter 50ms is more than the latency 10ms",
+            ),
+            (
+                "bandwidth=16KiB",
+                "is not a rate in bytes a second: write bandwidth=RATE",
+            ),
+            ("bandwidth=0/s", "must be at least 1 byte"),
+            ("slice=0", "must be at least 1 byte"),
+            ("reset-after=5", "not a count of lines or bytes"),
+            ("close-after=lines", "has no number"),
+            ("refuse=1", "refuse takes no value"),
+            ("drop=10", "is not a percentage"),
+            ("corrupt=101%", "is over 100%"),
+            ("drop=1.234%", "is not a percentage"),
+            (
+                "reset-after=5lines@half",
+                "after @, the chance that a connection gets",
+            ),
+            ("stall-after=3lines@200%", "is over 100%"),
+        ] {
+            let e = error(text);
+            assert!(e.contains(wanted), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn percentages_keep_two_decimals() {
+        for (text, hundredths) in [("0%", 0), ("100%", 10_000), ("0.05%", 5), ("12.5%", 1250)] {
+            let percent: Percent = text.parse().unwrap();
+            assert_eq!(percent.hundredths(), hundredths);
+            assert_eq!(percent.to_string(), text);
+        }
+    }
+
+    fn faults(specs: &[&str], seed: u64) -> Faults {
+        Faults {
+            specs: specs.iter().map(|s| spec(s)).collect(),
+            seed,
+        }
+    }
+
+    #[test]
+    fn the_start_up_line_names_every_spec_and_the_seed() {
+        let f = faults(&["latency=200ms~50ms", "reset-after=5lines@20%"], 1234);
+        assert_eq!(
+            f.to_string(),
+            "latency=200ms~50ms, reset-after=5lines@20%, seed 1234"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_faults_for_the_same_connections() {
+        let f = faults(&["drop=5%@50%", "reset-after=3lines@30%"], 7);
+        let run = |f: &Faults| {
+            let mut draws = f.draws();
+            (0..200)
+                .map(|_| draws.next_connection())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(&f), run(&f));
+        let other = Faults {
+            seed: 8,
+            ..f.clone()
+        };
+        assert_ne!(run(&f), run(&other), "another seed, other draws");
+    }
+
+    #[test]
+    fn certain_faults_always_apply_and_two_of_a_kind_keep_the_last() {
+        let f = faults(&["latency=1s", "refuse@0%", "latency=2s"], 1);
+        let mut draws = f.draws();
+        for _ in 0..100 {
+            let drawn = draws.next_connection().expect("latency is certain");
+            assert_eq!(
+                drawn.faults,
+                [Fault::Latency {
+                    hold: ms(2000),
+                    jitter: Duration::ZERO
+                }]
+            );
+            assert!(!drawn.refuses());
+            assert_eq!(drawn.to_string(), "latency=2s");
+        }
+        let mut never = faults(&["refuse@0%"], 1).draws();
+        assert!((0..100).all(|_| never.next_connection().is_none()));
+    }
+
+    /// The share of connections that get a fault is its chance, within the bounds a binomial
+    /// count keeps (five standard deviations: a fixed seed makes it exact, any seed keeps it).
+    #[test]
+    fn each_chance_comes_true_for_its_share_of_connections() {
+        const N: u32 = 10_000;
+        for (text, p) in [
+            ("refuse@20%", 0.2),
+            ("refuse@2.5%", 0.025),
+            ("refuse@90%", 0.9),
+        ] {
+            for seed in [1, 2, 3] {
+                let mut draws = faults(&[text], seed).draws();
+                let got = (0..N).filter(|_| draws.next_connection().is_some()).count() as f64;
+                let mean = f64::from(N) * p;
+                let sd = (mean * (1.0 - p)).sqrt();
+                assert!(
+                    (got - mean).abs() <= 5.0 * sd,
+                    "{text}, seed {seed}: {got} of {N}, expected {mean} ± {}",
+                    5.0 * sd
+                );
+            }
+        }
+    }
+}
