@@ -298,6 +298,13 @@ fn readme_plain_echo_as_a_test_peer() {
 }
 
 #[test]
+fn readme_faults_on_purpose() {
+    recipe("README.md", "readme-fault-reset");
+    recipe("README.md", "readme-fault-stall");
+    recipe("README.md", "readme-fault-fleet");
+}
+
+#[test]
 fn guide_start_up_line_read_by_a_script() {
     recipe("docs/guide.md", "guide-startup-line");
 }
