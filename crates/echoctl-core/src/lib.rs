@@ -17,6 +17,7 @@
 //! * [`fault`] is the server's faults on purpose: the specs, each connection's draw and what its
 //!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
+//! * [`fingerprint`] is how a certificate's SHA-256 fingerprint is written and read back;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
@@ -31,6 +32,7 @@ pub mod duration;
 pub mod echo;
 pub mod escape;
 pub mod fault;
+pub mod fingerprint;
 pub mod lines;
 pub mod schedule;
 pub mod script;
