@@ -224,6 +224,9 @@ pub struct Measurements {
     pub early_by: Histogram<u64>,
     /// Connect times of the connections made, in microseconds.
     pub connect: Histogram<u64>,
+    /// How long the handshakes of the connections made took after their connect (a transport
+    /// that has one: TLS), in microseconds.
+    pub handshake: Histogram<u64>,
     /// When each echo arrived, in milliseconds from the run's start (for the steady rate).
     pub arrivals: Histogram<u64>,
 }
@@ -242,6 +245,7 @@ impl Measurements {
             slip: histogram(),
             early_by: histogram(),
             connect: histogram(),
+            handshake: histogram(),
             // Milliseconds up to a day fit the same bounds' kind.
             arrivals: Histogram::new_with_bounds(1, MAX_ARRIVAL_MS, SIGNIFICANT_DIGITS)
                 .expect("valid histogram bounds"),
@@ -262,6 +266,7 @@ impl Measurements {
             (&mut self.slip, &mut samples.slips),
             (&mut self.early_by, &mut samples.early),
             (&mut self.connect, &mut samples.connects),
+            (&mut self.handshake, &mut samples.handshakes),
         ] {
             for micros in from.drain(..) {
                 into.saturating_record(u64::from(micros).min(MAX_MICROS));
@@ -302,6 +307,7 @@ pub struct Samples {
     slips: Vec<u32>,
     early: Vec<u32>,
     connects: Vec<u32>,
+    handshakes: Vec<u32>,
 }
 
 fn micros(d: Duration) -> u32 {
@@ -343,8 +349,16 @@ impl Samples {
         self.connects.push(micros(took));
     }
 
+    pub fn push_handshake(&mut self, took: Duration) {
+        self.handshakes.push(micros(took));
+    }
+
     pub fn len(&self) -> usize {
-        self.echoes.len() + self.slips.len() + self.early.len() + self.connects.len()
+        self.echoes.len()
+            + self.slips.len()
+            + self.early.len()
+            + self.connects.len()
+            + self.handshakes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -442,7 +456,8 @@ mod tests {
         samples.push_slip(us(60));
         samples.push_early(us(7000));
         samples.push_connect(us(250));
-        assert_eq!(samples.len(), 6);
+        samples.push_handshake(us(1500));
+        assert_eq!(samples.len(), 7);
         m.add(&mut samples);
         assert!(samples.is_empty());
         record(&mut m, Voice::Original, us(10));
@@ -458,6 +473,7 @@ mod tests {
         assert!(close(Summary::of(&m.slip).max_ms, 0.06));
         assert!(close(Summary::of(&m.early_by).p50_ms, 7.0));
         assert!(close(Summary::of(&m.connect).p99_ms, 0.25));
+        assert!(close(Summary::of(&m.handshake).p99_ms, 1.5));
         let ms = Duration::from_millis;
         assert_eq!(m.arrived_between(ms(5), ms(9)), 2);
         assert_eq!(m.arrived_between(ms(0), ms(10)), 4);

@@ -59,6 +59,10 @@ pub enum ConnectionError {
     /// Connecting to a Unix-domain socket failed; the message names the socket and says why.
     #[error("{message}")]
     ConnectUnix { message: String },
+    /// The connection was made, and its handshake (TLS) failed; the reason says why, and what
+    /// to pass instead.
+    #[error("handshake: {reason}")]
+    Handshake { reason: String },
     /// The run was cut short before the connect finished.
     #[error("cut short while connecting")]
     CutWhileConnecting,
@@ -133,6 +137,12 @@ mod tests {
                 "internal error in the bench: task 3 panicked",
             ),
             (ConnectionError::NoAddress, "no address to connect to"),
+            (
+                ConnectionError::Handshake {
+                    reason: "the server did not answer TLS (is it started with --tls?)".into(),
+                },
+                "handshake: the server did not answer TLS (is it started with --tls?)",
+            ),
         ];
         for (error, message) in cases {
             assert_eq!(error.to_string(), message);

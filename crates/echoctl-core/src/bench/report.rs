@@ -18,7 +18,9 @@ use super::outcome::ConnectionError;
 /// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
 /// 3 added what a faulty server does (`connections.reset`, `closed_early`, `stalled`,
 /// `echo_lines.late`, `corrupted`) and `settings.allow_faults`; every field of 2 is kept.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4 added the handshake a transport makes after its connect (TLS): `handshake_time` and
+/// `connections.handshake_failed`; every field of 3 is kept.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Everything a run measured. Serialized as is for `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -55,6 +57,8 @@ pub struct Report {
     pub send_slip: Option<Summary>,
     /// How long the connections that were made took to connect.
     pub connect_time: Summary,
+    /// How long their handshakes took after the connect (count 0: the transport has none).
+    pub handshake_time: Summary,
     /// How long before their due time the early echo lines arrived (count 0: none was early).
     pub early_by: Summary,
     /// The bench's own CPU time and memory, so its cost next to the server is known.
@@ -111,6 +115,8 @@ pub struct Connections {
     pub attempted: u64,
     pub made: u64,
     pub failed: u64,
+    /// Connected, then failed in the handshake (of the failed).
+    pub handshake_failed: u64,
     /// Made, then closed by the server or reset before every echo arrived.
     pub dropped: u64,
     /// Reset by the server (of the dropped).
@@ -300,24 +306,29 @@ impl Report {
             self.target, s.connections, s.shouts_per_connection,
         );
         let c = &self.connections;
-        let connect = &self.connect_time;
-        let connect = if connect.count > 0 {
+        let three_figures = |times: &Summary| {
             format!(
                 "p50 {}, p99 {}, max {}",
-                ms(connect.p50_ms),
-                ms(connect.p99_ms),
-                ms(connect.max_ms)
+                ms(times.p50_ms),
+                ms(times.p99_ms),
+                ms(times.max_ms)
             )
+        };
+        let in_handshake = if c.handshake_failed > 0 {
+            format!(" ({} in the handshake)", c.handshake_failed)
         } else {
             String::new()
         };
         let _ = writeln!(
             t,
-            "connections  {} made, {} failed, {} dropped (of {} attempted)",
+            "connections  {} made, {} failed{in_handshake}, {} dropped (of {} attempted)",
             c.made, c.failed, c.dropped, c.attempted
         );
-        if !connect.is_empty() {
-            let _ = writeln!(t, "connect      {connect}");
+        if self.connect_time.count > 0 {
+            let _ = writeln!(t, "connect      {}", three_figures(&self.connect_time));
+        }
+        if self.handshake_time.count > 0 {
+            let _ = writeln!(t, "handshake    {}", three_figures(&self.handshake_time));
         }
         let pacing = match &self.send_slip {
             Some(slip) if slip.count > 0 => format!(
@@ -631,6 +642,10 @@ mod tests {
             lateness_from_send: lateness,
             send_slip: Some(summary(0.01)),
             connect_time: summary(0.2),
+            handshake_time: Summary {
+                count: 0,
+                ..summary(0.0)
+            },
             early_by: Summary {
                 count: 0,
                 ..summary(0.0)

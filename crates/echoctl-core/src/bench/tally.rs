@@ -84,6 +84,9 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         } else {
             connections.failed += 1;
         }
+        if let Some(ConnectionError::Handshake { .. }) = o.error {
+            connections.handshake_failed += 1;
+        }
         connections.dropped += u64::from(o.dropped);
         match o.damage {
             Some(Damage::Reset) => connections.reset += 1,
@@ -202,6 +205,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lateness_from_send: lateness_report(&measurements.from_send),
         send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
         connect_time: Summary::of(&measurements.connect),
+        handshake_time: Summary::of(&measurements.handshake),
         early_by: Summary::of(&measurements.early_by),
         bench_cpu,
         wrong_examples: wrong_examples.0.clone(),
@@ -590,6 +594,62 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert_eq!((r.steady_echo_lines_per_s, r.steady_s), (None, 0.0));
     }
 
+    /// A failed handshake is a failed connection, counted apart from the connects that failed
+    /// and listed with its reason; handshake times stand beside connect times.
+    #[test]
+    fn handshakes_are_timed_and_their_failures_counted_apart() {
+        let t0 = Instant::now();
+        let not_trusted = || ConnectionError::Handshake {
+            reason: "the server's certificate is not signed by a CA this machine trusts".into(),
+        };
+        let outcomes = [
+            Outcome {
+                made: true,
+                counts: counts(1, 3, 0),
+                first_send: Some(t0),
+                last_heard: Some(t0 + ms(2000)),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(not_trusted()),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(not_trusted()),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(refused()),
+                ..Outcome::default()
+            },
+        ];
+        let mut measured = lateness(&[(Voice::Upper, 100)]);
+        let mut batch = Samples::default();
+        batch.push_handshake(Duration::from_micros(2000));
+        measured.add(&mut batch);
+        let no_wrong = WrongExamples::default();
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &collected(&outcomes, t0, &measured, &no_wrong),
+        );
+        let c = &r.connections;
+        assert_eq!((c.made, c.failed, c.handshake_failed), (1, 3, 2));
+        let table = r.table();
+        for line in [
+            "connections  1 made, 3 failed (2 in the handshake), 0 dropped (of 4 attempted)\n",
+            "connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms\n",
+            "handshake    p50 2.000 ms, p99 2.000 ms, max 2.000 ms\n",
+            "error        2 x handshake: the server's certificate is not signed by a CA this \
+             machine trusts\n",
+        ] {
+            assert!(table.contains(line), "{line}is not in\n{table}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["connections"]["handshake_failed"], 2);
+        assert_eq!(v["handshake_time"]["max_ms"], 2.0);
+        assert!(!r.ok);
+    }
+
     #[test]
     fn the_json_keeps_every_field_of_schema_1_and_adds_the_new_ones() {
         let v: serde_json::Value = serde_json::from_str(&troubled_run().json()).unwrap();
@@ -614,7 +674,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 3);
+        assert_eq!(v["schema_version"], 4);
         for (section, field) in [
             ("connections", "reset"),
             ("connections", "closed_early"),
@@ -628,6 +688,8 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 "schema 3 adds {section}.{field}"
             );
         }
+        assert_eq!(v["connections"]["handshake_failed"], 0, "schema 4 adds it");
+        assert_eq!(v["handshake_time"]["count"], 0, "schema 4 adds it");
         assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(v["lateness_measured_from"], "plan");
         assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
