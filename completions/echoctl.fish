@@ -50,20 +50,34 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connection
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault -d 'Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms, reset-after=5lines@20%; repeat for more' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault-seed -d 'Seed of the faults\' draws, to repeat a run\'s faults exactly (default: a random seed, named in the start-up line)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-save-cert -d 'Write the certificate made at start-up (never its key) to PATH as PEM, before the start-up line, for clients to trust: connect --tls-ca PATH, openssl s_client -CAfile PATH, curl --cacert PATH' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-cert -d 'Serve this PEM certificate chain (the server\'s own certificate first) instead of one made at start-up; with --tls-key' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert, in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-client-ca -d 'Mutual TLS: every client must present a certificate signed by a CA in this PEM file; the log names each client certificate\'s subject, and a client without one is refused in the handshake' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l alpn -d 'Protocols to offer in ALPN, comma-separated, in order of preference (e.g. h2,http/1.1); the one agreed is logged' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-handshake-timeout -d 'Close a connection whose TLS handshake is not done within this time, or never with off' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls -d 'Serve TLS 1.2 and 1.3 (on a TCP port or a Unix socket)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s q -l quiet -d 'Log only errors; the start-up line is still printed'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -d 'Log more: -v adds each shout, -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-ca -d 'Trust the CAs in this PEM file instead of the system\'s roots (for echoctl serve --tls: the file its --tls-save-cert wrote)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-fingerprint -d 'Trust only the certificate with this SHA-256 fingerprint, whatever its names and dates: the sha256:AB:CD:... echoctl serve --tls prints (openssl x509 -fingerprint -sha256 prints it too)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-server-name -d 'The name to ask for (SNI) and to check in the server\'s certificate; by default the host connected to (localhost for a Unix socket)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-cert -d 'Present this PEM certificate chain to a server that asks for one (mutual TLS); with --tls-key' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-key -d 'The private key of --tls-cert, in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l color -d 'When to color the session on a terminal, the --timeline chart and the logs' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timestamps -d 'Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l timeline -d 'At the end of the session, draw its timeline on stderr: each shout, when it was sent and when its echoes came back'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l raw -d 'Relay bytes as they come, as in a pipe, even on a terminal (no line editor, no colors): the behaviour of netcat'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls -d 'Speak TLS to the server, checking its certificate against the system\'s trusted roots (or as the options below say)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l insecure -d 'Do not check the server\'s certificate at all (a warning says so on stderr)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s q -l quiet -d 'Log only errors: connect logs nothing else without -v'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s v -l verbose -d 'Log where it connected and how the session ended; -vv adds internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -s h -l help -d 'Print help'
@@ -95,11 +109,18 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeou
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-ca -d 'Trust the CAs in this PEM file instead of the system\'s roots (for echoctl serve --tls: the file its --tls-save-cert wrote)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-fingerprint -d 'Trust only the certificate with this SHA-256 fingerprint, whatever its names and dates: the sha256:AB:CD:... echoctl serve --tls prints (openssl x509 -fingerprint -sha256 prints it too)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-server-name -d 'The name to ask for (SNI) and to check in the server\'s certificate; by default the host connected to (localhost for a Unix socket)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-cert -d 'Present this PEM certificate chain to a server that asks for one (mutual TLS); with --tls-key' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-key -d 'The private key of --tls-cert, in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l json -d 'Print the report as JSON instead of a table'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l allow-faults -d 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client\'s test against echoctl serve --fault'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls -d 'Speak TLS to the server, checking its certificate against the system\'s trusted roots (or as the options below say)'
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l insecure -d 'Do not check the server\'s certificate at all (a warning says so on stderr)'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s q -l quiet -d 'Log only errors, not the warning that too few files can be open for --connections'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s v -l verbose -d 'Log more: -v adds how far the open-files limit was raised, -vv internal detail'
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -s h -l help -d 'Print help'

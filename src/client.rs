@@ -48,6 +48,8 @@ pub(crate) struct ConnectOptions {
     pub timeline: bool,
     /// The byte-transparent relay even on a terminal.
     pub raw: bool,
+    /// Speak TLS to the server, checking its certificate as these say.
+    pub tls: Option<crate::tls::ClientTlsOptions>,
 }
 
 /// How the piped relay shows the session.

@@ -40,6 +40,7 @@ mod svg_page;
 mod term;
 pub mod timeline;
 pub mod timer;
+pub mod tls;
 mod transport;
 
 // What `main` needs: the command line, the one place errors are reported and the log's clock.

@@ -11,6 +11,7 @@ pub(crate) mod unix;
 #[cfg(unix)]
 pub use unix::UnixListening;
 
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use echoctl_core::address::{Address, HostPort};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 
+use crate::tls::TlsStream;
 use crate::transport::Transport;
 
 /// What `serve --listen` listens on.
@@ -40,12 +42,15 @@ pub(crate) async fn listen(addr: &Address) -> anyhow::Result<Listening> {
     }
 }
 
-/// A connected stream: TCP, or a Unix-domain socket.
+/// A connected stream: TCP, or a Unix-domain socket, or a TLS session over either.
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
+    /// Boxed: a TLS session holds the socket under it, and the bench holds thousands of
+    /// streams, most of them plain.
+    Tls(Box<TlsStream<Stream>>),
 }
 
 impl From<TcpStream> for Stream {
@@ -56,12 +61,10 @@ impl From<TcpStream> for Stream {
 
 /// The readiness calls the bench makes on its connections, whichever the transport.
 impl Stream {
+    /// Ready when a read would not block (for TLS: when there is plaintext, or records to
+    /// open).
     pub(crate) async fn readable(&self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.readable().await,
-            #[cfg(unix)]
-            Stream::Unix(s) => s.readable().await,
-        }
+        poll_fn(|cx| Transport::poll_read_ready(self, cx)).await
     }
 
     /// The address this stream is connected to, as a user writes it: `HOST:PORT`, or
@@ -75,14 +78,21 @@ impl Stream {
                 let path = addr.as_pathname()?;
                 Some(Address::Unix(path.to_path_buf()).to_string())
             }
+            Stream::Tls(s) => s.socket().peer_name(),
         }
     }
 
+    /// Ready when the socket would take a write.
     pub(crate) async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
         match self {
-            Stream::Tcp(s) => s.writable().await,
+            Stream::Tcp(s) => s.poll_write_ready(cx),
             #[cfg(unix)]
-            Stream::Unix(s) => s.writable().await,
+            Stream::Unix(s) => s.poll_write_ready(cx),
+            Stream::Tls(s) => s.socket().poll_write_ready(cx),
         }
     }
 }
@@ -95,6 +105,7 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::poll_read_ready(s, cx),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::poll_read_ready(s, cx),
+            Stream::Tls(s) => Transport::poll_read_ready(&**s, cx),
         }
     }
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -102,6 +113,7 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::try_read(s, buf),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::try_read(s, buf),
+            Stream::Tls(s) => Transport::try_read(&**s, buf),
         }
     }
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -109,6 +121,15 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::try_write(s, buf),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::try_write(s, buf),
+            Stream::Tls(s) => Transport::try_write(&**s, buf),
+        }
+    }
+    fn try_flush(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(_) => Ok(()),
+            #[cfg(unix)]
+            Stream::Unix(_) => Ok(()),
+            Stream::Tls(s) => Transport::try_flush(&**s),
         }
     }
     fn set_zero_linger(&self) -> io::Result<()> {
@@ -116,6 +137,7 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::set_zero_linger(s),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::set_zero_linger(s),
+            Stream::Tls(s) => Transport::set_zero_linger(&**s),
         }
     }
     async fn reset_by_peer(&self) {
@@ -123,6 +145,14 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::reset_by_peer(s).await,
             #[cfg(unix)]
             Stream::Unix(s) => Transport::reset_by_peer(s).await,
+            // The socket under the session, named by its own type: a session is never over
+            // another session.
+            Stream::Tls(s) => match s.socket() {
+                Stream::Tcp(s) => Transport::reset_by_peer(s).await,
+                #[cfg(unix)]
+                Stream::Unix(s) => Transport::reset_by_peer(s).await,
+                Stream::Tls(_) => {}
+            },
         }
     }
 }
@@ -133,6 +163,7 @@ macro_rules! on_stream {
             Stream::Tcp($s) => $e,
             #[cfg(unix)]
             Stream::Unix($s) => $e,
+            Stream::Tls($s) => $e,
         }
     };
 }

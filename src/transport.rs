@@ -40,6 +40,11 @@ pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes what the socket takes now, without waiting.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes, without waiting, what earlier writes took but the socket has not yet (the rest
+    /// of a TLS record); "would block" while some is still held. A plain socket holds nothing.
+    fn try_flush(&self) -> io::Result<()> {
+        Ok(())
+    }
     /// Makes closing the socket reset the connection (`SO_LINGER` 0), for the faults that
     /// reset: only TCP has a reset.
     fn set_zero_linger(&self) -> io::Result<()>;
@@ -167,6 +172,16 @@ pub(crate) fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         }
         result
     })
+}
+
+/// Whether everything written to `stream` has reached the socket, after writing out, without
+/// waiting, what it still held ([`Transport::try_flush`]).
+pub(crate) fn flushed_now<S: Transport + ?Sized>(stream: &S) -> io::Result<bool> {
+    match stream.try_flush() {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes as much of `bytes` as the socket takes without waiting; returns how much that was.

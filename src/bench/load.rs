@@ -52,6 +52,7 @@ use super::report::Report;
 use super::tally::{Collected, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
 use crate::net::{self, Stream};
+use crate::tls::{ClientTls, HandshakeError};
 use crate::transport::{self, Transport};
 use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
 
@@ -74,6 +75,8 @@ struct Shared {
     stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
     cut: CancellationToken,
+    /// Every connection's TLS (`--tls`), if any.
+    tls: Option<ClientTls>,
 }
 
 impl Shared {
@@ -106,6 +109,17 @@ pub async fn run_until(
     progress: Arc<Progress>,
     cut: CancellationToken,
 ) -> anyhow::Result<Report> {
+    run_with(config, None, progress, cut).await
+}
+
+/// [`run_until`], every connection over TLS when `tls` is given: each handshake timed apart
+/// from its connect, and its failure counted apart from a connect's.
+pub async fn run_with(
+    config: BenchConfig,
+    tls: Option<ClientTls>,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
         Address::Tcp(host_port) => net::resolve(host_port).await?,
@@ -124,6 +138,7 @@ pub async fn run_until(
         wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
         cut,
+        tls,
     });
     let cap = shared.config.duration.map(|duration| {
         let stop = shared.stop.clone();
@@ -199,13 +214,22 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
         _ = shared.cut.cancelled() => Err(ConnectionError::CutWhileConnecting),
     };
     let took = connecting.elapsed();
+    let (stream, handshake) = match (stream, &shared.tls) {
+        (Ok(stream), Some(tls)) => tokio::select! {
+            made = handshake(tls, stream, &shared) => made,
+            _ = shared.cut.cancelled() => (Err(ConnectionError::CutWhileConnecting), None),
+        },
+        (stream, _) => (stream, None),
+    };
     drop(permit);
     match stream {
         Ok(stream) => {
             shared.progress.connected.fetch_add(1, Ordering::Relaxed);
             // Built in the call, not in a local: a local moved into `run` would keep its own
             // room in the task beside the one `run` has.
-            let outcome = Driver::new(id, stream, &shared, took).run().await;
+            let outcome = Driver::new(id, stream, &shared, took, handshake)
+                .run()
+                .await;
             shared.progress.finished.fetch_add(1, Ordering::Relaxed);
             outcome
         }
@@ -228,6 +252,28 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
                 ..Outcome::default()
             }
         }
+    }
+}
+
+/// Makes the TLS handshake on a connected `stream`, within `--connect-timeout`; the stream
+/// over TLS and how long the handshake took, or why it failed.
+async fn handshake(
+    tls: &ClientTls,
+    stream: Stream,
+    shared: &Shared,
+) -> (Result<Stream, ConnectionError>, Option<Duration>) {
+    let started = Instant::now();
+    match tls.connect(stream, shared.config.connect_timeout).await {
+        Ok(stream) => (Ok(Stream::Tls(Box::new(stream))), Some(started.elapsed())),
+        // Reset before a byte of the handshake came back (`--fault refuse`): made, and reset,
+        // as over TCP.
+        Err(HandshakeError::Io(e)) if is_reset(&e) => (Err(read_failed(e)), None),
+        Err(e) => (
+            Err(ConnectionError::Handshake {
+                reason: e.to_string(),
+            }),
+            None,
+        ),
     }
 }
 
@@ -309,6 +355,8 @@ struct Driver<'a> {
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
     written: usize,
+    /// The stream holds some of what it took, not yet on the socket (the rest of a TLS record).
+    held: bool,
     /// The shouts in `out` not yet wholly written: index, and where in `out` each ends.
     unwritten: VecDeque<(u64, usize)>,
     /// Splits what is read into lines; holds the start of a line cut between two reads. A line
@@ -327,10 +375,20 @@ struct Driver<'a> {
 }
 
 impl<'a> Driver<'a> {
-    /// The driver of connection `id`, which took `connect_time` to connect.
-    fn new(id: usize, stream: Stream, shared: &'a Shared, connect_time: Duration) -> Self {
+    /// The driver of connection `id`, which took `connect_time` to connect and `handshake_time`
+    /// (if it made one) for its handshake.
+    fn new(
+        id: usize,
+        stream: Stream,
+        shared: &'a Shared,
+        connect_time: Duration,
+        handshake_time: Option<Duration>,
+    ) -> Self {
         let mut samples = Samples::default();
         samples.push_connect(connect_time);
+        if let Some(handshake_time) = handshake_time {
+            samples.push_handshake(handshake_time);
+        }
         let ledger = match shared.config.expect {
             Expect::Reverb => Ledger::new(id, shared.config.delay),
             Expect::Plain => Ledger::plain(id),
@@ -345,6 +403,7 @@ impl<'a> Driver<'a> {
             ledger,
             out: Vec::new(),
             written: 0,
+            held: false,
             unwritten: VecDeque::new(),
             lines: LineSplitter::new(DEFAULT_MAX_LINE),
             samples,
@@ -416,7 +475,7 @@ impl<'a> Driver<'a> {
             pacing.count_sent(self.ledger.counts().shouts);
             self.flush().map_err(write_failed)?;
             let owed = self.ledger.owed();
-            if pacing.is_done(owed, !self.out.is_empty()) {
+            if pacing.is_done(owed, !self.out.is_empty() || self.held) {
                 return Ok(());
             }
             let next_send = pacing.next_send();
@@ -445,7 +504,7 @@ impl<'a> Driver<'a> {
                         ReadEnd::Closed => return Ok(()),
                     }
                 }
-                ready = self.stream.writable(), if !self.out.is_empty() => {
+                ready = self.stream.writable(), if !self.out.is_empty() || self.held => {
                     ready.map_err(write_failed)?;
                 }
                 _ = &mut send_timer, if pacing.sends_on_schedule() => {
@@ -473,6 +532,9 @@ impl<'a> Driver<'a> {
     /// Writes what the socket accepts now, and notes the shouts it took whole as sent.
     fn flush(&mut self) -> io::Result<()> {
         if self.written == self.out.len() {
+            if self.held {
+                self.held = !transport::flushed_now(&self.stream)?;
+            }
             return Ok(());
         }
         // Read before the write, so that no echo can be heard before its shout's send.
@@ -493,6 +555,7 @@ impl<'a> Driver<'a> {
         if self.written == self.out.len() {
             self.out.clear();
             self.written = 0;
+            self.held = !transport::flushed_now(&self.stream)?;
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ pub use echoctl_core::bench::{
     BenchConfig, Expect, Pace, hgrm, lateness, ledger, outcome, pacing, report, report::Report,
     tally,
 };
-pub use load::{run, run_until};
+pub use load::{run, run_until, run_with};
 
 /// What to make of a run's report beside the verdict: how to print it, which files to write, and
 /// the lateness limit it must meet.

@@ -142,6 +142,9 @@ pub struct BenchArgs {
     /// for a client's test against echoctl serve --fault.
     #[arg(long)]
     pub allow_faults: bool,
+
+    #[command(flatten)]
+    pub tls: super::tls::ClientTlsArgs,
 }
 
 impl BenchArgs {

@@ -15,6 +15,7 @@ pub(crate) mod bench;
 pub mod docs;
 mod habits;
 pub(crate) mod parse;
+pub(crate) mod tls;
 
 use echoctl_core::Address;
 use std::ffi::OsString;
@@ -305,6 +306,9 @@ pub struct ServeArgs {
     /// named in the start-up line).
     #[arg(long, value_name = "N", requires = "faults")]
     pub fault_seed: Option<u64>,
+
+    #[command(flatten)]
+    pub tls: tls::ServeTlsArgs,
 }
 
 impl ServeArgs {
@@ -446,6 +450,9 @@ pub struct ConnectArgs {
     /// the behaviour of netcat.
     #[arg(long)]
     pub raw: bool,
+
+    #[command(flatten)]
+    pub tls: tls::ClientTlsArgs,
 }
 
 impl ConnectArgs {
@@ -457,6 +464,7 @@ impl ConnectArgs {
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
+            tls: self.tls.options(),
         }
     }
 }

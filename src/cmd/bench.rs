@@ -11,10 +11,24 @@ use tokio_util::sync::CancellationToken;
 use crate::bench::{self, BenchConfig, Progress, Report, ReportOptions, chart, hgrm};
 use crate::exit::ExitStatus;
 use crate::term;
+use crate::tls::{ClientTls, ClientTlsOptions, Trust};
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
-pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(
+    config: BenchConfig,
+    options: ReportOptions,
+    tls: Option<ClientTlsOptions>,
+) -> anyhow::Result<ExitStatus> {
+    // The CA file and the client's certificate are read before anything connects.
+    let tls = tls
+        .map(|tls| {
+            if tls.trust == Trust::Anything {
+                crate::tls::client::warn_insecure();
+            }
+            ClientTls::new(&tls, &config.addr)
+        })
+        .transpose()?;
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
@@ -48,7 +62,7 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let progress = Arc::new(Progress::default());
     let bar = (std::io::stderr().is_terminal() && term::can_redraw())
         .then(|| show_progress(&config, progress.clone()));
-    let report = bench::run_until(config, progress, cut).await;
+    let report = bench::run_with(config, tls, progress, cut).await;
     watcher.abort();
     if let Some((bar, ticker)) = bar {
         ticker.abort();

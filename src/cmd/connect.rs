@@ -9,6 +9,7 @@ use crate::net;
 use crate::signals;
 use crate::term;
 use crate::timeline;
+use crate::tls::{ClientTls, Trust};
 use echoctl_core::client::Settings;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
@@ -26,6 +27,19 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
     let interactive = terminal && !options.raw && term::can_redraw();
     let mut interrupted = std::pin::pin!(signals::stop_signal());
 
+    // Checked before connecting: a CA file that cannot be read is the user's to fix first.
+    let tls = options
+        .tls
+        .as_ref()
+        .map(|tls| ClientTls::new(tls, &options.addr))
+        .transpose()?;
+    if options
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.trust == Trust::Anything)
+    {
+        crate::tls::client::warn_insecure();
+    }
     let stream = tokio::select! {
         stream = net::connect_to(&options.addr, options.connect_timeout) => stream?,
         _ = &mut interrupted => return Ok(ExitStatus::Interrupted),
@@ -34,6 +48,18 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         .peer_name()
         .unwrap_or_else(|| options.addr.to_string());
     tracing::debug!("connected to {origin}");
+    let stream = match tls {
+        None => stream,
+        // The handshake's time is bounded as the connect's is.
+        Some(tls) => tokio::select! {
+            made = tls.connect(stream, options.connect_timeout) => {
+                let tls_stream = made?;
+                tracing::debug!("TLS: {}", crate::tls::describe(&tls_stream, "server"));
+                net::Stream::Tls(Box::new(tls_stream))
+            }
+            _ = &mut interrupted => return Ok(ExitStatus::Interrupted),
+        },
+    };
     let session = client::shared_session(Settings {
         record: interactive || options.timestamps || options.timeline,
         wait: options.wait,

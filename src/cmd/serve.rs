@@ -1,18 +1,38 @@
 use std::io::Write;
+use std::sync::Arc;
 
 use echoctl_core::Address;
 
+use crate::cli::tls::ServeTls;
 use crate::exit::ExitStatus;
 use crate::net;
 use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer::Timer;
+use crate::tls::ServerTls;
 
-pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(
+    listen: &Address,
+    config: ServerConfig,
+    tls: Option<ServeTls>,
+) -> anyhow::Result<ExitStatus> {
+    // The certificate and key are read and checked (or made) before anything listens: a
+    // server that cannot serve TLS never accepts a client.
+    let server_tls = tls
+        .as_ref()
+        .map(|tls| ServerTls::new(&tls.options, listen).map(Arc::new))
+        .transpose()?;
     let (stop, quit_now) = signals::graceful_stop();
     let timer = Timer::start();
     super::raise_open_files_limit();
     let listening = net::listen(listen).await?;
+    // Before the start-up line, so a script that waits for the line finds the file.
+    if let (Some(server_tls), Some(path)) = (&server_tls, tls.and_then(|tls| tls.save_cert)) {
+        server_tls.save_certificate(&path)?;
+    }
+    let tls_words = server_tls
+        .as_ref()
+        .map_or_else(String::new, |tls| format!(", tls {}", tls.fingerprint()));
     let (addr, exposure) = match &listening {
         net::Listening::Tcp(listener) => {
             let addr = listener.local_addr()?;
@@ -42,14 +62,18 @@ pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Resul
     };
     let _ = writeln!(
         std::io::stderr(),
-        "listening on {addr} (mode {}{timing}{faults}){exposure}",
+        "listening on {addr} (mode {}{timing}{tls_words}{faults}){exposure}",
         config.mode
     );
     let serving = async {
         match listening {
-            net::Listening::Tcp(listener) => server::run(listener, config, timer, stop).await,
+            net::Listening::Tcp(listener) => {
+                server::run_with_tls(listener, config, server_tls, timer, stop).await
+            }
             #[cfg(unix)]
-            net::Listening::Unix(listener) => server::run(listener, config, timer, stop).await,
+            net::Listening::Unix(listener) => {
+                server::run_with_tls(listener, config, server_tls, timer, stop).await
+            }
         }
     };
     tokio::select! {

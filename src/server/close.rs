@@ -21,7 +21,7 @@ use echoctl_core::session::End;
 const LINGER: Duration = Duration::from_millis(500);
 
 /// How long a refused client gets to take its "server full" line before it is dropped.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+pub(super) const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Closes a connection whose session ended with `end`, once its last line (the farewell, if
 /// any) is written: a half-close, then a linger unless the client has finished sending. An
@@ -60,6 +60,23 @@ pub(crate) async fn refuse<S: Transport>(
         linger_before_close(&stream, &abort).await;
     }
 }
+
+/// Tells a client that does not speak TLS, on a server that does, what to do instead, in the
+/// plain text it speaks, and closes it gently.
+pub(crate) async fn tell_not_tls<S: Transport>(mut stream: S, abort: &CancellationToken) {
+    let told = timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(NOT_TLS_NOTICE.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    if let Ok(Ok(())) = told {
+        linger_before_close(&stream, abort).await;
+    }
+}
+
+/// The line a client that does not speak TLS gets from a server that does.
+pub(crate) const NOT_TLS_NOTICE: &str =
+    "echoctl: this server speaks TLS; connect with TLS (echoctl connect --tls)\n";
 
 /// Reads and drops input until the client closes, `LINGER` passes or `abort` fires. Call it
 /// after shutting down the write half.

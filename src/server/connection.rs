@@ -118,7 +118,6 @@ impl<S: Transport> Connection<S, PlainSession> {
 }
 
 /// What the socket did not take at once, to be waited for.
-#[derive(Default)]
 struct Unsent {
     bytes: Vec<u8>,
     /// How many of them the session sent straight back as read (the plain echo's bytes).
@@ -258,7 +257,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             // In a block of its own: what is unsent is not kept while the loop waits below.
             {
                 let unsent = self.step(readable).map_err(Broken::Io)?;
-                if !unsent.bytes.is_empty() {
+                if let Some(unsent) = unsent {
                     // Boxed: only a client slow to read waits here, and the write's futures
                     // would otherwise make every connection's task larger for its whole life.
                     Box::pin(self.write_with_progress_timeout(&unsent.bytes)).await?;
@@ -313,12 +312,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
 
     /// One turn of the loop, without waiting: reads what the socket has if it is `readable`,
     /// brings the session to now, and writes what the session has to say; returns what the
-    /// socket did not take.
+    /// socket did not take, if anything (the transport may hold the rest of what it took: a
+    /// TLS record cut short, with no bytes of the session's left to write).
     ///
     /// What the session says is gathered in the thread's scratch buffer; only what the socket
     /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
     /// future, so the common case neither allocates nor enlarges the task.
-    fn step(&mut self, readable: bool) -> io::Result<Unsent> {
+    fn step(&mut self, readable: bool) -> io::Result<Option<Unsent>> {
         let now = Instant::now();
         let Connection {
             stream,
@@ -357,10 +357,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 let sent_back = if plain { written.unsent.len() } else { 0 };
                 let echoed = if plain { written.bytes } else { 0 };
                 count_written(stats, server_stats, written.echo_lines, echoed);
-                return Ok(Unsent {
+                if written.unsent.is_empty() && transport::flushed_now(&*stream)? {
+                    return Ok(None);
+                }
+                return Ok(Some(Unsent {
                     bytes: written.unsent,
                     sent_back,
-                });
+                }));
             }
             let written = if out.is_empty() {
                 0
@@ -371,14 +374,14 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             // are not sent.
             let sent_back_now = written.min(sent_back);
             count_written(stats, server_stats, lines, sent_back_now);
-            if written == out.len() {
+            if written == out.len() && transport::flushed_now(&*stream)? {
                 session.written(now);
-                Ok(Unsent::default())
+                Ok(None)
             } else {
-                Ok(Unsent {
+                Ok(Some(Unsent {
                     bytes: out[written..].to_vec(),
                     sent_back: sent_back - sent_back_now,
-                })
+                }))
             }
         })
     }
@@ -396,11 +399,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         }
     }
 
-    /// Writes all of `bytes`, giving up if the client accepts nothing for `--write-timeout`;
-    /// aborts the session if the grace period ends meanwhile.
+    /// Writes all of `bytes`, and what the transport still holds, giving up if the client
+    /// accepts nothing for `--write-timeout`; aborts the session if the grace period ends
+    /// meanwhile.
     async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), Broken> {
         let stall = self.config.write_timeout;
-        while !bytes.is_empty() {
+        let mut flushed = false;
+        while !bytes.is_empty() || !flushed {
             // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
             let stalled = async move {
                 match stall {
@@ -411,19 +416,28 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     None => std::future::pending().await,
                 }
             };
+            // What is left to write, then what the transport holds: `None` once that is out.
+            let progress = async {
+                if bytes.is_empty() {
+                    self.stream.flush().await.map(|()| None)
+                } else {
+                    self.stream.write(bytes).await.map(Some)
+                }
+            };
             let written = tokio::select! {
                 biased;
                 _ = self.shutdown.abort.cancelled() => {
                     self.session.abort();
                     return Ok(());
                 }
-                written = self.stream.write(bytes) => written,
+                written = progress => written,
                 stall = stalled => return Err(Broken::WriteStalled(stall)),
             };
             match written {
                 Err(e) => return Err(Broken::Io(e)),
-                Ok(0) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(None) => flushed = true,
+                Ok(Some(0)) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
+                Ok(Some(n)) => bytes = &bytes[n..],
             }
         }
         Ok(())
@@ -509,9 +523,33 @@ mod tests {
         )
         .with_stats(Arc::default())
         .run();
+        // Over TLS, the same: the session and the socket under it are one pointer to the heap.
+        let tls = crate::tls::ServerTls::new(&Default::default(), &"localhost:0".parse().unwrap())
+            .unwrap();
+        let over_tls = |stream| tls.session_over(stream).unwrap();
+        let tls_task = Connection::new(
+            over_tls(tokio::net::TcpStream::connect(addr).await.unwrap()),
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
+        let tls_plain = Connection::plain(
+            over_tls(tokio::net::TcpStream::connect(addr).await.unwrap()),
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
         for (mode, size) in [
             ("reverb", std::mem::size_of_val(&task)),
             ("plain", std::mem::size_of_val(&plain)),
+            ("TLS reverb", std::mem::size_of_val(&tls_task)),
+            ("TLS plain", std::mem::size_of_val(&tls_plain)),
         ] {
             assert!(
                 size <= BUDGET,

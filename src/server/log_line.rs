@@ -58,19 +58,22 @@ impl std::fmt::Display for CloseReason {
 }
 
 /// Whether a failed write or read means only that the client left (Ctrl-C, a closed terminal):
-/// the peer reset the connection or closed it while echoes were on their way.
+/// the peer reset the connection or closed it while echoes were on their way, or (over TLS)
+/// closed it without saying its input was over.
 pub(super) fn client_went_away(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
 }
 
 pub(super) fn went_away_how(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::BrokenPipe => "it closed the connection",
+        io::ErrorKind::UnexpectedEof => "it closed the connection without TLS close_notify",
         _ => "it reset the connection",
     }
 }

@@ -29,6 +29,7 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::timer::Timer;
+use crate::tls::ServerTls;
 pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, ServerConfig};
 
 pub use crate::transport::Transport;
@@ -49,18 +50,31 @@ pub async fn run<L: Accept>(
     timer: Timer,
     shutdown: impl Future,
 ) {
-    run_with_stats(listener, config, timer, Arc::default(), shutdown).await
+    run_with_tls(listener, config, None, timer, shutdown).await
 }
 
-/// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
+/// [`run`], with every connection over TLS when `tls` is given (`serve --tls`).
+pub async fn run_with_tls<L: Accept>(
+    listener: L,
+    config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+    shutdown: impl Future,
+) {
+    run_with_stats(listener, config, tls, timer, Arc::default(), shutdown).await
+}
+
+/// [`run_with_tls`], counting into `stats` as it goes, for callers that watch the server from
+/// outside.
 pub(crate) async fn run_with_stats<L: Accept>(
     listener: L,
     config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
     timer: Timer,
     stats: Arc<ServerStats>,
     shutdown: impl Future,
 ) {
-    listener::Listener::new(config, timer, stats)
+    listener::Listener::new(config, tls, timer, stats)
         .run(listener, shutdown)
         .await
 }
@@ -72,12 +86,23 @@ pub fn spawn<L: Accept + 'static>(
     config: ServerConfig,
     timer: Timer,
 ) -> io::Result<Running<L::Addr>> {
+    spawn_with_tls(listener, config, None, timer)
+}
+
+/// [`spawn`], with every connection over TLS when `tls` is given.
+pub fn spawn_with_tls<L: Accept + 'static>(
+    listener: L,
+    config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+) -> io::Result<Running<L::Addr>> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(ServerStats::default());
     let stop = CancellationToken::new();
     let task = tokio::spawn(run_with_stats(
         listener,
         config,
+        tls,
         timer,
         stats.clone(),
         stop.clone().cancelled_owned(),
