@@ -74,6 +74,14 @@ pub(crate) async fn tell_not_tls<S: Transport>(mut stream: S, abort: &Cancellati
     }
 }
 
+/// Closes a connection whose TLS handshake failed, its alert sent: a half-close, then the
+/// linger, so the alert is not lost to a reset.
+pub(crate) async fn after_failed_handshake<S: Transport>(mut stream: S, abort: &CancellationToken) {
+    if let Ok(Ok(())) = timeout(REFUSAL_TIMEOUT, stream.shutdown()).await {
+        linger_before_close(&stream, abort).await;
+    }
+}
+
 /// The line a client that does not speak TLS gets from a server that does.
 pub(crate) const NOT_TLS_NOTICE: &str =
     "echoctl: this server speaks TLS; connect with TLS (echoctl connect --tls)\n";

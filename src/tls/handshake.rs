@@ -172,13 +172,11 @@ fn certificate_words(error: &CertificateError, ca_option: &str) -> String {
         format!(" ({ca_option})")
     };
     match error {
+        CertificateError::UnknownIssuer if server => {
+            format!("is not signed by a CA this machine trusts (unknown issuer){instead}")
+        }
         CertificateError::UnknownIssuer => {
-            let by = if server {
-                "a CA this machine trusts"
-            } else {
-                "the CA of --tls-client-ca"
-            };
-            format!("is not signed by {by} (unknown issuer){instead}")
+            format!("is not signed by the CA of {ca_option} (unknown issuer)")
         }
         CertificateError::NotValidForNameContext {
             expected,
@@ -218,6 +216,7 @@ fn certificate_words(error: &CertificateError, ca_option: &str) -> String {
             super::cert::format_time(*not_before)
         ),
         CertificateError::NotValidYet => "is not valid yet (is this machine's clock right?)".into(),
+        CertificateError::Other(other) => format!("is not valid ({}){instead}", other.0),
         other => format!("is not valid ({other:?}){instead}"),
     }
 }

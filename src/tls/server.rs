@@ -164,8 +164,16 @@ impl ServerTls {
             }
             Err(e) => {
                 tracing::info!("{peer}: {}", server_words(&e));
-                if let HandshakeError::NotTls(_) = e {
-                    close::tell_not_tls(stream.into_socket(), &shutdown.abort).await;
+                match e {
+                    HandshakeError::NotTls(_) => {
+                        close::tell_not_tls(stream.into_socket(), &shutdown.abort).await;
+                    }
+                    // Nothing to wait for from a client that said nothing.
+                    HandshakeError::TimedOut(_) => {}
+                    // The alert that says why is on its way: what the client still sends is
+                    // read and dropped a while, so that closing does not reset the connection
+                    // and destroy the alert before the client reads it.
+                    _ => close::after_failed_handshake(stream.into_socket(), &shutdown.abort).await,
                 }
                 None
             }

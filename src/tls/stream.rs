@@ -234,7 +234,11 @@ fn read_plaintext<S: Transport>(
         tls.read_tls(&mut NonBlocking(socket))?;
         if let Err(e) = tls.process_new_packets() {
             let _ = send_held(tls, socket);
-            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            let words = match tls {
+                Connection::Client(_) => super::handshake::tls_words(&e, "TLS"),
+                Connection::Server(_) => format!("TLS: {e}"),
+            };
+            return Err(io::Error::new(io::ErrorKind::InvalidData, words));
         }
         // What the peer's records called for (a key update's answer).
         send_held_if_taken(tls, socket)?;
