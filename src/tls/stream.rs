@@ -349,3 +349,76 @@ impl<S: Transport> AsyncWrite for TlsStream<S> {
         Pin::new(&mut this.inner.socket).poll_shutdown(cx)
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::UnixStream;
+    use tokio::time::timeout;
+
+    use super::*;
+    use crate::tls::{ClientTls, ClientTlsOptions, ServerTls, Trust};
+
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    /// A server's and a client's session over a socket pair, their handshake made.
+    async fn pair() -> (TlsStream<UnixStream>, TlsStream<UnixStream>) {
+        let (near, far) = UnixStream::pair().unwrap();
+        let addr = "unix:/nowhere".parse().unwrap();
+        let server_tls = ServerTls::new(&Default::default(), &addr).unwrap();
+        let mut server = server_tls.session_over(near).unwrap();
+        let options = ClientTlsOptions {
+            trust: Trust::Pinned(server_tls.fingerprint()),
+            ..ClientTlsOptions::default()
+        };
+        let client = ClientTls::new(&options, &addr).unwrap();
+        let (made, client) = tokio::join!(server.handshake(), client.connect(far, Some(PATIENCE)));
+        made.unwrap();
+        (server, client.unwrap())
+    }
+
+    /// What a write took but the socket did not reaches the peer through `try_flush`, with no
+    /// write after it: the contract the connection loop and the bench rely on.
+    #[tokio::test]
+    async fn records_held_back_go_out_on_flush_without_another_write() {
+        let (server, client) = pair().await;
+        let chunk = vec![b'x'; 16 * 1024];
+        let mut taken = 0;
+        while let Ok(n) = client.try_write(&chunk) {
+            taken += n;
+        }
+        assert!(
+            matches!(client.try_flush(), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+            "the socket is full: some of what was taken is held"
+        );
+        let reading = async {
+            let mut heard = 0;
+            let mut buf = vec![0u8; 64 * 1024];
+            while heard < taken {
+                poll_fn(|cx| server.poll_read_ready(cx)).await.unwrap();
+                match server.try_read(&mut buf) {
+                    Ok(n) => heard += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            heard
+        };
+        let flushing = async {
+            loop {
+                match client.try_flush() {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        client.socket().writable().await.unwrap();
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        };
+        let (heard, ()) = timeout(PATIENCE, async { tokio::join!(reading, flushing) })
+            .await
+            .expect("everything taken arrives");
+        assert_eq!(heard, taken);
+    }
+}

@@ -351,7 +351,10 @@ async fn a_stalled_handshake_holds_a_place_until_its_timeout_closes_it() {
     }
     assert!(started.elapsed() < Duration::from_secs(10));
     let mut buf = [0u8; 16];
-    let read = silent.read(&mut buf).await;
+    // Virtual time: the read ends at the timeout, or the test fails well after it.
+    let read = timeout(Duration::from_secs(60), silent.read(&mut buf))
+        .await
+        .expect("closed by the handshake timeout");
     assert!(
         matches!(read, Ok(0)) || read.is_err(),
         "closed without a TLS byte: {read:?}"
@@ -1149,5 +1152,52 @@ async fn bench_over_tls_times_the_handshakes_and_counts_their_failures_apart() {
         "{error}"
     );
     assert_eq!(report["errors"][0]["count"], 5);
+    stop(server).await;
+}
+
+/// A reader slower than the writer: the server's socket stops taking records, so TLS holds
+/// the rest of a record it sealed; every byte still arrives, in order, and the session ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_reader_gets_every_byte_of_records_held_back() {
+    let dir = TempDir::new("tls-slow-reader");
+    let (server, startup, mut log) = spawn_serve(&["--tls", "--mode", "plain"]).await;
+    let addr = address_of(&startup);
+    let fingerprint = fingerprint_of(&startup);
+    let input = dir.0.join("in");
+    let output = dir.0.join("out");
+    // More than the loopback's socket buffers hold, so the server's writes block for a while.
+    let payload: Vec<u8> = (0..24_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&input, &payload).unwrap();
+    let script = format!(
+        "{} connect --tls --tls-fingerprint {fingerprint} {addr} < {} | (sleep 1; cat) > {}",
+        env!("CARGO_BIN_EXE_echoctl"),
+        input.display(),
+        output.display()
+    );
+    let done = timeout(
+        PATIENCE * 3,
+        tokio::process::Command::new("bash")
+            .args(["-c", &script])
+            .output(),
+    )
+    .await
+    .expect("the slow reader gets everything in time")
+    .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        std::fs::read(&output).unwrap() == payload,
+        "every byte back, in order"
+    );
+    let closed = log_line(&mut log, "connection closed").await;
+    assert!(
+        closed.contains(" 24000000 bytes echoed: client finished"),
+        "{closed}"
+    );
     stop(server).await;
 }
