@@ -820,3 +820,44 @@ fn the_guides_timestamped_session_is_what_the_screen_shows() {
     });
     assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
 }
+
+/// The terminal client over TLS: the same screen as over TCP, the session's end included.
+#[test]
+fn the_terminal_client_works_over_tls() {
+    use echoctl::tls::{ServerTls, ServerTlsOptions};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tls = ServerTls::new(
+        &ServerTlsOptions::default(),
+        &"127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let fingerprint = tls.fingerprint().to_string();
+    let running = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = ServerConfig {
+            delay: Duration::from_millis(200),
+            ..ServerConfig::default()
+        };
+        echoctl::server::spawn_with_tls(
+            listener,
+            config,
+            Some(std::sync::Arc::new(tls)),
+            echoctl::timer::Timer::start(),
+        )
+        .unwrap()
+    });
+    let addr = running.addr.to_string();
+    let mut terminal =
+        Terminal::spawn(&["connect", "--tls", "--tls-fingerprint", &fingerprint, &addr]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hello\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HELLO".into()));
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    assert_eq!(
+        terminal.written_rows(),
+        ["> Hello", "    HELLO", "    Hello", "    hello"]
+    );
+    assert!(terminal.cooked());
+    runtime.block_on(running.stop()).unwrap();
+}
