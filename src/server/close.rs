@@ -36,11 +36,27 @@ pub(crate) async fn finish<S: Transport>(
         End::ClientDone => false,
         End::ServerShutdown | End::LineTooLong(_) | End::Idle(_) => true,
     };
-    stream.shutdown().await?;
+    half_close(stream).await?;
     if client_may_be_sending {
         linger_before_close(stream, abort).await;
     }
     Ok(())
+}
+
+/// How long a half-close may wait for room on the socket: TLS's `close_notify` is a record to
+/// write, which a client that reads nothing never makes room for. TCP's FIN never waits.
+const HALF_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Half-closes `stream`, giving up on a client that reads nothing after [`HALF_CLOSE_TIMEOUT`].
+pub(crate) async fn half_close<S: Transport>(stream: &mut S) -> io::Result<()> {
+    timeout(HALF_CLOSE_TIMEOUT, stream.shutdown())
+        .await
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing, not even the close, for 1s",
+            ))
+        })
 }
 
 /// Tells a client over the connection limit why it is being closed, and closes it gently.

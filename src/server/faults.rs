@@ -9,7 +9,6 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -94,7 +93,7 @@ pub(super) async fn act<S: Transport>(
     match fired.action() {
         Action::Reset => stream.set_zero_linger().map(|()| None),
         Action::Close => {
-            stream.shutdown().await?;
+            close::half_close(stream).await?;
             close::linger_before_close(stream, abort).await;
             Ok(None)
         }
