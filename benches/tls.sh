@@ -24,8 +24,8 @@ trap 'rm -rf "$scratch"' EXIT
 go_bin=$scratch/reverb-go
 
 declare -A bench_args=(
-    [idle1k]="-c 1000 -n 0 --duration 8s --ramp-up 5s"
-    [idle10k]="-c 10000 -n 0 --duration 8s --ramp-up 5s"
+    [idle1k]="-c 1000 -n 0 --duration 10s --ramp-up 5s"
+    [idle10k]="-c 10000 -n 0 --duration 10s --ramp-up 5s"
     [handshakes]="-c 5000 -n 0 --duration 3s --ramp-up 0s"
     [steady]="-c 10000 -n 10 -i 1s -d 1s --ramp-up 5s"
     [floor]="-c 10000 -n 10 -i 1s -d 0 --ramp-up 5s"
@@ -122,6 +122,6 @@ for (scenario, server), runs in rows.items():
     cols = list(zip(*runs))
     med = [statistics.median(float(x) for x in c) for c in cols]
     # Handshakes per second of one server core: connections made per server CPU second.
-    per_core = statistics.median(float(r[9]) / max(float(r[1]), 1e-9) for r in runs)
+    per_core = statistics.median(float(r[8]) / max(float(r[1]), 1e-9) for r in runs)
     print(scenario, server, " ".join("%g" % m for m in med), "per_core_conn_s=%.0f" % per_core)
 EOF

@@ -536,6 +536,7 @@ async fn serve_names_its_certificate_and_connect_trusts_it_by_file_or_fingerprin
     }
     let line = log_line(&mut log, "TLS handshake done").await;
     assert!(line.contains(": TLS 1.3, TLS13_"), "{line}");
+    assert!(line.contains(", X25519"), "{line}");
     // The fingerprint is the only trust: names do not matter, a wrong pin does.
     let done = connect(
         &[
@@ -1055,6 +1056,9 @@ async fn openssl_s_client_and_python_ssl_are_clients_like_any_other() {
     );
     let line = log_line(&mut log, "TLS handshake done").await;
     assert!(line.contains(", ALPN \"http/1.1\""), "{line}");
+    // The key exchange openssl (as most clients) offers first: no second round trip, and the
+    // cheap one.
+    assert!(line.contains(", X25519, "), "{line}");
     // Python's ssl: verifies the name against the saved certificate, reads its echoes, then
     // closes with close_notify (unwrap), which the server answers.
     let script = r#"
