@@ -59,7 +59,11 @@ pub(crate) fn server_words(error: &HandshakeError) -> String {
         HandshakeError::NotTls(first) => format!(
             "not TLS: the client sent \"{}\"{} (a plain TCP client on a TLS port?)",
             escape(first),
-            if first.len() >= 20 { "..." } else { "" }
+            if first.len() >= super::stream::FIRST_BYTES_KEPT {
+                "..."
+            } else {
+                ""
+            }
         ),
         HandshakeError::Closed => {
             "TLS handshake failed: the client closed the connection before it was done".into()

@@ -24,7 +24,7 @@ use crate::transport::Transport;
 
 /// How many of the first bytes of a handshake are kept, to show what a client that does not
 /// speak TLS sent instead.
-const FIRST_BYTES_KEPT: usize = 24;
+pub(super) const FIRST_BYTES_KEPT: usize = 24;
 
 /// A TLS session over the socket `S`: a pointer. The socket lives beside rustls's state on the
 /// heap, so a connection's task, which holds its stream for its whole life, is smaller over TLS

@@ -26,14 +26,16 @@ use std::sync::mpsc;
 use crate::common::PATIENCE;
 
 /// The pages whose examples are run.
-const PAGES: [&str; 2] = ["README.md", "docs/guide.md"];
+const PAGES: [&str; 3] = ["README.md", "docs/guide.md", "docs/tls.md"];
 
 /// The pages whose links are checked.
-const LINKED_PAGES: [&str; 4] = [
+const LINKED_PAGES: [&str; 6] = [
     "README.md",
     "docs/guide.md",
     "docs/architecture.md",
     "docs/performance.md",
+    "docs/tls.md",
+    "docs/performance-tls.md",
 ];
 
 fn repo() -> &'static Path {
@@ -339,6 +341,31 @@ fn guide_completions_install() {
     recipe("docs/guide.md", "guide-completions-bash");
     recipe("docs/guide.md", "guide-completions-zsh");
     recipe("docs/guide.md", "guide-completions-fish");
+}
+
+#[test]
+fn tls_a_server_and_a_client_in_a_minute() {
+    recipe("docs/tls.md", "tls-first-minute");
+}
+
+#[test]
+fn tls_mutual_with_a_ca_made_by_openssl() {
+    recipe("docs/tls.md", "tls-mutual");
+}
+
+#[test]
+fn tls_pinned_to_the_printed_fingerprint() {
+    recipe("docs/tls.md", "tls-pinned");
+}
+
+#[test]
+fn tls_bench_times_handshakes_and_counts_their_failures() {
+    recipe("docs/tls.md", "tls-bench");
+}
+
+#[test]
+fn tls_openssl_s_client_as_a_client() {
+    recipe("docs/tls.md", "tls-openssl");
 }
 
 #[test]
