@@ -65,7 +65,8 @@ Examples:
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
   echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
   echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture
-  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ..."
+  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ...
+  echoctl bench --tls --tls-ca ca.pem -c 1000          # over TLS: handshakes timed too"
 )]
 pub struct BenchArgs {
     /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.

@@ -141,7 +141,9 @@ Examples:
     exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
     read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)
   A peer that resets every connection after its third echo line, the same every run:
-    echoctl serve --fault reset-after=3lines --fault-seed 7"
+    echoctl serve --fault reset-after=3lines --fault-seed 7
+  TLS with a certificate made at start-up, saved for clients to trust:
+    echoctl serve --tls --tls-save-cert ca.pem"
     };
 }
 
@@ -419,7 +421,8 @@ Examples:
   echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
   printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
-  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
+  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket
+  echoctl connect --tls --tls-ca ca.pem            # serve --tls --tls-save-cert ca.pem's server")]
 pub struct ConnectArgs {
     /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
     /// for a Unix-domain socket.
