@@ -1102,6 +1102,22 @@ with socket.create_connection((host, int(port))) as raw:
         closed.trim_end().ends_with(": client finished"),
         "Python's: {closed}"
     );
+    // A client that offers only protocols the server does not: refused, in one line.
+    let refused = std::process::Command::new("openssl")
+        .args([
+            "s_client", "-quiet", "-CAfile", saved, "-alpn", "gopher", "-connect", &addr,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let line = log_line(&mut log, "TLS handshake failed").await;
+    assert!(
+        line.trim_end().ends_with(
+            ": TLS handshake failed: no protocol in common with the client's ALPN (--alpn)"
+        ),
+        "{line}"
+    );
     stop(server).await;
 }
 
