@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use echoctl::bench::chart::{self, Curve, VOICE_COLORS};
 use echoctl::bench::hgrm;
+use echoctl_core::plural::counted;
 use serde_json::Value;
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -607,7 +608,7 @@ fn one_line(r: &Run) -> String {
         .as_f64()
         .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {:.0} context switches | bench CPU {:.0}%{slip}",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {} | bench CPU {:.0}%{slip}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -620,7 +621,7 @@ fn one_line(r: &Run) -> String {
             "-".into()
         },
         r.server_cpu_s,
-        r.server_context_switches,
+        counted(r.server_context_switches.round(), "context switch"),
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
 }
@@ -674,7 +675,8 @@ fn print_table(
         machine()
     );
     println!(
-        "medians of {runs} runs unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        "medians of {} unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        counted(runs, "run"),
         took.as_secs_f64()
     );
     println!();

@@ -13,6 +13,7 @@ use svg::node::element::{Path, Text};
 use super::hgrm::{Step, VOICE_NAMES};
 use super::report::{Report, ms as format_duration_ms};
 use echoctl_core::echo::Voice;
+use echoctl_core::plural::counted;
 
 use crate::svg_page::{GRID, INK, SANS, page};
 
@@ -46,9 +47,9 @@ pub(crate) fn of_report(report: &Report) -> Document {
     };
     let title = format!("echoctl bench {}: lateness by percentile", report.target);
     let subtitle = format!(
-        "{} connections x {} shouts, {pace}; server delay {}{}",
-        s.connections,
-        s.shouts_per_connection,
+        "{} x {}, {pace}; server delay {}{}",
+        counted(s.connections, "connection"),
+        counted(s.shouts_per_connection, "shout"),
         format_duration_ms(s.delay_ms),
         if report.cut_short { "; cut short" } else { "" }
     );

@@ -36,6 +36,7 @@ use unicode_width::UnicodeWidthChar;
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::echo::ECHO_PREFIX;
 use echoctl_core::lines::without_line_end;
+use echoctl_core::plural::counted;
 use echoctl_core::timeline::label;
 
 use super::{SessionEnd, SharedSession, lock, sleep_until_some};
@@ -168,7 +169,7 @@ pub(crate) async fn run(
                         session.end_of_input(Instant::now());
                         session.owed()
                     };
-                    tracing::debug!("input closed; waiting for {owed} echoes");
+                    tracing::debug!("input closed; waiting for {}", counted(owed, "echo"));
                     if let Err(e) = screen.print(Vec::new(), owed) {
                         break Err(e).context("cannot write to the terminal");
                     }
@@ -382,8 +383,7 @@ impl Screen {
         let status = if owed == 0 {
             "waiting for the server to close; Ctrl-C to stop".to_string()
         } else {
-            let s = if owed == 1 { "" } else { "es" };
-            format!("waiting for {owed} echo{s}; Ctrl-C to stop")
+            format!("waiting for {}; Ctrl-C to stop", counted(owed, "echo"))
         };
         // On one row, or clearing it would leave the rest behind.
         let status = match terminal_columns() {

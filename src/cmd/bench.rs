@@ -19,9 +19,9 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
         tracing::warn!(
-            "open files are limited to {limit}, too few for {} connections: connects will fail \
+            "open files are limited to {limit}, too few for {}: connects will fail \
              (raise the hard limit, e.g. `ulimit -Hn`, as root)",
-            config.connections
+            echoctl_core::plural::counted(config.connections, "connection")
         );
     }
     // The files are created before the run, so that a path that cannot be written fails at once

@@ -10,6 +10,7 @@ use crate::signals;
 use crate::term;
 use crate::timeline;
 use echoctl_core::client::Settings;
+use echoctl_core::plural::counted;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
@@ -102,7 +103,9 @@ fn why(end: &SessionEnd) -> String {
         }
         SessionEnd::ServerClosedFirst => "the server closed the connection first".into(),
         SessionEnd::Notice(notice) => notice_message(notice),
-        SessionEnd::WaitExpired { owed } => format!("--wait ran out with {owed} echoes owed"),
+        SessionEnd::WaitExpired { owed } => {
+            format!("--wait ran out with {} owed", counted(*owed, "echo"))
+        }
         SessionEnd::Interrupted => "interrupted".into(),
     }
 }
@@ -119,10 +122,10 @@ fn wait_message(wait: Option<Duration>, owed: u64) -> String {
     let waited = wait.map_or_else(String::new, |wait| {
         format!(" {}", echoctl_core::duration::format(wait))
     });
-    let s = if owed == 1 { "" } else { "es" };
     format!(
         "the server had not closed the connection --wait{waited} after the end of input \
-         ({owed} echo{s} still owed)"
+         ({} still owed)",
+        counted(owed, "echo")
     )
 }
 

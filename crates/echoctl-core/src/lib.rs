@@ -14,6 +14,7 @@
 //! * [`address`] is where a server listens or a client connects ([`Address`]);
 //! * [`duration`] reads and prints durations, one token that the options take back;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
+//! * [`plural`] counts things in messages (`1 connection`, `2 echoes`);
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
@@ -28,6 +29,7 @@ pub mod duration;
 pub mod echo;
 pub mod escape;
 pub mod lines;
+pub mod plural;
 pub mod schedule;
 pub mod script;
 pub mod session;

@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 use tokio::time::Instant;
 
 use super::ledger::LedgerCounts;
+use crate::plural::counted;
 
 /// What one connection ended with.
 #[derive(Debug, Default)]
@@ -55,7 +56,7 @@ pub enum ConnectionError {
     #[error("write: {reason}")]
     Write { reason: String },
     /// The server closed the connection before every echo line owed had come.
-    #[error("server closed the connection with {owed} echo lines owed")]
+    #[error("server closed the connection with {} owed", counted(*owed, "echo line"))]
     ClosedWithEchoesOwed { owed: u64 },
     /// The connection's task ended without an outcome: a bug in the bench.
     #[error("internal error in the bench: {reason}")]
@@ -109,6 +110,10 @@ mod tests {
             (
                 ConnectionError::ClosedWithEchoesOwed { owed: 5 },
                 "server closed the connection with 5 echo lines owed",
+            ),
+            (
+                ConnectionError::ClosedWithEchoesOwed { owed: 1 },
+                "server closed the connection with 1 echo line owed",
             ),
             (
                 ConnectionError::Internal {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::Expect;
 use super::lateness::{Measurements, Percentiles, Quantile, Summary};
 use super::outcome::ConnectionError;
+use crate::plural::counted;
 
 /// The JSON report's layout version: 2 added the schema version, start time, command line,
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
@@ -163,12 +164,10 @@ impl Report {
             }
         }
         if c.failed > 0 {
-            let s = if c.failed == 1 { "" } else { "s" };
-            failed.push(format!("{} connection{s} failed", c.failed));
+            failed.push(format!("{} failed", counted(c.failed, "connection")));
         }
         if c.dropped > 0 {
-            let s = if c.dropped == 1 { "" } else { "s" };
-            failed.push(format!("{} connection{s} dropped", c.dropped));
+            failed.push(format!("{} dropped", counted(c.dropped, "connection")));
         }
         if let Some(limit) = self.settings.max_p99_ms {
             let over: Vec<String> = self
@@ -179,11 +178,10 @@ impl Report {
                 .map(|(name, p)| format!("{name} {}", ms(p.p99_ms)))
                 .collect();
             if !over.is_empty() {
-                let s = if over.len() == 1 { "" } else { "s" };
                 failed.push(format!(
-                    "p99 lateness over the {} limit in {} voice{s} ({})",
+                    "p99 lateness over the {} limit in {} ({})",
                     ms(limit),
-                    over.len(),
+                    counted(over.len(), "voice"),
                     over.join(", ")
                 ));
             }
@@ -225,8 +223,10 @@ impl Report {
         };
         let _ = writeln!(
             t,
-            "echoctl bench {}: {} connections x {} shouts, {pace}, {server}",
-            self.target, s.connections, s.shouts_per_connection,
+            "echoctl bench {}: {} x {}, {pace}, {server}",
+            self.target,
+            counted(s.connections, "connection"),
+            counted(s.shouts_per_connection, "shout"),
         );
         let c = &self.connections;
         let connect = &self.connect_time;
@@ -675,6 +675,23 @@ mod tests {
         assert!(t.contains("FAILED"), "{t}");
         assert!(t.contains("2 early (is the server's delay shorter"), "{t}");
         assert!(t.contains(r#"wrong line   "\tbad\n""#), "{t}");
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        let mut r = report();
+        (r.settings.connections, r.settings.shouts_per_connection) = (1, 1);
+        (r.connections.failed, r.connections.dropped) = (1, 1);
+        r.judge();
+        let t = r.table();
+        assert!(
+            t.starts_with("echoctl bench 127.0.0.1:8000: 1 connection x 1 shout, "),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("FAILED: 1 connection failed, 1 connection dropped\n"),
+            "{t}"
+        );
     }
 
     #[test]
