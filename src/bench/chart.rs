@@ -11,7 +11,7 @@ use svg::node::element::path::Data;
 use svg::node::element::{Path, Text};
 
 use super::hgrm::{Step, VOICE_NAMES};
-use super::report::{Report, ms as format_duration_ms};
+use super::report::{Report, setting_ms};
 use echoctl_core::echo::Voice;
 use echoctl_core::plural::counted;
 
@@ -41,7 +41,7 @@ pub(crate) fn of_report(report: &Report) -> Document {
         (Some(window), _) => format!("{window} in flight each (closed loop, from the send)"),
         (None, Some(interval)) => format!(
             "a shout every {} each (from the planned send)",
-            format_duration_ms(interval)
+            setting_ms(interval)
         ),
         (None, None) => String::new(),
     };
@@ -50,7 +50,7 @@ pub(crate) fn of_report(report: &Report) -> Document {
         "{} x {}, {pace}; server delay {}{}",
         counted(s.connections, "connection"),
         counted(s.shouts_per_connection, "shout"),
-        format_duration_ms(s.delay_ms),
+        setting_ms(s.delay_ms),
         if report.cut_short { "; cut short" } else { "" }
     );
     render(&title, &subtitle, &curves)

@@ -672,7 +672,7 @@ async fn binary_fails_a_run_over_max_p99_and_passes_one_under_it() {
     assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
     assert!(
         stdout
-            .contains("result       FAILED: p99 lateness over the 150 ms limit in 1 voice (lower "),
+            .contains("result       FAILED: p99 lateness over the 150ms limit in 1 voice (lower "),
         "{stdout}"
     );
     let under = args("5s");

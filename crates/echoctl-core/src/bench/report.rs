@@ -180,7 +180,7 @@ impl Report {
             if !over.is_empty() {
                 failed.push(format!(
                     "p99 lateness over the {} limit in {} ({})",
-                    ms(limit),
+                    setting_ms(limit),
                     counted(over.len(), "voice"),
                     over.join(", ")
                 ));
@@ -214,12 +214,12 @@ impl Report {
         let s = &self.settings;
         let pace = match (s.window, s.interval_ms) {
             (Some(window), _) => format!("{window} in flight each"),
-            (None, Some(interval)) => format!("every {}", ms(interval)),
+            (None, Some(interval)) => format!("every {}", setting_ms(interval)),
             (None, None) => String::new(),
         };
         let server = match s.expect {
             Expect::Plain => "plain echo".to_string(),
-            Expect::Reverb => format!("server delay {}", ms(s.delay_ms)),
+            Expect::Reverb => format!("server delay {}", setting_ms(s.delay_ms)),
         };
         let _ = writeln!(
             t,
@@ -290,21 +290,21 @@ impl Report {
         }
         let steady = match self.steady_echo_lines_per_s {
             Some(rate) => format!(
-                "; {rate:.0} steady (the {:.2} s between ramp-up and drain)",
+                "; {rate:.0} steady (the {:.2}s between ramp-up and drain)",
                 self.steady_s
             ),
             None => String::new(),
         };
         let _ = writeln!(
             t,
-            "rate         {:.0} echo lines/s, {:.2} s in all{steady}",
+            "rate         {:.0} echo lines/s, {:.2}s in all{steady}",
             self.echo_lines_per_s, self.elapsed_s
         );
         self.lateness_rows(&mut t);
         if let Some(cpu) = &self.bench_cpu {
             let _ = writeln!(
                 t,
-                "bench cost   {:.2} s user + {:.2} s system = {:.0}% of one core, {:.2} us per echo line, peak RSS {:.1} MB",
+                "bench cost   {:.2}s user + {:.2}s system = {:.0}% of one core, {:.2}us per echo line, peak RSS {:.1} MB",
                 cpu.user_s,
                 cpu.system_s,
                 cpu.percent_of_one_core,
@@ -331,7 +331,7 @@ impl Report {
             format!(
                 "the bench fell behind its schedule, p99 {} > a tenth of {}: figures include that",
                 ms(slip.p99_ms),
-                ms(interval)
+                setting_ms(interval)
             )
         })
     }
@@ -449,9 +449,17 @@ impl LatenessReport {
     }
 }
 
-/// Milliseconds, with precision where it matters: `0.214 ms`, `12.3 ms`, `1000 ms`.
+/// A measured time in milliseconds, with precision where it matters, as one token the options
+/// take: `0.214ms`, `12.3ms`, `1000ms`.
 pub fn ms(value: f64) -> String {
-    format!("{} ms", number(value))
+    format!("{}ms", number(value))
+}
+
+/// A setting held in milliseconds, written as its option takes it: `250ms`, `1s`, `1.5s`.
+pub fn setting_ms(value: f64) -> String {
+    let nanos = (value * 1e6).round().max(0.0);
+    // Settings are at most a year (`duration::MAX`), far within u64 nanoseconds.
+    crate::duration::format(std::time::Duration::from_nanos(nanos as u64))
 }
 
 /// A number of milliseconds without the unit: `0.214`, `12.3`, `1000`.
@@ -621,13 +629,13 @@ mod tests {
         assert!(!r.ok);
         assert_eq!(
             r.failed_checks,
-            ["p99 lateness over the 0.250 ms limit in 1 voice (lower 0.300 ms)"]
+            ["p99 lateness over the 250us limit in 1 voice (lower 0.300ms)"]
         );
         assert_eq!(r.settings.max_p99_ms, Some(0.25));
         let r = report().with_max_p99(Some(Duration::from_micros(300)));
         assert!(r.ok, "at the limit is not over it: {:?}", r.failed_checks);
         let r = report().with_max_p99(Some(Duration::from_micros(150)));
-        assert!(r.failed_checks[0].contains("in 2 voices (original 0.200 ms, lower 0.300 ms)"));
+        assert!(r.failed_checks[0].contains("in 2 voices (original 0.200ms, lower 0.300ms)"));
     }
 
     #[test]
@@ -653,7 +661,7 @@ mod tests {
             "p99 of 10 is marked, p90 is not: {t}"
         );
         assert!(t.contains("* too few samples for that percentile"), "{t}");
-        assert!(!t.contains("0.000 ms"), "{t}");
+        assert!(!t.contains("0.000ms"), "{t}");
     }
 
     #[test]
@@ -664,7 +672,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("2 made, 0 failed, 0 dropped"), "{t}");
-        assert!(t.contains("0.300 ms"), "{t}");
+        assert!(t.contains("0.300ms"), "{t}");
         assert!(t.contains("result       OK"), "{t}");
         assert!(!t.contains("early"), "{t}");
         let mut r = report();
@@ -716,9 +724,16 @@ mod tests {
 
     #[test]
     fn milliseconds_are_readable() {
-        assert_eq!(ms(0.2144), "0.214 ms");
-        assert_eq!(ms(12.34), "12.3 ms");
-        assert_eq!(ms(1000.0), "1000 ms");
+        assert_eq!(ms(0.2144), "0.214ms");
+        assert_eq!(ms(12.34), "12.3ms");
+        assert_eq!(ms(1000.0), "1000ms");
+        assert_eq!(setting_ms(1000.0), "1s");
+        assert_eq!(setting_ms(250.0), "250ms");
+        assert_eq!(setting_ms(0.25), "250us");
+        // Every time the table prints is one token the options read back.
+        for text in [ms(0.2144), ms(12.34), ms(1000.0), setting_ms(1500.0)] {
+            assert!(crate::duration::parse(&text).is_ok(), "{text}");
+        }
         assert_eq!(escape_line(&[b'a'; 200]).len(), 2 + 120 + 3);
     }
 }

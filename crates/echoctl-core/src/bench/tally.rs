@@ -454,13 +454,13 @@ mod tests {
         assert_eq!(
             troubled_run().table(),
             "\
-echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250 ms, server delay 1000 ms
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250ms, server delay 1s
 connections  3 made, 2 failed, 2 dropped (of 5 attempted)
-connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms
-shouts       8 sent on schedule; behind the plan p50 0.040 ms, p99 0.060 ms, max 0.060 ms
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50 0.040ms, p99 0.060ms, max 0.060ms
 echo lines   24 expected, 16 received, 8 missing, 2 wrong
-             1 out of order, 1 early by up to 2.000 ms (is the server's delay shorter than --delay?)
-rate         4 echo lines/s, 5.00 s in all
+             1 out of order, 1 early by up to 2.000ms (is the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
 lateness     from the planned send (each shout's place on the schedule), in ms
              count      min      mean       p50       p90       p99     p99.9    p99.99       max
   upper          2    0.100     0.200     0.100     0.300*    0.300*    0.300*    0.300*    0.300
@@ -468,8 +468,8 @@ lateness     from the planned send (each shout's place on the schedule), in ms
   lower          1    1.000     1.000     1.000*    1.000*    1.000*    1.000*    1.000*    1.000
   all            4    0.100     0.400     0.200     1.000*    1.000*    1.000*    1.000*    1.000
              * too few samples for that percentile (p99.9 needs 1,000): it is the max
-from send    p99 0.150 / 0.100 / 0.500 ms (upper / original / lower), max 0.500 ms
-bench cost   1.00 s user + 0.50 s system = 30% of one core, 93750.00 us per echo line, peak RSS 20.0 MB
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original / lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core, 93750.00us per echo line, peak RSS 20.0 MB
 error        2 x connect to 127.0.0.1:7: refused
 error        1 x read: reset
 error        1 x server closed the connection with 5 echo lines owed
@@ -566,7 +566,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert!((steady - 10.0 / 3.0).abs() < 1e-9, "{steady}");
         assert!(
             r.table()
-                .contains("3 steady (the 3.00 s between ramp-up and drain)"),
+                .contains("3 steady (the 3.00s between ramp-up and drain)"),
             "{}",
             r.table()
         );
