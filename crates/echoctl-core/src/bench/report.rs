@@ -370,7 +370,8 @@ impl Report {
         }
         t.truncate(t.trim_end_matches(' ').len());
         t.push('\n');
-        let mut marked = false;
+        // The smallest percentile marked in any row: the footnote says what it needs.
+        let mut marked: Option<Quantile> = None;
         for (name, p) in l.voices().into_iter().chain([("all", &l.all)]) {
             // A plain echo has one voice, the shout as sent.
             if self.settings.expect == Expect::Plain && matches!(name, "upper" | "lower") {
@@ -383,7 +384,7 @@ impl Report {
             }
             let percentiles = Quantile::ALL.map(|quantile| {
                 if p.too_few_samples_for.contains(&quantile) {
-                    marked = true;
+                    marked = Some(marked.map_or(quantile, |m| m.min(quantile)));
                     format!("{}*", number(p.at(quantile)))
                 } else {
                     format!("{} ", number(p.at(quantile)))
@@ -403,10 +404,12 @@ impl Report {
             t.truncate(t.trim_end_matches(' ').len());
             t.push('\n');
         }
-        if marked {
+        if let Some(smallest) = marked {
             let _ = writeln!(
                 t,
-                "             * too few samples for that percentile (p99.9 needs 1,000): it is the max"
+                "             * too few samples for that percentile ({} needs {}): it is the max",
+                smallest.heading(),
+                thousands(smallest.samples_needed())
             );
         }
         if self.lateness_measured_from == MeasuredFrom::Plan
@@ -471,6 +474,19 @@ fn number(value: f64) -> String {
     } else {
         format!("{value:.0}")
     }
+}
+
+/// A count with a comma between each three digits: `10,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// A received line, escaped and quoted, its first 120 bytes at most, for the wrong-line examples.
@@ -660,7 +676,19 @@ mod tests {
             t.contains("  upper         10    0.100     0.100     0.100     0.100     0.100*"),
             "p99 of 10 is marked, p90 is not: {t}"
         );
-        assert!(t.contains("* too few samples for that percentile"), "{t}");
+        assert!(
+            t.contains("* too few samples for that percentile (p99 needs 100): it is the max"),
+            "the smallest percentile marked, and what it needs: {t}"
+        );
+        r.lateness.lower.too_few_samples_for = vec![Quantile::P9999];
+        for p in [&mut r.lateness.upper, &mut r.lateness.all] {
+            p.too_few_samples_for = vec![Quantile::P999, Quantile::P9999];
+        }
+        let t = r.table();
+        assert!(t.contains("(p99.9 needs 1,000)"), "{t}");
+        r.lateness.upper.too_few_samples_for.clear();
+        r.lateness.all.too_few_samples_for.clear();
+        assert!(r.table().contains("(p99.99 needs 10,000)"), "{}", r.table());
         assert!(!t.contains("0.000ms"), "{t}");
     }
 

@@ -467,7 +467,7 @@ lateness     from the planned send (each shout's place on the schedule), in ms
   original       1    0.200     0.200     0.200*    0.200*    0.200*    0.200*    0.200*    0.200
   lower          1    1.000     1.000     1.000*    1.000*    1.000*    1.000*    1.000*    1.000
   all            4    0.100     0.400     0.200     1.000*    1.000*    1.000*    1.000*    1.000
-             * too few samples for that percentile (p99.9 needs 1,000): it is the max
+             * too few samples for that percentile (p50 needs 2): it is the max
 from send    p99 0.150 / 0.100 / 0.500ms (upper / original / lower), max 0.500ms
 bench cost   1.00s user + 0.50s system = 30% of one core, 93750.00us per echo line, peak RSS 20.0 MB
 error        2 x connect to 127.0.0.1:7: refused
