@@ -705,6 +705,19 @@ async fn binary_cut_short_by_ctrl_c_reports_what_it_measured_and_exits_130() {
         stdout.contains("result       CUT SHORT by a stop signal"),
         "{stdout}"
     );
+    // Echoes are always in flight (each shout's span two delays, a shout every delay); none is
+    // overdue by --grace (5s) at the cut: they are not yet due, not missing.
+    assert!(
+        stdout.contains(" received, 0 missing, 0 wrong, ")
+            && stdout.contains(" not yet due when cut short\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "result       CUT SHORT by a stop signal: the figures are what was measured until then\n"
+        ),
+        "nothing failed until then: {stdout}"
+    );
     assert!(stdout.contains("connections  2 made, 0 failed"), "{stdout}");
     assert!(
         !stdout.contains("10000 sent"),

@@ -22,8 +22,11 @@ pub struct Outcome {
     /// Why it failed or broke.
     pub error: Option<ConnectionError>,
     pub counts: LedgerCounts,
-    /// Echo lines still owed at its end.
+    /// Echo lines still owed at its end and overdue (past their due time and `--grace`).
     pub missing: u64,
+    /// Echo lines still owed when the run was cut short that were not yet due (see
+    /// [`Ledger::not_yet_due`](super::ledger::Ledger::not_yet_due)): neither heard nor missing.
+    pub not_yet_due: u64,
     /// Planned times of its first and last shouts.
     pub first_send: Option<Instant>,
     pub last_send: Option<Instant>,

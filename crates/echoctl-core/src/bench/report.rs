@@ -17,7 +17,9 @@ use crate::plural::counted;
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
 /// `send_slip`, `connect_time`, `early_by`, the steady rate, the failed checks and `cut_short`,
 /// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3 added `echo_lines.not_yet_due` (a run cut short no longer counts those as missing). Every
+/// field of 2 is kept.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything a run measured. Serialized as is for `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -65,7 +67,8 @@ pub struct Report {
     /// The checks the run failed, each with its count: `"3 missing"`, `"1 early"`, ...
     pub failed_checks: Vec<String>,
     /// Ended by Ctrl-C (or SIGTERM) before it was done: the figures cover what was measured
-    /// until then, and what was still owed counts as missing.
+    /// until then; what was still owed counts as missing if it was overdue, and as
+    /// `echo_lines.not_yet_due` if not.
     pub cut_short: bool,
     /// Nothing missing, wrong or early, no connection failed or dropped, no p99 over
     /// `--max-p99`, and not cut short.
@@ -119,6 +122,9 @@ pub struct EchoLines {
     pub received: u64,
     pub missing: u64,
     pub wrong: u64,
+    /// Owed when the run was cut short, but not yet due (nor past due by less than `--grace`):
+    /// not counted missing.
+    pub not_yet_due: u64,
     /// Matched a younger shout while an older one was still owed the same voice.
     pub out_of_order: u64,
     /// Arrived before they were due: the server's delay is shorter than `--delay`.
@@ -157,7 +163,9 @@ impl Report {
         let e = &self.echo_lines;
         let c = &self.connections;
         let mut failed = Vec::new();
-        let missing = e.missing.max(e.expected.saturating_sub(e.received));
+        let missing = e
+            .missing
+            .max(e.expected.saturating_sub(e.received + e.not_yet_due));
         for (count, what) in [(missing, "missing"), (e.wrong, "wrong"), (e.early, "early")] {
             if count > 0 {
                 failed.push(format!("{count} {what}"));
@@ -266,9 +274,14 @@ impl Report {
             let _ = writeln!(t, "warning      {warning}");
         }
         let e = &self.echo_lines;
+        let not_yet_due = if e.not_yet_due > 0 {
+            format!(", {} not yet due when cut short", e.not_yet_due)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             t,
-            "echo lines   {} expected, {} received, {} missing, {} wrong",
+            "echo lines   {} expected, {} received, {} missing, {} wrong{not_yet_due}",
             e.expected, e.received, e.missing, e.wrong
         );
         if e.out_of_order > 0 || e.early > 0 {

@@ -94,6 +94,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lines.out_of_order += o.counts.out_of_order;
         lines.early += o.counts.early;
         lines.missing += o.missing;
+        lines.not_yet_due += o.not_yet_due;
         first_send = match (first_send, o.first_send) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -318,6 +319,7 @@ mod tests {
                 first_send: Some(t0 + ms(50)),
                 last_send: Some(t0 + ms(550)),
                 last_heard: Some(t0 + ms(4050)),
+                ..Outcome::default()
             },
             Outcome {
                 error: Some(refused()),
@@ -603,7 +605,8 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["schema_version"], 3);
+        assert_eq!(v["echo_lines"]["not_yet_due"], 0, "added in 3");
         assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(v["lateness_measured_from"], "plan");
         assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
@@ -688,6 +691,45 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
             "{}",
             r.table()
         );
+    }
+
+    #[test]
+    fn a_run_cut_short_counts_the_echoes_not_yet_due_apart_from_the_missing() {
+        // 50 shouts sent, 140 lines heard; of the 10 owed at the cut, 9 were not yet due.
+        let t0 = Instant::now();
+        let outcomes = [Outcome {
+            made: true,
+            counts: counts(50, 140, 0),
+            missing: 1,
+            not_yet_due: 9,
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(3000)),
+            ..Outcome::default()
+        }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &Collected {
+                cut_short: true,
+                ..collected(&outcomes, t0, &nothing, &no_wrong)
+            },
+        );
+        let t = r.table();
+        assert!(
+            t.contains(
+                "echo lines   150 expected, 140 received, 1 missing, 0 wrong, 9 not yet due when \
+                 cut short\n"
+            ),
+            "{t}"
+        );
+        assert_eq!(r.failed_checks, ["1 missing"]);
+        assert!(
+            t.ends_with("result       CUT SHORT by a stop signal, until then: 1 missing\n"),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["echo_lines"]["not_yet_due"], 9);
+        assert_eq!(v["echo_lines"]["missing"], 1);
     }
 
     #[test]
