@@ -133,9 +133,9 @@ impl ExitStatus {
                 "Every echo line of every connection arrived, exactly as the wire format says."
             }
             (Failure, "bench") => {
-                "Some echo line was missing, wrong or early, a connection failed, or a p99 was \
-                 over --max-p99 (the report says which); or a runtime error, reported as one \
-                 line on stderr."
+                "Some echo line was missing, wrong or early, a connection failed, a p99 was over \
+                 --max-p99, or the server's delay looked longer than --delay (the report says \
+                 which); or a runtime error, reported as one line on stderr."
             }
             (Interrupted, "bench") => {
                 "Cut short by Ctrl-C or SIGTERM: the report shows what was measured until then."

@@ -136,7 +136,7 @@ fn draw_timeline(recording: &Recording, color: ColorChoice, env: &ColorEnv) {
     }
     let delay = recording
         .estimate_delay()
-        .map_or(UNKNOWN_DELAY, round_estimate);
+        .map_or(UNKNOWN_DELAY, echoctl_core::duration::round_estimate);
     let chart = Timeline::new(recording, None, delay);
     let axis = Axis::common(&[&chart], Duration::ZERO);
     let stderr = console::Term::stderr();
@@ -152,38 +152,9 @@ fn draw_timeline(recording: &Recording, color: ColorChoice, env: &ColorEnv) {
     eprint!("{}", timeline::terminal::render(&chart, &axis, options));
 }
 
-/// An estimated delay to two significant digits, at least a millisecond: the server's delay is
-/// a round number, and the estimate (the smallest gap between two voices) is a little off it.
-fn round_estimate(estimate: Duration) -> Duration {
-    let micros = estimate.as_micros();
-    if micros < 1_000 {
-        return estimate;
-    }
-    let mut unit = 1_000u128;
-    while micros / unit >= 100 {
-        unit *= 10;
-    }
-    let rounded = (micros + unit / 2) / unit * unit;
-    Duration::from_micros(u64::try_from(rounded).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_estimated_delay_is_rounded_to_what_a_server_is_given() {
-        let ms = Duration::from_millis;
-        assert_eq!(round_estimate(Duration::from_micros(699_378)), ms(700));
-        assert_eq!(round_estimate(Duration::from_micros(249_600)), ms(250));
-        assert_eq!(round_estimate(Duration::from_micros(1_003_000)), ms(1000));
-        assert_eq!(round_estimate(Duration::from_micros(55_200)), ms(55));
-        assert_eq!(round_estimate(Duration::from_micros(9_600)), ms(10));
-        assert_eq!(
-            round_estimate(Duration::from_micros(300)),
-            Duration::from_micros(300)
-        );
-    }
 
     #[test]
     fn a_notice_is_said_once_without_the_servers_prefix() {

@@ -648,6 +648,52 @@ async fn binary_fails_on_echoes_before_they_are_due_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fails_when_the_servers_delay_is_longer_than_told_and_says_by_how_much() {
+    // A real server waiting 200 ms between echoes, a bench told 100 ms: every original echo is
+    // about 100 ms late and every quiet one about 200 ms, all received, each voice a step later.
+    let mut server = echoctl()
+        .args(["serve", "--listen", "127.0.0.1:0", "--delay", "200ms"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl serve");
+    let mut logs = BufReader::new(server.stderr.take().expect("stderr piped"));
+    let startup = crate::common::read_line(&mut logs).await;
+    let addr = startup
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
+        .to_string();
+    let (code, stdout, stderr) = echoctl_bench(&[
+        &addr, "-c", "2", "-n", "3", "-i", "50ms", "-d", "100ms", "--grace", "2s",
+    ])
+    .await;
+    crate::common::signal(&server, "TERM");
+    drop(logs);
+    crate::common::finish(server).await;
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("18 expected, 18 received, 0 missing, 0 wrong"),
+        "every echo came, late: {stdout}"
+    );
+    let result = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("result       FAILED: the server's delay looks "))
+        .unwrap_or_else(|| panic!("the verdict names the delay: {stdout}"));
+    let longer = result
+        .strip_suffix(" longer than --delay")
+        .unwrap_or_else(|| panic!("{result}"));
+    // One token the options take, about the 100 ms the two delays differ by.
+    let longer = echoctl_core::duration::parse(longer).expect("a duration token");
+    assert!((ms(80)..=ms(150)).contains(&longer), "{longer:?}: {stdout}");
+    assert!(
+        stdout.contains("is the server's delay longer than --delay? It looks like "),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_fails_a_run_over_max_p99_and_passes_one_under_it() {
     // Every lower echo comes 300 ms late; the other two at once.
     let addr = fake_server(Fault::LateLower(ms(300))).await;

@@ -66,6 +66,22 @@ pub fn format(duration: Duration) -> String {
     format!("{nanos}ns")
 }
 
+/// An estimated duration as a person would give it, to two significant digits and to the
+/// millisecond at least (a shorter one is kept as it is): a server's delay is a round number,
+/// and an estimate of it (from the gaps between echoes) is a little off it.
+pub fn round_estimate(estimate: Duration) -> Duration {
+    let micros = estimate.as_micros();
+    if micros < 1_000 {
+        return estimate;
+    }
+    let mut unit = 1_000u128;
+    while micros / unit >= 100 {
+        unit *= 10;
+    }
+    let rounded = (micros + unit / 2) / unit * unit;
+    Duration::from_micros(u64::try_from(rounded).unwrap_or(u64::MAX))
+}
+
 /// Parses a duration: `1s`, `250ms`, `1.5s`, `2m`, `1h30m`, `0`. Each error says what was wrong
 /// and what to write instead.
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -176,6 +192,19 @@ mod tests {
         ] {
             assert_eq!(format(duration), text, "{duration:?}");
         }
+    }
+
+    #[test]
+    fn an_estimated_delay_is_rounded_to_what_a_server_is_given() {
+        assert_eq!(round_estimate(Duration::from_micros(699_378)), ms(700));
+        assert_eq!(round_estimate(Duration::from_micros(249_600)), ms(250));
+        assert_eq!(round_estimate(Duration::from_micros(1_003_000)), ms(1000));
+        assert_eq!(round_estimate(Duration::from_micros(55_200)), ms(55));
+        assert_eq!(round_estimate(Duration::from_micros(9_600)), ms(10));
+        assert_eq!(
+            round_estimate(Duration::from_micros(300)),
+            Duration::from_micros(300)
+        );
     }
 
     #[test]

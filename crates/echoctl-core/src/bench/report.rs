@@ -17,8 +17,8 @@ use crate::plural::counted;
 /// lateness from the plan (`lateness`, which was from the send in 1), `lateness_from_send`,
 /// `send_slip`, `connect_time`, `early_by`, the steady rate, the failed checks and `cut_short`,
 /// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
-/// 3 added `echo_lines.not_yet_due` (a run cut short no longer counts those as missing). Every
-/// field of 2 is kept.
+/// 3 added `echo_lines.not_yet_due` (a run cut short no longer counts those as missing) and
+/// `delay_looks_longer_by_ms`. Every field of 2 is kept.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything a run measured. Serialized as is for `--json`.
@@ -58,6 +58,9 @@ pub struct Report {
     pub connect_time: Summary,
     /// How long before their due time the early echo lines arrived (count 0: none was early).
     pub early_by: Summary,
+    /// How much longer than `--delay` the server's delay looks, when each voice is later than
+    /// the one before by about the same step (see [`delay_looks_longer_by`]); a failed check.
+    pub delay_looks_longer_by_ms: Option<f64>,
     /// The bench's own CPU time and memory, so its cost next to the server is known.
     pub bench_cpu: Option<CpuUse>,
     /// The first few wrong lines, escaped, to show what went wrong.
@@ -171,6 +174,12 @@ impl Report {
                 failed.push(format!("{count} {what}"));
             }
         }
+        if let Some(longer) = self.delay_looks_longer_by_ms {
+            failed.push(format!(
+                "the server's delay looks {} longer than --delay",
+                setting_ms(longer)
+            ));
+        }
         if c.failed > 0 {
             failed.push(format!("{} failed", counted(c.failed, "connection")));
         }
@@ -272,6 +281,15 @@ impl Report {
         let _ = writeln!(t, "shouts       {} sent{pacing}", self.shouts_sent);
         if let Some(warning) = self.slip_warning() {
             let _ = writeln!(t, "warning      {warning}");
+        }
+        if let Some(longer) = self.delay_looks_longer_by_ms {
+            let _ = writeln!(
+                t,
+                "warning      each voice is about {} later than the one before: is the server's \
+                 delay longer than --delay? It looks like {}",
+                setting_ms(longer),
+                setting_ms(s.delay_ms + longer)
+            );
         }
         let e = &self.echo_lines;
         let not_yet_due = if e.not_yet_due > 0 {
@@ -454,6 +472,33 @@ impl Report {
     }
 }
 
+/// How much longer than `delay_ms` (`--delay`) the server's delay looks from the lateness of
+/// each voice `from_send` (`None`: it does not).
+///
+/// Voice k of a shout is due k delays after its send. A server whose delay is D where the bench
+/// was told d sends it k × D after, so voice k is late by k × (D − d) beside whatever else makes
+/// every echo late: the original is later than the loud echo, and the quiet one later again, by
+/// the same step. Load, queueing and a slow machine make all three voices late alike, so the
+/// step between the voices' medians tells the delay apart from them. It counts when both steps
+/// are at least a tenth of `--delay` (and a millisecond) and within a quarter of each other;
+/// the step is given to two significant digits.
+pub fn delay_looks_longer_by(from_send: &LatenessReport, delay_ms: f64) -> Option<f64> {
+    let [upper, original, lower] = from_send.voices().map(|(_, p)| p);
+    if [upper, original, lower].iter().any(|p| p.count == 0) {
+        return None;
+    }
+    let first = original.p50_ms - upper.p50_ms;
+    let second = lower.p50_ms - original.p50_ms;
+    let step = (first + second) / 2.0;
+    let least = (delay_ms / 10.0).max(1.0);
+    let alike = (first - second).abs() <= step / 4.0;
+    if first < least || second < least || !alike {
+        return None;
+    }
+    let step = crate::duration::round_estimate(std::time::Duration::from_secs_f64(step / 1000.0));
+    Some(step.as_secs_f64() * 1000.0)
+}
+
 impl LatenessReport {
     /// The three voices, named, in the order they are echoed.
     pub fn voices(&self) -> [(&'static str, &Percentiles); 3] {
@@ -588,6 +633,7 @@ mod tests {
                 count: 0,
                 ..summary(0.0)
             },
+            delay_looks_longer_by_ms: None,
             bench_cpu: None,
             wrong_examples: vec![],
             errors: vec![],
@@ -665,6 +711,83 @@ mod tests {
         assert!(r.ok, "at the limit is not over it: {:?}", r.failed_checks);
         let r = report().with_max_p99(Some(Duration::from_micros(150)));
         assert!(r.failed_checks[0].contains("in 2 voices (original 0.200ms, lower 0.300ms)"));
+    }
+
+    /// Lateness by voice with these medians (in ms), from the send.
+    fn medians(upper: f64, original: f64, lower: f64) -> LatenessReport {
+        let median = |ms| Percentiles {
+            p50_ms: ms,
+            ..p(ms)
+        };
+        LatenessReport {
+            upper: median(upper),
+            original: median(original),
+            lower: median(lower),
+            all: median(lower),
+        }
+    }
+
+    #[test]
+    fn a_delay_longer_than_told_shows_as_a_step_from_voice_to_voice() {
+        // Told 500 ms, the server waits 1 s: each voice 500 ms later than the one before.
+        let longer = delay_looks_longer_by(&medians(0.3, 500.4, 1000.2), 500.0);
+        assert_eq!(longer, Some(500.0));
+        // Two significant digits, beside whatever makes every voice late.
+        assert_eq!(
+            delay_looks_longer_by(&medians(20.0, 121.3, 222.9), 100.0),
+            Some(100.0)
+        );
+        assert_eq!(
+            delay_looks_longer_by(&medians(0.1, 2.6, 5.2), 0.0),
+            Some(3.0),
+            "told 0, a server that waits 2.5 ms: rounded to the millisecond"
+        );
+        // Late alike (load, queueing): no step.
+        assert_eq!(
+            delay_looks_longer_by(&medians(80.0, 81.0, 79.0), 1000.0),
+            None
+        );
+        // One voice late (a slow quiet echo): the steps differ.
+        assert_eq!(delay_looks_longer_by(&medians(0.2, 0.3, 150.0), 0.0), None);
+        assert_eq!(
+            delay_looks_longer_by(&medians(0.0, 100.0, 300.0), 100.0),
+            None
+        );
+        // Steps below a tenth of the delay are a timer's overshoot, not a delay.
+        assert_eq!(delay_looks_longer_by(&medians(0.0, 9.0, 18.0), 100.0), None);
+        // A voice not heard: nothing to tell.
+        let mut unheard = medians(0.3, 500.4, 1000.2);
+        unheard.lower.count = 0;
+        assert_eq!(delay_looks_longer_by(&unheard, 500.0), None);
+    }
+
+    #[test]
+    fn a_delay_that_looks_longer_fails_the_run_and_says_what_it_looks_like() {
+        let mut r = report();
+        r.settings.delay_ms = 500.0;
+        r.delay_looks_longer_by_ms = Some(500.0);
+        r.judge();
+        assert!(!r.ok);
+        assert_eq!(
+            r.failed_checks,
+            ["the server's delay looks 500ms longer than --delay"]
+        );
+        let t = r.table();
+        assert!(
+            t.contains(
+                "warning      each voice is about 500ms later than the one before: is the \
+                 server's delay longer than --delay? It looks like 1s\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.ends_with(
+                "result       FAILED: the server's delay looks 500ms longer than --delay\n"
+            ),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["delay_looks_longer_by_ms"], 500.0);
     }
 
     #[test]

@@ -15,9 +15,9 @@ use super::lateness::{Lateness, Measurements, Summary};
 use super::outcome::{ConnectionError, Outcome};
 use super::report::{
     Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
-    SCHEMA_VERSION, Settings, escape_line,
+    SCHEMA_VERSION, Settings, delay_looks_longer_by, escape_line,
 };
-use super::{BenchConfig, Pace};
+use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
 
 /// The first few wrong lines of the run, escaped, for the report.
@@ -195,6 +195,12 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
         connect_time: Summary::of(&measurements.connect),
         early_by: Summary::of(&measurements.early_by),
+        delay_looks_longer_by_ms: match config.expect {
+            Expect::Reverb => {
+                delay_looks_longer_by(&lateness_report(&measurements.from_send), ms(config.delay))
+            }
+            Expect::Plain => None,
+        },
         bench_cpu,
         wrong_examples: wrong_examples.0.clone(),
         errors,
@@ -210,7 +216,6 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::Expect;
     use crate::bench::lateness::Samples;
     use crate::bench::ledger::LedgerCounts;
 
