@@ -122,7 +122,7 @@ fn show_progress(
     config: &BenchConfig,
     progress: Arc<Progress>,
 ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5, false));
+    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5));
     if let Ok(style) = ProgressStyle::with_template("{msg}") {
         bar.set_style(style);
     }

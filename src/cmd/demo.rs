@@ -44,9 +44,10 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
     let options = args.options(color, page.columns().unwrap_or(DEFAULT_WIDTH));
     // The bar is drawn on stderr between transcript lines, which it takes itself off the screen
     // for; it would tear them if they went elsewhere on the same screen (stdout piped to `cat`
-    // on the terminal stderr is), so it shows only where the transcript is that very terminal.
-    let mut progress = if bar_cannot_tear(page) {
-        Progress::on_stderr(!crate::term::can_redraw())
+    // on the terminal stderr is), so it shows only where the transcript is that very terminal,
+    // and only if that terminal can redraw a line in place.
+    let mut progress = if bar_cannot_tear(page) && crate::term::can_redraw() {
+        Progress::on_stderr()
     } else {
         Progress::hidden()
     };

@@ -507,7 +507,7 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 }
 
 /// The progress bar on a pseudo-terminal: shown only where it cannot tear the transcript, one
-/// line at any width, plain on a dumb terminal.
+/// line at any width, none on a dumb terminal.
 #[cfg(target_os = "linux")]
 mod bar {
     use std::fs::File;
@@ -607,7 +607,7 @@ mod bar {
     }
 
     /// What a terminal `columns` wide shows after `bytes`, each line without the blanks at its
-    /// end (a dumb terminal's bar is cleared by writing spaces over it).
+    /// end.
     fn screen(bytes: &[u8], columns: u16) -> String {
         let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
         let mut terminal = vt100::Parser::new(size(50), size(columns), 0);
@@ -655,16 +655,22 @@ mod bar {
         assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
     }
 
+    /// A dumb terminal cannot redraw a line in place: no bar at all, only the transcript's
+    /// lines, each ended as the terminal ends them (`\r\n`), never a carriage return alone.
     #[tokio::test(flavor = "multi_thread")]
-    async fn a_dumb_terminal_gets_a_plain_bar() {
+    async fn a_dumb_terminal_gets_no_bar_and_nothing_redrawn() {
         let (shown, _) = play(40, true, "dumb").await;
         let text = String::from_utf8_lossy(&shown);
-        assert!(text.contains("reverb1 ["), "the bar was drawn: {text:?}");
+        assert!(!text.contains("reverb1 ["), "no bar: {text:?}");
         assert!(!text.contains('\x1b'), "no escape sequence: {text:?}");
+        assert!(
+            !text.replace("\r\n", "\n").contains('\r'),
+            "no carriage return but at a line's end: {text:?}"
+        );
         assert!(
             !text.chars().any(|c| SPINNER.contains(c)),
             "no spinner: {text:?}"
         );
-        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+        assert_eq!(text.replace("\r\n", "\n").trim_end(), SEQUENTIAL.trim_end());
     }
 }
