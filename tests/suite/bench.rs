@@ -595,7 +595,24 @@ async fn binary_writes_the_distribution_as_hgrm_and_a_chart_with_a_curve_per_voi
         .filter(|n| n.has_tag_name("path"))
         .filter_map(|n| n.attribute("class"))
         .collect();
-    assert_eq!(curves, ["curve upper", "curve original", "curve lower"]);
+    assert_eq!(
+        curves,
+        ["curve upper", "curve original", "curve lower", "curve all"]
+    );
+    // Each in the legend with its p99, as the table gives it.
+    let legend: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("path"))
+        .filter_map(|n| n.attribute("data-label"))
+        .collect();
+    for (label, voice) in legend.iter().zip(["upper", "original", "lower", "all"]) {
+        let p99 = json["lateness"][voice]["p99_ms"].as_f64().expect("p99_ms");
+        assert_eq!(
+            *label,
+            format!("{voice} (p99 {})", echoctl::bench::report::ms(p99)),
+            "{legend:?}"
+        );
+    }
     let title = doc
         .descendants()
         .find(|n| n.has_tag_name("title"))
