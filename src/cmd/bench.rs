@@ -64,7 +64,14 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let shown = if options.json {
         writeln!(stdout, "{}", report.json())
     } else {
-        write!(stdout, "{}", report.table())
+        // Fitted to a terminal's width, so the terminal has nothing to wrap mid-word.
+        let columns = std::io::stdout()
+            .is_terminal()
+            .then(|| console::Term::stdout().size_checked())
+            .flatten()
+            .map(|(_, columns)| usize::from(columns))
+            .filter(|&columns| columns > 0);
+        write!(stdout, "{}", report.table_for(columns))
     };
     let status = if report.cut_short {
         ExitStatus::Interrupted

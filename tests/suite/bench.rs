@@ -789,6 +789,46 @@ async fn binary_cut_short_by_ctrl_c_reports_what_it_measured_and_exits_130() {
     server.stop().await;
 }
 
+/// On a terminal 60 columns wide the report fits it: no line longer, the lateness grid narrowed
+/// to the columns that fit, the other lines wrapped at spaces.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fits_its_report_to_a_terminal_60_columns_wide() {
+    let server = TestServer::with(Mode::Concurrent, ms(20)).await;
+    let (terminal, screen) = crate::common::pty(60);
+    let mut command = echoctl();
+    command
+        .arg("bench")
+        .arg(server.addr.to_string())
+        .args(["-c", "2", "-n", "3", "-i", "20ms", "-d", "20ms"])
+        .args(["--ramp-up", "10ms"])
+        .stdin(std::process::Stdio::null())
+        .stdout(terminal)
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn echoctl");
+    drop(command);
+    let finished = crate::common::finish(child).await;
+    assert_eq!(finished.code, Some(0), "stderr: {}", finished.stderr);
+    let shown = timeout(PATIENCE, screen)
+        .await
+        .expect("the pty is released")
+        .expect("the reader did not panic");
+    // The terminal ends each line with `\r\n`.
+    let text = String::from_utf8_lossy(&shown).replace("\r\n", "\n");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 60, "{line:?}\n{text}");
+    }
+    assert!(
+        text.contains("\n             count      p50       p99     p99.9       max\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nrate         ") && text.contains("\nresult       OK"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
 /// A delay-0 reverb server that reads nothing for `hold`, with a receive buffer of a few KiB so
 /// that the bench's writes block long before its shouts are all written; then it answers every
 /// shout at once.

@@ -510,65 +510,15 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 /// line at any width, none on a dumb terminal.
 #[cfg(target_os = "linux")]
 mod bar {
-    use std::fs::File;
-    use std::io::Read;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::process::Stdio;
 
     use tokio::time::timeout;
 
     use super::{SEQUENTIAL, echoctl};
-    use crate::common::{PATIENCE, finish};
+    use crate::common::{PATIENCE, finish, pty};
 
     /// The spinner's frames, as progress.rs draws them.
     const SPINNER: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
-
-    /// A pseudo-terminal of `columns` by 50 rows: the side a program writes to, and a reader of
-    /// everything written there, until the last program holding it exits.
-    fn pty(columns: u16) -> (File, tokio::task::JoinHandle<Vec<u8>>) {
-        // SAFETY: plain libc calls on a descriptor this function owns; every result is checked.
-        let (master, terminal) = unsafe {
-            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-            assert!(
-                master >= 0,
-                "posix_openpt: {}",
-                std::io::Error::last_os_error()
-            );
-            let master = OwnedFd::from_raw_fd(master);
-            assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
-            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
-            let mut name = [0 as libc::c_char; 128];
-            assert_eq!(
-                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
-                0
-            );
-            let size = libc::winsize {
-                ws_row: 50,
-                ws_col: columns,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
-            let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
-            (master, name)
-        };
-        let terminal = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(terminal.to_str().expect("a pty's name is ASCII"))
-            .expect("open the pty's terminal side");
-        let mut master = File::from(master);
-        let reader = tokio::task::spawn_blocking(move || {
-            let mut all = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Reading ends with EIO once no program holds the terminal side any more.
-            while let Ok(read @ 1..) = master.read(&mut chunk) {
-                all.extend_from_slice(&chunk[..read]);
-            }
-            all
-        });
-        (terminal, reader)
-    }
 
     /// Plays the sequential session at 200ms with `stdout_on_pty` (else piped) and stderr on a
     /// pty `columns` wide; returns what the pty received and what went to the pipe.

@@ -225,9 +225,42 @@ impl Report {
         self
     }
 
-    /// The plain table printed at the end of a run.
+    /// The plain table printed at the end of a run, for a file or a wide terminal.
     pub fn table(&self) -> String {
-        let mut t = String::new();
+        self.table_for(None)
+    }
+
+    /// [`table`](Report::table) for a terminal `columns` wide (`None`: no terminal). Where it
+    /// does not fit, the lateness grid keeps the columns that fit, the most telling first (p50,
+    /// p99, max, p99.9, p90, mean, p99.99, min; three at least), and the other lines wrap at
+    /// word boundaries under their label's column, so nothing is left to the terminal to wrap
+    /// mid-word.
+    pub fn table_for(&self, columns: Option<usize>) -> String {
+        let full = self.render(&Column::ALL, None);
+        let Some(width) = columns else {
+            return full;
+        };
+        if full.lines().all(|line| line.chars().count() <= width) {
+            return full;
+        }
+        // A row is 18 columns of name and count, then 10 a cell (the last one's mark column
+        // left blank at the end).
+        let fit = (width.saturating_sub(17) / 10).clamp(3, Column::ALL.len());
+        let kept = &Column::BY_IMPORTANCE[..fit];
+        let columns: Vec<Column> = Column::ALL
+            .into_iter()
+            .filter(|column| kept.contains(column))
+            .collect();
+        self.render(&columns, Some(width))
+    }
+
+    /// The table with these lateness `columns`, its other lines wrapped to `width` if given.
+    fn render(&self, columns: &[Column], width: Option<usize>) -> String {
+        let mut t = Page {
+            text: String::new(),
+            line: String::new(),
+            width,
+        };
         let s = &self.settings;
         let pace = match (s.window, s.interval_ms) {
             (Some(window), _) => format!("{window} in flight each"),
@@ -331,7 +364,7 @@ impl Report {
             "rate         {:.0} echo lines/s, {:.2}s in all{steady}",
             self.echo_lines_per_s, self.elapsed_s
         );
-        self.lateness_rows(&mut t);
+        self.lateness_rows(&mut t, columns);
         if let Some(cpu) = &self.bench_cpu {
             let _ = writeln!(
                 t,
@@ -350,7 +383,7 @@ impl Report {
             let _ = writeln!(t, "wrong line   {example}");
         }
         let _ = writeln!(t, "result       {}", self.result());
-        t
+        t.text
     }
 
     /// The warning when the bench fell behind its schedule by more than a tenth of the interval
@@ -381,7 +414,7 @@ impl Report {
         }
     }
 
-    fn lateness_rows(&self, t: &mut String) {
+    fn lateness_rows(&self, t: &mut Page, columns: &[Column]) {
         let l = &self.lateness;
         if l.all.count == 0 {
             let _ = writeln!(t, "lateness     no echoes heard");
@@ -394,13 +427,12 @@ impl Report {
             }
         };
         let _ = writeln!(t, "lateness     {from}, in ms");
-        let _ = write!(t, "  {:<9}{:>7}", "", "count");
-        for heading in ["min", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"] {
+        let mut heading = format!("  {:<9}{:>7}", "", "count");
+        for column in columns {
             // Each cell has a column after it for a mark.
-            let _ = write!(t, " {heading:>8} ");
+            let _ = write!(heading, " {:>8} ", column.heading());
         }
-        t.truncate(t.trim_end_matches(' ').len());
-        t.push('\n');
+        t.row(&heading);
         // The smallest percentile marked in any row: the footnote says what it needs.
         let mut marked: Option<Quantile> = None;
         for (name, p) in l.voices().into_iter().chain([("all", &l.all)]) {
@@ -408,32 +440,29 @@ impl Report {
             if self.settings.expect == Expect::Plain && matches!(name, "upper" | "lower") {
                 continue;
             }
-            let _ = write!(t, "  {name:<9}{:>7}", p.count);
+            let mut row = format!("  {name:<9}{:>7}", p.count);
             if p.count == 0 {
-                let _ = writeln!(t, "  no echoes heard");
+                row.push_str("  no echoes heard");
+                t.row(&row);
                 continue;
             }
-            let percentiles = Quantile::ALL.map(|quantile| {
-                if p.too_few_samples_for.contains(&quantile) {
-                    marked = Some(marked.map_or(quantile, |m| m.min(quantile)));
-                    format!("{}*", number(p.at(quantile)))
-                } else {
-                    format!("{} ", number(p.at(quantile)))
-                }
-            });
-            let cells = [
-                format!("{} ", number(p.min_ms)),
-                format!("{} ", number(p.mean_ms)),
-            ]
-            .into_iter()
-            .chain(percentiles)
-            .chain([format!("{} ", number(p.max_ms))]);
-            for cell in cells {
-                let _ = write!(t, " {cell:>9}");
+            for &column in columns {
+                let cell = match column {
+                    Column::Min => number(p.min_ms),
+                    Column::Mean => number(p.mean_ms),
+                    Column::Max => number(p.max_ms),
+                    Column::At(quantile) => number(p.at(quantile)),
+                };
+                let mark = match column {
+                    Column::At(quantile) if p.too_few_samples_for.contains(&quantile) => {
+                        marked = Some(marked.map_or(quantile, |m| m.min(quantile)));
+                        '*'
+                    }
+                    _ => ' ',
+                };
+                let _ = write!(row, " {cell:>8}{mark}");
             }
-            // The last cell's room for a mark.
-            t.truncate(t.trim_end_matches(' ').len());
-            t.push('\n');
+            t.row(&row);
         }
         if let Some(smallest) = marked {
             let _ = writeln!(
@@ -497,6 +526,125 @@ pub fn delay_looks_longer_by(from_send: &LatenessReport, delay_ms: f64) -> Optio
     }
     let step = crate::duration::round_estimate(std::time::Duration::from_secs_f64(step / 1000.0));
     Some(step.as_secs_f64() * 1000.0)
+}
+
+/// A column of the lateness grid after the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Min,
+    Mean,
+    At(Quantile),
+    Max,
+}
+
+impl Column {
+    /// Every column, in the grid's order.
+    const ALL: [Column; 8] = [
+        Column::Min,
+        Column::Mean,
+        Column::At(Quantile::P50),
+        Column::At(Quantile::P90),
+        Column::At(Quantile::P99),
+        Column::At(Quantile::P999),
+        Column::At(Quantile::P9999),
+        Column::Max,
+    ];
+
+    /// Every column, those a narrow grid keeps first.
+    const BY_IMPORTANCE: [Column; 8] = [
+        Column::At(Quantile::P50),
+        Column::At(Quantile::P99),
+        Column::Max,
+        Column::At(Quantile::P999),
+        Column::At(Quantile::P90),
+        Column::Mean,
+        Column::At(Quantile::P9999),
+        Column::Min,
+    ];
+
+    fn heading(self) -> &'static str {
+        match self {
+            Column::Min => "min",
+            Column::Mean => "mean",
+            Column::At(quantile) => quantile.heading(),
+            Column::Max => "max",
+        }
+    }
+}
+
+/// Where the table is written: whole lines, each wrapped to `width` (if given) at word
+/// boundaries under the label's column, and the lateness grid's rows, never wrapped.
+struct Page {
+    text: String,
+    /// The line being written, until its `\n`.
+    line: String,
+    width: Option<usize>,
+}
+
+/// Where a wrapped line's rows after the first begin: under the text after the label.
+const LABEL_WIDTH: usize = 13;
+
+impl Page {
+    /// A row of the lateness grid, as it is (but for the blanks at its end).
+    fn row(&mut self, row: &str) {
+        self.text.push_str(row.trim_end_matches(' '));
+        self.text.push('\n');
+    }
+
+    fn end_line(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        match self.width {
+            Some(width) => {
+                for row in wrap(&line, width, LABEL_WIDTH) {
+                    self.row(&row);
+                }
+            }
+            None => self.row(&line),
+        }
+    }
+}
+
+impl Write for Page {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut lines = s.split('\n');
+        if let Some(first) = lines.next() {
+            self.line.push_str(first);
+        }
+        for next in lines {
+            self.end_line();
+            self.line.push_str(next);
+        }
+        Ok(())
+    }
+}
+
+/// `line` in rows of at most `width` characters, broken at spaces (after the first `indent`
+/// characters, the label), each row after the first indented by `indent`. A word longer than a
+/// row is cut.
+fn wrap(line: &str, width: usize, indent: usize) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    loop {
+        let lead = if rows.is_empty() { 0 } else { indent };
+        let room = width.saturating_sub(lead).max(1);
+        let rest = &chars[start..];
+        let indent_text = " ".repeat(lead);
+        if rest.len() <= room {
+            rows.push(format!("{indent_text}{}", rest.iter().collect::<String>()));
+            return rows;
+        }
+        // The last space that leaves something before it (beyond the label, on the first row).
+        let least = if rows.is_empty() { indent + 1 } else { 1 };
+        let cut = (least..=room).rev().find(|&i| rest[i] == ' ');
+        let (end, next) = cut.map_or((room, room), |i| (i, i + 1));
+        let row: String = rest[..end].iter().collect();
+        rows.push(format!("{indent_text}{}", row.trim_end()));
+        start += next;
+        while chars.get(start) == Some(&' ') {
+            start += 1;
+        }
+    }
 }
 
 impl LatenessReport {
@@ -864,6 +1012,29 @@ mod tests {
             t.ends_with("FAILED: 1 connection failed, 1 connection dropped\n"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn lines_wrap_at_spaces_under_the_label_and_a_long_word_is_cut() {
+        assert_eq!(
+            wrap("rate         4 echo lines/s, 5.00s in all", 24, 13),
+            [
+                "rate         4 echo",
+                "             lines/s,",
+                "             5.00s in",
+                "             all"
+            ]
+        );
+        assert_eq!(
+            wrap("wrong line   \"aaaaaaaaaaaaaaaaaaaa\"", 20, 13),
+            [
+                "wrong line   \"aaaaaa",
+                "             aaaaaaa",
+                "             aaaaaaa",
+                "             \""
+            ]
+        );
+        assert_eq!(wrap("short", 20, 13), ["short"]);
     }
 
     #[test]

@@ -488,6 +488,62 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
     }
 
     #[test]
+    fn at_sixty_columns_the_table_keeps_four_lateness_columns_and_wraps_its_lines_by_word() {
+        let r = troubled_run();
+        let narrow = r.table_for(Some(60));
+        assert_eq!(
+            narrow,
+            "\
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every
+             250ms, server delay 1s
+connections  3 made, 2 failed, 2 dropped (of 5 attempted)
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50
+             0.040ms, p99 0.060ms, max 0.060ms
+echo lines   24 expected, 16 received, 8 missing, 2 wrong
+             1 out of order, 1 early by up to 2.000ms (is
+             the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
+lateness     from the planned send (each shout's place on
+             the schedule), in ms
+             count      p50       p99     p99.9       max
+  upper          2    0.100     0.300*    0.300*    0.300
+  original       1    0.200*    0.200*    0.200*    0.200
+  lower          1    1.000*    1.000*    1.000*    1.000
+  all            4    0.200     1.000*    1.000*    1.000
+             * too few samples for that percentile (p50
+             needs 2): it is the max
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original /
+             lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core,
+             93750.00us per echo line, peak RSS 20.0 MB
+error        2 x connect to 127.0.0.1:7: refused
+error        1 x read: reset
+error        1 x server closed the connection with 5 echo
+             lines owed
+wrong line   \"\\tbad\\n\"
+wrong line   \"\\t SHOUT C1 N9\\n\"
+result       FAILED: 8 missing, 2 wrong, 1 early, 2
+             connections failed, 2 connections dropped
+"
+        );
+        for width in [50, 60, 80, 100] {
+            let table = r.table_for(Some(width));
+            for line in table.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line:?}\n{table}");
+            }
+        }
+        // At 80, two more columns; where the whole table fits, it is the table.
+        let at_80 = r.table_for(Some(80));
+        assert!(
+            at_80.contains("count     mean       p50       p90       p99     p99.9       max\n"),
+            "{at_80}"
+        );
+        assert_eq!(r.table_for(Some(120)), r.table());
+        assert_eq!(r.table_for(None), r.table());
+    }
+
+    #[test]
     fn a_clean_run_passes() {
         let t0 = Instant::now();
         let outcomes = [Outcome {
