@@ -520,21 +520,28 @@ mod bar {
     /// The spinner's frames, as progress.rs draws them.
     const SPINNER: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
 
+    /// The demo's last line on a terminal, after an empty one.
+    const NEXT_STEP: &str =
+        "\n\nNext: run `echoctl serve` here, and `echoctl connect` in another terminal.";
+
     /// Plays the sequential session at 200ms with `stdout_on_pty` (else piped) and stderr on a
     /// pty `columns` wide; returns what the pty received and what went to the pipe.
     async fn play(columns: u16, stdout_on_pty: bool, term: &str) -> (Vec<u8>, Vec<u8>) {
+        play_with(columns, stdout_on_pty, term, &["--color", "never"]).await
+    }
+
+    /// [`play`], with `extra` arguments instead of `--color never`.
+    async fn play_with(
+        columns: u16,
+        stdout_on_pty: bool,
+        term: &str,
+        extra: &[&str],
+    ) -> (Vec<u8>, Vec<u8>) {
         let (terminal, screen) = pty(columns);
         let mut command = echoctl();
         command
-            .args([
-                "demo",
-                "--mode",
-                "sequential",
-                "--delay",
-                "200ms",
-                "--color",
-                "never",
-            ])
+            .args(["demo", "--mode", "sequential", "--delay", "200ms"])
+            .args(extra)
             .env("TERM", term)
             .stdin(Stdio::null())
             .stderr(terminal.try_clone().expect("dup the terminal"));
@@ -602,7 +609,10 @@ mod bar {
                 "{frame:?}"
             );
         }
-        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+        assert_eq!(
+            screen(&shown, 40).trim_end(),
+            format!("{}{NEXT_STEP}", SEQUENTIAL.trim_end())
+        );
     }
 
     /// A dumb terminal cannot redraw a line in place: no bar at all, only the transcript's
@@ -621,6 +631,49 @@ mod bar {
             !text.chars().any(|c| SPINNER.contains(c)),
             "no spinner: {text:?}"
         );
-        assert_eq!(text.replace("\r\n", "\n").trim_end(), SEQUENTIAL.trim_end());
+        assert_eq!(
+            text.replace("\r\n", "\n").trim_end(),
+            format!("{}{NEXT_STEP}", SEQUENTIAL.trim_end())
+        );
+    }
+
+    /// What to try next is said on a terminal, dimmed, after the `^D`; never in a transcript
+    /// piped away, nor beside a picture.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_next_step_is_suggested_on_a_terminal_only() {
+        let (shown, _) = play_with(100, true, "xterm", &["--color", "always"]).await;
+        let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        let mut terminal = vt100::Parser::new(size(50), size(100), 0);
+        terminal.process(&shown);
+        let rows: Vec<String> = terminal.screen().rows(0, 100).collect();
+        let last = rows.iter().rposition(|row| !row.trim().is_empty());
+        let last = last.unwrap_or_else(|| panic!("an empty screen: {rows:?}"));
+        assert_eq!(
+            rows[last - 2..=last],
+            ["^D", "", NEXT_STEP.trim_start()],
+            "after the session, an empty line and what to try next"
+        );
+        let first = terminal
+            .screen()
+            .cell(u16::try_from(last).unwrap(), 0)
+            .unwrap();
+        assert!(first.dim(), "dimmed");
+        let (_, piped) = play(80, false, "xterm").await;
+        assert_eq!(String::from_utf8_lossy(&piped), SEQUENTIAL);
+        let picture =
+            std::env::temp_dir().join(format!("echoctl-demo-next-{}.svg", std::process::id()));
+        let (shown, _) = play_with(
+            100,
+            true,
+            "xterm",
+            &["--color", "never", "--svg", picture.to_str().unwrap()],
+        )
+        .await;
+        let _ = std::fs::remove_file(&picture);
+        assert_eq!(
+            screen(&shown, 100).trim_end(),
+            SEQUENTIAL.trim_end(),
+            "with a picture, the transcript alone"
+        );
     }
 }
