@@ -65,8 +65,8 @@ impl ExitStatus {
             Usage => USAGE_TEXT,
             ServerNotice => {
                 "connect: the server ended the session with a notice (a line that is not an echo, \
-                 such as server is full, line longer than, or no complete line for); stderr \
-                 repeats it."
+                 such as server is full, line longer than, or no complete line for); piped, \
+                 stderr repeats it."
             }
             WaitExpired => {
                 "connect: --wait ran out: the server had not closed the connection that long \
@@ -109,7 +109,8 @@ impl ExitStatus {
             }
             (ServerNotice, "connect") => {
                 "The server ended the session with a notice, a last line that is not an echo \
-                 (server is full, line too long, idle, shutting down); stderr repeats it."
+                 (server is full, line too long, idle, shutting down). On a terminal it is shown \
+                 once, in the session; piped, stderr repeats it."
             }
             (WaitExpired, "connect") => {
                 "--wait ran out: the server had not closed the connection that long after the \

@@ -85,6 +85,9 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
             "the server closed the connection before the end of input"
         )),
+        // On a terminal the notice was shown in the session, as the server's line: once is
+        // enough. Piped, stdout may be a file: stderr says it again.
+        SessionEnd::Notice(_) if interactive => Ok(ExitStatus::ServerNotice),
         SessionEnd::Notice(notice) => {
             Err(ExitError::new(ExitStatus::ServerNotice, notice_message(&notice)).into())
         }
