@@ -13,8 +13,8 @@
 //! The `floor` scenario is the steady load against a server with `--delay 0`: its lateness is
 //! what this machine and bench resolve without a timer, in the same run, and every timed figure
 //! is also given as a ratio to it (and to Go's with `--go`). With `--svg DIR`, each scenario with
-//! echoes gets a chart, `DIR/bench-SCENARIO.svg`, of lateness by percentile per voice, echoctl's
-//! curves solid and Go's dashed, from the run with the median p99 (each run writes its
+//! echoes gets a chart, `DIR/bench-SCENARIO.svg`, of lateness by percentile per voice and of all
+//! three (drawn as `bench --svg` draws a run), echoctl's curves solid and Go's dashed, from the run with the median p99 (each run writes its
 //! distribution with `echoctl bench --percentiles` into cargo's scratch directory).
 //!
 //! With `--go`, `benches/go/reverb.go` (the book's reverb1 and reverb2, with flags for the
@@ -41,8 +41,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use echoctl::bench::chart::{self, Curve, VOICE_COLORS};
+use echoctl::bench::chart::{self, Distribution};
 use echoctl::bench::hgrm;
+use echoctl_core::plural::counted;
 use serde_json::Value;
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -401,31 +402,37 @@ fn write_chart(
         if f(&run.bench, &["echo_lines", "received"]) == 0.0 {
             return Ok(None);
         }
-        for ((voice, name), color) in ["upper", "original", "lower"]
-            .into_iter()
-            .zip(hgrm::VOICE_NAMES)
-            .zip(VOICE_COLORS)
-        {
-            let path = hgrm::voice_path(&run.percentiles, name);
+        // The distribution of one voice, or of all three (`run.hgrm` itself).
+        let distribution = |name: Option<&str>| -> Result<Distribution, String> {
+            let path = match name {
+                Some(name) => hgrm::voice_path(&run.percentiles, name),
+                None => run.percentiles.clone(),
+            };
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let steps = hgrm::parse(&text)?;
-            let p99 = f(&run.bench, &["lateness", voice, "p99_ms"]);
-            curves.push(Curve {
-                label: format!("{} {voice} (p99 {p99:.2} ms)", server.name()),
-                class: format!(
-                    "{} {voice}",
-                    server
-                        .name()
-                        .to_lowercase()
-                        .replace(" (baseline)", "-baseline")
-                ),
-                color,
-                dashed: !matches!(server, Server::Echoctl),
+            Ok(Distribution {
+                p99_ms: f(&run.bench, &["lateness", name.unwrap_or("all"), "p99_ms"]),
                 count: steps.last().map_or(0, |s| s.total_count),
                 points: chart::points_of_steps(&steps),
-            });
-        }
+            })
+        };
+        let [upper, original, lower] = hgrm::VOICE_NAMES;
+        let voices = [
+            distribution(Some(upper))?,
+            distribution(Some(original))?,
+            distribution(Some(lower))?,
+        ];
+        let class = server
+            .name()
+            .to_lowercase()
+            .replace(" (baseline)", "-baseline");
+        curves.extend(chart::run_curves(
+            Some((server.name(), &class)),
+            voices,
+            distribution(None)?,
+            !matches!(server, Server::Echoctl),
+        ));
     }
     if curves.is_empty() {
         return Ok(None);
@@ -607,7 +614,7 @@ fn one_line(r: &Run) -> String {
         .as_f64()
         .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {:.0} context switches | bench CPU {:.0}%{slip}",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {} | bench CPU {:.0}%{slip}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -620,7 +627,7 @@ fn one_line(r: &Run) -> String {
             "-".into()
         },
         r.server_cpu_s,
-        r.server_context_switches,
+        counted(r.server_context_switches.round(), "context switch"),
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
 }
@@ -674,7 +681,8 @@ fn print_table(
         machine()
     );
     println!(
-        "medians of {runs} runs unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        "medians of {} unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        counted(runs, "run"),
         took.as_secs_f64()
     );
     println!();

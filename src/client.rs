@@ -31,6 +31,7 @@ use crate::net::Stream;
 pub(crate) use echoctl_core::client::SessionEnd;
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::client::{ClientSession, Settings};
+use echoctl_core::plural::counted;
 
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
@@ -235,7 +236,7 @@ where
         session.end_of_input(Instant::now());
         session.owed()
     };
-    tracing::debug!("input closed; waiting for {owed} echoes");
+    tracing::debug!("input closed; waiting for {}", counted(owed, "echo"));
     let _ = ended.send(());
     to_server.shutdown().await
 }

@@ -376,12 +376,20 @@ impl<'a> Driver<'a> {
             Ok(()) => (false, None),
             Err(error) => (true, Some(error)),
         };
+        let owed = self.ledger.owed();
+        let not_yet_due = if self.cut {
+            let grace = self.shared.config.grace;
+            self.ledger.not_yet_due(Instant::now(), grace)
+        } else {
+            0
+        };
         Outcome {
             made: true,
             dropped,
             error,
             counts: self.ledger.counts(),
-            missing: self.ledger.owed(),
+            missing: owed - not_yet_due,
+            not_yet_due,
             first_send: self.first_send,
             last_send: self.last_send,
             last_heard: self.last_heard,

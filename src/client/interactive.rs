@@ -36,6 +36,7 @@ use unicode_width::UnicodeWidthChar;
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::echo::ECHO_PREFIX;
 use echoctl_core::lines::without_line_end;
+use echoctl_core::plural::counted;
 use echoctl_core::timeline::label;
 
 use super::{SessionEnd, SharedSession, lock, sleep_until_some};
@@ -103,6 +104,7 @@ pub(crate) async fn run(
     let mut screen = Screen {
         printer: Some(printer),
         pending: VecDeque::new(),
+        handing: None,
         last_handed: None,
         status: None,
         painter,
@@ -168,7 +170,7 @@ pub(crate) async fn run(
                         session.end_of_input(Instant::now());
                         session.owed()
                     };
-                    tracing::debug!("input closed; waiting for {owed} echoes");
+                    tracing::debug!("input closed; waiting for {}", counted(owed, "echo"));
                     if let Err(e) = screen.print(Vec::new(), owed) {
                         break Err(e).context("cannot write to the terminal");
                     }
@@ -261,11 +263,24 @@ fn terminal_columns() -> Option<usize> {
         .map(|(_, columns)| usize::from(columns))
 }
 
-/// Cuts a painted line into rows of at most `columns` cells. The editor's printer counts one row
-/// per line it prints, so a longer line, wrapped by the terminal, would be partly drawn over when
-/// the edited line is redrawn. Escape sequences take no cell; the styles in force at a cut are
-/// reset before it and set again after it, so each row is painted as the whole line was.
+/// How many rows a painted line takes on a terminal `columns` wide, which wraps it. A line that
+/// fills its last row to the edge is given one more: some terminals move to the next row as soon
+/// as the last column is written.
+fn rows_taken(line: &str, columns: usize) -> usize {
+    let (rows, last_width) = wrap_measured(line, columns);
+    rows.len() + usize::from(last_width >= columns)
+}
+
+/// Cuts a painted line into rows of at most `columns` cells, as a terminal wraps it (for the
+/// status line, kept to one row, and to count the rows a line takes). Escape sequences take no
+/// cell; the styles in force at a cut are reset before it and set again after it, so each row
+/// is painted as the whole line was.
 fn wrap(line: &str, columns: usize) -> Vec<String> {
+    wrap_measured(line, columns).0
+}
+
+/// [`wrap`], and the cells the last row takes.
+fn wrap_measured(line: &str, columns: usize) -> (Vec<String>, usize) {
     let columns = columns.max(1);
     let mut rows = Vec::new();
     let mut row = String::new();
@@ -306,20 +321,40 @@ fn wrap(line: &str, columns: usize) -> Vec<String> {
         width += cells;
     }
     rows.push(row);
-    rows
+    (rows, width)
 }
 
 /// What the session prints, and where: through the editor's printer while it runs, directly
 /// (under the status line) once it has returned.
+///
+/// Every line is printed whole, however wide, and the terminal wraps it, so that when the
+/// terminal is resized it reflows the line like any other output. The editor's printer, though,
+/// counts one row per line it prints and redraws the edited line on the row after: a line
+/// wrapped onto more rows would be partly drawn over. So a line of `n` rows is handed over as
+/// `n − 1` empty lines, one at a time, which make its rows below the edited line, then the line
+/// itself, written from the first of them (the cursor moved up `n − 1` rows): the printer's
+/// count is right, and the line is one line to the terminal.
 struct Screen {
     printer: Option<ExternalPrinter<String>>,
-    /// Rows waiting for the editor to take the one before (see [`Screen::pump`]).
+    /// Lines waiting for the editor to take the one before (see [`Screen::pump`]).
     pending: VecDeque<String>,
+    /// The line being handed to the editor, row by row.
+    handing: Option<Handing>,
     /// When the last row was handed to the editor.
     last_handed: Option<Instant>,
     /// The status line on the bottom row, once input has ended.
     status: Option<String>,
     painter: Painter,
+}
+
+/// A line being handed to the editor's printer (see [`Screen`]).
+#[derive(Debug)]
+struct Handing {
+    line: String,
+    /// Empty lines handed for it so far: the rows made for it.
+    rows_made: usize,
+    /// The line itself has been handed.
+    handed: bool,
 }
 
 impl Screen {
@@ -334,10 +369,12 @@ impl Screen {
     }
 
     fn has_pending(&self) -> bool {
-        self.printer.is_some() && !self.pending.is_empty()
+        let handing = self.handing.as_ref().is_some_and(|handing| !handing.handed);
+        self.printer.is_some() && (handing || !self.pending.is_empty())
     }
 
-    /// Hands the editor the next pending row, once it has taken the one before.
+    /// Hands the editor the next row: an empty line made for the line being handed, or the line,
+    /// once it has taken the one before.
     ///
     /// One row at a time: after printing a batch of rows the editor checks where the cursor is,
     /// and asks the terminal before its own output of the batch has reached it (the question
@@ -357,33 +394,54 @@ impl Screen {
         if paused || !printer.receiver().is_empty() {
             return;
         }
-        if let Some(row) = self.pending.pop_front() {
-            // Capacity is never reached: the printer holds at most this one row.
-            let _ = printer.sender().try_send(row);
-            self.last_handed = Some(Instant::now());
+        // The printer is empty: what was handed last has been printed.
+        if self.handing.as_ref().is_some_and(|handing| handing.handed) {
+            self.handing = None;
         }
+        if self.handing.is_none() {
+            let Some(line) = self.pending.pop_front() else {
+                return;
+            };
+            self.handing = Some(Handing {
+                line,
+                rows_made: 0,
+                handed: false,
+            });
+        }
+        let Some(handing) = self.handing.as_mut() else {
+            return;
+        };
+        // Measured now, so that a resize while rows are being made is taken into account.
+        let rows = terminal_columns().map_or(1, |columns| rows_taken(&handing.line, columns));
+        let row = if handing.rows_made + 1 < rows {
+            handing.rows_made += 1;
+            // The printer splits what it is handed into lines, and an empty string has none: an
+            // empty line is a line end.
+            "\n".to_string()
+        } else {
+            handing.handed = true;
+            match handing.rows_made {
+                0 => handing.line.clone(),
+                up => format!("\x1b[{up}A{}", handing.line),
+            }
+        };
+        // Capacity is never reached: the printer holds at most this one row.
+        let _ = printer.sender().try_send(row);
+        self.last_handed = Some(Instant::now());
     }
 
     /// Prints `lines` above the edited line or the status line; then, once input has ended,
     /// the status of the `owed` echoes.
     fn print(&mut self, lines: Vec<String>, owed: u64) -> io::Result<()> {
         if self.printer.is_some() {
-            let columns = terminal_columns();
-            let rows = lines.iter().flat_map(|line| match columns {
-                // One cell short of the width: the editor counts a row filled to the last
-                // column as two.
-                Some(columns) => wrap(line, columns.saturating_sub(1)),
-                None => vec![line.clone()],
-            });
-            self.pending.extend(rows);
+            self.pending.extend(lines);
             self.pump();
             return Ok(());
         }
         let status = if owed == 0 {
             "waiting for the server to close; Ctrl-C to stop".to_string()
         } else {
-            let s = if owed == 1 { "" } else { "es" };
-            format!("waiting for {owed} echo{s}; Ctrl-C to stop")
+            format!("waiting for {}; Ctrl-C to stop", counted(owed, "echo"))
         };
         // On one row, or clearing it would leave the rest behind.
         let status = match terminal_columns() {
@@ -414,10 +472,17 @@ impl Screen {
         let Some(printer) = self.printer.take() else {
             return;
         };
-        let mut queued: Vec<String> = printer.receiver().try_iter().collect();
-        queued.extend(self.pending.drain(..));
-        if !queued.is_empty() {
-            let _ = self.write_direct(&queued);
+        // A row still in the printer is the line being handed, or an empty line made for it.
+        let unprinted = printer.receiver().try_iter().count() > 0;
+        let mut lines = Vec::new();
+        if let Some(handing) = self.handing.take()
+            && (unprinted || !handing.handed)
+        {
+            lines.push(handing.line);
+        }
+        lines.extend(self.pending.drain(..));
+        if !lines.is_empty() {
+            let _ = self.write_direct(&lines);
         }
     }
 
@@ -583,6 +648,30 @@ mod tests {
             ["    \x1b[96;1mHE\x1b[0m", "\x1b[96;1mLLO\x1b[0m"]
         );
         assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn a_line_takes_the_rows_the_terminal_wraps_it_into() {
+        assert_eq!(rows_taken("    HELLO", 80), 1);
+        assert_eq!(rows_taken("    HELLO", 6), 2);
+        assert_eq!(
+            rows_taken("abcdef", 3),
+            3,
+            "a row filled to the edge, and one for the cursor"
+        );
+        assert_eq!(rows_taken("abcde", 3), 2);
+        assert_eq!(
+            rows_taken("日本語", 5),
+            2,
+            "a wide character at the edge goes to the next row"
+        );
+        assert_eq!(
+            rows_taken("    \x1b[96;1mHELLO\x1b[0m", 8),
+            2,
+            "escapes take no cell"
+        );
+        assert_eq!(rows_taken("    \x1b[96;1mHELLO\x1b[0m", 10), 1);
+        assert_eq!(rows_taken("", 10), 1);
     }
 
     #[test]

@@ -19,9 +19,9 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
         tracing::warn!(
-            "open files are limited to {limit}, too few for {} connections: connects will fail \
+            "open files are limited to {limit}, too few for {}: connects will fail \
              (raise the hard limit, e.g. `ulimit -Hn`, as root)",
-            config.connections
+            echoctl_core::plural::counted(config.connections, "connection")
         );
     }
     // The files are created before the run, so that a path that cannot be written fails at once
@@ -66,7 +66,14 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let shown = if options.json {
         writeln!(stdout, "{}", report.json())
     } else {
-        write!(stdout, "{}", report.table())
+        // Fitted to a terminal's width, so the terminal has nothing to wrap mid-word.
+        let columns = std::io::stdout()
+            .is_terminal()
+            .then(|| console::Term::stdout().size_checked())
+            .flatten()
+            .map(|(_, columns)| usize::from(columns))
+            .filter(|&columns| columns > 0);
+        write!(stdout, "{}", report.table_for(columns))
     };
     let status = if report.cut_short {
         ExitStatus::Interrupted
@@ -124,7 +131,7 @@ fn show_progress(
     config: &BenchConfig,
     progress: Arc<Progress>,
 ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5, false));
+    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5));
     if let Ok(style) = ProgressStyle::with_template("{msg}") {
         bar.set_style(style);
     }

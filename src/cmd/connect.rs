@@ -10,6 +10,7 @@ use crate::signals;
 use crate::term;
 use crate::timeline;
 use echoctl_core::client::Settings;
+use echoctl_core::plural::counted;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
@@ -84,6 +85,9 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
             "the server closed the connection before the end of input"
         )),
+        // On a terminal the notice was shown in the session, as the server's line: once is
+        // enough. Piped, stdout may be a file: stderr says it again.
+        SessionEnd::Notice(_) if interactive => Ok(ExitStatus::ServerNotice),
         SessionEnd::Notice(notice) => {
             Err(ExitError::new(ExitStatus::ServerNotice, notice_message(&notice)).into())
         }
@@ -102,7 +106,9 @@ fn why(end: &SessionEnd) -> String {
         }
         SessionEnd::ServerClosedFirst => "the server closed the connection first".into(),
         SessionEnd::Notice(notice) => notice_message(notice),
-        SessionEnd::WaitExpired { owed } => format!("--wait ran out with {owed} echoes owed"),
+        SessionEnd::WaitExpired { owed } => {
+            format!("--wait ran out with {} owed", counted(*owed, "echo"))
+        }
         SessionEnd::Interrupted => "interrupted".into(),
     }
 }
@@ -119,10 +125,10 @@ fn wait_message(wait: Option<Duration>, owed: u64) -> String {
     let waited = wait.map_or_else(String::new, |wait| {
         format!(" {}", echoctl_core::duration::format(wait))
     });
-    let s = if owed == 1 { "" } else { "es" };
     format!(
         "the server had not closed the connection --wait{waited} after the end of input \
-         ({owed} echo{s} still owed)"
+         ({} still owed)",
+        counted(owed, "echo")
     )
 }
 
@@ -133,7 +139,7 @@ fn draw_timeline(recording: &Recording, color: ColorChoice, env: &ColorEnv) {
     }
     let delay = recording
         .estimate_delay()
-        .map_or(UNKNOWN_DELAY, round_estimate);
+        .map_or(UNKNOWN_DELAY, echoctl_core::duration::round_estimate);
     let chart = Timeline::new(recording, None, delay);
     let axis = Axis::common(&[&chart], Duration::ZERO);
     let stderr = console::Term::stderr();
@@ -149,38 +155,9 @@ fn draw_timeline(recording: &Recording, color: ColorChoice, env: &ColorEnv) {
     eprint!("{}", timeline::terminal::render(&chart, &axis, options));
 }
 
-/// An estimated delay to two significant digits, at least a millisecond: the server's delay is
-/// a round number, and the estimate (the smallest gap between two voices) is a little off it.
-fn round_estimate(estimate: Duration) -> Duration {
-    let micros = estimate.as_micros();
-    if micros < 1_000 {
-        return estimate;
-    }
-    let mut unit = 1_000u128;
-    while micros / unit >= 100 {
-        unit *= 10;
-    }
-    let rounded = (micros + unit / 2) / unit * unit;
-    Duration::from_micros(u64::try_from(rounded).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_estimated_delay_is_rounded_to_what_a_server_is_given() {
-        let ms = Duration::from_millis;
-        assert_eq!(round_estimate(Duration::from_micros(699_378)), ms(700));
-        assert_eq!(round_estimate(Duration::from_micros(249_600)), ms(250));
-        assert_eq!(round_estimate(Duration::from_micros(1_003_000)), ms(1000));
-        assert_eq!(round_estimate(Duration::from_micros(55_200)), ms(55));
-        assert_eq!(round_estimate(Duration::from_micros(9_600)), ms(10));
-        assert_eq!(
-            round_estimate(Duration::from_micros(300)),
-            Duration::from_micros(300)
-        );
-    }
 
     #[test]
     fn a_notice_is_said_once_without_the_servers_prefix() {

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use echoctl_core::plural::counted;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep, timeout};
@@ -124,7 +125,8 @@ impl Listener {
                     unreported += 1;
                     if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                         tracing::warn!(
-                            "accept failed {unreported} time(s): {e}; retrying in {}",
+                            "accept failed {}: {e}; retrying in {}",
+                            counted(unreported, "time"),
                             echoctl_core::duration::format(backoff)
                         );
                         last_report = Some(Instant::now());
@@ -141,8 +143,8 @@ impl Listener {
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
             self.stats.connections_refused.fetch_add(1, Relaxed);
             tracing::warn!(
-                "{peer}: refused, server full ({} connections, --max-connections)",
-                self.config.max_connections
+                "{peer}: refused, server full ({}, --max-connections)",
+                counted(self.config.max_connections, "connection")
             );
             if let Ok(refusing) = self.refusals.clone().try_acquire_owned() {
                 let max_connections = self.config.max_connections;
@@ -208,7 +210,8 @@ impl Listener {
         let open = self.tracker.len();
         if open > 0 {
             tracing::info!(
-                "shutting down: delivering echoes in flight on {open} connection(s), for up to {}",
+                "shutting down: delivering echoes in flight on {}, for up to {}",
+                counted(open, "connection"),
                 echoctl_core::duration::format(self.config.grace)
             );
         }
@@ -217,8 +220,8 @@ impl Listener {
             .is_err()
         {
             tracing::warn!(
-                "grace period over; closing {} connection(s) with echoes still owed",
-                self.tracker.len()
+                "grace period over; closing {} with echoes still owed",
+                counted(self.tracker.len(), "connection")
             );
             self.shutdown.abort.cancel();
             self.tracker.wait().await;

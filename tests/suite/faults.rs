@@ -480,7 +480,7 @@ async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
         (&["stall-after=4lines"], "0 closed early, 4 stalled", true),
         (&["drop=30%"], "FAILED: ", true),
         (&["corrupt=30%"], "one byte off an echo owed", true),
-        (&["latency=150ms"], "36 late (over 100 ms past due)", false),
+        (&["latency=150ms"], "36 late (over 100ms past due)", false),
     ];
     let mut runs = tokio::task::JoinSet::new();
     for (faults, wanted, fails) in cases {

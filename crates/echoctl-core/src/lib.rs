@@ -17,6 +17,7 @@
 //! * [`fault`] is the server's faults on purpose: the specs, each connection's draw and what its
 //!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
+//! * [`plural`] counts things in messages (`1 connection`, `2 echoes`);
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
@@ -32,6 +33,7 @@ pub mod echo;
 pub mod escape;
 pub mod fault;
 pub mod lines;
+pub mod plural;
 pub mod schedule;
 pub mod script;
 pub mod session;

@@ -68,8 +68,8 @@ impl End {
     pub fn farewell(&self) -> Option<String> {
         match self {
             End::LineTooLong(e) => Some(format!(
-                "echoctl: {e}; closing the connection (the server's --max-line is {} bytes)\n",
-                e.max_line
+                "echoctl: {e}; closing the connection (the server's --max-line is {})\n",
+                crate::plural::counted(e.max_line, "byte")
             )),
             End::Idle(d) => Some(format!(
                 "echoctl: no complete line for {}; closing the connection\n",

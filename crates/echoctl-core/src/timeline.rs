@@ -395,11 +395,13 @@ fn nanos(nanos: u128) -> Duration {
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
-/// A tick's label: seconds, with no more decimals than it needs ("0", "0.05", "1.5").
-pub fn seconds(at: Duration) -> String {
-    let text = format!("{:.3}", at.as_secs_f64());
-    let text = text.trim_end_matches('0');
-    text.trim_end_matches('.').to_string()
+/// A time on a chart (a tick, a wait), to the millisecond, as every duration is printed
+/// ([`crate::duration::format`]): `0s`, `50ms`, `1.5s`.
+pub fn time_label(at: Duration) -> String {
+    let millis = (at.as_nanos() + 500_000) / 1_000_000;
+    crate::duration::format(Duration::from_millis(
+        u64::try_from(millis).unwrap_or(u64::MAX),
+    ))
 }
 
 #[cfg(test)]
@@ -561,9 +563,13 @@ mod tests {
         let thinned = axis.thinned(10);
         assert_eq!(thinned.ticks().count(), 11);
         assert_eq!(thinned.end, Duration::from_secs(60));
-        assert_eq!(
-            seconds(MS * 1500) + " " + &seconds(MS * 50) + " " + &seconds(Duration::ZERO),
-            "1.5 0.05 0"
-        );
+        let labels = [
+            MS * 1500,
+            MS * 50,
+            Duration::ZERO,
+            Duration::from_micros(1_499_600),
+        ]
+        .map(time_label);
+        assert_eq!(labels, ["1.5s", "50ms", "0s", "1.5s"]);
     }
 }
