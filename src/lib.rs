@@ -33,6 +33,7 @@ mod demo;
 mod exit;
 mod log_time;
 pub mod net;
+mod observe;
 mod paint;
 pub mod server;
 mod signals;
