@@ -613,6 +613,51 @@ async fn the_hex_dump_of_every_byte_is_hexdump_cs_row_for_row() {
     }
 }
 
+/// A dump with its times and the server's port as the docs show them.
+fn as_in_the_docs(dump: &str, addr: &str) -> String {
+    dump.lines()
+        .map(|line| match line.split_once(' ') {
+            Some((arrow @ ("<" | ">"), rest)) => {
+                let (_, rest) = rest.split_once(' ').expect("a time");
+                format!(
+                    "{arrow} 0.000000s {}\n",
+                    rest.replace(addr, "127.0.0.1:8000")
+                )
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_docs_hex_dump_is_what_connect_writes() {
+    let shown = crate::recipes::example("docs/trace.md", "trace-hex-dump");
+    let (command, dump) = shown.split_once('\n').expect("a command, then the dump");
+    assert_eq!(
+        command,
+        "$ printf 'Hello?\\n' | echoctl connect --hex-dump - 2>&1 >/dev/null"
+    );
+    // Echoes far enough apart that each is read on its own, as the docs show them.
+    let server = serve(&["--delay", "100ms"]).await;
+    let mut client = echoctl()
+        .args(["connect", "--hex-dump", "-", &server.addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn connect");
+    let mut stdin = client.stdin.take().expect("stdin piped");
+    stdin.write_all(b"Hello?\n").await.expect("write");
+    drop(stdin);
+    let done = finish(client).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        as_in_the_docs(&done.stderr, &server.addr),
+        as_in_the_docs(dump, "127.0.0.1:8000")
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn trace_options_are_checked_before_anything_runs() {
     let refused = |args: &[&str]| {
