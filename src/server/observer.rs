@@ -1,6 +1,6 @@
 //! A connection watched from outside (`serve --trace`, `--hex-dump`): what it read, took and
 //! wrote, told as it happens to the trace (through a [`ServerRecorder`], the records its
-//! [`SessionTrace`] follows) and to the hex dump.
+//! [`SessionTrace`](echoctl_core::trace::SessionTrace) follows) and to the hex dump.
 //!
 //! A connection of a server that is not watched has none of this, and pays nothing for it but
 //! the check that it is not there.

@@ -389,6 +389,58 @@ async fn a_servers_trace_under_a_bench_holds_what_the_bench_sent() {
 }
 
 #[tokio::test]
+async fn connects_trace_is_its_side_of_the_session() {
+    let dir = TempDir::new("trace-connect");
+    let path = dir.0.join("connect.json");
+    let server = serve(&["--delay", "10ms"]).await;
+    let mut client = echoctl()
+        .arg("connect")
+        .arg("--trace")
+        .arg(&path)
+        .arg(&server.addr)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn connect");
+    let mut stdin = client.stdin.take().expect("stdin piped");
+    stdin.write_all(b"Hi\nYo\n").await.expect("write");
+    drop(stdin);
+    let done = finish(client).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let mut heard: Vec<&str> = done.stdout_text().lines().collect();
+    heard.sort_unstable();
+    assert_eq!(
+        heard,
+        ["\t HI", "\t Hi", "\t YO", "\t Yo", "\t hi", "\t yo"]
+    );
+    let addr = server.addr.clone();
+    server.stop().await;
+    let trace = check(&read(&path));
+    assert_eq!(
+        trace.processes.values().collect::<Vec<_>>(),
+        [&format!("connect to {addr}")]
+    );
+    let shouts = &trace.shouts[&1];
+    assert_eq!(
+        shouts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["Hi", "Yo"]
+    );
+    for shout in shouts {
+        assert_eq!(voices(shout), ["loud", "as sent", "quiet"], "{shout:?}");
+    }
+    let closed: Vec<&Value> = trace
+        .events
+        .iter()
+        .filter(|e| e["name"] == "connection closed")
+        .collect();
+    assert_eq!(
+        closed[0]["args"]["reason"],
+        "the server closed the connection after the end of input"
+    );
+}
+
+#[tokio::test]
 async fn a_sequential_server_shows_a_line_it_had_and_did_not_read_waiting() {
     let dir = TempDir::new("trace-waiting");
     let path = dir.0.join("waiting.json");
