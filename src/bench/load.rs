@@ -52,8 +52,11 @@ use super::report::Report;
 use super::tally::{Collected, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
 use crate::net::{self, Stream};
+use crate::observe::{SessionEvents, TraceFile};
 use crate::transport::{self, Transport};
 use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use echoctl_core::timeline::Recording;
+use echoctl_core::trace::Side;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
@@ -74,6 +77,15 @@ struct Shared {
     stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
     cut: CancellationToken,
+    /// Where the first connections record their sessions (`--trace`), if anywhere.
+    trace: Option<Tracing>,
+}
+
+/// `bench --trace`: the file, and how many connections, the first, are recorded in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracing {
+    pub file: Arc<TraceFile>,
+    pub connections: usize,
 }
 
 impl Shared {
@@ -106,6 +118,16 @@ pub async fn run_until(
     progress: Arc<Progress>,
     cut: CancellationToken,
 ) -> anyhow::Result<Report> {
+    run_traced(config, progress, cut, None).await
+}
+
+/// [`run_until`], the first connections recording their sessions in `trace`.
+pub(crate) async fn run_traced(
+    config: BenchConfig,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+    trace: Option<Tracing>,
+) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
         Address::Tcp(host_port) => net::resolve(host_port).await?,
@@ -124,6 +146,7 @@ pub async fn run_until(
         wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
         cut,
+        trace,
     });
     let cap = shared.config.duration.map(|duration| {
         let stop = shared.stop.clone();
@@ -324,6 +347,43 @@ struct Driver<'a> {
     cut: bool,
     /// When this connection last sent or heard anything, for giving up on a silent server.
     last_activity: Instant,
+    /// Its session as it goes, when it is among those `--trace` records.
+    trace: Option<Box<ConnectionTrace>>,
+}
+
+/// One connection's session, recorded for `--trace`: the client's view, each echo's lateness
+/// in its `args`.
+struct ConnectionTrace {
+    recording: Recording,
+    events: SessionEvents,
+}
+
+impl ConnectionTrace {
+    /// The trace of connection `id`, if it is among those recorded.
+    fn of(id: usize, shared: &Shared) -> Option<Box<ConnectionTrace>> {
+        let tracing = shared.trace.as_ref()?;
+        if id >= tracing.connections || !tracing.file.is_recording() {
+            return None;
+        }
+        let pid = u32::try_from(id + 1).unwrap_or(u32::MAX);
+        let title = format!("c{id} to {}", shared.config.addr);
+        Some(Box::new(ConnectionTrace {
+            recording: Recording::new(),
+            // On the run's clock: the connections lie side by side.
+            events: SessionEvents::open(
+                tracing.file.clone(),
+                shared.started,
+                pid,
+                Side::Client,
+                &title,
+            ),
+        }))
+    }
+
+    /// Writes what happened since the last time.
+    fn flush(&mut self) {
+        self.events.follow(&self.recording);
+    }
 }
 
 impl<'a> Driver<'a> {
@@ -353,6 +413,7 @@ impl<'a> Driver<'a> {
             last_heard: None,
             cut: false,
             last_activity: Instant::now(),
+            trace: ConnectionTrace::of(id, shared),
         }
     }
 
@@ -372,6 +433,16 @@ impl<'a> Driver<'a> {
             Ok(()) if silent && self.ledger.owed() > 0 => Some(Damage::Stalled),
             _ => None,
         };
+        if let Some(mut trace) = self.trace.take() {
+            let reason = match &result {
+                Ok(()) if self.cut => "the run was cut short".to_string(),
+                Ok(()) => "done".to_string(),
+                Err(error) => error.to_string(),
+            };
+            trace
+                .events
+                .close(&trace.recording, Instant::now(), &reason);
+        }
         let (dropped, error) = match result {
             Ok(()) => (false, None),
             Err(error) => (true, Some(error)),
@@ -497,6 +568,13 @@ impl<'a> Driver<'a> {
             if let Some(slip) = self.ledger.sent(index, before) {
                 self.samples.push_slip(slip);
             }
+            if let Some(trace) = &mut self.trace {
+                let at = before.saturating_duration_since(self.shared.started);
+                trace.recording.sent(at, self.ledger.shout_text(index));
+            }
+        }
+        if let Some(trace) = &mut self.trace {
+            trace.flush();
         }
         if self.written == self.out.len() {
             self.out.clear();
@@ -516,8 +594,13 @@ impl<'a> Driver<'a> {
                         let now = Instant::now();
                         let (ledger, samples, shared) =
                             (&mut self.ledger, &mut self.samples, self.shared);
-                        self.lines
-                            .split_end(|line| hear(ledger, samples, shared, line, now));
+                        let mut trace = self.trace.as_deref_mut();
+                        self.lines.split_end(|line| {
+                            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+                        });
+                        if let Some(trace) = trace {
+                            trace.flush();
+                        }
                         return Ok(ReadEnd::Closed);
                     }
                     Ok(n) => {
@@ -546,8 +629,13 @@ impl<'a> Driver<'a> {
         self.last_activity = now;
         self.last_heard = Some(now);
         let (ledger, samples, shared) = (&mut self.ledger, &mut self.samples, self.shared);
-        self.lines
-            .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
+        let mut trace = self.trace.as_deref_mut();
+        self.lines.split_chunk(bytes, |line| {
+            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+        });
+        if let Some(trace) = trace {
+            trace.flush();
+        }
     }
 
     /// After the last echo (or giving up on those owed): half-close, then wait for the server
@@ -578,9 +666,25 @@ impl<'a> Driver<'a> {
     }
 }
 
-/// Matches one line as received (with its `\n`, if it had one) and records its lateness.
-fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
-    match ledger.hear(line, now) {
+/// Matches one line as received (with its `\n`, if it had one) and records its lateness (in
+/// `trace` too, when the connection is traced).
+fn hear(
+    ledger: &mut Ledger,
+    samples: &mut Samples,
+    shared: &Shared,
+    trace: Option<&mut ConnectionTrace>,
+    line: &[u8],
+    now: Instant,
+) {
+    let heard = ledger.hear(line, now);
+    if let Some(trace) = trace {
+        let at = now.saturating_duration_since(shared.started);
+        match &heard {
+            Heard::Echo { lateness, .. } => trace.recording.received_late(at, line, *lateness),
+            Heard::Wrong => trace.recording.received_line(at, line),
+        }
+    }
+    match heard {
         Heard::Echo {
             voice,
             lateness,

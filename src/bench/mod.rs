@@ -26,6 +26,7 @@ pub use echoctl_core::bench::{
     BenchConfig, Expect, Pace, hgrm, lateness, ledger, outcome, pacing, report, report::Report,
     tally,
 };
+pub(crate) use load::{Tracing, run_traced};
 pub use load::{run, run_until};
 
 /// What to make of a run's report beside the verdict: how to print it, which files to write, and

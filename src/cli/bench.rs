@@ -10,9 +10,12 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{Timeout, parse_count, parse_duration, parse_rate, parse_timeout};
+use super::parse::{
+    Timeout, parse_count, parse_duration, parse_rate, parse_timeout, parse_trace_max,
+};
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
+use crate::observe::{DEFAULT_TRACE_MAX, TraceOptions};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -142,6 +145,22 @@ pub struct BenchArgs {
     /// for a client's test against echoctl serve --fault.
     #[arg(long)]
     pub allow_faults: bool,
+
+    /// Write a trace of the first connections (--trace-connections) to PATH as the run goes,
+    /// in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing
+    /// open: the client's view, a process per connection, a slice per shout from its send to
+    /// its last echo, an instant per echo line heard with its lateness, and arrows from each
+    /// shout to its echoes. Reverb servers only.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// How many connections the --trace records: the first N.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_count, requires = "trace")]
+    pub trace_connections: usize,
 }
 
 impl BenchArgs {
@@ -163,6 +182,12 @@ impl BenchArgs {
             ExpectArg::Reverb => Expect::Reverb,
             ExpectArg::Plain => Expect::Plain,
         };
+        if expect == Expect::Plain && self.trace.is_some() {
+            return Err(usage_error(
+                "--trace draws a reverb server's echoes, three to a shout; a plain echo's bytes \
+                 are traced by the server: echoctl serve --mode plain --trace PATH",
+            ));
+        }
         Ok(BenchConfig {
             addr: self.addr.clone(),
             connections: self.connections,
@@ -182,6 +207,12 @@ impl BenchArgs {
 }
 
 impl BenchArgs {
+    /// Where `--trace` writes, if anywhere, and how many connections it records.
+    pub(crate) fn trace(&self) -> Option<(TraceOptions, usize)> {
+        let options = super::trace_options(self.trace.as_ref(), self.trace_max)?;
+        Some((options, self.trace_connections))
+    }
+
     /// What to do with the report: print it as JSON or a table, the files to write, the limit.
     pub(crate) fn report_options(&self) -> ReportOptions {
         ReportOptions {

@@ -19,6 +19,7 @@ pub(crate) mod parse;
 use echoctl_core::Address;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -29,12 +30,13 @@ pub use bench::BenchArgs;
 use echoctl_core::fault::{FaultSpec, Faults};
 use parse::{
     Timeout, parse_count, parse_demo_delay, parse_duration, parse_fault, parse_server_addr,
-    parse_size, parse_timeout,
+    parse_size, parse_timeout, parse_trace_max,
 };
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions, SvgOutput};
+use crate::observe::{DEFAULT_TRACE_MAX, DumpTo, TraceFile, TraceOptions};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The heading of the options every command takes (unless it is one they do nothing for).
@@ -305,9 +307,38 @@ pub struct ServeArgs {
     /// named in the start-up line).
     #[arg(long, value_name = "N", requires = "faults")]
     pub fault_seed: Option<u64>,
+
+    /// Write a trace of every connection to PATH as it happens, in the Trace Event format
+    /// (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: a process per
+    /// connection, named by its peer, with a slice per shout from its read to its last echo,
+    /// on a track of its own while it overlaps others, an instant per echo line written, arrows
+    /// from each shout to its echoes, and the opening and closing (with why). A server killed
+    /// with SIGKILL leaves a file that lacks only its closing ].
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk read and written, on every connection, to PATH (- for stderr) as
+    /// hexdump -C shows bytes, each under a line with its direction (> sent, < received), the
+    /// time since the start, the peer and its length; the offsets count each direction.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
 }
 
 impl ServeArgs {
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
+    }
+
+    /// Where `--hex-dump` writes, if anywhere.
+    pub(crate) fn hex_dump(&self) -> Option<DumpTo> {
+        self.hex_dump.as_deref().map(DumpTo::from_arg)
+    }
+
     /// The server's configuration, refusing (as a usage error, exit status 2) an option that
     /// means nothing in the mode asked for.
     pub(crate) fn server_config(&self) -> Result<ServerConfig, clap::Error> {
@@ -344,6 +375,8 @@ impl ServeArgs {
                     None => fastrand::u64(..),
                 },
             },
+            // Set where the observers are given to the server.
+            observe: false,
         })
     }
 
@@ -368,6 +401,14 @@ impl ServeArgs {
         }
         Ok(())
     }
+}
+
+/// `--trace PATH` and `--trace-max SIZE`, as every command takes them.
+fn trace_options(path: Option<&PathBuf>, max: usize) -> Option<TraceOptions> {
+    path.map(|path| TraceOptions {
+        path: path.clone(),
+        max: max as u64,
+    })
 }
 
 /// A usage error shown as clap shows its own, with `echoctl serve`'s usage line.
@@ -446,6 +487,24 @@ pub struct ConnectArgs {
     /// the behaviour of netcat.
     #[arg(long)]
     pub raw: bool,
+
+    /// Write a trace of the session to PATH as it happens, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: a slice per shout from its
+    /// send to its last echo, on a track of its own while it overlaps others, an instant per
+    /// echo line heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk sent and received to PATH (- for stderr) as hexdump -C shows bytes,
+    /// each under a line with its direction (> sent, < received), the time since the start,
+    /// the server and its length; the offsets count each direction. Stdout stays the server's
+    /// bytes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
 }
 
 impl ConnectArgs {
@@ -457,6 +516,8 @@ impl ConnectArgs {
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
+            trace: trace_options(self.trace.as_ref(), self.trace_max),
+            hex_dump: self.hex_dump.as_deref().map(DumpTo::from_arg),
         }
     }
 }
@@ -514,18 +575,43 @@ pub struct DemoArgs {
     /// transcript (and any --timeline chart) then goes to stderr.
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub svg: Option<PathBuf>,
+
+    /// Write a trace of the sessions to PATH as they play, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client's view, a process
+    /// per session, both from time 0 so that reverb1 lies above reverb2. A slice per shout from
+    /// its send to its last echo, on a track of its own while it overlaps others (reverb2's
+    /// shouts), its wait for the loud echo (reverb1's third shout), an instant per echo line
+    /// heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
 }
 
 impl DemoArgs {
     /// The demo's options, `color` being whether to color the transcript and `columns` the width
-    /// it is shown in (both decided by the caller, who knows where it goes).
-    pub(crate) fn options(&self, color: bool, columns: usize) -> DemoOptions {
+    /// it is shown in (both decided by the caller, who knows where it goes); the sessions'
+    /// events go to `trace`, if given.
+    pub(crate) fn options(
+        &self,
+        color: bool,
+        columns: usize,
+        trace: Option<Arc<TraceFile>>,
+    ) -> DemoOptions {
         DemoOptions {
             sessions: DemoMode::from(self.mode).sessions(),
             delay: self.delay,
             color,
             chart_width: self.timeline.then_some(columns),
+            trace,
         }
+    }
+
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
     }
 
     /// Where `--svg` writes the picture, if anywhere.
@@ -729,13 +815,13 @@ mod tests {
         };
         let args = parse(&["echoctl", "demo", "--svg", "-", "--timeline"]);
         assert_eq!(args.svg_output(), Some(SvgOutput::Stdout));
-        assert_eq!(args.options(false, 57).chart_width, Some(57));
+        assert_eq!(args.options(false, 57, None).chart_width, Some(57));
         let args = parse(&["echoctl", "demo", "--svg", "./-"]);
         assert_eq!(
             args.svg_output(),
             Some(SvgOutput::File(PathBuf::from("./-")))
         );
-        assert_eq!(args.options(false, 57).chart_width, None);
+        assert_eq!(args.options(false, 57, None).chart_width, None);
         assert_eq!(parse(&["echoctl", "demo"]).svg_output(), None);
     }
 }

@@ -19,6 +19,21 @@ pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     echoctl_core::size::parse(text)
 }
 
+/// Parses `--trace-max`: a byte count ([`parse_size`]) with room for a trace's start and the
+/// event that says it stopped.
+pub(crate) fn parse_trace_max(text: &str) -> Result<usize, String> {
+    let max = parse_size(text)?;
+    let least = echoctl_core::trace::Framing::LEAST_MAX;
+    if (max as u64) < least {
+        return Err(format!(
+            "must be at least {}: room for a trace's first events and the one that says it \
+             stopped",
+            echoctl_core::size::format(least as usize)
+        ));
+    }
+    Ok(max)
+}
+
 pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
     let delay = parse_duration(text)?;
     if delay < MIN_DELAY {

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use reedline::{ExternalPrinter, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use unicode_width::UnicodeWidthChar;
@@ -40,7 +40,6 @@ use echoctl_core::plural::counted;
 use echoctl_core::timeline::label;
 
 use super::{SessionEnd, SharedSession, lock, sleep_until_some};
-use crate::net::Stream;
 use crate::paint::Painter;
 
 /// How the interactive session shows itself.
@@ -87,8 +86,8 @@ enum Typed {
 /// Runs the session on the terminal until the server closes, Ctrl-C, `--wait` runs out or
 /// `interrupt` (SIGINT, SIGTERM) completes. The terminal is left as it was found. `session`
 /// notes what is typed and heard and decides how the session ended; this shows it.
-pub(crate) async fn run(
-    stream: Stream,
+pub(crate) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
     options: &InteractiveOptions,
     session: SharedSession,
     interrupt: impl Future<Output = ()>,
@@ -214,9 +213,9 @@ pub(crate) async fn run(
 /// Writes each shout to the server as it is typed; at the end of input (the channel closed),
 /// half-closes: "no more shouts", while echoes keep coming back. A failed write means the server
 /// is gone, which its read side reports.
-async fn write_shouts(
+async fn write_shouts<S: AsyncWrite>(
     mut shouts: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut to_server: tokio::io::WriteHalf<Stream>,
+    mut to_server: tokio::io::WriteHalf<S>,
 ) {
     while let Some(shout) = shouts.recv().await {
         if to_server.write_all(&shout).await.is_err() {

@@ -10,11 +10,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bench::{self, BenchConfig, Progress, Report, ReportOptions, chart, hgrm};
 use crate::exit::ExitStatus;
+use crate::observe::{TraceFile, TraceOptions};
 use crate::term;
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
-pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(
+    config: BenchConfig,
+    options: ReportOptions,
+    trace: Option<(TraceOptions, usize)>,
+) -> anyhow::Result<ExitStatus> {
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
@@ -34,6 +39,14 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
         }
     }
     let svg = options.svg.as_deref().map(create).transpose()?;
+    let trace = match trace {
+        Some((options, connections)) => Some(bench::Tracing {
+            file: TraceFile::create(&options)?,
+            connections,
+        }),
+        None => None,
+    };
+    let trace_file = trace.as_ref().map(|trace| trace.file.clone());
 
     // Watching for Ctrl-C from before the first connect: the run is cut short, and reported.
     let cut = CancellationToken::new();
@@ -48,8 +61,11 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let progress = Arc::new(Progress::default());
     let bar = (std::io::stderr().is_terminal() && term::can_redraw())
         .then(|| show_progress(&config, progress.clone()));
-    let report = bench::run_until(config, progress, cut).await;
+    let report = bench::run_traced(config, progress, cut, trace).await;
     watcher.abort();
+    if let Some(file) = trace_file {
+        file.finish();
+    }
     if let Some((bar, ticker)) = bar {
         ticker.abort();
         bar.finish_and_clear();

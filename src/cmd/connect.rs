@@ -2,16 +2,19 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::client::interactive::{self, InteractiveOptions};
-use crate::client::{self, ConnectOptions, RelayOptions, SessionEnd};
+use crate::client::{self, ConnectOptions, RelayOptions, SessionEnd, SessionTracer};
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::exit::{ExitError, ExitStatus};
 use crate::net;
+use crate::observe::{Dumping, HexDump, SessionEvents, Tapped, TraceFile};
 use crate::signals;
 use crate::term;
 use crate::timeline;
 use echoctl_core::client::Settings;
 use echoctl_core::plural::counted;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
+use echoctl_core::trace::Side;
+use tokio::time::Instant;
 
 /// The tick step of a chart whose delay could not be estimated (no shout got two echoes).
 const UNKNOWN_DELAY: Duration = Duration::from_secs(1);
@@ -26,6 +29,9 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
     // A dumb terminal cannot move the cursor: there, as with --raw, bytes are relayed as they come.
     let interactive = terminal && !options.raw && term::can_redraw();
     let mut interrupted = std::pin::pin!(signals::stop_signal());
+    // Before connecting: a path that cannot be written fails before the server sees anything.
+    let trace = options.trace.as_ref().map(TraceFile::create).transpose()?;
+    let dump = options.hex_dump.as_ref().map(HexDump::create).transpose()?;
 
     let stream = tokio::select! {
         stream = net::connect_to(&options.addr, options.connect_timeout) => stream?,
@@ -35,9 +41,19 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         .peer_name()
         .unwrap_or_else(|| options.addr.to_string());
     tracing::debug!("connected to {origin}");
-    let session = client::shared_session(Settings {
-        record: interactive || options.timestamps || options.timeline,
-        wait: options.wait,
+    let stream = Tapped::new(stream, dump.map(|dump| Dumping::new(dump, origin.clone())));
+    let started = Instant::now();
+    let session = client::shared_session(
+        started,
+        Settings {
+            record: interactive || options.timestamps || options.timeline || trace.is_some(),
+            wait: options.wait,
+        },
+    );
+    let tracer = trace.clone().map(|file| {
+        let title = format!("connect to {origin}");
+        let events = SessionEvents::open(file, started, 1, Side::Client, &title);
+        SessionTracer::start(events, session.clone())
     });
 
     let ended = if interactive {
@@ -64,6 +80,16 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         }
     };
 
+    if let Some(tracer) = tracer {
+        let reason = match &ended {
+            Ok(end) => why(end),
+            Err(e) => format!("{e:#}"),
+        };
+        tracer.finish(&session, &reason);
+    }
+    if let Some(trace) = trace {
+        trace.finish();
+    }
     let end = match ended {
         Ok(end) => end,
         Err(e) => {

@@ -6,6 +6,7 @@ use crate::cli::DemoArgs;
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, Progress, SvgOutput};
 use crate::exit::ExitStatus;
+use crate::observe::TraceFile;
 use crate::paint::Painter;
 use crate::signals;
 use crate::timeline::terminal::DEFAULT_WIDTH;
@@ -41,8 +42,10 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
     } else {
         Page::Stdout
     };
+    let trace = args.trace().as_ref().map(TraceFile::create).transpose()?;
     let color = use_color(color, page.is_terminal(), &ColorEnv::from_process());
-    let options = args.options(color, page.columns().unwrap_or(DEFAULT_WIDTH));
+    let columns = page.columns().unwrap_or(DEFAULT_WIDTH);
+    let options = args.options(color, columns, trace.clone());
     // The bar is drawn on stderr between transcript lines, which it takes itself off the screen
     // for; it would tear them if they went elsewhere on the same screen (stdout piped to `cat`
     // on the terminal stderr is), so it shows only where the transcript is that very terminal,
@@ -74,8 +77,12 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
             )
             .await
         }
-    }?;
-    let timelines = match end {
+    };
+    // Ended whole, however the demo ended.
+    if let Some(trace) = trace {
+        trace.finish();
+    }
+    let timelines = match end? {
         DemoEnd::Finished(timelines) => timelines,
         DemoEnd::Interrupted => return Ok(ExitStatus::Interrupted),
     };

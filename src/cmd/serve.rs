@@ -4,14 +4,26 @@ use echoctl_core::Address;
 
 use crate::exit::ExitStatus;
 use crate::net;
+use crate::observe::{DumpTo, HexDump, TraceFile, TraceOptions};
 use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer::Timer;
 
-pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(
+    listen: &Address,
+    config: ServerConfig,
+    trace: Option<TraceOptions>,
+    hex_dump: Option<DumpTo>,
+) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
     let timer = Timer::start();
     super::raise_open_files_limit();
+    // Before listening: a path that cannot be written fails before any client comes.
+    let observe = server::Observe {
+        trace: trace.as_ref().map(TraceFile::create).transpose()?,
+        dump: hex_dump.as_ref().map(HexDump::create).transpose()?,
+    };
+    let trace = observe.trace.clone();
     let listening = net::listen(listen).await?;
     let (addr, exposure) = match &listening {
         net::Listening::Tcp(listener) => {
@@ -47,17 +59,25 @@ pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Resul
     );
     let serving = async {
         match listening {
-            net::Listening::Tcp(listener) => server::run(listener, config, timer, stop).await,
+            net::Listening::Tcp(listener) => {
+                server::run_observed(listener, config, timer, observe, stop).await
+            }
             #[cfg(unix)]
-            net::Listening::Unix(listener) => server::run(listener, config, timer, stop).await,
+            net::Listening::Unix(listener) => {
+                server::run_observed(listener, config, timer, observe, stop).await
+            }
         }
     };
-    tokio::select! {
+    let status = tokio::select! {
         () = serving => {
             tracing::info!("stopped");
-            Ok(ExitStatus::Success)
+            ExitStatus::Success
         }
         // A second signal during the grace period: `main` drops the connections still open.
-        () = quit_now => Ok(ExitStatus::Interrupted),
+        () = quit_now => ExitStatus::Interrupted,
+    };
+    if let Some(trace) = trace {
+        trace.finish();
     }
+    Ok(status)
 }

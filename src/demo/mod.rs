@@ -30,6 +30,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -39,12 +40,14 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
 use crate::net;
+use crate::observe::{SessionEvents, TraceFile};
 use crate::server::{self, Mode, ServerConfig};
 use crate::timeline;
 use crate::timer::Timer;
 use echoctl_core::client::{ClientSession, Settings};
 
 use echoctl_core::timeline::{Axis, Recording, Timeline};
+use echoctl_core::trace::Side;
 
 use crate::paint::Painter;
 use echoctl_core::script::{self, Director, Effect, Script};
@@ -84,6 +87,8 @@ pub(crate) struct DemoOptions {
     pub color: bool,
     /// After each session's transcript, print its timeline chart this many columns wide.
     pub chart_width: Option<usize>,
+    /// Where each session's events go as it plays (`--trace`), if anywhere.
+    pub trace: Option<Arc<TraceFile>>,
 }
 
 /// How the demo ended.
@@ -166,10 +171,16 @@ pub(crate) async fn run(
         let server = start_server(mode, options.delay, timer).await?;
         let expected = script::rehearse(script, options.delay).duration;
         progress.begin(mode, Director::new(script, options.delay).tally(), expected);
+        // Each session its own process, from time 0: one above the other, on one scale.
+        let trace = options.trace.as_ref().map(|file| Traced {
+            file: file.clone(),
+            pid: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            title: echoctl_core::timeline::title(Some(mode), options.delay),
+        });
         let played = tokio::select! {
             biased;
             _ = &mut interrupt => Ok(Played::Interrupted),
-            played = play(script, server.addr, options.delay, &mut page, progress) => played,
+            played = play(script, server.addr, options.delay, &mut page, progress, trace) => played,
         };
         progress.clear();
         stop_server(server).await;
@@ -204,13 +215,21 @@ enum Played {
     Interrupted,
 }
 
-/// Plays one session against the server at `addr`.
+/// Where a session's events go, and as what.
+struct Traced {
+    file: Arc<TraceFile>,
+    pid: u32,
+    title: String,
+}
+
+/// Plays one session against the server at `addr`, recording its events in `trace`, if given.
 async fn play(
     script: &'static Script,
     addr: std::net::SocketAddr,
     delay: Duration,
     page: &mut Page<'_>,
     progress: &Progress,
+    trace: Option<Traced>,
 ) -> anyhow::Result<Played> {
     let stream = net::connect(&addr.into(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
@@ -223,6 +242,9 @@ async fn play(
     let mut keyboard = Some(keyboard);
     let started = Instant::now();
     let mut screen = Screen::new(screen, started);
+    screen.trace = trace.map(|trace| {
+        SessionEvents::open(trace.file, started, trace.pid, Side::Client, &trace.title)
+    });
     // The server owes an echo at least every delay; this much silence means something broke.
     let silence_limit = delay * 3 + Duration::from_secs(5);
 
@@ -271,6 +293,10 @@ async fn play(
     if let Some(error) = relay_failure(relay.await) {
         return Err(error);
     }
+    if let Some(trace) = &mut screen.trace {
+        let reason = "the server closed the connection";
+        trace.close(screen.session.recording(), Instant::now(), reason);
+    }
     if !director.finished() {
         anyhow::bail!("the server closed the connection before the session ended");
     }
@@ -294,6 +320,8 @@ struct Screen {
     /// Lines split from the reads so far and not yet handed out.
     heard: VecDeque<Heard>,
     ended: bool,
+    /// The session's events, written as they come (`--trace`).
+    trace: Option<SessionEvents>,
 }
 
 impl Screen {
@@ -312,6 +340,7 @@ impl Screen {
             chunk: vec![0; Self::CHUNK].into_boxed_slice(),
             heard: VecDeque::new(),
             ended: false,
+            trace: None,
         }
     }
 
@@ -341,12 +370,22 @@ impl Screen {
             } else {
                 self.session.receive(read_at, &self.chunk[..read], keep);
             }
+            self.follow();
         }
     }
 
     /// `shout` typed now: noted, and what the keyboard sends for it returned.
     fn typed(&mut self, shout: &str) -> Vec<u8> {
-        self.session.typed(Instant::now(), shout.as_bytes())
+        let typed = self.session.typed(Instant::now(), shout.as_bytes());
+        self.follow();
+        typed
+    }
+
+    /// Writes the events of what was typed and heard since the last time.
+    fn follow(&mut self) {
+        if let Some(trace) = &mut self.trace {
+            trace.follow(self.session.recording());
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use echoctl_core::fault::Drawn;
 use echoctl_core::fault::shaper::{Action, Fired, Next, Shaper};
 
 use super::close;
+use super::observer::Observer;
 use super::peer::Peer;
 use crate::transport::{self, Transport};
 
@@ -60,16 +61,21 @@ pub(super) struct Written {
 }
 
 /// Writes the pieces `shaper` has due at `now`, each as a write of its own, until one is not
-/// taken whole; its rest is handed back to be written as the socket allows.
+/// taken whole; its rest is handed back to be written as the socket allows. `observer`, if the
+/// connection has one, is told each.
 pub(super) fn write_due<S: Transport>(
     stream: &S,
     shaper: &mut Shaper,
     now: Instant,
+    mut observer: Option<&mut Observer>,
 ) -> io::Result<Written> {
     let mut written = Written::default();
     while let Next::Write(piece) = shaper.next(now) {
         let len = piece.len();
         let n = transport::write_now(stream, piece)?;
+        if let Some(observer) = observer.as_deref_mut() {
+            observer.wrote(now, &piece[..n]);
+        }
         if n < len {
             written.unsent = piece[n..].to_vec();
         }

@@ -22,7 +22,9 @@ use echoctl_core::fault::{Drawn, Draws};
 
 use super::close;
 use super::faults;
-use super::{Connection, Kind, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
+use super::{
+    Connection, Kind, Mode, Observe, Peer, ServerConfig, ServerStats, Shutdown, Transport,
+};
 #[cfg(unix)]
 use crate::net::UnixListening;
 use crate::timer::Timer;
@@ -81,6 +83,8 @@ pub(crate) struct Listener {
     shutdown: Arc<Shutdown>,
     /// Each connection's faults, drawn in the order they are accepted (`--fault`), if any.
     draws: Option<Mutex<Draws>>,
+    /// What watches every connection (`--trace`, `--hex-dump`), if anything.
+    observe: Observe,
 }
 
 impl Listener {
@@ -96,7 +100,14 @@ impl Listener {
             stats,
             tracker: TaskTracker::new(),
             shutdown: Arc::default(),
+            observe: Observe::default(),
         }
+    }
+
+    /// Has `observe` watch every connection.
+    pub(crate) fn observed_by(mut self, observe: Observe) -> Self {
+        self.observe = observe;
+        self
     }
 
     /// Serves `listener` until `shutdown` completes, then drains.
@@ -196,6 +207,7 @@ impl Listener {
         self.tracker.spawn(
             connection
                 .with_faults(drawn)
+                .observed_by(&self.observe)
                 .with_stats(self.stats.clone())
                 .holding(permit)
                 .run(),

@@ -15,6 +15,7 @@ pub(crate) mod connection;
 mod faults;
 pub(crate) mod listener;
 mod log_line;
+mod observer;
 mod peer;
 mod place;
 mod shutdown;
@@ -36,6 +37,7 @@ pub use connection::{Connection, Kind};
 pub use faults::{FaultEnd, StallEnd};
 pub use listener::Accept;
 pub use log_line::{CloseReason, ConnectionStats};
+pub use observer::Observe;
 pub use peer::Peer;
 pub use shutdown::Shutdown;
 
@@ -50,6 +52,22 @@ pub async fn run<L: Accept>(
     shutdown: impl Future,
 ) {
     run_with_stats(listener, config, timer, Arc::default(), shutdown).await
+}
+
+/// [`run`], with every connection watched by `observe` (`serve --trace`, `--hex-dump`).
+pub(crate) async fn run_observed<L: Accept>(
+    listener: L,
+    mut config: ServerConfig,
+    timer: Timer,
+    observe: Observe,
+    shutdown: impl Future,
+) {
+    // Every byte must pass through the process to be seen.
+    config.observe = observe.is_on();
+    listener::Listener::new(config, timer, Arc::default())
+        .observed_by(observe)
+        .run(listener, shutdown)
+        .await
 }
 
 /// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.

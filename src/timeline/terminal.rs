@@ -138,10 +138,8 @@ fn legend(painter: &Painter, strays: bool, width: usize) -> String {
     let mut entries = vec![
         (Cell::Sent, "sent"),
         (Cell::Waiting, "waited in the server"),
-        (Cell::Echo(Voice::Upper), "loud"),
-        (Cell::Echo(Voice::Original), "as sent"),
-        (Cell::Echo(Voice::Lower), "quiet"),
     ];
+    entries.extend(Voice::ALL.map(|voice| (Cell::Echo(voice), voice.name())));
     if strays {
         entries.push((Cell::Stray, "matched no shout"));
     }

@@ -19,6 +19,8 @@
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
 //! * [`plural`] counts things in messages (`1 connection`, `2 echoes`);
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
+//! * [`trace`] turns the same records into a trace (the Trace Event format, for Perfetto), and
+//!   [`hexdump`] shows a connection's bytes as `hexdump -C` does;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
 
@@ -32,6 +34,7 @@ pub mod duration;
 pub mod echo;
 pub mod escape;
 pub mod fault;
+pub mod hexdump;
 pub mod lines;
 pub mod plural;
 pub mod schedule;
@@ -39,6 +42,7 @@ pub mod script;
 pub mod session;
 pub mod size;
 pub mod timeline;
+pub mod trace;
 
 pub use address::Address;
 pub use config::{Mode, ServerConfig};

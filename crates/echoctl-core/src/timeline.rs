@@ -44,25 +44,31 @@ use std::time::Duration;
 use crate::config::Mode;
 use crate::echo::Voice;
 
-/// What a session's client saw, in the order it saw it, on one clock.
+/// What one end of a session did, in the order it did it, on one clock: a client's shouts sent
+/// and lines received (what the charts draw), or a server's shouts read and lines written (what
+/// its trace shows, [`crate::trace`]). Both are attributed alike: a line to the shout it echoes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recording {
     shouts: Vec<Sent>,
     lines: Vec<Received>,
+    arrivals: Vec<Duration>,
 }
 
-/// A shout the client sent: its text (no line end) and when.
+/// A shout the client sent (or the server read): its text (no line end) and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub at: Duration,
     pub text: Vec<u8>,
 }
 
-/// A line the client received: its text (an echo without the wire's TAB and SPACE) and when.
+/// A line the client received (or the server wrote): its text (an echo without the wire's TAB
+/// and SPACE) and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     pub at: Duration,
     pub text: Vec<u8>,
+    /// How long after it was due it came, when the receiver knows when that was (the bench does).
+    pub lateness: Option<Duration>,
 }
 
 impl Recording {
@@ -83,7 +89,23 @@ impl Recording {
         self.lines.push(Received {
             at,
             text: text.into(),
+            lateness: None,
         });
+    }
+
+    /// [`Recording::received_line`], for a line that came `lateness` after it was due.
+    pub fn received_late(&mut self, at: Duration, line: &[u8], lateness: Duration) {
+        self.received_line(at, line);
+        if let Some(last) = self.lines.last_mut() {
+            last.lateness = Some(lateness);
+        }
+    }
+
+    /// A server's view: a line came in at `at` (the read that brought its newline), to be
+    /// taken as a shout when the session has room for it. The `n`th arrival is the `n`th
+    /// shout's: a shout taken later than its line arrived waited in the server, unread.
+    pub fn arrived(&mut self, at: Duration) {
+        self.arrivals.push(at);
     }
 
     /// The client received `line` as it came off the wire: the `\n` and the echo's TAB and SPACE
@@ -101,6 +123,11 @@ impl Recording {
 
     pub fn lines(&self) -> &[Received] {
         &self.lines
+    }
+
+    /// When each line came in, in order (a server's view; empty for a client's).
+    pub fn arrivals(&self) -> &[Duration] {
+        &self.arrivals
     }
 
     /// The session's delay as seen from the client, for `connect`, which is not told it: the
@@ -213,13 +240,19 @@ impl Timeline {
 
     /// "sequential (reverb1), delay 1s": what a chart is titled.
     pub fn title(&self) -> String {
-        let delay = crate::duration::format(self.delay);
-        match self.mode {
-            Some(Mode::Sequential) => format!("sequential (reverb1), delay {delay}"),
-            Some(Mode::Concurrent) => format!("concurrent (reverb2), delay {delay}"),
-            Some(Mode::Plain) => "plain echo".to_string(),
-            None => format!("delay {delay}"),
-        }
+        title(self.mode, self.delay)
+    }
+}
+
+/// "sequential (reverb1), delay 1s": what a session in `mode` at `delay` is called, on a chart
+/// and in a trace.
+pub fn title(mode: Option<Mode>, delay: Duration) -> String {
+    let delay = crate::duration::format(delay);
+    match mode {
+        Some(Mode::Sequential) => format!("sequential (reverb1), delay {delay}"),
+        Some(Mode::Concurrent) => format!("concurrent (reverb2), delay {delay}"),
+        Some(Mode::Plain) => "plain echo".to_string(),
+        None => format!("delay {delay}"),
     }
 }
 

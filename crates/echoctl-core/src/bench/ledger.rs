@@ -183,7 +183,6 @@ impl Ledger {
     }
 
     /// The text of shout `index` of this connection, without the newline.
-    #[cfg(test)]
     pub fn shout_text(&self, index: u64) -> Vec<u8> {
         let mut text = Vec::new();
         write_shout(&self.prefix, index, &mut text);
