@@ -31,7 +31,7 @@ pub struct FaultEnd {
 /// What ends a stalled connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StallEnd {
-    /// The client reset the connection.
+    /// The client reset the connection, or closed it and is gone.
     ClientGone,
     /// The server's grace period ran out as it shut down.
     GraceOver,
@@ -83,9 +83,9 @@ pub(super) fn write_due<S: Transport>(
 }
 
 /// Does what a fired fault does: resets the connection (the caller's drop of the socket sends
-/// the RST), closes it in an orderly way, or holds it silent until the client resets it or the
+/// the RST), closes it in an orderly way, or holds it silent until the client is gone or the
 /// grace period ends (a client that only ends its input may still be waiting to hear, so it is
-/// held on). Returns what ended a stall.
+/// held on; see [`Transport::peer_gone`]). Returns what ended a stall.
 pub(super) async fn act<S: Transport>(
     stream: &mut S,
     fired: Fired,
@@ -100,7 +100,7 @@ pub(super) async fn act<S: Transport>(
         }
         Action::Stall => Ok(Some(tokio::select! {
             _ = abort.cancelled() => StallEnd::GraceOver,
-            () = stream.reset_by_peer() => StallEnd::ClientGone,
+            gone = stream.peer_gone() => gone.map(|()| StallEnd::ClientGone)?,
         })),
     }
 }

@@ -29,8 +29,13 @@ pub struct Faulty {
 
 /// Starts `echoctl serve --listen 127.0.0.1:0 ARGS`.
 pub async fn serve(args: &[&str]) -> Faulty {
+    serve_on("127.0.0.1:0", args).await
+}
+
+/// Starts `echoctl serve --listen LISTEN ARGS`.
+async fn serve_on(listen: &str, args: &[&str]) -> Faulty {
     let mut child = echoctl()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -215,6 +220,107 @@ async fn stall_after_holds_the_socket_open_and_silent_beyond_the_timeouts() {
         "{closed}"
     );
     server.stop().await;
+}
+
+/// A client that ends its input and then closes its socket, as `connect --wait` and `bench` do,
+/// frees its stalled connection's place under `--max-connections`: its end alone keeps the
+/// place (it may still be waiting to hear), its close gives it up, and the next client is
+/// served, not told the server is full. `client` connects to the address the server announced.
+async fn a_stalled_client_that_closes_frees_its_place<S>(
+    listen: &str,
+    client: impl AsyncFn(&str) -> S,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut server = serve_on(
+        listen,
+        &[
+            "--fault",
+            "stall-after=0lines",
+            "--max-connections",
+            "1",
+            // The last client is held until the grace period ends.
+            "--grace",
+            "100ms",
+        ],
+    )
+    .await;
+    let mut stalled = client(&server.addr).await;
+    stalled.write_all(b"x\n").await.unwrap();
+    stalled.shutdown().await.unwrap();
+    server.log_line("stalled after 0 echo lines (fault)").await;
+    let mut full = client(&server.addr).await;
+    let mut told = String::new();
+    timeout(PATIENCE, full.read_to_string(&mut told))
+        .await
+        .expect("the notice in time")
+        .unwrap();
+    assert!(told.starts_with("echoctl: server is full"), "{told:?}");
+    server.log_line("refused, server full").await;
+    drop(stalled);
+    // The place is given up just after the close is logged: a client may still be turned away
+    // meanwhile, and tries again.
+    let mut let_go = false;
+    timeout(PATIENCE, async {
+        let mut _next = client(&server.addr).await;
+        loop {
+            let line = read_line(&mut server.stderr).await;
+            if line.contains("connection opened") {
+                return;
+            } else if line.contains("refused, server full") {
+                tokio::time::sleep(ms(50)).await;
+                _next = client(&server.addr).await;
+            } else {
+                let closed = "connection closed after";
+                let how = "stalled after 0 echo lines (fault), until the client went away";
+                assert!(line.contains(closed) && line.contains(how), "{line}");
+                let_go = true;
+            }
+        }
+    })
+    .await
+    .expect("the next client served in time");
+    assert!(let_go, "the stalled connection's close was logged");
+    server.stop().await;
+}
+
+/// TCP cannot tell a closed client from one that only ended its input: keepalive probes find
+/// out once the client's system forgets the connection (Linux: `tcp_fin_timeout`, 60 s, after
+/// the close). The client here has it forget after 1 s (`TCP_LINGER2`), so the test need not
+/// wait a minute; the probes still have to find out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_tcp_client_that_closes_frees_its_place() {
+    a_stalled_client_that_closes_frees_its_place("127.0.0.1:0", async |addr: &str| {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let forget_after: libc::c_int = 1;
+        // SAFETY: the descriptor is the stream's, and the value a c_int of the size given.
+        let set = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&stream),
+                libc::IPPROTO_TCP,
+                libc::TCP_LINGER2,
+                std::ptr::from_ref(&forget_after).cast(),
+                std::mem::size_of_val(&forget_after) as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0, "TCP_LINGER2: {}", io::Error::last_os_error());
+        stream
+    })
+    .await;
+}
+
+/// A Unix socket says when its peer has closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_unix_client_that_closes_frees_its_place() {
+    let dir = crate::plain::TempDir::new("faults");
+    let listen = format!("unix:{}", dir.0.join("echo.sock").display());
+    a_stalled_client_that_closes_frees_its_place(&listen, async |addr: &str| {
+        let path = addr.strip_prefix("unix:").expect("a unix: address");
+        tokio::net::UnixStream::connect(path)
+            .await
+            .expect("connect")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
