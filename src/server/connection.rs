@@ -270,6 +270,12 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             if let Some(fired) = self.faults.as_deref().and_then(Shaper::fired) {
                 return Err(Broken::Fault(fired));
             }
+            // Pieces still due after a turn's share: the worker's other connections go first.
+            if let Some(due) = self.faults.as_deref().and_then(Shaper::next_wake)
+                && due <= Instant::now()
+            {
+                tokio::task::yield_now().await;
+            }
             // What faults still hold goes out before the end, unless the grace period is over.
             if let Some(end) = self.session.end()
                 && (end == End::Aborted || self.faults.as_deref().is_none_or(Shaper::is_idle))
