@@ -690,7 +690,8 @@ fn recipes() -> (Vec<Vec<String>>, String, String) {
 }
 
 /// Each recipe's server starts and names its faults; the first one's client sees what the
-/// recipe shows; the third one's bench passes with --allow-faults and names the resets.
+/// recipe shows; the second one's lines come in the pieces it names, as late as it says; the
+/// third one's bench passes with --allow-faults and names the resets.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_recipes_in_docs_faults_md_do_what_they_say() {
     let (commands, client, shown) = recipes();
@@ -736,6 +737,51 @@ async fn the_recipes_in_docs_faults_md_do_what_they_say() {
                 let done = finish(child).await;
                 assert_eq!(done.code, Some(1), "{}", done.stderr);
                 assert_eq!(format!("{}{}", done.stdout_text(), done.stderr), shown);
+            }
+            1 => {
+                let heard = exchange(&server.addr, b"Hello?\n", true).await;
+                assert!(heard.end.is_ok(), "{:?}", heard.end);
+                let line = |voice: &str| format!("\t {voice}\n").into_bytes();
+                let lines = [line("HELLO?"), line("Hello?"), line("hello?")];
+                assert_eq!(heard.bytes(), lines.concat());
+                // Pieces of four bytes, "\t HE", "LLO?", "\n": a read may take more than one if
+                // the client is slow, but never ends inside one.
+                let mut at = 0;
+                for (_, read) in &heard.reads {
+                    at += read.len();
+                    assert!(
+                        [0, 4, 8].contains(&(at % 9)),
+                        "a read ends at byte {at}, inside a piece"
+                    );
+                }
+                // Each line due 250ms after the one before (the first at once), its first
+                // piece 150 to 250ms later, its last two pieces 20ms apart after it. A line
+                // is timed by the reads that hold its first and last byte, from the shout;
+                // a busy machine only makes them later, so the upper bound is generous.
+                let arrival = |byte: usize| {
+                    let mut end = 0;
+                    heard
+                        .reads
+                        .iter()
+                        .find(|(_, read)| {
+                            end += read.len();
+                            end > byte
+                        })
+                        .map(|(when, _)| *when - heard.sent)
+                        .expect("every byte read")
+                };
+                for k in 0..3 {
+                    let due = ms(250 * k as u64);
+                    let (first, last) = (arrival(9 * k), arrival(9 * k + 8));
+                    assert!(
+                        first >= due + ms(150) && first <= due + ms(250) + ms(2000),
+                        "line {k}, due at {due:?}, began at {first:?}"
+                    );
+                    assert!(
+                        last >= due + ms(150 + 2 * 20),
+                        "line {k}, due at {due:?}, ended at {last:?}"
+                    );
+                }
             }
             2 => {
                 let bench = commands
