@@ -186,8 +186,8 @@ Faults:
     };
 }
 
-/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
-/// laid out for a terminal).
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (docs/guide.md's
+/// tables, laid out for a terminal).
 #[allow(non_snake_case)]
 macro_rules! SERVE_LIMITS_AND_WIRE {
     () => {
