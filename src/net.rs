@@ -118,11 +118,11 @@ impl Transport for Stream {
             Stream::Unix(s) => Transport::set_zero_linger(s),
         }
     }
-    async fn reset_by_peer(&self) {
+    async fn peer_gone(&self) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => Transport::reset_by_peer(s).await,
+            Stream::Tcp(s) => Transport::peer_gone(s).await,
             #[cfg(unix)]
-            Stream::Unix(s) => Transport::reset_by_peer(s).await,
+            Stream::Unix(s) => Transport::peer_gone(s).await,
         }
     }
 }

@@ -167,10 +167,14 @@ Faults:
   close-after=100bytes  after 100 bytes (or N lines) written, an orderly close (FIN), and
                         nothing more said
   stall-after=0lines    after N lines or bytes (0: at once), silence: nothing read or
-                        written, the connection held open until the client resets it
+                        written, the connection held open until the client is gone
                         (a client that only ends its input may still be waiting: it is
                         held too); --write-timeout and --idle-timeout do not end it,
-                        the --grace of a shutdown does
+                        the --grace of a shutdown does. A client that resets is let go
+                        at once, and one that closes a Unix socket; TCP cannot tell a
+                        close from an end of input, so keepalive probes (every 2s) find
+                        a closed client once its system forgets the connection: on
+                        Linux about a minute after the close (tcp_fin_timeout, 60s)
   refuse                accepted, then reset at once, before a byte is read; TCP only
   slow-close=2s         the close after the last echo owed comes 2s later
   drop=10%              each echo line left out with that chance (not in plain mode)
@@ -184,8 +188,8 @@ Faults:
     };
 }
 
-/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
-/// laid out for a terminal).
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (docs/guide.md's
+/// tables, laid out for a terminal).
 #[allow(non_snake_case)]
 macro_rules! SERVE_LIMITS_AND_WIRE {
     () => {

@@ -302,6 +302,12 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             if let Some(fired) = self.faults().and_then(Shaper::fired) {
                 return Err(Broken::Fault(fired));
             }
+            // Pieces still due after a turn's share: the worker's other connections go first.
+            if let Some(due) = self.faults().and_then(Shaper::next_wake)
+                && due <= Instant::now()
+            {
+                tokio::task::yield_now().await;
+            }
             // What faults still hold goes out before the end, unless the grace period is over.
             if let Some(end) = self.session.end()
                 && (end == End::Aborted || self.faults().is_none_or(Shaper::is_idle))
@@ -540,9 +546,9 @@ mod tests {
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of
     /// 128 bytes. The budget is the future's share of a 640-byte task, beside what tokio (header,
     /// scheduler, id, trailer) and the task tracker keep around it; one byte more makes the task
-    /// 768, and every step is paid once per connection (the README's performance notes show
-    /// what a step costs). A field or a future added to the connection that crosses the step
-    /// fails here, not in a benchmark run much later.
+    /// 768, and every step is paid once per connection (docs/performance.md shows what a step
+    /// costs). A field or a future added to the connection that crosses the step fails here,
+    /// not in a benchmark run much later.
     #[tokio::test]
     async fn a_connection_task_stays_within_its_allocation_step() {
         const BUDGET: usize = 528;

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::{duration, size};
 
-/// Every kind, as `--help` and the errors list them.
+/// Every kind, as `--help` and the errors list them: [`KINDS`]' forms (a test keeps them so).
 pub const FORMS: &str = "latency=DURATION[~JITTER], bandwidth=RATE, slice=BYTES[/DELAY], \
      reset-after=N(lines|bytes), close-after=N(lines|bytes), stall-after=N(lines|bytes), \
      refuse, slow-close=DURATION, drop=PERCENT, corrupt=PERCENT";
@@ -27,6 +27,79 @@ pub const FORMS: &str = "latency=DURATION[~JITTER], bandwidth=RATE, slice=BYTES[
 const SHAPE: &str = "a fault is KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms or \
      reset-after=5lines@20%";
 
+/// A fault's kind, without its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Latency,
+    Bandwidth,
+    Slice,
+    ResetAfter,
+    CloseAfter,
+    StallAfter,
+    Refuse,
+    SlowClose,
+    Drop,
+    Corrupt,
+}
+
+/// Every kind, in [`Kind`]'s order, with its form (its name, as a spec starts, up to the `=`)
+/// and what its errors add to the form.
+const KINDS: [(Kind, &str, &str); 10] = [
+    (
+        Kind::Latency,
+        "latency=DURATION[~JITTER]",
+        "e.g. latency=200ms~50ms",
+    ),
+    (Kind::Bandwidth, "bandwidth=RATE", "e.g. bandwidth=16KiB/s"),
+    (Kind::Slice, "slice=BYTES[/DELAY]", "e.g. slice=3/10ms"),
+    (
+        Kind::ResetAfter,
+        "reset-after=N(lines|bytes)",
+        "e.g. reset-after=5lines",
+    ),
+    (
+        Kind::CloseAfter,
+        "close-after=N(lines|bytes)",
+        "e.g. close-after=100bytes",
+    ),
+    (
+        Kind::StallAfter,
+        "stall-after=N(lines|bytes)",
+        "e.g. stall-after=0lines",
+    ),
+    (Kind::Refuse, "refuse", "with no value"),
+    (Kind::SlowClose, "slow-close=DURATION", "e.g. slow-close=2s"),
+    (Kind::Drop, "drop=PERCENT", "e.g. drop=10%"),
+    (Kind::Corrupt, "corrupt=PERCENT", "e.g. corrupt=10%"),
+];
+
+impl Kind {
+    /// Its name, as a spec starts.
+    pub fn name(self) -> &'static str {
+        let form = self.form();
+        form.split_once('=').map_or(form, |(name, _)| name)
+    }
+
+    /// `latency=DURATION[~JITTER]`.
+    fn form(self) -> &'static str {
+        KINDS[self as usize].1
+    }
+
+    /// The kind a spec starting `name` is of.
+    fn named(name: &str) -> Option<Kind> {
+        KINDS
+            .iter()
+            .map(|&(kind, ..)| kind)
+            .find(|kind| kind.name() == name)
+    }
+
+    /// How to write it, for its errors: `latency=DURATION[~JITTER], e.g. latency=200ms~50ms`.
+    fn how_to_write(self) -> String {
+        let (_, form, more) = KINDS[self as usize];
+        format!("{form}, {more}")
+    }
+}
+
 /// A chance, in hundredths of a percent: `20%`, `12.5%`, `0.05%`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Percent(u32);
@@ -34,16 +107,6 @@ pub struct Percent(u32);
 impl Percent {
     /// Certainty: what a fault without `@PERCENT` applies with.
     pub const ALL: Percent = Percent(10_000);
-
-    /// `hundredths` hundredths of a percent (at most 10,000).
-    pub fn from_hundredths(hundredths: u32) -> Percent {
-        Percent(hundredths.min(10_000))
-    }
-
-    /// The chance as hundredths of a percent, 0 to 10,000.
-    pub fn hundredths(self) -> u32 {
-        self.0
-    }
 
     /// Draws whether this chance comes true.
     pub fn happens(self, rng: &mut fastrand::Rng) -> bool {
@@ -166,19 +229,19 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The kind's name, as a spec starts.
-    pub fn kind(&self) -> &'static str {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
         match self {
-            Fault::Latency { .. } => "latency",
-            Fault::Bandwidth { .. } => "bandwidth",
-            Fault::Slice { .. } => "slice",
-            Fault::ResetAfter(_) => "reset-after",
-            Fault::CloseAfter(_) => "close-after",
-            Fault::StallAfter(_) => "stall-after",
-            Fault::Refuse => "refuse",
-            Fault::SlowClose(_) => "slow-close",
-            Fault::Drop(_) => "drop",
-            Fault::Corrupt(_) => "corrupt",
+            Fault::Latency { .. } => Kind::Latency,
+            Fault::Bandwidth { .. } => Kind::Bandwidth,
+            Fault::Slice { .. } => Kind::Slice,
+            Fault::ResetAfter(_) => Kind::ResetAfter,
+            Fault::CloseAfter(_) => Kind::CloseAfter,
+            Fault::StallAfter(_) => Kind::StallAfter,
+            Fault::Refuse => Kind::Refuse,
+            Fault::SlowClose(_) => Kind::SlowClose,
+            Fault::Drop(_) => Kind::Drop,
+            Fault::Corrupt(_) => Kind::Corrupt,
         }
     }
 
@@ -195,7 +258,7 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = self.kind();
+        let kind = self.kind().name();
         match *self {
             Fault::Latency { hold, jitter } if jitter.is_zero() => {
                 write!(f, "{kind}={}", duration::format(hold))
@@ -228,56 +291,28 @@ impl fmt::Display for Fault {
     }
 }
 
-/// The form and an example of each kind, for its errors.
-fn form_of(kind: &str) -> &'static str {
-    match kind {
-        "latency" => "latency=DURATION[~JITTER], e.g. latency=200ms~50ms",
-        "bandwidth" => "bandwidth=RATE, e.g. bandwidth=16KiB/s",
-        "slice" => "slice=BYTES[/DELAY], e.g. slice=3/10ms",
-        "reset-after" => "reset-after=N(lines|bytes), e.g. reset-after=5lines",
-        "close-after" => "close-after=N(lines|bytes), e.g. close-after=100bytes",
-        "stall-after" => "stall-after=N(lines|bytes), e.g. stall-after=0lines",
-        "refuse" => "refuse, with no value",
-        "slow-close" => "slow-close=DURATION, e.g. slow-close=2s",
-        "drop" => "drop=PERCENT, e.g. drop=10%",
-        _ => "corrupt=PERCENT, e.g. corrupt=10%",
-    }
-}
-
 impl FromStr for Fault {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Fault, String> {
-        let (kind, value) = match text.split_once('=') {
-            Some((kind, value)) => (kind, Some(value)),
+        let (name, value) = match text.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
             None => (text, None),
         };
-        let known = [
-            "latency",
-            "bandwidth",
-            "slice",
-            "reset-after",
-            "close-after",
-            "stall-after",
-            "refuse",
-            "slow-close",
-            "drop",
-            "corrupt",
-        ];
-        if !known.contains(&kind) {
+        let Some(kind) = Kind::named(name) else {
             return Err(format!(
-                "unknown fault {kind:?}; the faults are {FORMS} ({SHAPE})"
+                "unknown fault {name:?}; the faults are {FORMS} ({SHAPE})"
             ));
-        }
-        let wrong = |problem: String| format!("{problem}: write {}", form_of(kind));
+        };
+        let wrong = |problem: String| format!("{problem}: write {}", kind.how_to_write());
         let value = match (kind, value) {
-            ("refuse", None) => return Ok(Fault::Refuse),
-            ("refuse", Some(_)) => return Err(wrong("refuse takes no value".into())),
-            (_, None) | (_, Some("")) => return Err(wrong(format!("{kind} needs a value"))),
+            (Kind::Refuse, None) => return Ok(Fault::Refuse),
+            (Kind::Refuse, Some(_)) => return Err(wrong("refuse takes no value".into())),
+            (_, None) | (_, Some("")) => return Err(wrong(format!("{name} needs a value"))),
             (_, Some(value)) => value,
         };
         let fault = match kind {
-            "latency" => {
+            Kind::Latency => {
                 let (hold, jitter) = value.split_once('~').unwrap_or((value, "0"));
                 let hold = duration::parse(hold).map_err(wrong)?;
                 let jitter = duration::parse(jitter).map_err(wrong)?;
@@ -291,7 +326,7 @@ impl FromStr for Fault {
                 }
                 Fault::Latency { hold, jitter }
             }
-            "bandwidth" => {
+            Kind::Bandwidth => {
                 let Some(bytes) = value.strip_suffix("/s") else {
                     return Err(wrong(format!("{value:?} is not a rate in bytes a second")));
                 };
@@ -299,19 +334,21 @@ impl FromStr for Fault {
                     bytes_per_second: size::parse(bytes).map_err(wrong)?,
                 }
             }
-            "slice" => {
+            Kind::Slice => {
                 let (bytes, delay) = value.split_once('/').unwrap_or((value, "0"));
                 Fault::Slice {
                     bytes: size::parse(bytes).map_err(wrong)?,
                     delay: duration::parse(delay).map_err(wrong)?,
                 }
             }
-            "reset-after" => Fault::ResetAfter(value.parse().map_err(wrong)?),
-            "close-after" => Fault::CloseAfter(value.parse().map_err(wrong)?),
-            "stall-after" => Fault::StallAfter(value.parse().map_err(wrong)?),
-            "slow-close" => Fault::SlowClose(duration::parse(value).map_err(wrong)?),
-            "drop" => Fault::Drop(value.parse().map_err(wrong)?),
-            _ => Fault::Corrupt(value.parse().map_err(wrong)?),
+            Kind::ResetAfter => Fault::ResetAfter(value.parse().map_err(wrong)?),
+            Kind::CloseAfter => Fault::CloseAfter(value.parse().map_err(wrong)?),
+            Kind::StallAfter => Fault::StallAfter(value.parse().map_err(wrong)?),
+            // Taken above: it has no value.
+            Kind::Refuse => Fault::Refuse,
+            Kind::SlowClose => Fault::SlowClose(duration::parse(value).map_err(wrong)?),
+            Kind::Drop => Fault::Drop(value.parse().map_err(wrong)?),
+            Kind::Corrupt => Fault::Corrupt(value.parse().map_err(wrong)?),
         };
         Ok(fault)
     }
@@ -500,12 +537,23 @@ mod tests {
                 unit: Unit::Lines
             })
         );
-        assert_eq!(reset.chance, Percent::from_hundredths(2000));
+        assert_eq!(reset.chance, Percent(2000));
         assert_eq!(spec("refuse").chance, Percent::ALL);
         // Other spellings print in the one form.
         assert_eq!(spec("slice=3/0s").to_string(), "slice=3");
         assert_eq!(spec("latency=1s~0s").to_string(), "latency=1s");
         assert_eq!(spec("drop=10.50%").to_string(), "drop=10.5%");
+    }
+
+    /// One table names every kind, in [`Kind`]'s order, and `FORMS` lists its forms.
+    #[test]
+    fn the_kinds_table_has_every_kind_in_order_and_forms_lists_them() {
+        for (i, &(kind, ..)) in KINDS.iter().enumerate() {
+            assert_eq!(kind as usize, i, "{kind:?}");
+            assert_eq!(Kind::named(kind.name()), Some(kind));
+        }
+        let forms: Vec<&str> = KINDS.iter().map(|&(_, form, _)| form).collect();
+        assert_eq!(FORMS, forms.join(", "));
     }
 
     #[test]
@@ -557,7 +605,7 @@ mod tests {
     fn percentages_keep_two_decimals() {
         for (text, hundredths) in [("0%", 0), ("100%", 10_000), ("0.05%", 5), ("12.5%", 1250)] {
             let percent: Percent = text.parse().unwrap();
-            assert_eq!(percent.hundredths(), hundredths);
+            assert_eq!(percent.0, hundredths);
             assert_eq!(percent.to_string(), text);
         }
     }

@@ -267,8 +267,6 @@ impl Report {
         if !shows_any && !self.settings.allow_faults {
             return None;
         }
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let late_after = ms(super::ledger::LATE_AFTER.as_secs_f64() * 1000.0);
         let wrong = if e.corrupted > 0 {
             format!(
@@ -281,7 +279,7 @@ impl Report {
         Some(format!(
             "{} reset, {} closed early, {} stalled; echo lines {} missing, {wrong}, {} late \
              (over {late_after} past due)",
-            plural(c.reset, "connection", "connections"),
+            counted(c.reset, "connection"),
             c.closed_early,
             c.stalled,
             e.missing,

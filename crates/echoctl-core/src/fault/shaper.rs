@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Count, Drawn, Fault, Percent, Unit};
+use crate::plural::counted;
 
 /// Bytes a connection's faults hold back before it stops reading.
 pub const MAX_HELD: usize = 256 * 1024;
@@ -76,14 +77,6 @@ impl Fired {
     pub fn action(&self) -> Action {
         self.action
     }
-
-    /// After how much written.
-    pub fn after(&self) -> Count {
-        Count {
-            n: self.n,
-            unit: self.unit,
-        }
-    }
 }
 
 /// `reset after 5 echo lines`, `closed after 100 bytes`, `stalled after 0 lines`.
@@ -94,14 +87,12 @@ impl fmt::Display for Fired {
             Action::Stall => "stalled",
             Action::Close => "closed",
         };
-        let n = self.n;
         let what = match (self.unit, self.stream) {
             (Unit::Bytes, _) => "byte",
             (Unit::Lines, Stream::EchoLines) => "echo line",
             (Unit::Lines, Stream::Bytes) => "line",
         };
-        let s = if n == 1 { "" } else { "s" };
-        write!(f, "{action} after {n} {what}{s}")
+        write!(f, "{action} after {}", counted(self.n, what))
     }
 }
 
