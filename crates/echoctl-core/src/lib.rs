@@ -17,6 +17,8 @@
 //! * [`fault`] is the server's faults on purpose: the specs, each connection's draw and what its
 //!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
+//! * [`udp`] is the server over UDP: which datagrams are answered, with what and when, each
+//!   peer's session, and what keeps a UDP echo safe to leave running;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
@@ -37,6 +39,7 @@ pub mod script;
 pub mod session;
 pub mod size;
 pub mod timeline;
+pub mod udp;
 
 pub use address::Address;
 pub use config::{Mode, ServerConfig};
