@@ -39,8 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             break
         }
         'echoctl;serve' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)')

@@ -35,8 +35,8 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;serve'= {
-            cand -l 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket'
-            cand --listen 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket'
+            cand -l 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)'
+            cand --listen 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)'
             cand -m 'How a connection''s shouts share time, or plain for the plain echo'
             cand --mode 'How a connection''s shouts share time, or plain for the plain echo'
             cand -d 'Time between a shout''s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)'

@@ -37,7 +37,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Pr
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
 plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"

@@ -2,8 +2,9 @@
 //! listener, and the hints that turn an I/O error into what to do about it. The client, the
 //! server and the bench all go through here, so each error is worded once.
 //!
-//! An address is `HOST:PORT`, or `unix:PATH` for a Unix-domain socket ([`listen`],
-//! [`connect_to`]; [`unix`] binds one safely and removes it when done).
+//! An address is `HOST:PORT`, `unix:PATH` for a Unix-domain socket ([`listen`],
+//! [`connect_to`]; [`unix`] binds one safely and removes it when done), or `udp:HOST:PORT`
+//! ([`listen`], [`connect_udp`]).
 
 #[cfg(unix)]
 pub(crate) mod unix;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use echoctl_core::address::{Address, HostPort};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::time::timeout;
 
 use crate::transport::Transport;
@@ -27,12 +28,14 @@ pub(crate) enum Listening {
     Tcp(TcpListener),
     #[cfg(unix)]
     Unix(UnixListening),
+    Udp(UdpSocket),
 }
 
-/// Binds `addr`: a Unix-domain socket, or TCP as [`bind`] does.
+/// Binds `addr`: a Unix-domain socket, TCP as [`bind`] does, or UDP as [`bind_udp`] does.
 pub(crate) async fn listen(addr: &Address) -> anyhow::Result<Listening> {
     match addr {
         Address::Tcp(host_port) => Ok(Listening::Tcp(bind(host_port).await?)),
+        Address::Udp(host_port) => Ok(Listening::Udp(bind_udp(host_port).await?)),
         #[cfg(unix)]
         Address::Unix(path) => Ok(Listening::Unix(UnixListening::bind(path).await?)),
         #[cfg(not(unix))]
@@ -180,6 +183,8 @@ pub async fn connect_to(
         Address::Unix(path) => Ok(Stream::Unix(unix::connect(path, connect_timeout).await?)),
         #[cfg(not(unix))]
         Address::Unix(_) => anyhow::bail!("cannot connect to {addr}: no Unix-domain sockets here"),
+        // `connect_udp`'s: a datagram socket is no stream.
+        Address::Udp(_) => anyhow::bail!("{addr} carries datagrams, not a stream"),
     }
 }
 
@@ -324,6 +329,39 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(addr)?;
     // The kernel caps this at its own maximum (net.core.somaxconn on Linux).
     socket.listen(u32::MAX)
+}
+
+/// What a UDP socket asks of the system for its receive and send buffers. The system caps it
+/// at its own maximum (`net.core.rmem_max` and `wmem_max` on Linux); a larger buffer rides out
+/// a burst that the default (about 200 KiB, a few hundred small datagrams) would drop.
+pub(crate) const UDP_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Binds a UDP socket, trying each address `addr` resolves to in turn, with [`UDP_BUFFER`]
+/// asked for. No `SO_REUSEADDR`: on UDP it would let another program bind the same port and
+/// take part of its datagrams.
+pub async fn bind_udp(addr: &HostPort) -> anyhow::Result<UdpSocket> {
+    let candidates = resolve(addr).await.context("cannot listen")?;
+    let mut last_error = None;
+    for candidate in candidates {
+        match udp_socket(candidate) {
+            Ok(socket) => return Ok(socket),
+            Err(e) => last_error = Some(explain_bind_error(candidate, e)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{addr} resolves to no address")))
+}
+
+/// A UDP socket bound to `addr`, its buffers as large as the system allows up to
+/// [`UDP_BUFFER`].
+pub(crate) fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Asked for, not required: a smaller buffer still works, only with less room for a burst.
+    let _ = socket.set_recv_buffer_size(UDP_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {

@@ -108,7 +108,7 @@ pub async fn run_until(
 ) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
-        Address::Tcp(host_port) => net::resolve(host_port).await?,
+        Address::Tcp(host_port) | Address::Udp(host_port) => net::resolve(host_port).await?,
         Address::Unix(_) => Vec::new(),
     };
     let cpu_before = cpu::now();

@@ -8,6 +8,15 @@ use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer::Timer;
 
+/// What the start-up line adds for a UDP server anyone can reach: a forged source can aim it.
+fn udp_exposed() -> String {
+    format!(
+        "; reachable from the network: a datagram's source can be forged to aim the answers at \
+         someone else (each datagram's answers are at most {}x its size)",
+        echoctl_core::udp::guard::REPLY_FACTOR
+    )
+}
+
 pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Result<ExitStatus> {
     let (stop, quit_now) = signals::graceful_stop();
     let timer = Timer::start();
@@ -21,11 +30,21 @@ pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Resul
             } else {
                 ""
             };
-            (addr.to_string(), exposure)
+            (addr.to_string(), exposure.to_string())
         }
         #[cfg(unix)]
-        net::Listening::Unix(listener) => {
-            (Address::Unix(listener.path().to_path_buf()).to_string(), "")
+        net::Listening::Unix(listener) => (
+            Address::Unix(listener.path().to_path_buf()).to_string(),
+            String::new(),
+        ),
+        net::Listening::Udp(socket) => {
+            let addr = socket.local_addr()?;
+            let exposure = if net::is_exposed(addr) {
+                udp_exposed()
+            } else {
+                String::new()
+            };
+            (Address::Udp(addr.into()).to_string(), exposure)
         }
     };
     let timing = match config.mode {
@@ -50,6 +69,7 @@ pub(super) async fn run(listen: &Address, config: ServerConfig) -> anyhow::Resul
             net::Listening::Tcp(listener) => server::run(listener, config, timer, stop).await,
             #[cfg(unix)]
             net::Listening::Unix(listener) => server::run(listener, config, timer, stop).await,
+            net::Listening::Udp(socket) => server::udp::run(socket, config, timer, stop).await,
         }
     };
     tokio::select! {
