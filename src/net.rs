@@ -364,6 +364,37 @@ pub(crate) fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
+/// A UDP socket connected to the first address `addr` resolves to, so that it hears only from
+/// there and an ICMP "port unreachable" comes back as a refused send or receive. Each of the
+/// other addresses is returned too, for a caller to move on to when that one refuses.
+pub(crate) async fn connect_udp(addr: &HostPort) -> anyhow::Result<(UdpSocket, Vec<SocketAddr>)> {
+    let mut candidates = resolve(addr).await?;
+    let first = candidates.remove(0);
+    let any: SocketAddr = if first.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = udp_socket(any).with_context(|| format!("cannot open a UDP socket for {addr}"))?;
+    socket.connect(first).await.map_err(|e| {
+        anyhow!(
+            "{}",
+            explain_connect_failures(&addr.to_string(), &[(first, e)])
+        )
+    })?;
+    Ok((socket, candidates))
+}
+
+/// An ICMP "port unreachable" on a connected UDP socket, worded as a refused TCP connect is:
+/// nothing listens at `tried` on the port of `addr` (as the user wrote it).
+pub(crate) fn explain_udp_refused(addr: &Address, tried: &[SocketAddr]) -> String {
+    let failures: Vec<(SocketAddr, io::Error)> = tried
+        .iter()
+        .map(|&a| (a, io::Error::from(io::ErrorKind::ConnectionRefused)))
+        .collect();
+    explain_connect_failures(&addr.to_string(), &failures)
+}
+
 fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
     let hint = match e.kind() {
         _ if needs_zone(addr) => format!(

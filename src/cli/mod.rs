@@ -449,6 +449,13 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// A last line from the server that starts with "echoctl: " (not a TAB and a space, as echoes
 /// do) is a notice: when the server ends the session with one (server full, line too long,
 /// idle), connect repeats it on stderr and exits 3.
+///
+/// connect udp:HOST:PORT sends each line of input as one datagram and prints each datagram
+/// that comes back as it arrived. UDP has no close: after the end of input it waits until the
+/// echoes it expects have come (three per line from a reverb server, one from a plain echo, told
+/// apart by what arrives), or until --wait (3s) passes with nothing arriving, and exits 0, or 4
+/// with echoes missing. A port nothing listens on is refused as a TCP connect is. On a terminal
+/// it relays too, each line sent as it is entered (no line editor).
 #[derive(Debug, Args)]
 #[command(
     arg = for_command("quiet", "Log only errors: connect logs nothing else without -v"),
@@ -469,10 +476,11 @@ Examples:
   echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
   printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
-  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
+  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket
+  printf 'Hello?\\n' | echoctl connect udp:127.0.0.1:7000   # a line a datagram")]
 pub struct ConnectArgs {
-    /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
-    /// for a Unix-domain socket.
+    /// Server address: HOST:PORT (every address the name resolves to is tried), unix:PATH
+    /// for a Unix-domain socket, or udp:HOST:PORT for UDP, each line of input a datagram.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: Address,
 
@@ -482,9 +490,10 @@ pub struct ConnectArgs {
 
     /// After the end of input, wait at most this long for the server to close the connection,
     /// then exit with status 4 (as nc -q, socat -t). By default (off) the client waits for the
-    /// server.
-    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
-    pub wait: Timeout,
+    /// server. Over UDP, which has no close: wait until every echo owed has come, or until this
+    /// long passes with nothing arriving, then exit 4 (default 3s over UDP).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub wait: Option<Timeout>,
 
     /// Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a
     /// terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo).
@@ -507,7 +516,11 @@ impl ConnectArgs {
         ConnectOptions {
             addr: self.addr.clone(),
             connect_timeout: self.connect_timeout.0,
-            wait: self.wait.0,
+            wait: match self.wait {
+                Some(Timeout(wait)) => wait,
+                None if self.addr.is_udp() => Some(echoctl_core::client::datagrams::DEFAULT_WAIT),
+                None => None,
+            },
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
