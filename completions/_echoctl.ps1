@@ -118,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--max-p99', '--max-p99', [CompletionResultType]::ParameterName, 'Fail the run (exit status 1) when the p99 lateness of any echo is over this')
             [CompletionResult]::new('--percentiles', '--percentiles', [CompletionResultType]::ParameterName, 'Write the lateness distribution of all echoes to PATH in HdrHistogram''s percentile format (.hgrm), and that of each echo beside it (PATH''s name with .upper, .original and .lower before its extension)')
             [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG')
+            [CompletionResult]::new('--max-loss', '--max-loss', [CompletionResultType]::ParameterName, 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the logs on stderr')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON instead of a table')
             [CompletionResult]::new('--allow-faults', '--allow-faults', [CompletionResultType]::ParameterName, 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault')

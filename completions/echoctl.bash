@@ -77,7 +77,7 @@ _echoctl() {
             return 0
             ;;
         echoctl__subcmd__bench)
-            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --max-p99 --percentiles --svg --allow-faults --quiet --verbose --color --help"
+            opts="-c -n -i -w -d -q -v -h --connections --shouts --interval --rate --window --delay --expect --ramp-up --duration --grace --connect-timeout --json --max-p99 --percentiles --svg --allow-faults --max-loss --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +205,13 @@ _echoctl() {
                     ;;
                 --svg)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-loss)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --color)

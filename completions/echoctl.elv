@@ -110,6 +110,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --max-p99 'Fail the run (exit status 1) when the p99 lateness of any echo is over this'
             cand --percentiles 'Write the lateness distribution of all echoes to PATH in HdrHistogram''s percentile format (.hgrm), and that of each echo beside it (PATH''s name with .upper, .original and .lower before its extension)'
             cand --svg 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG'
+            cand --max-loss 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)'
             cand --color 'When to color the logs on stderr'
             cand --json 'Print the report as JSON instead of a table'
             cand --allow-faults 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault'

@@ -95,6 +95,7 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeou
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-loss -d 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"

@@ -385,6 +385,28 @@ pub(crate) async fn connect_udp(addr: &HostPort) -> anyhow::Result<(UdpSocket, V
     Ok((socket, candidates))
 }
 
+/// Waits until a UDP socket has a datagram to read, or an error to report: an ICMP error such as
+/// "port unreachable" on a connected socket wakes no reader by itself (the system marks the
+/// socket in error, not readable), so it is waited for too, and returned.
+pub(crate) async fn udp_readable(socket: &UdpSocket) -> io::Result<()> {
+    use tokio::io::Interest;
+    loop {
+        let ready = socket.ready(Interest::READABLE | Interest::ERROR).await?;
+        if ready.is_error() {
+            if let Some(e) = socket.take_error()? {
+                return Err(e);
+            }
+            // Reported and taken already (by a send): nothing is left to wait for.
+            let _ = socket.try_io(Interest::ERROR, || -> io::Result<()> {
+                Err(io::ErrorKind::WouldBlock.into())
+            });
+        }
+        if ready.is_readable() {
+            return Ok(());
+        }
+    }
+}
+
 /// An ICMP "port unreachable" on a connected UDP socket, worded as a refused TCP connect is:
 /// nothing listens at `tried` on the port of `addr` (as the user wrote it).
 pub(crate) fn explain_udp_refused(addr: &Address, tried: &[SocketAddr]) -> String {

@@ -60,24 +60,24 @@ use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
 pub(crate) const MAX_CONNECTING: usize = 256;
 
 /// What all connection tasks share.
-struct Shared {
-    config: BenchConfig,
-    addrs: Vec<SocketAddr>,
+pub(super) struct Shared {
+    pub(super) config: BenchConfig,
+    pub(super) addrs: Vec<SocketAddr>,
     /// The address that last accepted, tried first by the next connection.
-    preferred: AtomicUsize,
-    progress: Arc<Progress>,
+    pub(super) preferred: AtomicUsize,
+    pub(super) progress: Arc<Progress>,
     /// When the run started: arrivals are counted from it.
     started: Instant,
     measurements: Mutex<Measurements>,
     wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
-    stop: CancellationToken,
+    pub(super) stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
-    cut: CancellationToken,
+    pub(super) cut: CancellationToken,
 }
 
 impl Shared {
-    fn add_samples(&self, samples: &mut Samples) {
+    pub(super) fn add_samples(&self, samples: &mut Samples) {
         if samples.is_empty() {
             return;
         }
@@ -149,7 +149,11 @@ pub async fn run_until(
             } => permit?,
         };
         attempted += 1;
-        tasks.spawn(connection(id, shared.clone(), permit));
+        if shared.config.addr.is_udp() {
+            tasks.spawn(super::udp::connection(id, shared.clone(), permit));
+        } else {
+            tasks.spawn(connection(id, shared.clone(), permit));
+        }
     }
 
     let mut outcomes = Vec::with_capacity(n);
@@ -176,7 +180,7 @@ pub async fn run_until(
         .wrong_examples
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(build_report(
+    let mut report = build_report(
         &shared.config,
         &Collected {
             attempted,
@@ -189,7 +193,11 @@ pub async fn run_until(
             wrong_examples: &wrong_examples,
             cut_short: shared.cut.is_cancelled(),
         },
-    ))
+    );
+    if let Some(datagrams) = &mut report.datagrams {
+        datagrams.loopback = shared.addrs.iter().all(|addr| addr.ip().is_loopback());
+    }
+    Ok(report)
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
@@ -571,7 +579,13 @@ impl<'a> Driver<'a> {
 }
 
 /// Matches one line as received (with its `\n`, if it had one) and records its lateness.
-fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
+pub(super) fn hear(
+    ledger: &mut Ledger,
+    samples: &mut Samples,
+    shared: &Shared,
+    line: &[u8],
+    now: Instant,
+) {
     match ledger.hear(line, now) {
         Heard::Echo {
             voice,

@@ -92,7 +92,7 @@ where
                 }
                 None
             }
-            received = socket.recv(&mut buffer) => Some(received),
+            received = receive(&socket, &mut buffer) => Some(received),
             () = sleep_until_some(wake) => None,
         };
         let refused = match received {
@@ -156,6 +156,17 @@ where
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break,
                 Err(e) => return Err(e).with_context(|| send_failed(addr, datagram.len())),
             }
+        }
+    }
+}
+
+/// The next datagram from the server, or the error the socket has to report.
+async fn receive(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        net::udp_readable(socket).await?;
+        match socket.try_recv(buffer) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            received => return received,
         }
     }
 }
