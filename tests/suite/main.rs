@@ -20,4 +20,5 @@ mod recipes;
 mod schedule_paused;
 mod server_tcp;
 mod timeline;
+mod udp;
 mod unix;
