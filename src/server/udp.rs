@@ -8,9 +8,8 @@
 //! socket holds, a bounded batch at a time so the timer is never starved, hands each datagram to
 //! [`Peers`], and sends the datagrams it was given.
 //!
-//! Datagrams are read and sent a batch per system call ([`batch`]: `recvmmsg` and `sendmmsg`
-//! on Linux), each into a slot of 64 KiB, more than any UDP payload, so it is read whole; one the
-//! system says it cut is refused, never echoed cut.
+//! Each datagram is read into a buffer of 64 KiB, more than any UDP payload (65,527 bytes at
+//! most), so it is read whole; one that filled the buffer could have been cut, and is refused.
 //!
 //! Shutdown has the TCP server's two stages: stop reading and deliver the echoes owed, for up to
 //! the grace period; then drop whatever is still owed.
@@ -31,13 +30,11 @@ use echoctl_core::udp::{Peers, Sink};
 use super::ServerConfig;
 use crate::timer::Timer;
 
-mod batch;
+/// The read buffer: larger than any UDP datagram's payload.
+const READ_BUFFER: usize = 64 * 1024;
 
-/// Batches read in one go before the task looks at its timer and sends what is owed.
-const READS_PER_WAKE: usize = 4;
-
-/// Datagrams handed to one `sendmmsg`, at most.
-const SEND_BATCH: usize = 64;
+/// Datagrams read in one go before the task looks at its timer and sends what is owed.
+const READ_BATCH: usize = 64;
 
 /// Runs the UDP server on `socket` until `shutdown` completes, then delivers the echoes owed for
 /// up to the grace period, and returns.
@@ -54,7 +51,7 @@ pub(crate) async fn run(
         out: Outbox::default(),
         send_errors: SendErrors::default(),
     };
-    let mut reader = batch::Reader::new();
+    let mut buffer = vec![0u8; READ_BUFFER];
     let mut wake = timer.sleep_until(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown);
     let mut grace_over: Option<Instant> = None;
@@ -98,7 +95,7 @@ pub(crate) async fn run(
             }
             ready = server.socket.readable(), if serving => {
                 match ready {
-                    Ok(()) => server.read(&mut reader),
+                    Ok(()) => server.read_batch(&mut buffer),
                     Err(e) => server.send_errors.note(None, &e),
                 }
             }
@@ -135,25 +132,14 @@ struct Server {
 }
 
 impl Server {
-    /// Reads what the socket holds, a few batches at most, and hands each datagram to the
-    /// peers.
-    fn read(&mut self, reader: &mut batch::Reader) {
+    /// Reads what the socket holds, a batch at most, and hands each datagram to the peers.
+    fn read_batch(&mut self, buffer: &mut [u8]) {
         let now = Instant::now();
-        for _ in 0..READS_PER_WAKE {
-            match batch::read_batch(&self.socket, reader) {
-                Ok(count) => {
-                    for index in 0..count {
-                        let read = reader.read()[index];
-                        if read.truncated {
-                            self.peers.truncated();
-                        } else {
-                            let datagram = reader.datagram(index);
-                            self.peers.receive(now, read.from, datagram, &mut self.out);
-                        }
-                    }
-                    if count < batch::BATCH {
-                        break;
-                    }
+        for _ in 0..READ_BATCH {
+            match self.socket.try_recv_from(buffer) {
+                Ok((n, _)) if n == buffer.len() => self.peers.truncated(),
+                Ok((n, from)) => {
+                    self.peers.receive(now, from, &buffer[..n], &mut self.out);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 // An ICMP error for an earlier send, reported here by some systems: nothing is
@@ -166,29 +152,26 @@ impl Server {
         }
     }
 
-    /// Sends every datagram queued, a batch a call. A full send buffer is waited for (every
-    /// peer shares the socket, and it drains at the link's speed); a datagram whose send fails
-    /// is counted, logged and skipped.
+    /// Sends every datagram queued. A full send buffer is waited for (every peer shares the
+    /// socket, and it drains at the link's speed); a send that fails is counted and logged.
     async fn flush(&mut self) {
-        let datagrams: Vec<(SocketAddr, &[u8])> = self.out.datagrams().collect();
-        let mut rest = &datagrams[..];
-        while !rest.is_empty() {
-            let chunk = &rest[..rest.len().min(SEND_BATCH)];
-            match batch::send_batch(&self.socket, chunk) {
-                Ok(sent) => rest = &rest[sent.max(1).min(rest.len())..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Err(e) = self.socket.writable().await {
-                        self.send_errors.note(None, &e);
+        for (to, datagram) in self.out.datagrams() {
+            loop {
+                match self.socket.try_send_to(datagram, to) {
+                    Ok(_) => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if let Err(e) = self.socket.writable().await {
+                            self.send_errors.note(Some(to), &e);
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        self.send_errors.note(Some(to), &e);
                         break;
                     }
                 }
-                Err(e) => {
-                    self.send_errors.note(Some(chunk[0].0), &e);
-                    rest = &rest[1..];
-                }
             }
         }
-        drop(datagrams);
         self.out.clear();
     }
 }
