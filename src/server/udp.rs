@@ -90,16 +90,20 @@ pub(crate) async fn run(
                 );
                 break;
             }
-            _ = &mut wake, if wake_at.is_some() => {
-                server.peers.advance(Instant::now(), &mut server.out);
-            }
+            _ = &mut wake, if wake_at.is_some() => {}
             ready = server.socket.readable(), if serving => {
-                match ready {
-                    Ok(()) => server.read_batch(&mut buffer),
-                    Err(e) => server.send_errors.note(None, &e),
+                if let Err(e) = ready {
+                    server.send_errors.note(None, &e);
                 }
             }
         }
+        // Both, whichever woke the task: under load echoes fall due at every turn, and a
+        // datagram waiting must not wait for a turn when none is due (a read that finds the
+        // socket not ready costs no system call).
+        if grace_over.is_none() {
+            server.read_batch(&mut buffer);
+        }
+        server.peers.advance(Instant::now(), &mut server.out);
     }
     server.flush().await;
     let Counts {
