@@ -39,8 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             break
         }
         'echoctl;serve' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How a connection''s shouts share time, or plain for the plain echo')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Time between a shout''s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)')
@@ -129,6 +129,7 @@ Register-ArgumentCompleter -Native -CommandName 'echoctl' -ScriptBlock {
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Write a trace of the first connections (--trace-connections) to PATH as the run goes, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client''s view, a process per connection, a slice per shout from its send to its last echo, an instant per echo line heard with its lateness, and arrows from each shout to its echoes')
             [CompletionResult]::new('--trace-max', '--trace-max', [CompletionResultType]::ParameterName, 'Stop recording the --trace once the file would pass SIZE; its last event says so')
             [CompletionResult]::new('--trace-connections', '--trace-connections', [CompletionResultType]::ParameterName, 'How many connections the --trace records: the first N')
+            [CompletionResult]::new('--max-loss', '--max-loss', [CompletionResultType]::ParameterName, 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the logs on stderr')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON instead of a table')
             [CompletionResult]::new('--allow-faults', '--allow-faults', [CompletionResultType]::ParameterName, 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault')

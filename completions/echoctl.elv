@@ -35,8 +35,8 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'echoctl;serve'= {
-            cand -l 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket'
-            cand --listen 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket'
+            cand -l 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)'
+            cand --listen 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)'
             cand -m 'How a connection''s shouts share time, or plain for the plain echo'
             cand --mode 'How a connection''s shouts share time, or plain for the plain echo'
             cand -d 'Time between a shout''s echoes, e.g. 1s, 250ms; 0 echoes at once (default 1s)'
@@ -121,6 +121,7 @@ set edit:completion:arg-completer[echoctl] = {|@words|
             cand --trace 'Write a trace of the first connections (--trace-connections) to PATH as the run goes, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client''s view, a process per connection, a slice per shout from its send to its last echo, an instant per echo line heard with its lateness, and arrows from each shout to its echoes'
             cand --trace-max 'Stop recording the --trace once the file would pass SIZE; its last event says so'
             cand --trace-connections 'How many connections the --trace records: the first N'
+            cand --max-loss 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)'
             cand --color 'When to color the logs on stderr'
             cand --json 'Print the report as JSON instead of a table'
             cand --allow-faults 'Pass the run when what arrived was right or the damage is what faults do (see above): for a client''s test against echoctl serve --fault'

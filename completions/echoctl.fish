@@ -37,7 +37,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Pr
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
 plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"
@@ -106,6 +106,7 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write 
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace -d 'Write a trace of the first connections (--trace-connections) to PATH as the run goes, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client\'s view, a process per connection, a slice per shout from its send to its last echo, an instant per echo line heard with its lateness, and arrows from each shout to its echoes' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace-max -d 'Stop recording the --trace once the file would pass SIZE; its last event says so' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace-connections -d 'How many connections the --trace records: the first N' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-loss -d 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l color -d 'When to color the logs on stderr' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"

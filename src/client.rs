@@ -13,9 +13,11 @@
 //! printed above it. Both are drivers over one pure [`session`], as the server's connection task
 //! is over its session: it splits what is sent and heard into lines, notes them in a
 //! [`transcript`] (which tells an echo from a server's notice, attributes echoes to shouts, and
-//! keeps what `--timeline` draws), and decides how the session ended.
+//! keeps what `--timeline` draws), and decides how the session ended. [`udp`] is `connect
+//! udp:HOST:PORT`, each line a datagram, over the core's datagram session.
 
 pub(crate) mod interactive;
+pub(crate) mod udp;
 
 use echoctl_core::Address;
 use std::io;

@@ -70,7 +70,8 @@ impl ExitStatus {
             }
             WaitExpired => {
                 "connect: --wait ran out: the server had not closed the connection that long \
-                 after the end of input."
+                 after the end of input (over UDP: nothing arrived for that long, with echoes \
+                 still missing)."
             }
             Interrupted => {
                 "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status \
@@ -100,7 +101,8 @@ impl ExitStatus {
             }
 
             (Success, "connect") => {
-                "The server closed the connection after the end of input: every echo arrived."
+                "The server closed the connection after the end of input: every echo arrived \
+                 (over UDP, which has no close: every echo owed arrived)."
             }
             (Failure, "connect") => {
                 "One line on stderr says what went wrong: a connection refused or timed out, a \
@@ -114,7 +116,8 @@ impl ExitStatus {
             }
             (WaitExpired, "connect") => {
                 "--wait ran out: the server had not closed the connection that long after the \
-                 end of input."
+                 end of input; over UDP, nothing arrived for that long (3s unless --wait says \
+                 otherwise) with echoes still missing."
             }
             (Interrupted, "connect") => "Interrupted by Ctrl-C or SIGTERM.",
 

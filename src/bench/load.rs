@@ -63,20 +63,20 @@ use echoctl_core::trace::Side;
 pub(crate) const MAX_CONNECTING: usize = 256;
 
 /// What all connection tasks share.
-struct Shared {
-    config: BenchConfig,
-    addrs: Vec<SocketAddr>,
+pub(super) struct Shared {
+    pub(super) config: BenchConfig,
+    pub(super) addrs: Vec<SocketAddr>,
     /// The address that last accepted, tried first by the next connection.
-    preferred: AtomicUsize,
-    progress: Arc<Progress>,
+    pub(super) preferred: AtomicUsize,
+    pub(super) progress: Arc<Progress>,
     /// When the run started: arrivals are counted from it.
     started: Instant,
     measurements: Mutex<Measurements>,
     wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
-    stop: CancellationToken,
+    pub(super) stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
-    cut: CancellationToken,
+    pub(super) cut: CancellationToken,
     /// Where the first connections record their sessions (`--trace`), if anywhere.
     trace: Option<Tracing>,
 }
@@ -89,7 +89,7 @@ pub(crate) struct Tracing {
 }
 
 impl Shared {
-    fn add_samples(&self, samples: &mut Samples) {
+    pub(super) fn add_samples(&self, samples: &mut Samples) {
         if samples.is_empty() {
             return;
         }
@@ -130,7 +130,7 @@ pub(crate) async fn run_traced(
 ) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
-        Address::Tcp(host_port) => net::resolve(host_port).await?,
+        Address::Tcp(host_port) | Address::Udp(host_port) => net::resolve(host_port).await?,
         Address::Unix(_) => Vec::new(),
     };
     let cpu_before = cpu::now();
@@ -172,7 +172,11 @@ pub(crate) async fn run_traced(
             } => permit?,
         };
         attempted += 1;
-        tasks.spawn(connection(id, shared.clone(), permit));
+        if shared.config.addr.is_udp() {
+            tasks.spawn(super::udp::connection(id, shared.clone(), permit));
+        } else {
+            tasks.spawn(connection(id, shared.clone(), permit));
+        }
     }
 
     let mut outcomes = Vec::with_capacity(n);
@@ -199,7 +203,7 @@ pub(crate) async fn run_traced(
         .wrong_examples
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(build_report(
+    let mut report = build_report(
         &shared.config,
         &Collected {
             attempted,
@@ -212,7 +216,11 @@ pub(crate) async fn run_traced(
             wrong_examples: &wrong_examples,
             cut_short: shared.cut.is_cancelled(),
         },
-    ))
+    );
+    if let Some(datagrams) = &mut report.datagrams {
+        datagrams.loopback = shared.addrs.iter().all(|addr| addr.ip().is_loopback());
+    }
+    Ok(report)
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
@@ -353,7 +361,7 @@ struct Driver<'a> {
 
 /// One connection's session, recorded for `--trace`: the client's view, each echo's lateness
 /// in its `args`.
-struct ConnectionTrace {
+pub(super) struct ConnectionTrace {
     recording: Recording,
     events: SessionEvents,
 }
@@ -668,7 +676,7 @@ impl<'a> Driver<'a> {
 
 /// Matches one line as received (with its `\n`, if it had one) and records its lateness (in
 /// `trace` too, when the connection is traced).
-fn hear(
+pub(super) fn hear(
     ledger: &mut Ledger,
     samples: &mut Samples,
     shared: &Shared,

@@ -11,7 +11,7 @@ use clap::CommandFactory;
 use clap::error::ErrorKind;
 
 use super::parse::{
-    Timeout, parse_count, parse_duration, parse_rate, parse_timeout, parse_trace_max,
+    Timeout, parse_count, parse_duration, parse_percent, parse_rate, parse_timeout, parse_trace_max,
 };
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
@@ -45,6 +45,12 @@ use crate::observe::{DEFAULT_TRACE_MAX, TraceOptions};
 /// reset, closed early or stalled. A run still fails on what no fault does: a wrong line that is
 /// not one byte off an echo owed, an early line, a connect that failed, a connection dropped
 /// otherwise, a p99 over --max-p99.
+///
+/// Over UDP (udp:HOST:PORT) each connection is a socket of its own, each shout a datagram and
+/// each echo line one; every echo is checked as over TCP, and a "datagrams" line counts those
+/// lost, duplicated (counted wrong too, as a repeated line is) and reordered (out of order).
+/// --max-loss PERCENT (default 0) is the share of echoes that may be lost before the run fails;
+/// a port nothing listens on fails the connection, as a refused connect does.
 #[derive(Debug, Args)]
 #[command(
     arg = super::for_command(
@@ -68,10 +74,12 @@ Examples:
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
   echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
   echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture
-  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ..."
+  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ...
+  echoctl bench udp:127.0.0.1:7000 --expect plain -w 8 -n 100000 --duration 5s   # UDP echo"
 )]
 pub struct BenchArgs {
-    /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
+    /// Server address, HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP
+    /// (each connection a socket of its own, each shout and echo a datagram).
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR)]
     pub addr: Address,
 
@@ -161,6 +169,12 @@ pub struct BenchArgs {
     /// How many connections the --trace records: the first N.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_count, requires = "trace")]
     pub trace_connections: usize,
+
+    /// Over UDP: the share of the echoes owed, in percent, that may be lost before the run
+    /// fails (default 0: none). On loopback nothing should be lost; a loss there is reported
+    /// with its likely cause, a receive buffer that overflowed.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub max_loss: Option<f64>,
 }
 
 impl BenchArgs {
@@ -173,6 +187,12 @@ impl BenchArgs {
             (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
             (None, None) => Pace::Interval(self.interval),
         };
+        if self.max_loss.is_some() && !self.addr.is_udp() {
+            return Err(usage_error(
+                "--max-loss is for UDP, where datagrams can be lost; over TCP or a Unix socket \
+                 every echo line must arrive: leave it out, or bench udp:HOST:PORT",
+            ));
+        }
         if self.shouts == 0 && self.duration.is_none() {
             return Err(usage_error(
                 "--shouts 0 holds the connections open until --duration; give a --duration such as 10s",
@@ -221,6 +241,7 @@ impl BenchArgs {
             svg: self.svg.clone(),
             max_p99: self.max_p99,
             allow_faults: self.allow_faults,
+            max_loss: self.max_loss.unwrap_or(0.0),
         }
     }
 }
@@ -285,6 +306,27 @@ mod tests {
             assert!(idle.contains("--duration"), "{idle}");
         }
         assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
+    }
+
+    #[test]
+    fn max_loss_is_for_udp_and_defaults_to_none_lost() {
+        let tcp = parse(&["--max-loss", "1"]).unwrap_err();
+        assert!(tcp.contains("--max-loss is for UDP"), "{tcp}");
+        let c = parse(&["udp:127.0.0.1:7000", "--max-loss", "0.5%"]).unwrap();
+        assert!(c.addr.is_udp());
+        let options = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["echoctl", "bench"][..], args].concat()).unwrap();
+            let Command::Bench(args) = cli.command else {
+                panic!("not bench");
+            };
+            args.report_options()
+        };
+        assert_eq!(options(&["udp:[::1]:7000"]).max_loss, 0.0);
+        assert_eq!(
+            options(&["udp:[::1]:7000", "--max-loss", "2"]).max_loss,
+            2.0
+        );
+        assert!(parse(&["udp:[::1]:7000", "--max-loss", "200"]).is_err());
     }
 
     #[test]

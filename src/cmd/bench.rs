@@ -72,7 +72,8 @@ pub(super) async fn run(
     }
     let mut report = report?
         .with_max_p99(options.max_p99)
-        .with_faults_allowed(options.allow_faults);
+        .with_faults_allowed(options.allow_faults)
+        .with_max_loss(options.max_loss);
     report.command_line = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();

@@ -10,7 +10,9 @@ use crate::observe::{Dumping, HexDump, SessionEvents, Tapped, TraceFile};
 use crate::signals;
 use crate::term;
 use crate::timeline;
+use echoctl_core::address::{Address, HostPort};
 use echoctl_core::client::Settings;
+use echoctl_core::client::datagrams::DatagramSession;
 use echoctl_core::plural::counted;
 use echoctl_core::timeline::{self as model, Axis, Recording, Timeline};
 use echoctl_core::trace::Side;
@@ -20,6 +22,9 @@ use tokio::time::Instant;
 const UNKNOWN_DELAY: Duration = Duration::from_secs(1);
 
 pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::Result<ExitStatus> {
+    if let Address::Udp(host_port) = &options.addr {
+        return run_udp(host_port, &options, color).await;
+    }
     let env = ColorEnv::from_process();
     // The line editor draws on stderr (reedline's choice, so that stdout stays output): all three
     // must be the terminal, or the session would be drawn half in a file.
@@ -90,22 +95,83 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
     if let Some(trace) = trace {
         trace.finish();
     }
+    let recording = || client::lock(&session).recording().clone();
+    conclude(ended, &options, interactive, recording, color, &env)
+}
+
+/// `connect udp:HOST:PORT`: the datagram relay, on a terminal too (no line editor: each line
+/// is sent as it is entered).
+async fn run_udp(
+    host_port: &HostPort,
+    options: &ConnectOptions,
+    color: ColorChoice,
+) -> anyhow::Result<ExitStatus> {
+    let env = ColorEnv::from_process();
+    let mut interrupted = std::pin::pin!(signals::stop_signal());
+    let (socket, others) = tokio::select! {
+        connected = net::connect_udp(host_port) => connected?,
+        _ = &mut interrupted => return Ok(ExitStatus::Interrupted),
+    };
+    tracing::debug!("sending to udp:{}", socket.peer_addr()?);
+    let mut session = DatagramSession::new(
+        tokio::time::Instant::now(),
+        options.timestamps || options.timeline,
+        options.wait,
+    );
+    let ended = {
+        let target = client::udp::Target {
+            addr: &options.addr,
+            socket,
+            others,
+            timestamps: options.timestamps,
+        };
+        let relay = client::udp::relay(
+            target,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            &mut session,
+        );
+        tokio::select! {
+            ended = relay => ended,
+            _ = &mut interrupted => Ok(SessionEnd::Interrupted),
+        }
+    };
+    conclude(
+        ended,
+        options,
+        false,
+        || session.recording().clone(),
+        color,
+        &env,
+    )
+}
+
+/// The exit status of a session that ended so, its timeline drawn first if asked for.
+fn conclude(
+    ended: anyhow::Result<SessionEnd>,
+    options: &ConnectOptions,
+    interactive: bool,
+    recording: impl FnOnce() -> Recording,
+    color: ColorChoice,
+    env: &ColorEnv,
+) -> anyhow::Result<ExitStatus> {
     let end = match ended {
         Ok(end) => end,
         Err(e) => {
             tracing::debug!("session ended: {e:#}");
             if options.timeline {
-                draw_timeline(client::lock(&session).recording(), color, &env);
+                draw_timeline(&recording(), color, env);
             }
             return Err(e);
         }
     };
     tracing::debug!("session ended: {}", why(&end));
     if options.timeline && end != SessionEnd::Interrupted {
-        draw_timeline(client::lock(&session).recording(), color, &env);
+        draw_timeline(&recording(), color, env);
     }
+    let udp = options.addr.is_udp();
     match end {
-        SessionEnd::ServerClosed => Ok(ExitStatus::Success),
+        SessionEnd::ServerClosed | SessionEnd::EchoesArrived => Ok(ExitStatus::Success),
         // A reverb server closes first only when it is stopped, or closes this client for
         // its own reasons (it then sends a notice, which is the case below).
         SessionEnd::ServerClosedFirst => Err(anyhow::anyhow!(
@@ -117,9 +183,11 @@ pub(super) async fn run(options: ConnectOptions, color: ColorChoice) -> anyhow::
         SessionEnd::Notice(notice) => {
             Err(ExitError::new(ExitStatus::ServerNotice, notice_message(&notice)).into())
         }
-        SessionEnd::WaitExpired { owed } => {
-            Err(ExitError::new(ExitStatus::WaitExpired, wait_message(options.wait, owed)).into())
-        }
+        SessionEnd::WaitExpired { owed } => Err(ExitError::new(
+            ExitStatus::WaitExpired,
+            wait_message(options.wait, owed, udp),
+        )
+        .into()),
         SessionEnd::Interrupted => Ok(ExitStatus::Interrupted),
     }
 }
@@ -135,6 +203,7 @@ fn why(end: &SessionEnd) -> String {
         SessionEnd::WaitExpired { owed } => {
             format!("--wait ran out with {} owed", counted(*owed, "echo"))
         }
+        SessionEnd::EchoesArrived => "every echo owed arrived after the end of input".into(),
         SessionEnd::Interrupted => "interrupted".into(),
     }
 }
@@ -147,10 +216,18 @@ fn notice_message(notice: &[u8]) -> String {
     format!("the server ended the session: {text}")
 }
 
-fn wait_message(wait: Option<Duration>, owed: u64) -> String {
+fn wait_message(wait: Option<Duration>, owed: u64, udp: bool) -> String {
     let waited = wait.map_or_else(String::new, |wait| {
         format!(" {}", echoctl_core::duration::format(wait))
     });
+    let s = if owed == 1 { "" } else { "es" };
+    if udp {
+        let are = if owed == 1 { "is" } else { "are" };
+        return format!(
+            "nothing arrived for --wait{waited} after the end of input, and {owed} echo{s} {are} \
+             still missing (lost, or the server is not an echo)"
+        );
+    }
     format!(
         "the server had not closed the connection --wait{waited} after the end of input \
          ({} still owed)",
@@ -196,7 +273,12 @@ mod tests {
             "the server ended the session: bye\u{241b}[2J"
         );
         assert_eq!(
-            wait_message(Some(Duration::from_secs(2)), 1),
+            wait_message(Some(Duration::from_secs(3)), 2, true),
+            "nothing arrived for --wait 3s after the end of input, and 2 echoes are still \
+             missing (lost, or the server is not an echo)"
+        );
+        assert_eq!(
+            wait_message(Some(Duration::from_secs(2)), 1, false),
             "the server had not closed the connection --wait 2s after the end of input \
              (1 echo still owed)"
         );

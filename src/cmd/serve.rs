@@ -9,6 +9,15 @@ use crate::server::{self, ServerConfig};
 use crate::signals;
 use crate::timer::Timer;
 
+/// What the start-up line adds for a UDP server anyone can reach: a forged source can aim it.
+fn udp_exposed() -> String {
+    format!(
+        "; reachable from the network: a datagram's source can be forged to aim the answers at \
+         someone else (each datagram's answers are at most {}x its size)",
+        echoctl_core::udp::guard::REPLY_FACTOR
+    )
+}
+
 pub(super) async fn run(
     listen: &Address,
     config: ServerConfig,
@@ -33,11 +42,21 @@ pub(super) async fn run(
             } else {
                 ""
             };
-            (addr.to_string(), exposure)
+            (addr.to_string(), exposure.to_string())
         }
         #[cfg(unix)]
-        net::Listening::Unix(listener) => {
-            (Address::Unix(listener.path().to_path_buf()).to_string(), "")
+        net::Listening::Unix(listener) => (
+            Address::Unix(listener.path().to_path_buf()).to_string(),
+            String::new(),
+        ),
+        net::Listening::Udp(socket) => {
+            let addr = socket.local_addr()?;
+            let exposure = if net::is_exposed(addr) {
+                udp_exposed()
+            } else {
+                String::new()
+            };
+            (Address::Udp(addr.into()).to_string(), exposure)
         }
     };
     let timing = match config.mode {
@@ -66,6 +85,7 @@ pub(super) async fn run(
             net::Listening::Unix(listener) => {
                 server::run_observed(listener, config, timer, observe, stop).await
             }
+            net::Listening::Udp(socket) => server::udp::run(socket, config, timer, stop).await,
         }
     };
     let status = tokio::select! {

@@ -4,7 +4,8 @@
 //! connections sleep on and a shutdown signal, so `echoctl serve`, `echoctl demo` and the tests
 //! all run the very same server;
 //! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
-//! [`close`] says how the server hangs up.
+//! [`close`] says how the server hangs up; [`udp`] is the server over UDP, one task over a
+//! socket and the peers' sessions.
 //!
 //! Shutdown has two stages. First the server stops accepting and every connection stops reading
 //! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
@@ -19,6 +20,7 @@ mod observer;
 mod peer;
 mod place;
 mod shutdown;
+pub(crate) mod udp;
 
 use std::future::Future;
 use std::io;

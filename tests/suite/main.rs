@@ -21,4 +21,5 @@ mod schedule_paused;
 mod server_tcp;
 mod timeline;
 mod trace;
+mod udp;
 mod unix;

@@ -18,6 +18,8 @@
 //!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
 //! * [`plural`] counts things in messages (`1 connection`, `2 echoes`);
+//! * [`udp`] is the server over UDP: which datagrams are answered, with what and when, each
+//!   peer's session, and what keeps a UDP echo safe to leave running;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
 //! * [`trace`] turns the same records into a trace (the Trace Event format, for Perfetto), and
 //!   [`hexdump`] shows a connection's bytes as `hexdump -C` does;
@@ -43,6 +45,7 @@ pub mod session;
 pub mod size;
 pub mod timeline;
 pub mod trace;
+pub mod udp;
 
 pub use address::Address;
 pub use config::{Mode, ServerConfig};

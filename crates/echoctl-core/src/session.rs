@@ -277,6 +277,12 @@ impl Session {
         echo_lines
     }
 
+    /// Bytes received and not yet taken as shouts: the lines waiting for room to echo. (A UDP
+    /// peer's datagrams come whether or not it has room, and wait here, bounded by the caller.)
+    pub fn unread(&self) -> usize {
+        self.lines.buffered()
+    }
+
     /// How many bytes the session takes now; zero when it is not reading (no room for another
     /// shout, a line waiting, input ended, or the session ending).
     pub fn read_allowance(&self) -> usize {

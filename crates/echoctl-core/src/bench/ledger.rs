@@ -84,6 +84,8 @@ pub struct LedgerCounts {
     pub late: u64,
     /// Wrong lines one byte off a line still owed: what a `corrupt` fault makes.
     pub corrupted: u64,
+    /// Wrong lines that repeat an echo line already heard: what a network may do to datagrams.
+    pub duplicated: u64,
 }
 
 /// The shouts one connection has sent and the echo lines still owed for them.
@@ -204,6 +206,8 @@ impl Ledger {
             {
                 return self.record(owed, voice, at);
             }
+            // Every shout sent is owed each voice once: one no longer owed was heard already.
+            self.counts.duplicated += u64::from(index < self.counts.shouts);
         }
         self.counts.wrong += 1;
         self.counts.corrupted += u64::from(self.one_byte_off_a_line_owed(line));
@@ -440,6 +444,11 @@ mod tests {
         echo(ledger.hear(&line(Voice::Upper, &text), t0));
         assert_eq!(ledger.hear(&line(Voice::Upper, &text), t0), Heard::Wrong);
         assert_eq!(ledger.counts().wrong, wrong.len() as u64 + 1);
+        assert_eq!(
+            ledger.counts().duplicated,
+            1,
+            "the repeat, not the shout never sent"
+        );
         assert_eq!(ledger.owed(), 2, "original and lower still owed");
     }
 

@@ -19,9 +19,11 @@ use crate::plural::counted;
 /// and min, mean, p90 and p99.99 beside every lateness's percentiles. Every field of 1 is kept.
 /// 3 added what a faulty server does (`connections.reset`, `closed_early`, `stalled`,
 /// `echo_lines.late`, `corrupted`), `settings.allow_faults`, `echo_lines.not_yet_due` (a run cut
-/// short no longer counts those as missing) and `delay_looks_longer_by_ms`. Every field of 2 is
-/// kept.
-pub const SCHEMA_VERSION: u32 = 3;
+/// short no longer counts those as missing) and `delay_looks_longer_by_ms`; every field of 2 is
+/// kept. 4 added, for runs over UDP only, `datagrams` (lost, duplicated, reordered, and whether
+/// the target was loopback) and `settings.max_loss_percent`; every field of 3 is kept, and a run
+/// over TCP or a Unix socket has no other.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Everything a run measured. Serialized as is for `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +67,9 @@ pub struct Report {
     pub delay_looks_longer_by_ms: Option<f64>,
     /// The bench's own CPU time and memory, so its cost next to the server is known.
     pub bench_cpu: Option<CpuUse>,
+    /// Over UDP: the datagrams lost, duplicated and reordered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<Datagrams>,
     /// The first few wrong lines, escaped, to show what went wrong.
     pub wrong_examples: Vec<String>,
     /// Connection errors, each with its count, most frequent first (then by message).
@@ -100,6 +105,27 @@ pub struct Settings {
     pub allow_faults: bool,
     /// What the server was expected to send back: `reverb` or `plain`.
     pub expect: Expect,
+    /// Over UDP, `--max-loss`: the share of the echo lines owed, in percent, that may be lost
+    /// before the run fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_loss_percent: Option<f64>,
+}
+
+/// What UDP did to the echo datagrams (each echo line is one): the figures of [`EchoLines`]
+/// that datagrams make, under their names.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Datagrams {
+    /// Echo datagrams that never came: `echo_lines.missing`.
+    pub lost: u64,
+    /// Lost, in percent of the echo lines expected.
+    pub lost_percent: f64,
+    /// Repeats of an echo already heard (of `echo_lines.wrong`).
+    pub duplicated: u64,
+    /// Echoes heard after a younger shout's echo of the same voice: `echo_lines.out_of_order`.
+    pub reordered: u64,
+    /// Every address the target resolved to is a loopback address, where nothing should be
+    /// lost: a loss there is a receive buffer that overflowed.
+    pub loopback: bool,
 }
 
 /// What lateness is measured from; in JSON, `"plan"` or `"send"`.
@@ -196,7 +222,22 @@ impl Report {
             e.wrong
         };
         let missing = if allow { 0 } else { missing };
-        for (count, what) in [(missing, "missing"), (wrong, "wrong"), (e.early, "early")] {
+        match self.settings.max_loss_percent {
+            // Over UDP a loss within --max-loss passes; a loss over it is said as one.
+            Some(max_loss) => {
+                let share = percent(missing, e.expected);
+                if missing > 0 && share > max_loss {
+                    failed.push(format!(
+                        "{missing} lost ({}, over the --max-loss of {}%)",
+                        percent_text(share),
+                        max_loss
+                    ));
+                }
+            }
+            None if missing > 0 => failed.push(format!("{missing} missing")),
+            None => {}
+        }
+        for (count, what) in [(wrong, "wrong"), (e.early, "early")] {
             if count > 0 {
                 failed.push(format!("{count} {what}"));
             }
@@ -285,6 +326,37 @@ impl Report {
             e.missing,
             e.late,
         ))
+    }
+
+    /// Over UDP, the run fails only when more than `percent` of the echo lines owed are lost
+    /// (`--max-loss`, default 0). Nothing changes for a run over a stream.
+    pub fn with_max_loss(mut self, percent: f64) -> Self {
+        if self.datagrams.is_some() {
+            self.settings.max_loss_percent = Some(percent);
+            self.judge();
+        }
+        self
+    }
+
+    /// The line the table gives the datagrams of a UDP run, with the likely cause of a loss
+    /// on loopback.
+    fn datagrams_line(&self, d: &Datagrams) -> String {
+        let mut line = format!(
+            "{} lost ({}), {} duplicated, {} reordered",
+            d.lost,
+            percent_text(d.lost_percent),
+            d.duplicated,
+            d.reordered
+        );
+        if d.lost > 0 && d.loopback {
+            line.push_str(
+                "\n             lost on loopback, where nothing is lost on the way: a receive \
+                 buffer\n             overflowed, the server's or the bench's (SO_RCVBUF; the \
+                 system caps it\n             at net.core.rmem_max); a slower --rate or a smaller \
+                 --window loses less",
+            );
+        }
+        line
     }
 
     /// The run fails when the p99 lateness of any voice is over `limit` (`--max-p99`).
@@ -404,6 +476,9 @@ impl Report {
             "echo lines   {} expected, {} received, {} missing, {} wrong{not_yet_due}",
             e.expected, e.received, e.missing, e.wrong
         );
+        if let Some(datagrams) = &self.datagrams {
+            let _ = writeln!(t, "datagrams    {}", self.datagrams_line(datagrams));
+        }
         if let Some(seen) = self.faults_seen() {
             let _ = writeln!(t, "faults seen  {seen}");
         }
@@ -777,6 +852,24 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// `part` of `whole`, in percent (0 of nothing).
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// A share in percent with precision where it matters: `0%`, `0.013%`, `2.5%`, `40%`.
+fn percent_text(value: f64) -> String {
+    if value == 0.0 {
+        "0%".into()
+    } else {
+        format!("{}%", number(value))
+    }
+}
+
 /// A received line, escaped and quoted, its first 120 bytes at most, for the wrong-line examples.
 pub fn escape_line(line: &[u8]) -> String {
     let shown = &line[..line.len().min(120)];
@@ -838,6 +931,7 @@ mod tests {
                 duration_cap_ms: None,
                 max_p99_ms: None,
                 allow_faults: false,
+                max_loss_percent: None,
             },
             connections: Connections {
                 attempted: 2,
@@ -865,6 +959,7 @@ mod tests {
             },
             delay_looks_longer_by_ms: None,
             bench_cpu: None,
+            datagrams: None,
             wrong_examples: vec![],
             errors: vec![],
             failed_checks: vec![],
@@ -872,6 +967,62 @@ mod tests {
             ok: true,
             measurements: Measurements::new(),
         }
+    }
+
+    /// [`report`]'s run over UDP: 30 echo datagrams owed, `lost` of them lost.
+    fn udp_report(lost: u64, loopback: bool) -> Report {
+        let mut r = report();
+        r.target = "udp:127.0.0.1:8000".into();
+        r.echo_lines.received -= lost;
+        r.echo_lines.missing = lost;
+        r.datagrams = Some(Datagrams {
+            lost,
+            lost_percent: percent(lost, 30),
+            duplicated: 1,
+            reordered: 2,
+            loopback,
+        });
+        r
+    }
+
+    #[test]
+    fn over_udp_a_loss_within_max_loss_passes_and_a_loss_on_loopback_names_its_cause() {
+        let r = udp_report(0, true).with_max_loss(0.0);
+        assert!(r.ok, "{:?}", r.failed_checks);
+        assert!(
+            r.table()
+                .contains("datagrams    0 lost (0%), 1 duplicated, 2 reordered\n")
+        );
+        let r = udp_report(3, true).with_max_loss(0.0);
+        assert_eq!(
+            r.failed_checks,
+            ["3 lost (10.0%, over the --max-loss of 0%)"]
+        );
+        let table = r.table();
+        assert!(
+            table.contains("datagrams    3 lost (10.0%), 1 duplicated"),
+            "{table}"
+        );
+        assert!(table.contains("lost on loopback"), "{table}");
+        assert!(table.contains("SO_RCVBUF"), "{table}");
+        let r = udp_report(3, false).with_max_loss(10.0);
+        assert!(r.ok, "10% may be lost: {:?}", r.failed_checks);
+        assert!(!r.table().contains("lost on loopback"));
+        let r = udp_report(4, false).with_max_loss(10.0);
+        assert_eq!(
+            r.failed_checks,
+            ["4 lost (13.3%, over the --max-loss of 10%)"]
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["datagrams"]["lost"], 4);
+        assert_eq!(v["datagrams"]["duplicated"], 1);
+        assert_eq!(v["settings"]["max_loss_percent"], 10.0);
+        // Over a stream, --max-loss changes nothing, and the JSON has neither field.
+        let r = report().with_max_loss(50.0);
+        assert_eq!(r.settings.max_loss_percent, None);
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert!(v.get("datagrams").is_none());
+        assert!(v["settings"].get("max_loss_percent").is_none());
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
 use super::outcome::{ConnectionError, Damage, Outcome};
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
-    SCHEMA_VERSION, Settings, delay_looks_longer_by, escape_line,
+    Connections, CpuUse, Datagrams, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
+    SCHEMA_VERSION, Settings, delay_looks_longer_by, escape_line, percent,
 };
 use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
@@ -73,6 +73,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     let mut lines = EchoLines::default();
     let mut shouts = 0;
     let mut errors: HashMap<&ConnectionError, u64> = HashMap::new();
+    let mut duplicated = 0;
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
     // The steady part: from the last connection's first shout to the first connection's last.
@@ -101,6 +102,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lines.early += o.counts.early;
         lines.late += o.counts.late;
         lines.corrupted += o.counts.corrupted;
+        duplicated += o.counts.duplicated;
         lines.missing += o.missing;
         lines.not_yet_due += o.not_yet_due;
         first_send = match (first_send, o.first_send) {
@@ -115,6 +117,14 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         };
     }
     lines.expected = shouts * config.expect.lines_per_shout();
+    let datagrams = config.addr.is_udp().then(|| Datagrams {
+        lost: lines.missing,
+        lost_percent: percent(lines.missing, lines.expected),
+        duplicated,
+        reordered: lines.out_of_order,
+        // Said by the load generator, which resolved the target.
+        loopback: false,
+    });
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
@@ -186,6 +196,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             max_p99_ms: None,
             allow_faults: false,
             expect: config.expect,
+            max_loss_percent: None,
         },
         connections,
         shouts_sent: shouts,
@@ -211,6 +222,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             Expect::Plain => None,
         },
         bench_cpu,
+        datagrams,
         wrong_examples: wrong_examples.0.clone(),
         errors,
         failed_checks: Vec::new(),
@@ -676,7 +688,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 3);
+        assert_eq!(v["schema_version"], 4);
         for (section, field) in [
             ("connections", "reset"),
             ("connections", "closed_early"),
