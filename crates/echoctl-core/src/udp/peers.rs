@@ -28,6 +28,12 @@
 //! present with [`Peers::advance`] when [`Peers::next_wake`] comes, send what either gave the
 //! [`Sink`], and log what [`Peers::refusals`] hands out. On shutdown, [`Peers::drain`], then
 //! [`Peers::abort`] if the grace period runs out; the server is done when [`Peers::is_empty`].
+//!
+//! `cost` reckons what echoing a datagram would take; `notice` sends the notices a refused
+//! datagram may get back.
+
+mod cost;
+mod notice;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -37,8 +43,9 @@ use tokio::time::Instant;
 
 use super::guard::{MAX_DATAGRAM, Refusal, Refused, Tally, is_refused_source, within_reply_bound};
 use crate::config::{Mode, ServerConfig};
-use crate::echo::{ECHO_PREFIX, Voice};
+use crate::echo::ECHO_PREFIX;
 use crate::session::{MAX_QUEUED_BYTES, Session, Settings};
+use cost::EchoCost;
 
 /// How long a peer that owes nothing may stay quiet before its state is dropped. A UDP peer
 /// never says it is done: quiet is all there is to go by. Long enough to keep a steady client's
@@ -49,10 +56,6 @@ pub const QUIET: Duration = Duration::from_secs(10);
 
 /// The longest line whose echo lines fit in one datagram: the frame takes 3 bytes.
 pub const MAX_ECHOED_LINE: usize = MAX_DATAGRAM - ECHO_PREFIX.len() - 1;
-
-/// Peers told the server is full within the last second, at most: past this, a refused peer is
-/// not told, so a flood of new sources costs a bounded map.
-const MAX_TOLD_FULL: usize = 4096;
 
 /// Where the datagrams go, and what the log hears of.
 pub trait Sink {
@@ -268,56 +271,6 @@ impl Peers {
         Received::Taken { new_peer }
     }
 
-    /// Sends `notice` to `from` in answer to a datagram of `received` bytes, if the reply bound
-    /// allows it; says whether it went.
-    fn notify(
-        &mut self,
-        from: SocketAddr,
-        received: usize,
-        notice: &str,
-        sink: &mut impl Sink,
-    ) -> bool {
-        // Every notice is shorter than the bound allows for the smallest datagram it answers;
-        // checked all the same, so that no wording can make the server a reflector.
-        if !within_reply_bound(received, 1, notice.len()) {
-            return false;
-        }
-        sink.send(from, notice.as_bytes());
-        self.counts.notices += 1;
-        true
-    }
-
-    /// Tells a peer refused for want of room that the server is full, unless it was told less
-    /// than a second ago (or too many were).
-    fn tell_full(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        received: usize,
-        sink: &mut impl Sink,
-    ) -> bool {
-        let second = Duration::from_secs(1);
-        if self.told_full.len() >= MAX_TOLD_FULL {
-            self.told_full.retain(|_, at| now < *at + second);
-        }
-        let recently = self
-            .told_full
-            .get(&from)
-            .is_some_and(|at| now < *at + second);
-        if recently || self.told_full.len() >= MAX_TOLD_FULL {
-            return false;
-        }
-        let notice = format!(
-            "echoctl: server is full ({} peers); try again later\n",
-            self.max_peers
-        );
-        let told = self.notify(from, received, &notice, sink);
-        if told {
-            self.told_full.insert(from, now);
-        }
-        told
-    }
-
     /// Brings every peer due by `now` up to it: sends the echoes due, and drops the state of
     /// peers quiet for [`QUIET`] with nothing owed (when draining, as soon as they owe nothing).
     pub fn advance(&mut self, now: Instant, sink: &mut impl Sink) {
@@ -448,52 +401,6 @@ impl Peers {
 
     pub fn counts(&self) -> Counts {
         self.counts
-    }
-}
-
-/// What echoing a datagram would take.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct EchoCost {
-    /// Its lines, each a shout.
-    lines: usize,
-    /// The echo datagrams: three per line.
-    datagrams: usize,
-    /// Their bytes, in all.
-    bytes: usize,
-}
-
-impl EchoCost {
-    /// The cost of echoing `datagram`, or `None` when a line of it is longer than `limit` or has
-    /// an echo line that would not fit in one datagram (case mapping can lengthen a line).
-    fn of(datagram: &[u8], limit: usize) -> Option<EchoCost> {
-        let mut cost = EchoCost::default();
-        let mut rest = datagram;
-        while !rest.is_empty() {
-            let (line, next) = match memchr::memchr(b'\n', rest) {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => (rest, &[][..]),
-            };
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.len() > limit {
-                return None;
-            }
-            for voice in Voice::ALL {
-                let text = if line.is_ascii() || voice == Voice::Original {
-                    line.len()
-                } else {
-                    voice.text(line).len()
-                };
-                let echo_line = ECHO_PREFIX.len() + text + 1;
-                if echo_line > MAX_DATAGRAM {
-                    return None;
-                }
-                cost.bytes += echo_line;
-            }
-            cost.lines += 1;
-            cost.datagrams += Voice::ALL.len();
-            rest = next;
-        }
-        Some(cost)
     }
 }
 
@@ -946,25 +853,5 @@ mod tests {
         assert!(run.peers.is_empty());
         assert_eq!(run.peers.counts().refused.truncated, 1);
         assert_eq!(run.peers.counts().datagrams_in, 2);
-    }
-
-    #[test]
-    fn echo_costs_count_three_framed_lines_per_line() {
-        assert_eq!(EchoCost::of(b"", 10), Some(EchoCost::default()));
-        assert_eq!(
-            EchoCost::of(b"ab\n\ncd", 10),
-            Some(EchoCost {
-                lines: 3,
-                datagrams: 9,
-                bytes: 3 * 5 + 3 * 3 + 3 * 5
-            })
-        );
-        assert_eq!(EchoCost::of(b"abc\r\n", 3).map(|c| c.lines), Some(1));
-        assert_eq!(EchoCost::of(b"abcd", 3), None);
-        // "ß" is 2 bytes, and so is "SS"; "ŉ" (2 bytes) shouts "ʼN" (3).
-        assert_eq!(
-            EchoCost::of("ŉ".as_bytes(), 10).map(|c| c.bytes),
-            Some(3 + 3 * 3 + 2 + 2)
-        );
     }
 }
