@@ -16,7 +16,7 @@
 //! One task, the director loop in `play`, owns the page: it prints the typed lines, the echoes
 //! and the headers, so lines never tear. What it types and when is decided by the pure
 //! [`script::Director`], which waits for cues (particular echoes), never for the clock since the
-//! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides
+//! start; [`script`] explains why the book's order then holds at any delay. [`crate::paint`] decides
 //! how lines look, `page` prints them (the one place the demo writes to standard output),
 //! [`progress`] draws the bar on stderr, and `screen` reads the client's output through the
 //! client session.

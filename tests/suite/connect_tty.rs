@@ -638,6 +638,10 @@ fn an_echo_wider_than_the_terminal_is_one_line_the_terminal_wraps() {
             );
         }
     }
+    // The editor redraws its prompt after each echo: wait for the last redraw.
+    terminal.wait_for("the typed line below the echoes", |rows| {
+        rows.iter().rev().find(|row| !row.is_empty()) == Some(&"> half".to_string())
+    });
     let (row, column) = terminal.cursor_row();
     assert_eq!(
         (row.as_str(), column),
