@@ -37,7 +37,7 @@ complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "completions" -d 'Pr
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "demo" -d 'Replay the book\'s two sessions: a real server and client over loopback TCP'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "bench" -d 'Load a reverb server with many connections and check every echo, byte for byte'
 complete -c echoctl -n "__fish_echoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s l -l listen -d 'Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP datagrams (see UDP in --help)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s m -l mode -d 'How a connection\'s shouts share time, or plain for the plain echo' -r -f -a "sequential\t'reverb1: a shout\'s three echoes finish before the next line is read'
 concurrent\t'reverb2: every shout echoes on its own schedule from the moment it is read'
 plain\t'io.Copy(c, c), the book\'s plain echo: every byte back as read, a stream, not lines'"
@@ -50,6 +50,9 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l max-connection
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l grace -d 'On Ctrl-C or SIGTERM, how long to wait for echoes in flight before closing anyway' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault -d 'Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms, reset-after=5lines@20%; repeat for more' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l fault-seed -d 'Seed of the faults\' draws, to repeat a run\'s faults exactly (default: a random seed, named in the start-up line)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l trace -d 'Write a trace of every connection to PATH as it happens, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: a process per connection, named by its peer, with a slice per shout from its read to its last echo, on a track of its own while it overlaps others, an instant per echo line written, arrows from each shout to its echoes, and the opening and closing (with why)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l trace-max -d 'Stop recording the --trace once the file would pass SIZE; its last event says so' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l hex-dump -d 'Write every chunk read and written, on every connection, to PATH (- for stderr) as hexdump -C shows bytes, each under a line with its direction (> sent, < received), the time since the start, the peer and its length; the offsets count each direction' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-save-cert -d 'Write the certificate made at start-up (never its key) to PATH as PEM, before the start-up line, for clients to trust: connect --tls-ca PATH, openssl s_client -CAfile PATH, curl --cacert PATH' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-cert -d 'Serve this PEM certificate chain (the server\'s own certificate first) instead of one made at start-up; with --tls-key' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert, in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)' -r -F
@@ -65,6 +68,9 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s v -l verbose -
 complete -c echoctl -n "__fish_echoctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l connect-timeout -d 'Give up on an address that does not answer within this time; off leaves it to the system' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l wait -d 'After the end of input, wait at most this long for the server to close the connection, then exit with status 4 (as nc -q, socat -t)' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l trace -d 'Write a trace of the session to PATH as it happens, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: a slice per shout from its send to its last echo, on a track of its own while it overlaps others, an instant per echo line heard, and arrows from each shout to its echoes' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l trace-max -d 'Stop recording the --trace once the file would pass SIZE; its last event says so' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l hex-dump -d 'Write every chunk sent and received to PATH (- for stderr) as hexdump -C shows bytes, each under a line with its direction (> sent, < received), the time since the start, the server and its length; the offsets count each direction' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-ca -d 'Trust the CAs in this PEM file instead of the system\'s roots (for echoctl serve --tls: the file its --tls-save-cert wrote)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-fingerprint -d 'Trust only the certificate with this SHA-256 fingerprint, whatever its names and dates: the sha256:AB:CD:... echoctl serve --tls prints (openssl x509 -fingerprint -sha256 prints it too)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand connect" -l tls-server-name -d 'The name to ask for (SNI) and to check in the server\'s certificate; by default the host connected to (localhost for a Unix socket)' -r -f
@@ -87,6 +93,8 @@ concurrent\t'reverb2\'s session'
 both\t'reverb1\'s session, then reverb2\'s'"
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -s d -l delay -d 'Time between a shout\'s echoes, e.g. 1s, 250ms; at least 10ms' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l svg -d 'Write the sessions\' timelines, once all have played, as an SVG picture to PATH (one panel a session, titled with the mode and delay)' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l trace -d 'Write a trace of the sessions to PATH as they play, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client\'s view, a process per session, both from time 0 so that reverb1 lies above reverb2' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l trace-max -d 'Stop recording the --trace once the file would pass SIZE; its last event says so' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand demo" -l color -d 'When to color the transcript, its --timeline chart and the logs' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR color a pipe too'
 always\t'Always color, even in a pipe or a file'
 never\t'Never color'"
@@ -109,6 +117,10 @@ complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l connect-timeou
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-p99 -d 'Fail the run (exit status 1) when the p99 lateness of any echo is over this' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l percentiles -d 'Write the lateness distribution of all echoes to PATH in HdrHistogram\'s percentile format (.hgrm), and that of each echo beside it (PATH\'s name with .upper, .original and .lower before its extension)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l svg -d 'Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace -d 'Write a trace of the first connections (--trace-connections) to PATH as the run goes, in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client\'s view, a process per connection, a slice per shout from its send to its last echo, an instant per echo line heard with its lateness, and arrows from each shout to its echoes' -r -F
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace-max -d 'Stop recording the --trace once the file would pass SIZE; its last event says so' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l trace-connections -d 'How many connections the --trace records: the first N' -r -f
+complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l max-loss -d 'Over UDP: the share of the echoes owed, in percent, that may be lost before the run fails (default 0: none)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-ca -d 'Trust the CAs in this PEM file instead of the system\'s roots (for echoctl serve --tls: the file its --tls-save-cert wrote)' -r -F
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-fingerprint -d 'Trust only the certificate with this SHA-256 fingerprint, whatever its names and dates: the sha256:AB:CD:... echoctl serve --tls prints (openssl x509 -fingerprint -sha256 prints it too)' -r -f
 complete -c echoctl -n "__fish_echoctl_using_subcommand bench" -l tls-server-name -d 'The name to ask for (SNI) and to check in the server\'s certificate; by default the host connected to (localhost for a Unix socket)' -r -f

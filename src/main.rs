@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Err(usage) => return report_usage(&usage),
     };
     init_logging(&cli);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime(&cli) {
         Ok(runtime) => runtime,
         Err(e) => return report(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
@@ -20,6 +20,20 @@ fn main() -> ExitCode {
     // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
     runtime.shutdown_background();
     result.map_or_else(report, ExitCode::from)
+}
+
+/// The runtime `cli` runs on: one thread for a server over UDP, which is one task over one socket
+/// (a second thread would only hand it back and forth, a context switch a datagram), the
+/// multi-threaded runtime for everything else.
+fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    match &cli.command {
+        Command::Serve(args) if args.listen.is_udp() => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        _ => tokio::runtime::Runtime::new(),
+    }
 }
 
 /// The one place a run's error is reported: as one line on stderr, with the status it carries

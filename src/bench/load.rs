@@ -52,35 +52,47 @@ use super::report::Report;
 use super::tally::{Collected, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
 use crate::net::{self, Stream};
+use crate::observe::{SessionEvents, TraceFile};
 use crate::tls::{ClientTls, HandshakeError};
 use crate::transport::{self, Transport};
 use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use echoctl_core::timeline::Recording;
+use echoctl_core::trace::Side;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
 pub(crate) const MAX_CONNECTING: usize = 256;
 
 /// What all connection tasks share.
-struct Shared {
-    config: BenchConfig,
-    addrs: Vec<SocketAddr>,
+pub(super) struct Shared {
+    pub(super) config: BenchConfig,
+    pub(super) addrs: Vec<SocketAddr>,
     /// The address that last accepted, tried first by the next connection.
-    preferred: AtomicUsize,
-    progress: Arc<Progress>,
+    pub(super) preferred: AtomicUsize,
+    pub(super) progress: Arc<Progress>,
     /// When the run started: arrivals are counted from it.
     started: Instant,
     measurements: Mutex<Measurements>,
     wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
-    stop: CancellationToken,
+    pub(super) stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
-    cut: CancellationToken,
+    pub(super) cut: CancellationToken,
     /// Every connection's TLS (`--tls`), if any.
     tls: Option<ClientTls>,
+    /// Where the first connections record their sessions (`--trace`), if anywhere.
+    trace: Option<Tracing>,
+}
+
+/// `bench --trace`: the file, and how many connections, the first, are recorded in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracing {
+    pub file: Arc<TraceFile>,
+    pub connections: usize,
 }
 
 impl Shared {
-    fn add_samples(&self, samples: &mut Samples) {
+    pub(super) fn add_samples(&self, samples: &mut Samples) {
         if samples.is_empty() {
             return;
         }
@@ -120,9 +132,20 @@ pub async fn run_with(
     progress: Arc<Progress>,
     cut: CancellationToken,
 ) -> anyhow::Result<Report> {
+    run_traced(config, tls, progress, cut, None).await
+}
+
+/// [`run_with`], the first connections recording their sessions in `trace`.
+pub(crate) async fn run_traced(
+    config: BenchConfig,
+    tls: Option<ClientTls>,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+    trace: Option<Tracing>,
+) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
-        Address::Tcp(host_port) => net::resolve(host_port).await?,
+        Address::Tcp(host_port) | Address::Udp(host_port) => net::resolve(host_port).await?,
         Address::Unix(_) => Vec::new(),
     };
     let cpu_before = cpu::now();
@@ -139,6 +162,7 @@ pub async fn run_with(
         stop: CancellationToken::new(),
         cut,
         tls,
+        trace,
     });
     let cap = shared.config.duration.map(|duration| {
         let stop = shared.stop.clone();
@@ -164,7 +188,11 @@ pub async fn run_with(
             } => permit?,
         };
         attempted += 1;
-        tasks.spawn(connection(id, shared.clone(), permit));
+        if shared.config.addr.is_udp() {
+            tasks.spawn(super::udp::connection(id, shared.clone(), permit));
+        } else {
+            tasks.spawn(connection(id, shared.clone(), permit));
+        }
     }
 
     let mut outcomes = Vec::with_capacity(n);
@@ -191,7 +219,7 @@ pub async fn run_with(
         .wrong_examples
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(build_report(
+    let mut report = build_report(
         &shared.config,
         &Collected {
             attempted,
@@ -204,7 +232,11 @@ pub async fn run_with(
             wrong_examples: &wrong_examples,
             cut_short: shared.cut.is_cancelled(),
         },
-    ))
+    );
+    if let Some(datagrams) = &mut report.datagrams {
+        datagrams.loopback = shared.addrs.iter().all(|addr| addr.ip().is_loopback());
+    }
+    Ok(report)
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
@@ -372,6 +404,43 @@ struct Driver<'a> {
     cut: bool,
     /// When this connection last sent or heard anything, for giving up on a silent server.
     last_activity: Instant,
+    /// Its session as it goes, when it is among those `--trace` records.
+    trace: Option<Box<ConnectionTrace>>,
+}
+
+/// One connection's session, recorded for `--trace`: the client's view, each echo's lateness
+/// in its `args`.
+pub(super) struct ConnectionTrace {
+    recording: Recording,
+    events: SessionEvents,
+}
+
+impl ConnectionTrace {
+    /// The trace of connection `id`, if it is among those recorded.
+    fn of(id: usize, shared: &Shared) -> Option<Box<ConnectionTrace>> {
+        let tracing = shared.trace.as_ref()?;
+        if id >= tracing.connections || !tracing.file.is_recording() {
+            return None;
+        }
+        let pid = u32::try_from(id + 1).unwrap_or(u32::MAX);
+        let title = format!("c{id} to {}", shared.config.addr);
+        Some(Box::new(ConnectionTrace {
+            recording: Recording::new(),
+            // On the run's clock: the connections lie side by side.
+            events: SessionEvents::open(
+                tracing.file.clone(),
+                shared.started,
+                pid,
+                Side::Client,
+                &title,
+            ),
+        }))
+    }
+
+    /// Writes what happened since the last time.
+    fn flush(&mut self) {
+        self.events.follow(&self.recording);
+    }
 }
 
 impl<'a> Driver<'a> {
@@ -412,6 +481,7 @@ impl<'a> Driver<'a> {
             last_heard: None,
             cut: false,
             last_activity: Instant::now(),
+            trace: ConnectionTrace::of(id, shared),
         }
     }
 
@@ -431,16 +501,34 @@ impl<'a> Driver<'a> {
             Ok(()) if silent && self.ledger.owed() > 0 => Some(Damage::Stalled),
             _ => None,
         };
+        if let Some(mut trace) = self.trace.take() {
+            let reason = match &result {
+                Ok(()) if self.cut => "the run was cut short".to_string(),
+                Ok(()) => "done".to_string(),
+                Err(error) => error.to_string(),
+            };
+            trace
+                .events
+                .close(&trace.recording, Instant::now(), &reason);
+        }
         let (dropped, error) = match result {
             Ok(()) => (false, None),
             Err(error) => (true, Some(error)),
+        };
+        let owed = self.ledger.owed();
+        let not_yet_due = if self.cut {
+            let grace = self.shared.config.grace;
+            self.ledger.not_yet_due(Instant::now(), grace)
+        } else {
+            0
         };
         Outcome {
             made: true,
             dropped,
             error,
             counts: self.ledger.counts(),
-            missing: self.ledger.owed(),
+            missing: owed - not_yet_due,
+            not_yet_due,
             first_send: self.first_send,
             last_send: self.last_send,
             last_heard: self.last_heard,
@@ -551,6 +639,13 @@ impl<'a> Driver<'a> {
             if let Some(slip) = self.ledger.sent(index, before) {
                 self.samples.push_slip(slip);
             }
+            if let Some(trace) = &mut self.trace {
+                let at = before.saturating_duration_since(self.shared.started);
+                trace.recording.sent(at, self.ledger.shout_text(index));
+            }
+        }
+        if let Some(trace) = &mut self.trace {
+            trace.flush();
         }
         if self.written == self.out.len() {
             self.out.clear();
@@ -571,8 +666,13 @@ impl<'a> Driver<'a> {
                         let now = Instant::now();
                         let (ledger, samples, shared) =
                             (&mut self.ledger, &mut self.samples, self.shared);
-                        self.lines
-                            .split_end(|line| hear(ledger, samples, shared, line, now));
+                        let mut trace = self.trace.as_deref_mut();
+                        self.lines.split_end(|line| {
+                            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+                        });
+                        if let Some(trace) = trace {
+                            trace.flush();
+                        }
                         return Ok(ReadEnd::Closed);
                     }
                     Ok(n) => {
@@ -601,8 +701,13 @@ impl<'a> Driver<'a> {
         self.last_activity = now;
         self.last_heard = Some(now);
         let (ledger, samples, shared) = (&mut self.ledger, &mut self.samples, self.shared);
-        self.lines
-            .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
+        let mut trace = self.trace.as_deref_mut();
+        self.lines.split_chunk(bytes, |line| {
+            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+        });
+        if let Some(trace) = trace {
+            trace.flush();
+        }
     }
 
     /// After the last echo (or giving up on those owed): half-close, then wait for the server
@@ -633,9 +738,25 @@ impl<'a> Driver<'a> {
     }
 }
 
-/// Matches one line as received (with its `\n`, if it had one) and records its lateness.
-fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
-    match ledger.hear(line, now) {
+/// Matches one line as received (with its `\n`, if it had one) and records its lateness (in
+/// `trace` too, when the connection is traced).
+pub(super) fn hear(
+    ledger: &mut Ledger,
+    samples: &mut Samples,
+    shared: &Shared,
+    trace: Option<&mut ConnectionTrace>,
+    line: &[u8],
+    now: Instant,
+) {
+    let heard = ledger.hear(line, now);
+    if let Some(trace) = trace {
+        let at = now.saturating_duration_since(shared.started);
+        match &heard {
+            Heard::Echo { lateness, .. } => trace.recording.received_late(at, line, *lateness),
+            Heard::Wrong => trace.recording.received_line(at, line),
+        }
+    }
+    match heard {
         Heard::Echo {
             voice,
             lateness,

@@ -20,6 +20,7 @@ pub(crate) mod tls;
 use echoctl_core::Address;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -30,12 +31,13 @@ pub use bench::BenchArgs;
 use echoctl_core::fault::{FaultSpec, Faults};
 use parse::{
     Timeout, parse_count, parse_demo_delay, parse_duration, parse_fault, parse_server_addr,
-    parse_size, parse_timeout,
+    parse_size, parse_timeout, parse_trace_max,
 };
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions, SvgOutput};
+use crate::observe::{DEFAULT_TRACE_MAX, DumpTo, TraceFile, TraceOptions};
 use crate::server::{self, Mode, ServerConfig};
 
 /// The heading of the options every command takes (unless it is one they do nothing for).
@@ -137,6 +139,7 @@ Examples:
   echoctl serve --mode sequential             # reverb1
   echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
   echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket
+  echoctl serve --mode plain --listen udp:127.0.0.1:7000    # RFC 862's UDP echo
   A script's server on a free port, its address read from the first line:
     exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
     read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)
@@ -168,10 +171,14 @@ Faults:
   close-after=100bytes  after 100 bytes (or N lines) written, an orderly close (FIN), and
                         nothing more said
   stall-after=0lines    after N lines or bytes (0: at once), silence: nothing read or
-                        written, the connection held open until the client resets it
+                        written, the connection held open until the client is gone
                         (a client that only ends its input may still be waiting: it is
                         held too); --write-timeout and --idle-timeout do not end it,
-                        the --grace of a shutdown does
+                        the --grace of a shutdown does. A client that resets is let go
+                        at once, and one that closes a Unix socket; TCP cannot tell a
+                        close from an end of input, so keepalive probes (every 2s) find
+                        a closed client once its system forgets the connection: on
+                        Linux about a minute after the close (tcp_fin_timeout, 60s)
   refuse                accepted, then reset at once, before a byte is read; TCP only
   slow-close=2s         the close after the last echo owed comes 2s later
   drop=10%              each echo line left out with that chance (not in plain mode)
@@ -185,8 +192,8 @@ Faults:
     };
 }
 
-/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
-/// laid out for a terminal).
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (docs/guide.md's
+/// tables, laid out for a terminal).
 #[allow(non_snake_case)]
 macro_rules! SERVE_LIMITS_AND_WIRE {
     () => {
@@ -221,6 +228,35 @@ Wire format:
     };
 }
 
+/// UDP, for `serve --help` and echoctl-serve(1): what changes without a connection, and what
+/// keeps a UDP echo safe to leave running.
+#[allow(non_snake_case)]
+macro_rules! SERVE_UDP {
+    () => {
+        "\
+UDP:
+  --listen udp:HOST:PORT serves datagrams, RFC 862's UDP echo. --mode plain sends each
+  datagram back to its sender unchanged. In the reverb modes each datagram is read as a
+  connection's bytes would be (its end ends a last line without a newline), and every echo
+  line is a datagram of its own, sent to the source on the usual schedule. A peer is a
+  source address and port: sequential mode is sequential per peer, and a peer is forgotten
+  once it is owed nothing and has been quiet for 10s.
+  --max-connections bounds the peers: a new one over it is told the server is full, at
+  most once a second. --max-pending bounds each peer's shouts waiting to start (and 1 MiB):
+  a datagram that does not fit is dropped whole. A datagram with a line longer than
+  --max-line, or too long for its echo to fit in one datagram (65504 bytes), is not echoed,
+  and its sender is told so. --idle-timeout and --fault are refused, --write-timeout does
+  not apply, and --grace delivers the echoes owed, without a notice.
+  Safe to leave running: a datagram from source port 0, 7, 9, 13, 17, 19 or 37 is never
+  answered (a forged one would start an endless loop with that service). In the reverb
+  modes, everything one datagram makes the server send (its echoes, or a notice) is at
+  most 4 times its size, counting 28 bytes of IPv4 and UDP headers a datagram: one line
+  a datagram always fits; a datagram of many short lines, which would multiply most, is
+  dropped whole. What is not answered is counted and logged at most once a second, and
+  the start-up line warns when the server listens on anything but loopback."
+    };
+}
+
 /// Run the reverb server (the book's reverb1 or reverb2), or its plain echo.
 ///
 /// Every line a client sends is a shout, answered with three echo lines a delay apart: upper
@@ -241,9 +277,10 @@ Wire format:
 /// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
 /// connected gets the echoes it is owed, then (in the reverb modes) a last line saying the
 /// server is shutting down.
-/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
+/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode, and
+/// --listen udp:HOST:PORT on UDP: each echo line a datagram (see UDP in --help).
 #[derive(Debug, Args)]
-#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!(), "\n\n", SERVE_FAULTS!()))]
+#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!(), "\n\n", SERVE_UDP!(), "\n\n", SERVE_FAULTS!()))]
 #[command(
     arg = for_command("quiet", "Log only errors; the start-up line is still printed"),
     arg = for_command(
@@ -253,10 +290,10 @@ Wire format:
     arg = for_command("color", "When to color the logs on stderr"),
 )]
 pub struct ServeArgs {
-    /// Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a
-    /// free port. Anything but a loopback address makes the server reachable from the network.
-    /// A leftover socket file nobody listens on is replaced; the file is removed on a graceful
-    /// stop.
+    /// Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT
+    /// for UDP datagrams (see UDP in --help). Port 0 picks a free port. Anything but a loopback
+    /// address makes the server reachable from the network. A leftover socket file nobody
+    /// listens on is replaced; the file is removed on a graceful stop.
     #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
     pub listen: Address,
 
@@ -309,11 +346,40 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", requires = "faults")]
     pub fault_seed: Option<u64>,
 
+    /// Write a trace of every connection to PATH as it happens, in the Trace Event format
+    /// (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: a process per
+    /// connection, named by its peer, with a slice per shout from its read to its last echo,
+    /// on a track of its own while it overlaps others, an instant per echo line written, arrows
+    /// from each shout to its echoes, and the opening and closing (with why). A server killed
+    /// with SIGKILL leaves a file that lacks only its closing ].
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk read and written, on every connection, to PATH (- for stderr) as
+    /// hexdump -C shows bytes, each under a line with its direction (> sent, < received), the
+    /// time since the start, the peer and its length; the offsets count each direction.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
+
     #[command(flatten)]
     pub tls: tls::ServeTlsArgs,
 }
 
 impl ServeArgs {
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
+    }
+
+    /// Where `--hex-dump` writes, if anywhere.
+    pub(crate) fn hex_dump(&self) -> Option<DumpTo> {
+        self.hex_dump.as_deref().map(DumpTo::from_arg)
+    }
+
     /// The server's configuration, refusing (as a usage error, exit status 2) an option that
     /// means nothing in the mode asked for.
     pub(crate) fn server_config(&self) -> Result<ServerConfig, clap::Error> {
@@ -331,6 +397,8 @@ impl ServeArgs {
             }
         }
         self.faults_make_sense()?;
+        self.udp_makes_sense()?;
+        tls::refuse_over_udp("serve", &self.listen, self.tls.tls)?;
         let defaults = ServerConfig::default();
         Ok(ServerConfig {
             mode: self.mode.into(),
@@ -350,7 +418,31 @@ impl ServeArgs {
                     None => fastrand::u64(..),
                 },
             },
+            // Set where the observers are given to the server.
+            observe: false,
         })
+    }
+
+    /// Refuses, as a usage error, what means nothing over UDP: an idle timeout (a peer that
+    /// owes nothing is forgotten once quiet) and the faults, which act on a stream.
+    fn udp_makes_sense(&self) -> Result<(), clap::Error> {
+        if !self.listen.is_udp() {
+            return Ok(());
+        }
+        if self.idle_timeout.0.is_some() {
+            return Err(serve_usage_error(&format!(
+                "--idle-timeout means nothing over UDP, which has no connection to close: a peer \
+                 that is owed nothing is forgotten after {} quiet; leave it out",
+                echoctl_core::duration::format(echoctl_core::udp::peers::QUIET)
+            )));
+        }
+        if let Some(spec) = self.faults.first() {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} needs a stream: faults act on TCP or a Unix-domain socket, not on \
+                 UDP datagrams; listen on HOST:PORT or unix:PATH"
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses, as a usage error, a fault that means nothing where the server runs: line
@@ -374,6 +466,14 @@ impl ServeArgs {
         }
         Ok(())
     }
+}
+
+/// `--trace PATH` and `--trace-max SIZE`, as every command takes them.
+fn trace_options(path: Option<&PathBuf>, max: usize) -> Option<TraceOptions> {
+    path.map(|path| TraceOptions {
+        path: path.clone(),
+        max: max as u64,
+    })
 }
 
 /// A usage error shown as clap shows its own, with `echoctl serve`'s usage line.
@@ -401,6 +501,13 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// A last line from the server that starts with "echoctl: " (not a TAB and a space, as echoes
 /// do) is a notice: when the server ends the session with one (server full, line too long,
 /// idle), connect repeats it on stderr and exits 3.
+///
+/// connect udp:HOST:PORT sends each line of input as one datagram and prints each datagram
+/// that comes back as it arrived. UDP has no close: after the end of input it waits until the
+/// echoes it expects have come (three per line from a reverb server, one from a plain echo, told
+/// apart by what arrives), or until --wait (3s) passes with nothing arriving, and exits 0, or 4
+/// with echoes missing. A port nothing listens on is refused as a TCP connect is. On a terminal
+/// it relays too, each line sent as it is entered (no line editor).
 #[derive(Debug, Args)]
 #[command(
     arg = for_command("quiet", "Log only errors: connect logs nothing else without -v"),
@@ -422,10 +529,11 @@ Examples:
   printf 'Hello?\\n' | echoctl connect > echoes.txt
   printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
   printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket
+  printf 'Hello?\\n' | echoctl connect udp:127.0.0.1:7000   # a line a datagram
   echoctl connect --tls --tls-ca ca.pem            # serve --tls --tls-save-cert ca.pem's server")]
 pub struct ConnectArgs {
-    /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
-    /// for a Unix-domain socket.
+    /// Server address: HOST:PORT (every address the name resolves to is tried), unix:PATH
+    /// for a Unix-domain socket, or udp:HOST:PORT for UDP, each line of input a datagram.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: Address,
 
@@ -435,9 +543,10 @@ pub struct ConnectArgs {
 
     /// After the end of input, wait at most this long for the server to close the connection,
     /// then exit with status 4 (as nc -q, socat -t). By default (off) the client waits for the
-    /// server.
-    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
-    pub wait: Timeout,
+    /// server. Over UDP, which has no close: wait until every echo owed has come, or until this
+    /// long passes with nothing arriving, then exit 4 (default 3s over UDP).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub wait: Option<Timeout>,
 
     /// Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a
     /// terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo).
@@ -454,6 +563,24 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub raw: bool,
 
+    /// Write a trace of the session to PATH as it happens, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: a slice per shout from its
+    /// send to its last echo, on a track of its own while it overlaps others, an instant per
+    /// echo line heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk sent and received to PATH (- for stderr) as hexdump -C shows bytes,
+    /// each under a line with its direction (> sent, < received), the time since the start,
+    /// the server and its length; the offsets count each direction. Stdout stays the server's
+    /// bytes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
+
     #[command(flatten)]
     pub tls: tls::ClientTlsArgs,
 }
@@ -463,11 +590,17 @@ impl ConnectArgs {
         ConnectOptions {
             addr: self.addr.clone(),
             connect_timeout: self.connect_timeout.0,
-            wait: self.wait.0,
+            wait: match self.wait {
+                Some(Timeout(wait)) => wait,
+                None if self.addr.is_udp() => Some(echoctl_core::client::datagrams::DEFAULT_WAIT),
+                None => None,
+            },
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
             tls: self.tls.options(),
+            trace: trace_options(self.trace.as_ref(), self.trace_max),
+            hex_dump: self.hex_dump.as_deref().map(DumpTo::from_arg),
         }
     }
 }
@@ -525,18 +658,43 @@ pub struct DemoArgs {
     /// transcript (and any --timeline chart) then goes to stderr.
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub svg: Option<PathBuf>,
+
+    /// Write a trace of the sessions to PATH as they play, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client's view, a process
+    /// per session, both from time 0 so that reverb1 lies above reverb2. A slice per shout from
+    /// its send to its last echo, on a track of its own while it overlaps others (reverb2's
+    /// shouts), its wait for the loud echo (reverb1's third shout), an instant per echo line
+    /// heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
 }
 
 impl DemoArgs {
     /// The demo's options, `color` being whether to color the transcript and `columns` the width
-    /// it is shown in (both decided by the caller, who knows where it goes).
-    pub(crate) fn options(&self, color: bool, columns: usize) -> DemoOptions {
+    /// it is shown in (both decided by the caller, who knows where it goes); the sessions'
+    /// events go to `trace`, if given.
+    pub(crate) fn options(
+        &self,
+        color: bool,
+        columns: usize,
+        trace: Option<Arc<TraceFile>>,
+    ) -> DemoOptions {
         DemoOptions {
             sessions: DemoMode::from(self.mode).sessions(),
             delay: self.delay,
             color,
             chart_width: self.timeline.then_some(columns),
+            trace,
         }
+    }
+
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
     }
 
     /// Where `--svg` writes the picture, if anywhere.
@@ -713,6 +871,68 @@ mod tests {
     }
 
     #[test]
+    fn serve_help_states_the_udp_guard_as_the_server_keeps_it() {
+        use echoctl_core::udp::{guard, peers};
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ports: Vec<String> = guard::REFUSED_SOURCE_PORTS
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        let (last, rest) = ports.split_last().unwrap();
+        for said in [
+            format!(
+                "from source port {} or {last} is never answered",
+                rest.join(", ")
+            ),
+            format!("at most {} times its size", guard::REPLY_FACTOR),
+            format!(
+                "counting {} bytes of IPv4 and UDP headers",
+                guard::HEADER_BYTES
+            ),
+            format!("quiet for {}", echoctl_core::duration::format(peers::QUIET)),
+            format!("in one datagram ({} bytes)", peers::MAX_ECHOED_LINE),
+        ] {
+            assert!(help.contains(&said), "serve --help says: {said}");
+        }
+    }
+
+    #[test]
+    fn udp_refuses_the_idle_timeout_and_faults() {
+        let serve = |extra: &[&str]| {
+            let args = [
+                &["echoctl", "serve", "--listen", "udp:127.0.0.1:0"][..],
+                extra,
+            ]
+            .concat();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(args)) => args.server_config(),
+                other => panic!("expected serve: {other:?}"),
+            }
+        };
+        let idle = serve(&["--idle-timeout", "5s"]).unwrap_err();
+        assert_eq!(idle.exit_code(), 2);
+        assert!(
+            idle.to_string()
+                .contains("--idle-timeout means nothing over UDP"),
+            "{idle}"
+        );
+        let fault = serve(&["--fault", "drop=10%"]).unwrap_err();
+        assert!(
+            fault
+                .to_string()
+                .contains("--fault drop=10% needs a stream"),
+            "{fault}"
+        );
+        assert!(serve(&["--idle-timeout", "off", "--mode", "plain"]).is_ok());
+        assert!(serve(&["--mode", "sequential", "--max-pending", "8"]).is_ok());
+    }
+
+    #[test]
     fn mode_values_are_named_as_the_server_names_its_modes() {
         // `serve` logs `config.mode` by the library's name; --mode must take that same word.
         for &value in ModeArg::value_variants() {
@@ -740,13 +960,13 @@ mod tests {
         };
         let args = parse(&["echoctl", "demo", "--svg", "-", "--timeline"]);
         assert_eq!(args.svg_output(), Some(SvgOutput::Stdout));
-        assert_eq!(args.options(false, 57).chart_width, Some(57));
+        assert_eq!(args.options(false, 57, None).chart_width, Some(57));
         let args = parse(&["echoctl", "demo", "--svg", "./-"]);
         assert_eq!(
             args.svg_output(),
             Some(SvgOutput::File(PathBuf::from("./-")))
         );
-        assert_eq!(args.options(false, 57).chart_width, None);
+        assert_eq!(args.options(false, 57, None).chart_width, None);
         assert_eq!(parse(&["echoctl", "demo"]).svg_output(), None);
     }
 }

@@ -19,6 +19,21 @@ pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     echoctl_core::size::parse(text)
 }
 
+/// Parses `--trace-max`: a byte count ([`parse_size`]) with room for a trace's start and the
+/// event that says it stopped.
+pub(crate) fn parse_trace_max(text: &str) -> Result<usize, String> {
+    let max = parse_size(text)?;
+    let least = echoctl_core::trace::Framing::LEAST_MAX;
+    if (max as u64) < least {
+        return Err(format!(
+            "must be at least {}: room for a trace's first events and the one that says it \
+             stopped",
+            echoctl_core::size::format(least as usize)
+        ));
+    }
+    Ok(max)
+}
+
 pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
     let delay = parse_duration(text)?;
     if delay < MIN_DELAY {
@@ -58,6 +73,16 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
     duration::parse_timeout(text).map(Timeout)
 }
 
+/// Parses a share in percent, from 0 to 100: `0`, `0.5`, `2`.
+pub(crate) fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+    match number.parse::<f64>() {
+        Ok(share) if (0.0..=100.0).contains(&share) => Ok(share),
+        Ok(_) => Err("must be from 0 to 100".to_string()),
+        Err(e) => Err(format!("{e} (expected a percentage such as 0.5 or 2%)")),
+    }
+}
+
 /// Parses a positive rate such as `10` or `0.5`.
 pub(crate) fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -83,6 +108,18 @@ mod tests {
         assert_eq!(parse_duration("365days"), Ok(duration::MAX));
         assert!(parse_duration("366days").is_err());
         assert!(parse_duration("300000000000years").is_err());
+    }
+
+    #[test]
+    fn percentages_run_from_0_to_100_with_or_without_the_sign() {
+        assert_eq!(parse_percent("0"), Ok(0.0));
+        assert_eq!(parse_percent("0.5"), Ok(0.5));
+        assert_eq!(parse_percent("2%"), Ok(2.0));
+        assert_eq!(parse_percent("100"), Ok(100.0));
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("NaN").is_err());
+        assert!(parse_percent("some").is_err());
     }
 
     #[test]

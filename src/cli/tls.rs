@@ -4,8 +4,10 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory};
 
+use echoctl_core::Address;
 use echoctl_core::fingerprint::Fingerprint;
 
 use super::parse::{Timeout, parse_timeout};
@@ -134,6 +136,22 @@ impl ClientTlsArgs {
     }
 }
 
+/// Refuses `--tls` with a `udp:` address, as a usage error of `command`: TLS runs over a
+/// stream, and its datagram form, DTLS, is not supported.
+pub(crate) fn refuse_over_udp(command: &str, addr: &Address, tls: bool) -> Result<(), clap::Error> {
+    if !(tls && addr.is_udp()) {
+        return Ok(());
+    }
+    let message = "--tls needs a stream, TCP or a Unix-domain socket: over UDP it would be DTLS, \
+                   which echoctl does not speak; leave out --tls, or use HOST:PORT";
+    let mut cli = super::Cli::command();
+    cli.build();
+    Err(match cli.find_subcommand_mut(command) {
+        Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
+        None => cli.error(ErrorKind::ArgumentConflict, message),
+    })
+}
+
 fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
     text.parse()
         .map_err(|e: echoctl_core::fingerprint::FingerprintError| e.to_string())
@@ -148,6 +166,34 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Command, clap::Error> {
         Cli::try_parse_from(args).map(|cli| cli.command)
+    }
+
+    #[test]
+    fn tls_over_udp_is_a_usage_error_of_every_command() {
+        let Ok(Command::Serve(serve)) =
+            parse(&["echoctl", "serve", "--tls", "--listen", "udp:127.0.0.1:0"])
+        else {
+            panic!("serve parses");
+        };
+        let refused = serve.server_config().unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::ArgumentConflict);
+        assert!(refused.to_string().contains("DTLS"), "{refused}");
+        let Ok(Command::Bench(bench)) = parse(&["echoctl", "bench", "--tls", "udp:127.0.0.1:7"])
+        else {
+            panic!("bench parses");
+        };
+        let refused = bench.config().unwrap_err();
+        assert!(refused.to_string().contains("DTLS"), "{refused}");
+        let Ok(Command::Connect(connect)) =
+            parse(&["echoctl", "connect", "--tls", "udp:127.0.0.1:7"])
+        else {
+            panic!("connect parses");
+        };
+        let refused = refuse_over_udp("connect", &connect.addr, connect.tls.tls).unwrap_err();
+        assert!(refused.to_string().contains("DTLS"), "{refused}");
+        // Over a stream, or over UDP without TLS, nothing is refused.
+        assert!(refuse_over_udp("connect", &"udp:127.0.0.1:7".parse().unwrap(), false).is_ok());
+        assert!(refuse_over_udp("connect", &"127.0.0.1:7".parse().unwrap(), true).is_ok());
     }
 
     #[test]

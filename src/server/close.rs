@@ -65,8 +65,10 @@ pub(crate) async fn refuse<S: Transport>(
     max_connections: usize,
     abort: CancellationToken,
 ) {
-    let line =
-        format!("echoctl: server is full ({max_connections} connections); try again later\n");
+    let line = format!(
+        "echoctl: server is full ({}); try again later\n",
+        echoctl_core::plural::counted(max_connections, "connection")
+    );
     let told = timeout(REFUSAL_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await

@@ -16,9 +16,11 @@
 //! Only what the socket does not take at once is kept, on a boxed future, while nothing more is
 //! read.
 //!
-//! A connection that drew faults (`serve --fault`) has a boxed [`Shaper`] between its session
-//! and its socket, which holds, cuts and paces what is written ([`super::faults`]); one without
-//! pays a pointer for it, and a check per write.
+//! A connection that drew faults (`serve --fault`) has a [`Shaper`] between its session and its
+//! socket, which holds, cuts and paces what is written ([`super::faults`]); a connection of a
+//! watched server (`--trace`, `--hex-dump`) has an [`Observer`] told what it reads, takes and
+//! writes. Both are in one box, as most connections have neither: one without pays a pointer
+//! for them, and a check per read and write.
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -39,6 +41,7 @@ use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 use super::close;
 use super::faults::{self, FaultEnd};
 use super::log_line::{self, Broken, CloseReason, ConnectionStats, Summary};
+use super::observer::{Observe, Observer};
 use super::peer::Peer;
 use super::place::Place;
 use super::shutdown::Shutdown;
@@ -67,8 +70,8 @@ pub struct Connection<S, K = Session> {
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
     stats: ConnectionStats,
-    /// The faults it drew, at work; boxed, as most connections have none.
-    faults: Option<Box<Shaper>>,
+    /// What few connections have; boxed, as most have none of it.
+    extras: Option<Box<Extras>>,
     /// Last, so that it is dropped last: the socket is closed before the connection stops
     /// counting as open and gives its `--max-connections` slot back.
     place: Place,
@@ -117,6 +120,13 @@ impl<S: Transport> Connection<S, PlainSession> {
     }
 }
 
+/// What only some connections have: the faults drawn, at work, and who watches.
+#[derive(Default)]
+struct Extras {
+    faults: Option<Shaper>,
+    observer: Option<Observer>,
+}
+
 /// What the socket did not take at once, to be waited for.
 struct Unsent {
     bytes: Vec<u8>,
@@ -141,7 +151,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             config,
             shutdown,
             stats: ConnectionStats::default(),
-            faults: None,
+            extras: None,
             place: Place::default(),
         }
     }
@@ -158,8 +168,29 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             Mode::Plain => Writes::Bytes,
             Mode::Sequential | Mode::Concurrent => Writes::EchoLines,
         };
-        self.faults = drawn.map(|drawn| Box::new(Shaper::new(drawn, writes)));
+        if let Some(drawn) = drawn {
+            self.extras.get_or_insert_default().faults = Some(Shaper::new(drawn, writes));
+        }
         self
+    }
+
+    /// Has `observe` watch the connection, if anything watches the server.
+    pub(crate) fn observed_by(mut self, observe: &Observe) -> Self {
+        let plain = self.config.mode == Mode::Plain;
+        if let Some(observer) = observe.connection(&self.peer, plain) {
+            self.extras.get_or_insert_default().observer = Some(observer);
+        }
+        self
+    }
+
+    /// The faults the connection drew, if any.
+    fn faults(&self) -> Option<&Shaper> {
+        self.extras.as_deref()?.faults.as_ref()
+    }
+
+    /// Who watches the connection, if anyone.
+    fn observer(&mut self) -> Option<&mut Observer> {
+        self.extras.as_deref_mut()?.observer.as_mut()
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
@@ -180,7 +211,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     pub fn run(mut self) -> impl Future<Output = (CloseReason, ConnectionStats)> {
         async move {
             let opened = Instant::now();
-            match self.faults.as_deref() {
+            match self.faults() {
                 Some(faults) => tracing::info!(
                     "{}: connection opened, faults: {}",
                     self.peer,
@@ -193,8 +224,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 // connection's task larger for its whole life.
                 Ok(end) => {
                     let slow_close = self
-                        .faults
-                        .as_deref()
+                        .faults()
                         .and_then(Shaper::slow_close)
                         .filter(|_| end != End::Aborted);
                     let finishing = async {
@@ -224,14 +254,16 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             ));
             let mut summary = self.session.summary(&self.stats);
             if let Some((dropped, changed)) = self
-                .faults
-                .as_deref()
+                .faults()
                 .map(Shaper::dropped_and_corrupted)
                 .filter(|&counts| counts != (0, 0))
             {
                 summary.push_str(&format!(
                     " ({dropped} left out and {changed} changed by faults)"
                 ));
+            }
+            if let Some(observer) = self.observer() {
+                observer.closed(Instant::now(), &reason.to_string());
             }
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if log_line::client_went_away(e) => {
@@ -266,20 +298,26 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     }
                 }
             }
-            if let Some(fired) = self.faults.as_deref().and_then(Shaper::fired) {
+            if let Some(fired) = self.faults().and_then(Shaper::fired) {
                 return Err(Broken::Fault(fired));
+            }
+            // Pieces still due after a turn's share: the worker's other connections go first.
+            if let Some(due) = self.faults().and_then(Shaper::next_wake)
+                && due <= Instant::now()
+            {
+                tokio::task::yield_now().await;
             }
             // What faults still hold goes out before the end, unless the grace period is over.
             if let Some(end) = self.session.end()
-                && (end == End::Aborted || self.faults.as_deref().is_none_or(Shaper::is_idle))
+                && (end == End::Aborted || self.faults().is_none_or(Shaper::is_idle))
             {
                 return Ok(end);
             }
-            let reading = self.session.read_allowance() > 0
-                && self.faults.as_deref().is_none_or(Shaper::takes_more);
+            let reading =
+                self.session.read_allowance() > 0 && self.faults().is_none_or(Shaper::takes_more);
             // One timer and one shutdown token: every future here lives as long as the
             // connection waits, and every idle connection pays for each of its bytes.
-            let wake_at = match self.faults.as_deref().and_then(Shaper::next_wake) {
+            let wake_at = match self.faults().and_then(Shaper::next_wake) {
                 None => self.session.next_wake(),
                 Some(held) => Some(self.session.next_wake().map_or(held, |w| w.min(held))),
             };
@@ -326,13 +364,17 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             session,
             stats,
             place,
-            faults,
+            extras,
             ..
         } = self;
+        let (faults, mut observer) = match extras.as_deref_mut() {
+            Some(Extras { faults, observer }) => (faults.as_mut(), observer.as_mut()),
+            None => (None, None),
+        };
         let server_stats = place.server_stats();
-        transport::with_write_scratch(|out| {
+        let stepped = transport::with_write_scratch(|out| {
             if readable {
-                read_some(&*stream, &mut *session, now, out)?;
+                read_some(&*stream, &mut *session, now, out, observer.as_deref_mut())?;
             }
             let sent_back = out.len();
             if sent_back > 0
@@ -343,6 +385,9 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             let lines = session.advance(now, out, |shout, queued_bytes| {
                 stats.shouts += 1;
                 tracing::debug!("{peer}: shout \"{}\"", escape(shout));
+                if let Some(observer) = observer.as_deref_mut() {
+                    observer.shout(now, shout);
+                }
                 if let Some(server_stats) = server_stats {
                     server_stats.shout_taken(queued_bytes);
                 }
@@ -352,7 +397,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 // while they hold less than their bound.
                 shaper.take(now, out, lines);
                 session.written(now);
-                let written = faults::write_due(&*stream, shaper, now)?;
+                let written = faults::write_due(&*stream, shaper, now, observer)?;
                 let plain = shaper.stream() == Writes::Bytes;
                 let sent_back = if plain { written.unsent.len() } else { 0 };
                 let echoed = if plain { written.bytes } else { 0 };
@@ -370,6 +415,9 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             } else {
                 transport::write_now(&*stream, out)?
             };
+            if let Some(observer) = observer {
+                observer.wrote(now, &out[..written]);
+            }
             // Counted once the socket has taken some: lines it refused (the client has gone)
             // are not sent.
             let sent_back_now = written.min(sent_back);
@@ -383,7 +431,11 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     sent_back: sent_back - sent_back_now,
                 }))
             }
-        })
+        });
+        if let Some(observer) = self.observer() {
+            observer.flush();
+        }
+        stepped
     }
 
     /// The bytes the socket did not take at once are written now, `sent_back` of them sent
@@ -437,7 +489,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 Err(e) => return Err(Broken::Io(e)),
                 Ok(None) => flushed = true,
                 Ok(Some(0)) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
-                Ok(Some(n)) => bytes = &bytes[n..],
+                Ok(Some(n)) => {
+                    if let Some(observer) = self.observer() {
+                        observer.wrote(Instant::now(), &bytes[..n]);
+                        observer.flush();
+                    }
+                    bytes = &bytes[n..];
+                }
             }
         }
         Ok(())
@@ -471,13 +529,21 @@ fn read_some<S: Transport, K: ServerSession>(
     session: &mut K,
     now: Instant,
     out: &mut Vec<u8>,
+    observer: Option<&mut Observer>,
 ) -> io::Result<()> {
     let allowance = session.read_allowance().min(READ_CHUNK);
     // An empty read would look like the end of input; the loop reads only when allowed.
     debug_assert!(allowance > 0, "read only when the session takes bytes");
     transport::with_read_scratch(|scratch| {
         let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
-        match stream.try_read(chunk) {
+        let read = stream.try_read(chunk);
+        if let (Some(observer), Ok(n)) = (observer, &read) {
+            match n {
+                0 => observer.end_of_input(now),
+                n => observer.read(now, &chunk[..*n]),
+            }
+        }
+        match read {
             Ok(0) => session.end_of_input(),
             Ok(n) => session.receive(now, &chunk[..n], out),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -494,9 +560,9 @@ mod tests {
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of
     /// 128 bytes. The budget is the future's share of a 640-byte task, beside what tokio (header,
     /// scheduler, id, trailer) and the task tracker keep around it; one byte more makes the task
-    /// 768, and every step is paid once per connection (the README's performance notes show
-    /// what a step costs). A field or a future added to the connection that crosses the step
-    /// fails here, not in a benchmark run much later.
+    /// 768, and every step is paid once per connection (docs/performance.md shows what a step
+    /// costs). A field or a future added to the connection that crosses the step fails here,
+    /// not in a benchmark run much later.
     #[tokio::test]
     async fn a_connection_task_stays_within_its_allocation_step() {
         const BUDGET: usize = 528;

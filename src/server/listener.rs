@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use echoctl_core::plural::counted;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep, timeout};
@@ -21,7 +22,9 @@ use echoctl_core::fault::{Drawn, Draws};
 
 use super::close;
 use super::faults;
-use super::{Connection, Kind, Mode, Peer, ServerConfig, ServerStats, Shutdown, Transport};
+use super::{
+    Connection, Kind, Mode, Observe, Peer, ServerConfig, ServerStats, Shutdown, Transport,
+};
 #[cfg(unix)]
 use crate::net::UnixListening;
 use crate::timer::Timer;
@@ -90,6 +93,8 @@ struct Start {
     stats: Arc<ServerStats>,
     tracker: TaskTracker,
     shutdown: Arc<Shutdown>,
+    /// What watches every connection (`--trace`, `--hex-dump`), if anything.
+    observe: Observe,
 }
 
 impl Listener {
@@ -112,8 +117,15 @@ impl Listener {
                 stats,
                 tracker: TaskTracker::new(),
                 shutdown: Arc::default(),
+                observe: Observe::default(),
             },
         }
+    }
+
+    /// Has `observe` watch every connection.
+    pub(crate) fn observed_by(mut self, observe: Observe) -> Self {
+        self.start.observe = observe;
+        self
     }
 
     /// Serves `listener` until `shutdown` completes, then drains.
@@ -142,7 +154,8 @@ impl Listener {
                     unreported += 1;
                     if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                         tracing::warn!(
-                            "accept failed {unreported} time(s): {e}; retrying in {}",
+                            "accept failed {}: {e}; retrying in {}",
+                            counted(unreported, "time"),
                             echoctl_core::duration::format(backoff)
                         );
                         last_report = Some(Instant::now());
@@ -166,8 +179,8 @@ impl Listener {
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
             stats.connections_refused.fetch_add(1, Relaxed);
             tracing::warn!(
-                "{peer}: refused, server full ({} connections, --max-connections)",
-                config.max_connections
+                "{peer}: refused, server full ({}, --max-connections)",
+                counted(config.max_connections, "connection")
             );
             if let Ok(refusing) = self.refusals.clone().try_acquire_owned() {
                 let max_connections = config.max_connections;
@@ -236,14 +249,15 @@ impl Listener {
         let open = tracker.len();
         if open > 0 {
             tracing::info!(
-                "shutting down: delivering echoes in flight on {open} connection(s), for up to {}",
+                "shutting down: delivering echoes in flight on {}, for up to {}",
+                counted(open, "connection"),
                 echoctl_core::duration::format(config.grace)
             );
         }
         if timeout(config.grace, tracker.wait()).await.is_err() {
             tracing::warn!(
-                "grace period over; closing {} connection(s) with echoes still owed",
-                tracker.len()
+                "grace period over; closing {} with echoes still owed",
+                counted(tracker.len(), "connection")
             );
             shutdown.abort.cancel();
             tracker.wait().await;
@@ -284,6 +298,7 @@ impl Start {
         self.tracker.spawn(
             connection
                 .with_faults(drawn)
+                .observed_by(&self.observe)
                 .with_stats(self.stats.clone())
                 .holding(permit)
                 .run(),

@@ -4,6 +4,7 @@ use std::io;
 use std::time::Duration;
 
 use echoctl_core::fault::shaper::Fired;
+use echoctl_core::plural::counted;
 use echoctl_core::session::End;
 use echoctl_core::session::Session;
 use echoctl_core::session::plain::PlainSession;
@@ -102,25 +103,33 @@ impl Summary for Session {
 
 impl Summary for PlainSession {
     fn summary(&self, _: &ConnectionStats) -> String {
-        format!("{} bytes echoed", self.echoed())
-    }
-}
-
-/// `1 shout`, `3 shouts`.
-fn counted(n: u64, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
+        format!("{} echoed", counted(self.echoed(), "byte"))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn counts_are_singular_for_one() {
-        assert_eq!(super::counted(1, "echo line"), "1 echo line");
-        assert_eq!(super::counted(0, "shout"), "0 shouts");
-        assert_eq!(super::counted(9, "echo line"), "9 echo lines");
+        let session = Session::new(echoctl_core::session::Settings::from(
+            &echoctl_core::ServerConfig::default(),
+        ));
+        let one = ConnectionStats {
+            shouts: 1,
+            echo_lines: 1,
+        };
+        assert_eq!(session.summary(&one), "1 shout, 1 echo line sent");
+        let some = ConnectionStats {
+            shouts: 0,
+            echo_lines: 9,
+        };
+        assert_eq!(session.summary(&some), "0 shouts, 9 echo lines sent");
+        assert_eq!(
+            PlainSession::new(None).summary(&one),
+            "0 bytes echoed",
+            "a plain echo counts its bytes"
+        );
     }
 }

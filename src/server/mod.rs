@@ -4,7 +4,8 @@
 //! connections sleep on and a shutdown signal, so `echoctl serve`, `echoctl demo` and the tests
 //! all run the very same server;
 //! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
-//! [`close`] says how the server hangs up.
+//! [`close`] says how the server hangs up; [`udp`] is the server over UDP, one task over a
+//! socket and the peers' sessions.
 //!
 //! Shutdown has two stages. First the server stops accepting and every connection stops reading
 //! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
@@ -15,9 +16,11 @@ pub(crate) mod connection;
 mod faults;
 pub(crate) mod listener;
 mod log_line;
+mod observer;
 mod peer;
 mod place;
 mod shutdown;
+pub(crate) mod udp;
 
 use std::future::Future;
 use std::io;
@@ -37,6 +40,7 @@ pub use connection::{Connection, Kind};
 pub use faults::{FaultEnd, StallEnd};
 pub use listener::Accept;
 pub use log_line::{CloseReason, ConnectionStats};
+pub use observer::Observe;
 pub use peer::Peer;
 pub use shutdown::Shutdown;
 
@@ -62,6 +66,24 @@ pub async fn run_with_tls<L: Accept>(
     shutdown: impl Future,
 ) {
     run_with_stats(listener, config, tls, timer, Arc::default(), shutdown).await
+}
+
+/// [`run_with_tls`], with every connection watched by `observe` (`serve --trace`,
+/// `--hex-dump`). Over TLS it sees the plaintext: the bytes the session reads and writes.
+pub(crate) async fn run_observed<L: Accept>(
+    listener: L,
+    mut config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+    observe: Observe,
+    shutdown: impl Future,
+) {
+    // Every byte must pass through the process to be seen.
+    config.observe = observe.is_on();
+    listener::Listener::new(config, tls, timer, Arc::default())
+        .observed_by(observe)
+        .run(listener, shutdown)
+        .await
 }
 
 /// [`run_with_tls`], counting into `stats` as it goes, for callers that watch the server from

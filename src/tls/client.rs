@@ -99,7 +99,7 @@ impl ClientTls {
         };
         let name = match (&options.server_name, addr) {
             (Some(name), _) => name.clone(),
-            (None, Address::Tcp(host_port)) => host_port.host.clone(),
+            (None, Address::Tcp(host_port) | Address::Udp(host_port)) => host_port.host.clone(),
             (None, Address::Unix(_)) => DEFAULT_NAME.to_string(),
         };
         let server_name = ServerName::try_from(name.clone()).map_err(|_| {

@@ -279,8 +279,8 @@ impl<S: Transport> Transport for TlsStream<S> {
         self.inner.socket.set_zero_linger()
     }
 
-    async fn reset_by_peer(&self) {
-        self.inner.socket.reset_by_peer().await
+    async fn peer_gone(&self) -> io::Result<()> {
+        self.inner.socket.peer_gone().await
     }
 }
 

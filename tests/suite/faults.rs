@@ -29,8 +29,13 @@ pub struct Faulty {
 
 /// Starts `echoctl serve --listen 127.0.0.1:0 ARGS`.
 pub async fn serve(args: &[&str]) -> Faulty {
+    serve_on("127.0.0.1:0", args).await
+}
+
+/// Starts `echoctl serve --listen LISTEN ARGS`.
+async fn serve_on(listen: &str, args: &[&str]) -> Faulty {
     let mut child = echoctl()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -77,6 +82,9 @@ impl Faulty {
 
 /// What a client heard: every read as it came, and how the stream ended.
 struct Heard {
+    /// When the client sent its input (or began to read, with none): a server's holds start
+    /// after it, so timings measured from it are never short.
+    sent: Instant,
     reads: Vec<(Instant, Vec<u8>)>,
     end: io::Result<()>,
 }
@@ -91,14 +99,19 @@ impl Heard {
 /// the stream: `Ok` at a clean end of stream, the error at a reset.
 async fn exchange(addr: &str, input: &[u8], half_close: bool) -> Heard {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let sent = Instant::now();
     stream.write_all(input).await.expect("send");
     if half_close {
         stream.shutdown().await.expect("half-close");
     }
-    read_all(&mut stream).await
+    Heard {
+        sent,
+        ..read_all(&mut stream).await
+    }
 }
 
 async fn read_all(stream: &mut TcpStream) -> Heard {
+    let sent = Instant::now();
     let mut reads = Vec::new();
     let mut buf = [0u8; 4096];
     let end = timeout(PATIENCE, async {
@@ -112,7 +125,7 @@ async fn read_all(stream: &mut TcpStream) -> Heard {
     })
     .await
     .expect("the server ends the stream in time");
-    Heard { reads, end }
+    Heard { sent, reads, end }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,10 +145,10 @@ async fn slice_cuts_every_echo_line_at_the_same_points_a_delay_apart() {
             "a read ends at byte {at}, inside a piece"
         );
     }
-    let took = heard.reads.last().unwrap().0 - heard.reads[0].0;
+    let took = heard.reads.last().unwrap().0 - heard.sent;
     assert!(
         took >= ms(8 * 60),
-        "nine pieces 60 ms apart took only {took:?}"
+        "nine pieces 60 ms apart took only {took:?} from the shout"
     );
     let opened = server.log_line("connection opened").await;
     assert!(opened.contains("faults: slice=2/60ms"), "{opened}");
@@ -217,6 +230,107 @@ async fn stall_after_holds_the_socket_open_and_silent_beyond_the_timeouts() {
     server.stop().await;
 }
 
+/// A client that ends its input and then closes its socket, as `connect --wait` and `bench` do,
+/// frees its stalled connection's place under `--max-connections`: its end alone keeps the
+/// place (it may still be waiting to hear), its close gives it up, and the next client is
+/// served, not told the server is full. `client` connects to the address the server announced.
+async fn a_stalled_client_that_closes_frees_its_place<S>(
+    listen: &str,
+    client: impl AsyncFn(&str) -> S,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut server = serve_on(
+        listen,
+        &[
+            "--fault",
+            "stall-after=0lines",
+            "--max-connections",
+            "1",
+            // The last client is held until the grace period ends.
+            "--grace",
+            "100ms",
+        ],
+    )
+    .await;
+    let mut stalled = client(&server.addr).await;
+    stalled.write_all(b"x\n").await.unwrap();
+    stalled.shutdown().await.unwrap();
+    server.log_line("stalled after 0 echo lines (fault)").await;
+    let mut full = client(&server.addr).await;
+    let mut told = String::new();
+    timeout(PATIENCE, full.read_to_string(&mut told))
+        .await
+        .expect("the notice in time")
+        .unwrap();
+    assert!(told.starts_with("echoctl: server is full"), "{told:?}");
+    server.log_line("refused, server full").await;
+    drop(stalled);
+    // The place is given up just after the close is logged: a client may still be turned away
+    // meanwhile, and tries again.
+    let mut let_go = false;
+    timeout(PATIENCE, async {
+        let mut _next = client(&server.addr).await;
+        loop {
+            let line = read_line(&mut server.stderr).await;
+            if line.contains("connection opened") {
+                return;
+            } else if line.contains("refused, server full") {
+                tokio::time::sleep(ms(50)).await;
+                _next = client(&server.addr).await;
+            } else {
+                let closed = "connection closed after";
+                let how = "stalled after 0 echo lines (fault), until the client went away";
+                assert!(line.contains(closed) && line.contains(how), "{line}");
+                let_go = true;
+            }
+        }
+    })
+    .await
+    .expect("the next client served in time");
+    assert!(let_go, "the stalled connection's close was logged");
+    server.stop().await;
+}
+
+/// TCP cannot tell a closed client from one that only ended its input: keepalive probes find
+/// out once the client's system forgets the connection (Linux: `tcp_fin_timeout`, 60 s, after
+/// the close). The client here has it forget after 1 s (`TCP_LINGER2`), so the test need not
+/// wait a minute; the probes still have to find out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_tcp_client_that_closes_frees_its_place() {
+    a_stalled_client_that_closes_frees_its_place("127.0.0.1:0", async |addr: &str| {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let forget_after: libc::c_int = 1;
+        // SAFETY: the descriptor is the stream's, and the value a c_int of the size given.
+        let set = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&stream),
+                libc::IPPROTO_TCP,
+                libc::TCP_LINGER2,
+                std::ptr::from_ref(&forget_after).cast(),
+                std::mem::size_of_val(&forget_after) as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0, "TCP_LINGER2: {}", io::Error::last_os_error());
+        stream
+    })
+    .await;
+}
+
+/// A Unix socket says when its peer has closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_unix_client_that_closes_frees_its_place() {
+    let dir = crate::plain::TempDir::new("faults");
+    let listen = format!("unix:{}", dir.0.join("echo.sock").display());
+    a_stalled_client_that_closes_frees_its_place(&listen, async |addr: &str| {
+        let path = addr.strip_prefix("unix:").expect("a unix: address");
+        tokio::net::UnixStream::connect(path)
+            .await
+            .expect("connect")
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refuse_resets_before_a_byte_is_read() {
     let mut server = serve(&["--fault", "refuse"]).await;
@@ -224,6 +338,7 @@ async fn refuse_resets_before_a_byte_is_read() {
         Ok(mut stream) => read_all(&mut stream).await,
         // The reset came before the connect was seen to complete.
         Err(e) => Heard {
+            sent: Instant::now(),
             reads: Vec::new(),
             end: Err(e),
         },
@@ -250,9 +365,9 @@ async fn latency_holds_every_echo_and_slow_close_holds_the_end() {
         "slow-close=400ms",
     ])
     .await;
-    let sent = Instant::now();
     let heard = exchange(&server.addr, b"x\n", true).await;
     let ended = Instant::now();
+    let sent = heard.sent;
     assert_eq!(heard.bytes(), b"\t X\n\t x\n\t x\n");
     assert!(heard.end.is_ok());
     let first = heard.reads[0].0 - sent;
@@ -273,8 +388,9 @@ async fn bandwidth_holds_a_stream_to_its_rate() {
     let heard = exchange(&server.addr, &data, true).await;
     assert_eq!(heard.bytes(), data);
     // 4 KiB at 8 KiB a second: the last piece half a second after the first, less one piece
-    // (a fiftieth of a second's worth); a busy machine only makes it slower.
-    let took = heard.reads.last().unwrap().0 - heard.reads[0].0;
+    // (a fiftieth of a second's worth), and the first is written after the data is sent; a
+    // busy machine only makes it slower.
+    let took = heard.reads.last().unwrap().0 - heard.sent;
     let at_least = Duration::from_secs_f64((4096.0 - 8192.0 / 50.0) / 8192.0);
     assert!(took >= at_least, "4 KiB took {took:?}, under {at_least:?}");
     assert!(took < ms(5000), "4 KiB took {took:?}");
@@ -437,8 +553,9 @@ async fn a_fault_that_does_not_parse_or_means_nothing_there_is_a_usage_error() {
     }
 }
 
-/// `echoctl bench` of four connections, three shouts each, against `addr`.
-async fn bench(addr: &str, allow_faults: bool) -> crate::common::Finished {
+/// `echoctl bench` of four connections, three shouts each, against `addr`, giving up on echoes
+/// `grace` past due.
+async fn bench(addr: &str, allow_faults: bool, grace: &str) -> crate::common::Finished {
     let mut command = echoctl();
     command.args([
         "bench",
@@ -453,7 +570,7 @@ async fn bench(addr: &str, allow_faults: bool) -> crate::common::Finished {
         "--ramp-up",
         "20ms",
         "--grace",
-        "300ms",
+        grace,
         addr,
     ]);
     if allow_faults {
@@ -466,24 +583,38 @@ async fn bench(addr: &str, allow_faults: bool) -> crate::common::Finished {
 /// against a late server it names the late lines and passes anyway.
 #[tokio::test(flavor = "multi_thread")]
 async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
-    let cases: [(&[&str], &str, bool); 6] = [
+    // A short grace where the bench has to give up (a stalled connection is held through it);
+    // a long one where nothing may go missing, however busy the machine.
+    let cases: [(&[&str], &str, bool, &str); 6] = [
         (
             &["reset-after=4lines"],
             "faults seen  4 connections reset, 0 closed early",
             true,
+            "300ms",
         ),
         (
             &["close-after=4lines"],
             "0 connections reset, 4 closed early, 0 stalled",
             true,
+            "300ms",
         ),
-        (&["stall-after=4lines"], "0 closed early, 4 stalled", true),
-        (&["drop=30%"], "FAILED: ", true),
-        (&["corrupt=30%"], "one byte off an echo owed", true),
-        (&["latency=150ms"], "36 late (over 100 ms past due)", false),
+        (
+            &["stall-after=4lines"],
+            "0 closed early, 4 stalled",
+            true,
+            "300ms",
+        ),
+        (&["drop=30%"], "FAILED: ", true, "300ms"),
+        (&["corrupt=30%"], "one byte off an echo owed", true, "300ms"),
+        (
+            &["latency=150ms"],
+            "36 late (over 100ms past due)",
+            false,
+            "5s",
+        ),
     ];
     let mut runs = tokio::task::JoinSet::new();
-    for (faults, wanted, fails) in cases {
+    for (faults, wanted, fails, grace) in cases {
         runs.spawn(async move {
             // A short grace: a stalled connection is held until the server's grace ends.
             let mut args = vec!["-d", "50ms", "--grace", "200ms", "--fault-seed", "1"];
@@ -491,7 +622,7 @@ async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
                 args.extend(["--fault", fault]);
             }
             let server = serve(&args).await;
-            let strict = bench(&server.addr, false).await;
+            let strict = bench(&server.addr, false, grace).await;
             let report = strict.stdout_text().to_string();
             assert!(
                 report.contains(wanted),
@@ -502,7 +633,7 @@ async fn bench_names_what_each_fault_did_and_passes_it_only_when_allowed() {
                 Some(if fails { 1 } else { 0 }),
                 "{faults:?}\n{report}"
             );
-            let allowed = bench(&server.addr, true).await;
+            let allowed = bench(&server.addr, true, grace).await;
             assert_eq!(
                 allowed.code,
                 Some(0),
@@ -559,7 +690,8 @@ fn recipes() -> (Vec<Vec<String>>, String, String) {
 }
 
 /// Each recipe's server starts and names its faults; the first one's client sees what the
-/// recipe shows; the third one's bench passes with --allow-faults and names the resets.
+/// recipe shows; the second one's lines come in the pieces it names, as late as it says; the
+/// third one's bench passes with --allow-faults and names the resets.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_recipes_in_docs_faults_md_do_what_they_say() {
     let (commands, client, shown) = recipes();
@@ -605,6 +737,51 @@ async fn the_recipes_in_docs_faults_md_do_what_they_say() {
                 let done = finish(child).await;
                 assert_eq!(done.code, Some(1), "{}", done.stderr);
                 assert_eq!(format!("{}{}", done.stdout_text(), done.stderr), shown);
+            }
+            1 => {
+                let heard = exchange(&server.addr, b"Hello?\n", true).await;
+                assert!(heard.end.is_ok(), "{:?}", heard.end);
+                let line = |voice: &str| format!("\t {voice}\n").into_bytes();
+                let lines = [line("HELLO?"), line("Hello?"), line("hello?")];
+                assert_eq!(heard.bytes(), lines.concat());
+                // Pieces of four bytes, "\t HE", "LLO?", "\n": a read may take more than one if
+                // the client is slow, but never ends inside one.
+                let mut at = 0;
+                for (_, read) in &heard.reads {
+                    at += read.len();
+                    assert!(
+                        [0, 4, 8].contains(&(at % 9)),
+                        "a read ends at byte {at}, inside a piece"
+                    );
+                }
+                // Each line due 250ms after the one before (the first at once), its first
+                // piece 150 to 250ms later, its last two pieces 20ms apart after it. A line
+                // is timed by the reads that hold its first and last byte, from the shout;
+                // a busy machine only makes them later, so the upper bound is generous.
+                let arrival = |byte: usize| {
+                    let mut end = 0;
+                    heard
+                        .reads
+                        .iter()
+                        .find(|(_, read)| {
+                            end += read.len();
+                            end > byte
+                        })
+                        .map(|(when, _)| *when - heard.sent)
+                        .expect("every byte read")
+                };
+                for k in 0..3 {
+                    let due = ms(250 * k as u64);
+                    let (first, last) = (arrival(9 * k), arrival(9 * k + 8));
+                    assert!(
+                        first >= due + ms(150) && first <= due + ms(250) + ms(2000),
+                        "line {k}, due at {due:?}, began at {first:?}"
+                    );
+                    assert!(
+                        last >= due + ms(150 + 2 * 20),
+                        "line {k}, due at {due:?}, ended at {last:?}"
+                    );
+                }
             }
             2 => {
                 let bench = commands

@@ -71,10 +71,7 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
     .await;
     assert_eq!(demo.code, Some(0), "{}", demo.stderr);
     let header = demo.stdout_text().lines().next().unwrap_or_default();
-    assert_eq!(
-        header,
-        "$ echoctl serve --mode sequential --delay 10500us &"
-    );
+    assert_eq!(header, "$ echoctl serve --mode sequential --delay 10.5ms &");
     // Paste it: the words between `$ echoctl serve` and `&`, with a free port.
     let words: Vec<&str> = header
         .trim_start_matches("$ echoctl serve ")
@@ -83,7 +80,7 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
         .collect();
     let (child, startup, _) = serve(&words).await;
     assert!(
-        startup.contains("(mode sequential, delay 10500us)"),
+        startup.contains("(mode sequential, delay 10.5ms)"),
         "{startup}"
     );
     assert_eq!(stop(child).await.code, Some(0));
@@ -92,8 +89,9 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_start_up_line_prints_each_duration_as_one_token_serve_takes() {
     for (given, printed) in [
-        ("1.5s", "1500ms"),
-        ("1s 500ms", "1500ms"),
+        ("1.5s", "1.5s"),
+        ("1s 500ms", "1.5s"),
+        ("43182ms", "43.182s"),
         ("1000000s", "1000000s"),
         ("120s", "2m"),
         ("0", "0s"),

@@ -21,4 +21,6 @@ mod schedule_paused;
 mod server_tcp;
 mod timeline;
 mod tls;
+mod trace;
+mod udp;
 mod unix;

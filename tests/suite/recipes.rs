@@ -26,14 +26,16 @@ use std::sync::mpsc;
 use crate::common::PATIENCE;
 
 /// The pages whose examples are run.
-const PAGES: [&str; 3] = ["README.md", "docs/guide.md", "docs/tls.md"];
+const PAGES: [&str; 4] = ["README.md", "docs/guide.md", "docs/udp.md", "docs/tls.md"];
 
 /// The pages whose links are checked.
-const LINKED_PAGES: [&str; 6] = [
+const LINKED_PAGES: [&str; 8] = [
     "README.md",
     "docs/guide.md",
     "docs/architecture.md",
     "docs/performance.md",
+    "docs/udp.md",
+    "docs/performance-udp.md",
     "docs/tls.md",
     "docs/performance-tls.md",
 ];
@@ -334,6 +336,14 @@ fn guide_bench_gates_on_a_wrong_delay() {
 #[test]
 fn guide_wire_bytes() {
     recipe("docs/guide.md", "guide-wire-bytes");
+}
+
+#[test]
+fn udp_page_recipes() {
+    recipe("docs/udp.md", "udp-plain");
+    recipe("docs/udp.md", "udp-reverb");
+    recipe("docs/udp.md", "udp-python");
+    recipe("docs/udp.md", "udp-bench");
 }
 
 #[test]

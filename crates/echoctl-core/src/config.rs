@@ -56,6 +56,9 @@ pub struct ServerConfig {
     pub grace: Duration,
     /// Misbehaviour on purpose (`--fault`); none by default.
     pub faults: Faults,
+    /// Every byte is watched (`--trace`, `--hex-dump`): it must pass through the process, so
+    /// the plain echo copies rather than splices.
+    pub observe: bool,
 }
 
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
@@ -76,6 +79,7 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,
             faults: Faults::default(),
+            observe: false,
         }
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Pure: text in, [`Duration`] out, and back.
 //!
-//! Printed, a duration is one token in the largest unit that holds it exactly: `1500ms`, `1s`,
-//! `2m`, `90s`, `0s`. Days are the largest unit: months and years have no fixed length, and
+//! Printed, a duration is one token, exact, that reads as a person would write it: whole days,
+//! hours or minutes in that unit (`2m`, `1h`), anything else in the largest of seconds,
+//! milliseconds and microseconds that holds it with at most three decimals (`1.5s`, `43.182s`,
+//! `250ms`, `90s`, `0s`). Days are the largest unit: months and years have no exact length, and
 //! the parser refuses them rather than guess.
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
 const EXPECTED: &str = "expected a duration such as 1s, 250ms or 2m";
 
 /// The units [`format`] writes, largest first, with their length in nanoseconds.
+#[cfg(test)]
 const UNITS: &[(&str, u128)] = &[
     ("d", 24 * 3600 * 1_000_000_000),
     ("h", 3600 * 1_000_000_000),
@@ -28,19 +31,55 @@ const UNITS: &[(&str, u128)] = &[
     ("ns", 1),
 ];
 
-/// `duration` as one token its own parser reads back exactly: the largest unit that divides it
-/// (`1500ms`, `1s`, `2m`, `0s`).
+/// Days, hours and minutes: written only when whole (`2m`; `90s`, not `1.5m`).
+const WHOLE_UNITS: &[(&str, u128)] = &[
+    ("d", 24 * 3600 * 1_000_000_000),
+    ("h", 3600 * 1_000_000_000),
+    ("m", 60 * 1_000_000_000),
+];
+
+/// Seconds, milliseconds and microseconds: written with up to three decimals (`43.182s`).
+const DECIMAL_UNITS: &[(&str, u128)] = &[("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)];
+
+/// `duration` as one token its own parser reads back exactly (`1.5s`, `43.182s`, `250ms`, `2m`,
+/// `0s`): see the module's documentation.
 pub fn format(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos == 0 {
         return "0s".to_string();
     }
-    let (unit, size) = UNITS
+    if let Some((unit, size)) = WHOLE_UNITS
         .iter()
-        .copied()
         .find(|(_, size)| nanos.is_multiple_of(*size))
-        .unwrap_or(("ns", 1));
-    format!("{}{unit}", nanos / size)
+    {
+        return format!("{}{unit}", nanos / size);
+    }
+    for &(unit, size) in DECIMAL_UNITS {
+        let thousandth = size / 1000;
+        if nanos >= size && nanos.is_multiple_of(thousandth) {
+            let fraction = format!("{:03}", nanos % size / thousandth);
+            let fraction = fraction.trim_end_matches('0');
+            let point = if fraction.is_empty() { "" } else { "." };
+            return format!("{}{point}{fraction}{unit}", nanos / size);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+/// An estimated duration as a person would give it, to two significant digits and to the
+/// millisecond at least (a shorter one is kept as it is): a server's delay is a round number,
+/// and an estimate of it (from the gaps between echoes) is a little off it.
+pub fn round_estimate(estimate: Duration) -> Duration {
+    let micros = estimate.as_micros();
+    if micros < 1_000 {
+        return estimate;
+    }
+    let mut unit = 1_000u128;
+    while micros / unit >= 100 {
+        unit *= 10;
+    }
+    let rounded = (micros + unit / 2) / unit * unit;
+    Duration::from_micros(u64::try_from(rounded).unwrap_or(u64::MAX))
 }
 
 /// Parses a duration: `1s`, `250ms`, `1.5s`, `2m`, `1h30m`, `0`. Each error says what was wrong
@@ -150,19 +189,38 @@ mod tests {
     fn printed_durations_are_one_token_in_the_largest_exact_unit() {
         for (duration, text) in [
             (Duration::ZERO, "0s"),
-            (ms(1500), "1500ms"),
+            (ms(1500), "1.5s"),
+            (ms(43_182), "43.182s"),
             (ms(1000), "1s"),
             (ms(120_000), "2m"),
             (ms(90_000), "90s"),
             (ms(10), "10ms"),
-            (Duration::from_micros(1500), "1500us"),
+            (Duration::from_micros(1500), "1.5ms"),
+            (Duration::from_micros(250), "250us"),
+            (Duration::from_nanos(1500), "1.5us"),
+            (Duration::from_nanos(1_000_000_500), "1000000.5us"),
             (Duration::from_nanos(7), "7ns"),
+            (Duration::from_nanos(1_000_000_007), "1000000.007us"),
+            (ms(61_500), "61.5s"),
             (Duration::from_secs(3600), "1h"),
             (Duration::from_secs(1_000_000), "1000000s"),
             (MAX, "365d"),
         ] {
             assert_eq!(format(duration), text, "{duration:?}");
         }
+    }
+
+    #[test]
+    fn an_estimated_delay_is_rounded_to_what_a_server_is_given() {
+        assert_eq!(round_estimate(Duration::from_micros(699_378)), ms(700));
+        assert_eq!(round_estimate(Duration::from_micros(249_600)), ms(250));
+        assert_eq!(round_estimate(Duration::from_micros(1_003_000)), ms(1000));
+        assert_eq!(round_estimate(Duration::from_micros(55_200)), ms(55));
+        assert_eq!(round_estimate(Duration::from_micros(9_600)), ms(10));
+        assert_eq!(
+            round_estimate(Duration::from_micros(300)),
+            Duration::from_micros(300)
+        );
     }
 
     #[test]
@@ -243,7 +301,7 @@ mod tests {
         }
         assert!(parse_timeout("never").unwrap_err().ends_with(", or off)"));
         assert_eq!(format_timeout(None), "off");
-        assert_eq!(format_timeout(Some(ms(2500))), "2500ms");
+        assert_eq!(format_timeout(Some(ms(2500))), "2.5s");
     }
 
     /// Every printed duration parses back to the same value: a spread of durations from

@@ -57,7 +57,7 @@ pub struct Percentiles {
 }
 
 /// A percentile a [`Percentiles`] carries beside min, mean and max; in JSON, its field's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Quantile {
     #[serde(rename = "p50_ms")]
     P50,
@@ -91,6 +91,22 @@ impl Quantile {
             Quantile::P9999 => 0.9999,
         }
     }
+
+    /// Its name in the table's heading: `p50`, `p99.9`.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Quantile::P50 => "p50",
+            Quantile::P90 => "p90",
+            Quantile::P99 => "p99",
+            Quantile::P999 => "p99.9",
+            Quantile::P9999 => "p99.99",
+        }
+    }
+
+    /// The fewest samples for which it is more than the max: 1 / (1 − fraction).
+    pub fn samples_needed(self) -> u64 {
+        samples_needed(self.fraction())
+    }
 }
 
 impl Percentiles {
@@ -109,7 +125,12 @@ impl Percentiles {
 /// Whether `count` samples are enough for the percentile at `quantile` to be more than the max:
 /// at least 1 / (1 − quantile) of them.
 pub fn enough_samples(count: u64, quantile: f64) -> bool {
-    count as f64 >= (1.0 / (1.0 - quantile)).round()
+    count >= samples_needed(quantile)
+}
+
+/// The fewest samples for which the percentile at `quantile` is more than the max.
+fn samples_needed(quantile: f64) -> u64 {
+    (1.0 / (1.0 - quantile)).round() as u64
 }
 
 /// Three figures of a distribution that is not the lateness (the send slip, connect times), in
@@ -427,6 +448,8 @@ mod tests {
             "nothing measured is not a few samples"
         );
         assert!(enough_samples(10, 0.9) && !enough_samples(9, 0.9));
+        let needed = Quantile::ALL.map(Quantile::samples_needed);
+        assert_eq!(needed, [2, 10, 100, 1000, 10_000]);
         assert!(enough_samples(10_000, 0.9999) && !enough_samples(9_999, 0.9999));
     }
 

@@ -84,6 +84,8 @@ pub struct LedgerCounts {
     pub late: u64,
     /// Wrong lines one byte off a line still owed: what a `corrupt` fault makes.
     pub corrupted: u64,
+    /// Wrong lines that repeat an echo line already heard: what a network may do to datagrams.
+    pub duplicated: u64,
 }
 
 /// The shouts one connection has sent and the echo lines still owed for them.
@@ -183,7 +185,6 @@ impl Ledger {
     }
 
     /// The text of shout `index` of this connection, without the newline.
-    #[cfg(test)]
     pub fn shout_text(&self, index: u64) -> Vec<u8> {
         let mut text = Vec::new();
         write_shout(&self.prefix, index, &mut text);
@@ -205,6 +206,8 @@ impl Ledger {
             {
                 return self.record(owed, voice, at);
             }
+            // Every shout sent is owed each voice once: one no longer owed was heard already.
+            self.counts.duplicated += u64::from(index < self.counts.shouts);
         }
         self.counts.wrong += 1;
         self.counts.corrupted += u64::from(self.one_byte_off_a_line_owed(line));
@@ -268,6 +271,22 @@ impl Ledger {
     /// Echo lines still owed.
     pub fn owed(&self) -> u64 {
         self.owed.iter().map(|q| q.len() as u64).sum()
+    }
+
+    /// Of the echo lines still owed at `at`, those the server cannot be blamed for yet: their
+    /// shout still waits to be written, or they are due after `at - grace` (not yet due, or due so
+    /// shortly before that the grace the bench gives every echo has not run out). For a run cut
+    /// short at `at`, these are not missing.
+    pub fn not_yet_due(&self, at: Instant, grace: Duration) -> u64 {
+        let mut awaited = 0;
+        for (voice, queue) in Voice::ALL.into_iter().zip(&self.owed) {
+            let offset = voice.offset(self.delay);
+            awaited += queue
+                .iter()
+                .filter(|owed| owed.sent.is_none_or(|sent| sent + offset + grace > at))
+                .count() as u64;
+        }
+        awaited
     }
 
     /// Shouts with at least one echo still owed (the window of throughput mode).
@@ -425,6 +444,11 @@ mod tests {
         echo(ledger.hear(&line(Voice::Upper, &text), t0));
         assert_eq!(ledger.hear(&line(Voice::Upper, &text), t0), Heard::Wrong);
         assert_eq!(ledger.counts().wrong, wrong.len() as u64 + 1);
+        assert_eq!(
+            ledger.counts().duplicated,
+            1,
+            "the repeat, not the shout never sent"
+        );
         assert_eq!(ledger.owed(), 2, "original and lower still owed");
     }
 
@@ -536,6 +560,39 @@ mod tests {
         let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
         assert_eq!(echo(heard), (0, Voice::Original, Duration::ZERO));
         assert_eq!(ledger.counts().early, 1);
+    }
+
+    #[test]
+    fn echoes_owed_at_a_cut_are_not_yet_due_until_their_due_time_and_grace_have_passed() {
+        let t0 = Instant::now();
+        let grace = ms(20);
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.sent(0, t0);
+        // Queued, never written: the server owes nothing for it yet.
+        ledger.send(t0, &mut Vec::new());
+        assert_eq!(ledger.owed(), 6);
+        assert_eq!(ledger.not_yet_due(t0, grace), 6);
+        // Shout 0's echoes are due at t0, t0 + 100 ms and t0 + 200 ms, each given 20 ms of grace.
+        assert_eq!(ledger.not_yet_due(t0 + ms(20), grace), 5, "upper overdue");
+        assert_eq!(ledger.not_yet_due(t0 + ms(119), grace), 5);
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(120), grace),
+            4,
+            "original overdue"
+        );
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(500), grace),
+            3,
+            "shout 1's, unwritten"
+        );
+        let text = ledger.shout_text(0);
+        ledger.hear(&line(Voice::Lower, &text), t0 + ms(200));
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(150), grace),
+            3,
+            "what was heard is not owed"
+        );
     }
 
     #[test]

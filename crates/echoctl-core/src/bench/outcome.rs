@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 use tokio::time::Instant;
 
 use super::ledger::LedgerCounts;
+use crate::plural::counted;
 
 /// What one connection ended with.
 #[derive(Debug, Default)]
@@ -21,8 +22,11 @@ pub struct Outcome {
     /// Why it failed or broke.
     pub error: Option<ConnectionError>,
     pub counts: LedgerCounts,
-    /// Echo lines still owed at its end.
+    /// Echo lines still owed at its end and overdue (past their due time and `--grace`).
     pub missing: u64,
+    /// Echo lines still owed when the run was cut short that were not yet due (see
+    /// [`Ledger::not_yet_due`](super::ledger::Ledger::not_yet_due)): neither heard nor missing.
+    pub not_yet_due: u64,
     /// Planned times of its first and last shouts.
     pub first_send: Option<Instant>,
     pub last_send: Option<Instant>,
@@ -73,7 +77,7 @@ pub enum ConnectionError {
     #[error("write: {reason}")]
     Write { reason: String, reset: bool },
     /// The server closed the connection before every echo line owed had come.
-    #[error("server closed the connection with {owed} echo lines owed")]
+    #[error("server closed the connection with {} owed", counted(*owed, "echo line"))]
     ClosedWithEchoesOwed { owed: u64 },
     /// The connection's task ended without an outcome: a bug in the bench.
     #[error("internal error in the bench: {reason}")]
@@ -129,6 +133,10 @@ mod tests {
             (
                 ConnectionError::ClosedWithEchoesOwed { owed: 5 },
                 "server closed the connection with 5 echo lines owed",
+            ),
+            (
+                ConnectionError::ClosedWithEchoesOwed { owed: 1 },
+                "server closed the connection with 1 echo line owed",
             ),
             (
                 ConnectionError::Internal {

@@ -14,10 +14,10 @@ use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
 use super::outcome::{ConnectionError, Damage, Outcome};
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
-    SCHEMA_VERSION, Settings, escape_line,
+    Connections, CpuUse, Datagrams, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
+    SCHEMA_VERSION, Settings, delay_looks_longer_by, escape_line, percent,
 };
-use super::{BenchConfig, Pace};
+use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
 
 /// The first few wrong lines of the run, escaped, for the report.
@@ -73,6 +73,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     let mut lines = EchoLines::default();
     let mut shouts = 0;
     let mut errors: HashMap<&ConnectionError, u64> = HashMap::new();
+    let mut duplicated = 0;
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
     // The steady part: from the last connection's first shout to the first connection's last.
@@ -104,7 +105,9 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lines.early += o.counts.early;
         lines.late += o.counts.late;
         lines.corrupted += o.counts.corrupted;
+        duplicated += o.counts.duplicated;
         lines.missing += o.missing;
+        lines.not_yet_due += o.not_yet_due;
         first_send = match (first_send, o.first_send) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -117,6 +120,14 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         };
     }
     lines.expected = shouts * config.expect.lines_per_shout();
+    let datagrams = config.addr.is_udp().then(|| Datagrams {
+        lost: lines.missing,
+        lost_percent: percent(lines.missing, lines.expected),
+        duplicated,
+        reordered: lines.out_of_order,
+        // Said by the load generator, which resolved the target.
+        loopback: false,
+    });
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
@@ -188,6 +199,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             max_p99_ms: None,
             allow_faults: false,
             expect: config.expect,
+            max_loss_percent: None,
         },
         connections,
         shouts_sent: shouts,
@@ -207,7 +219,14 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         connect_time: Summary::of(&measurements.connect),
         handshake_time: Summary::of(&measurements.handshake),
         early_by: Summary::of(&measurements.early_by),
+        delay_looks_longer_by_ms: match config.expect {
+            Expect::Reverb => {
+                delay_looks_longer_by(&lateness_report(&measurements.from_send), ms(config.delay))
+            }
+            Expect::Plain => None,
+        },
         bench_cpu,
+        datagrams,
         wrong_examples: wrong_examples.0.clone(),
         errors,
         failed_checks: Vec::new(),
@@ -222,7 +241,6 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::Expect;
     use crate::bench::lateness::Samples;
     use crate::bench::ledger::LedgerCounts;
 
@@ -331,7 +349,7 @@ mod tests {
                 first_send: Some(t0 + ms(50)),
                 last_send: Some(t0 + ms(550)),
                 last_heard: Some(t0 + ms(4050)),
-                damage: None,
+                ..Outcome::default()
             },
             Outcome {
                 error: Some(refused()),
@@ -469,22 +487,22 @@ mod tests {
         assert_eq!(
             troubled_run().table(),
             "\
-echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250 ms, server delay 1000 ms
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250ms, server delay 1s
 connections  3 made, 2 failed, 2 dropped (of 5 attempted)
-connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms
-shouts       8 sent on schedule; behind the plan p50 0.040 ms, p99 0.060 ms, max 0.060 ms
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50 0.040ms, p99 0.060ms, max 0.060ms
 echo lines   24 expected, 16 received, 8 missing, 2 wrong
-             1 out of order, 1 early by up to 2.000 ms (is the server's delay shorter than --delay?)
-rate         4 echo lines/s, 5.00 s in all
+             1 out of order, 1 early by up to 2.000ms (is the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
 lateness     from the planned send (each shout's place on the schedule), in ms
              count      min      mean       p50       p90       p99     p99.9    p99.99       max
   upper          2    0.100     0.200     0.100     0.300*    0.300*    0.300*    0.300*    0.300
   original       1    0.200     0.200     0.200*    0.200*    0.200*    0.200*    0.200*    0.200
   lower          1    1.000     1.000     1.000*    1.000*    1.000*    1.000*    1.000*    1.000
   all            4    0.100     0.400     0.200     1.000*    1.000*    1.000*    1.000*    1.000
-             * too few samples for that percentile (p99.9 needs 1,000): it is the max
-from send    p99 0.150 / 0.100 / 0.500 ms (upper / original / lower), max 0.500 ms
-bench cost   1.00 s user + 0.50 s system = 30% of one core, 93750.00 us per echo line, peak RSS 20.0 MB
+             * too few samples for that percentile (p50 needs 2): it is the max
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original / lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core, 93750.00us per echo line, peak RSS 20.0 MB
 error        2 x connect to 127.0.0.1:7: refused
 error        1 x read: reset
 error        1 x server closed the connection with 5 echo lines owed
@@ -493,6 +511,62 @@ wrong line   \"\\t SHOUT C1 N9\\n\"
 result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connections dropped
 "
         );
+    }
+
+    #[test]
+    fn at_sixty_columns_the_table_keeps_four_lateness_columns_and_wraps_its_lines_by_word() {
+        let r = troubled_run();
+        let narrow = r.table_for(Some(60));
+        assert_eq!(
+            narrow,
+            "\
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every
+             250ms, server delay 1s
+connections  3 made, 2 failed, 2 dropped (of 5 attempted)
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50
+             0.040ms, p99 0.060ms, max 0.060ms
+echo lines   24 expected, 16 received, 8 missing, 2 wrong
+             1 out of order, 1 early by up to 2.000ms (is
+             the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
+lateness     from the planned send (each shout's place on
+             the schedule), in ms
+             count      p50       p99     p99.9       max
+  upper          2    0.100     0.300*    0.300*    0.300
+  original       1    0.200*    0.200*    0.200*    0.200
+  lower          1    1.000*    1.000*    1.000*    1.000
+  all            4    0.200     1.000*    1.000*    1.000
+             * too few samples for that percentile (p50
+             needs 2): it is the max
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original /
+             lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core,
+             93750.00us per echo line, peak RSS 20.0 MB
+error        2 x connect to 127.0.0.1:7: refused
+error        1 x read: reset
+error        1 x server closed the connection with 5 echo
+             lines owed
+wrong line   \"\\tbad\\n\"
+wrong line   \"\\t SHOUT C1 N9\\n\"
+result       FAILED: 8 missing, 2 wrong, 1 early, 2
+             connections failed, 2 connections dropped
+"
+        );
+        for width in [50, 60, 80, 100] {
+            let table = r.table_for(Some(width));
+            for line in table.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line:?}\n{table}");
+            }
+        }
+        // At 80, two more columns; where the whole table fits, it is the table.
+        let at_80 = r.table_for(Some(80));
+        assert!(
+            at_80.contains("count     mean       p50       p90       p99     p99.9       max\n"),
+            "{at_80}"
+        );
+        assert_eq!(r.table_for(Some(120)), r.table());
+        assert_eq!(r.table_for(None), r.table());
     }
 
     #[test]
@@ -581,7 +655,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert!((steady - 10.0 / 3.0).abs() < 1e-9, "{steady}");
         assert!(
             r.table()
-                .contains("3 steady (the 3.00 s between ramp-up and drain)"),
+                .contains("3 steady (the 3.00s between ramp-up and drain)"),
             "{}",
             r.table()
         );
@@ -674,7 +748,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 4);
+        assert_eq!(v["schema_version"], 5);
         for (section, field) in [
             ("connections", "reset"),
             ("connections", "closed_early"),
@@ -688,8 +762,9 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 "schema 3 adds {section}.{field}"
             );
         }
-        assert_eq!(v["connections"]["handshake_failed"], 0, "schema 4 adds it");
-        assert_eq!(v["handshake_time"]["count"], 0, "schema 4 adds it");
+        assert_eq!(v["echo_lines"]["not_yet_due"], 0, "added in 3");
+        assert_eq!(v["connections"]["handshake_failed"], 0, "schema 5 adds it");
+        assert_eq!(v["handshake_time"]["count"], 0, "schema 5 adds it");
         assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(v["lateness_measured_from"], "plan");
         assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
@@ -813,6 +888,45 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert_eq!((r.echo_lines.late, r.echo_lines.corrupted), (4, 3));
         assert!(!r.ok);
         assert!(r.clone().with_faults_allowed(true).ok);
+    }
+
+    #[test]
+    fn a_run_cut_short_counts_the_echoes_not_yet_due_apart_from_the_missing() {
+        // 50 shouts sent, 140 lines heard; of the 10 owed at the cut, 9 were not yet due.
+        let t0 = Instant::now();
+        let outcomes = [Outcome {
+            made: true,
+            counts: counts(50, 140, 0),
+            missing: 1,
+            not_yet_due: 9,
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(3000)),
+            ..Outcome::default()
+        }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &Collected {
+                cut_short: true,
+                ..collected(&outcomes, t0, &nothing, &no_wrong)
+            },
+        );
+        let t = r.table();
+        assert!(
+            t.contains(
+                "echo lines   150 expected, 140 received, 1 missing, 0 wrong, 9 not yet due when \
+                 cut short\n"
+            ),
+            "{t}"
+        );
+        assert_eq!(r.failed_checks, ["1 missing"]);
+        assert!(
+            t.ends_with("result       CUT SHORT by a stop signal, until then: 1 missing\n"),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["echo_lines"]["not_yet_due"], 9);
+        assert_eq!(v["echo_lines"]["missing"], 1);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! count is reached (nothing after the cut is kept). The connection then writes what
 //! [`Shaper::next`] says is due, one piece at a time (`slice`, `bandwidth`), tells the shaper
 //! what the socket took ([`Shaper::wrote`]), and sleeps until [`Shaper::next_wake`]; once every
-//! byte before a cut is written, [`Shaper::fired`] says what to do to the connection.
+//! byte before a cut is written, [`Shaper::fired`] says what to do to the connection (`fired`:
+//! the [`Action`] and the [`Fired`] record the log names).
 //!
 //! The shaper holds the bytes that wait, at most [`MAX_HELD`] beside one wake-up's worth: the
 //! connection stops reading while it holds more ([`Shaper::takes_more`]), so TCP pushes back on
@@ -15,13 +16,16 @@
 //!
 //! Pure: it is handed the time and the bytes, and its draws come from the connection's seed.
 
+mod fired;
+
 use std::collections::VecDeque;
-use std::fmt;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{Count, Drawn, Fault, Percent, Unit};
+
+pub use fired::{Action, Fired};
 
 /// Bytes a connection's faults hold back before it stops reading.
 pub const MAX_HELD: usize = 256 * 1024;
@@ -38,71 +42,6 @@ pub enum Stream {
     EchoLines,
     /// The plain echo: a stream of bytes, each chunk read a write; its lines are its newlines.
     Bytes,
-}
-
-/// What a count-triggered fault does once its count is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Reset the connection (RST).
-    Reset,
-    /// Stop reading and writing, and hold the connection open.
-    Stall,
-    /// Close the connection (FIN), nothing more said.
-    Close,
-}
-
-/// A terminal fault that fired: what it does, and after how much. Its count is kept flat, so
-/// that it is as small as the other reasons a connection ends, which every connection's task
-/// has room for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fired {
-    n: u64,
-    unit: Unit,
-    action: Action,
-    stream: Stream,
-}
-
-impl Fired {
-    fn new(action: Action, after: Count, stream: Stream) -> Fired {
-        Fired {
-            n: after.n,
-            unit: after.unit,
-            action,
-            stream,
-        }
-    }
-
-    /// What it does.
-    pub fn action(&self) -> Action {
-        self.action
-    }
-
-    /// After how much written.
-    pub fn after(&self) -> Count {
-        Count {
-            n: self.n,
-            unit: self.unit,
-        }
-    }
-}
-
-/// `reset after 5 echo lines`, `closed after 100 bytes`, `stalled after 0 lines`.
-impl fmt::Display for Fired {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let action = match self.action {
-            Action::Reset => "reset",
-            Action::Stall => "stalled",
-            Action::Close => "closed",
-        };
-        let n = self.n;
-        let what = match (self.unit, self.stream) {
-            (Unit::Bytes, _) => "byte",
-            (Unit::Lines, Stream::EchoLines) => "echo line",
-            (Unit::Lines, Stream::Bytes) => "line",
-        };
-        let s = if n == 1 { "" } else { "s" };
-        write!(f, "{action} after {n} {what}{s}")
-    }
 }
 
 /// What to do next, says [`Shaper::next`].
