@@ -1221,3 +1221,48 @@ async fn a_slow_reader_gets_every_byte_of_records_held_back() {
     );
     stop(server).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_cut_the_plaintext_and_a_reset_sends_no_close_notify() {
+    let dir = TempDir::new("tls-fault");
+    let saved = dir.0.join("ca.pem");
+    let dump = dir.0.join("dump.txt");
+    let (server, startup, mut log) = spawn_serve(&[
+        "--tls",
+        "--tls-save-cert",
+        saved.to_str().unwrap(),
+        "--delay",
+        "100ms",
+        "--fault",
+        "reset-after=2lines",
+        "--hex-dump",
+        dump.to_str().unwrap(),
+    ])
+    .await;
+    let addr: SocketAddr = address_of(&startup).parse().unwrap();
+    let config = client_config(roots_from(&saved), None);
+    let (heard, ended) = blocking(move || {
+        let mut client = connect_blocking(addr, config);
+        client.write_all(b"Hello?\n").unwrap();
+        let mut heard = Vec::new();
+        let ended = client.read_to_end(&mut heard);
+        (heard, ended)
+    })
+    .await;
+    // The fault counts echo lines of the plaintext, not records or bytes on the wire.
+    let owed = echoes_of(&["Hello?"]);
+    let two_lines: String = owed.split_inclusive('\n').take(2).collect();
+    assert_eq!(String::from_utf8(heard).unwrap(), two_lines);
+    let error = ended.expect_err("a reset is not the end of a session");
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionReset,
+        "a reset, with no close_notify before it: {error}"
+    );
+    log_line(&mut log, "reset after 2 echo lines (fault)").await;
+    // The hex dump shows what the session read and wrote, not the TLS records.
+    let dumped = std::fs::read_to_string(&dump).unwrap();
+    assert!(dumped.contains("|Hello?.|"), "{dumped}");
+    assert!(dumped.contains("HELLO?.|"), "{dumped}");
+    stop(server).await;
+}
