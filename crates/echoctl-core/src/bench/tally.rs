@@ -711,8 +711,8 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2
         let table = r.table();
         for line in [
             "connections  1 made, 3 failed (2 in the handshake), 0 dropped (of 4 attempted)\n",
-            "connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms\n",
-            "handshake    p50 2.000 ms, p99 2.000 ms, max 2.000 ms\n",
+            "connect      p50 0.300ms, p99 0.300ms, max 0.300ms\n",
+            "handshake    p50 2.000ms, p99 2.000ms, max 2.000ms\n",
             "error        2 x handshake: the server's certificate is not signed by a CA this \
              machine trusts\n",
         ] {
