@@ -28,7 +28,7 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::timer::Timer;
-pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, ServerConfig};
+pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, PlainPath, ServerConfig};
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};

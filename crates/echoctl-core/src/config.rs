@@ -35,6 +35,17 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// How the plain echo moves a client's bytes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainPath {
+    /// In the kernel, without the server reading them (splice(2): socket, pipe, socket) where
+    /// the system offers it (Linux) and nothing needs to see them; elsewhere, [`PlainPath::Copy`].
+    #[default]
+    Splice,
+    /// Through a buffer in the server: the path for whatever must see the bytes.
+    Copy,
+}
+
 /// Everything that shapes the server's behaviour. `Default` is the book's server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -53,6 +64,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long shutdown waits for echoes in flight.
     pub grace: Duration,
+    /// How the plain echo moves bytes; see [`ServerConfig::bytes_must_be_seen`].
+    pub plain_path: PlainPath,
 }
 
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
@@ -72,11 +85,20 @@ impl Default for ServerConfig {
             idle_timeout: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,
+            plain_path: PlainPath::default(),
         }
     }
 }
 
 impl ServerConfig {
+    /// Whether something in the server must see each byte the plain echo sends back (a hex
+    /// dump, a trace, a fault that slices, delays, drops or corrupts them, TLS): then the bytes
+    /// take the copy path, whatever the system offers. Each such feature adds its condition
+    /// here.
+    pub fn bytes_must_be_seen(&self) -> bool {
+        self.plain_path == PlainPath::Copy
+    }
+
     /// How many shouts of one connection may echo at once: this is all that tells the two reverb
     /// modes apart (plain mode has no shouts).
     pub fn shouts_in_flight(&self) -> usize {
@@ -96,5 +118,25 @@ impl From<&ServerConfig> for Settings {
             shouts_in_flight: config.shouts_in_flight(),
             idle_timeout: config.idle_timeout,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_copy_path_says_the_bytes_must_be_seen() {
+        let config = ServerConfig {
+            mode: Mode::Plain,
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.plain_path, PlainPath::Splice, "splice unless told");
+        assert!(!config.bytes_must_be_seen());
+        let copying = ServerConfig {
+            plain_path: PlainPath::Copy,
+            ..config
+        };
+        assert!(copying.bytes_must_be_seen());
     }
 }

@@ -5,8 +5,9 @@
 //! bytes, tells the session ([`PlainSession::receive`]), writes them straight back and says how
 //! many went ([`PlainSession::sent`]; the server's loop does both through [`ServerSession`]);
 //! the session owes the rest until they are sent, and reads nothing more meanwhile, so a client
-//! that sends without reading is held to one chunk owed ([`COPY_CHUNK`]) while TCP's flow
-//! control pushes back on it. It is a stream, not lines: no line
+//! that sends without reading is held to one chunk owed ([`COPY_CHUNK`] through the server's
+//! buffers, [`SPLICE_CHUNK`] when the bytes go through the kernel: the I/O layer then tells
+//! the session only how many) while TCP's flow control pushes back on it. It is a stream, not lines: no line
 //! limit, no farewell line (the client gets its own bytes and nothing else), and `--idle-timeout`
 //! means no bytes at all for that long.
 //!
@@ -22,6 +23,12 @@ use super::{End, ServerSession, Stop};
 /// Most bytes read, and so owed back, at once. A client that does not read costs the server at
 /// most this much beside its socket buffers.
 pub const COPY_CHUNK: usize = 16 * 1024;
+
+/// Most bytes moved at once when the I/O layer splices them (socket to pipe to socket, in the
+/// kernel), and so owed back: they wait in a pipe, not in the server's memory. A pipe's default
+/// capacity, so that one turn can fill it; a larger chunk would need each pipe enlarged, and a
+/// client that does not read would hold that much more in the kernel.
+pub const SPLICE_CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -63,6 +70,16 @@ impl PlainSession {
     pub fn read_allowance(&self) -> usize {
         if self.phase == Phase::Copying && !self.input_ended && self.owed == 0 {
             COPY_CHUNK
+        } else {
+            0
+        }
+    }
+
+    /// How many bytes to move now when they go through the kernel: [`SPLICE_CHUNK`] whenever
+    /// [`PlainSession::read_allowance`] would read, else zero.
+    pub fn splice_allowance(&self) -> usize {
+        if self.read_allowance() > 0 {
+            SPLICE_CHUNK
         } else {
             0
         }
@@ -198,6 +215,10 @@ impl ServerSession for PlainSession {
     fn end(&self) -> Option<End> {
         PlainSession::end(self)
     }
+    /// Every byte goes back as read: nothing needs to see them.
+    fn pass_through(&mut self) -> Option<&mut PlainSession> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +245,36 @@ mod tests {
         assert_eq!(session.read_allowance(), COPY_CHUNK);
         assert_eq!(session.echoed(), 100);
         assert_eq!(session.end(), None);
+    }
+
+    #[test]
+    fn moves_a_pipe_full_through_the_kernel_only_while_it_would_read() {
+        let t0 = Instant::now();
+        let mut session = PlainSession::new(None);
+        assert!(ServerSession::pass_through(&mut session).is_some());
+        assert_eq!(session.splice_allowance(), SPLICE_CHUNK);
+        session.receive(t0, SPLICE_CHUNK);
+        assert_eq!(
+            session.splice_allowance(),
+            0,
+            "a pipe full owed: not reading"
+        );
+        session.sent(SPLICE_CHUNK - 1);
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), 0);
+        session.sent(1);
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), SPLICE_CHUNK);
+        session.drain();
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), 0);
+
+        let config = crate::config::ServerConfig::default();
+        let mut reverb = crate::session::Session::new((&config).into());
+        assert!(
+            ServerSession::pass_through(&mut reverb).is_none(),
+            "the reverb must see its lines"
+        );
     }
 
     #[test]
