@@ -122,6 +122,9 @@ pub struct ServerStats {
     pub bytes_echoed: AtomicU64,
     /// Plain mode: the most bytes any one connection has held read but not yet written back.
     pub peak_unsent_bytes: AtomicUsize,
+    /// Plain mode: of the bytes written back, those the kernel moved (splice(2)) without the
+    /// server copying them.
+    pub bytes_spliced: AtomicU64,
 }
 
 impl ServerStats {

@@ -15,6 +15,7 @@ mod docs;
 mod first_use;
 mod limits;
 mod plain;
+mod plain_paths;
 mod schedule_paused;
 mod server_tcp;
 mod timeline;
