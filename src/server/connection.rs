@@ -210,7 +210,8 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     fn plain_path(&mut self) -> &'static str {
         #[cfg(target_os = "linux")]
         if self.splices() {
-            return "splice(2): socket to pipe to socket, in the kernel";
+            return "splice(2) while it streams (socket to pipe to socket, in the kernel), \
+                    copy for small reads";
         }
         if self.config.bytes_must_be_seen() {
             "copy: the bytes must be seen"

@@ -54,11 +54,15 @@ fn assert_echoed_by(server: &Served, path: PlainPath, bytes: u64) {
     let echoed = server.stats.bytes_echoed.load(Relaxed);
     assert_eq!(echoed, bytes, "bytes echoed, on the {path:?} path");
     let spliced = server.stats.bytes_spliced.load(Relaxed);
-    let expected = if splices(path) { bytes } else { 0 };
-    assert_eq!(
-        spliced, expected,
-        "bytes through the kernel, on the {path:?} path"
-    );
+    if splices(path) {
+        // A streaming client's: its first read, and any after a short one, are copied.
+        assert!(
+            spliced > bytes / 2,
+            "only {spliced} of {bytes} bytes through the kernel on the splice path"
+        );
+    } else {
+        assert_eq!(spliced, 0, "bytes through the kernel on the copy path");
+    }
     let peak = server.stats.peak_unsent_bytes.load(Relaxed);
     assert!(
         peak <= chunk(path),

@@ -5,11 +5,14 @@
 //! ([`crate::server::ServerConfig::bytes_must_be_seen`]), the connection copies them through
 //! its thread's buffers as before.
 //!
-//! A turn ([`Connection::splice_turn`]) moves what the socket has, up to the session's
-//! allowance, into a pipe, and as much of it back out as the socket takes at once; what it does
-//! not take stays in the pipe, and the connection waits for the socket on a boxed future
-//! ([`Connection::splice_back`]) and reads nothing meanwhile, so a client that does not read
-//! holds one allowance in a pipe, in the kernel, while TCP's flow control pushes back on it.
+//! Only a client that streams is spliced: a read that comes back short (a small message) is
+//! cheaper copied, so the session splices the next read only after one filled its chunk
+//! (`PlainSession::splice_allowance`). A turn ([`Connection::splice_turn`]) moves what the
+//! socket has, up to the session's allowance, into a pipe, and as much of it back out as the
+//! socket takes at once; what it does not take stays in the pipe, and the connection waits for
+//! the socket on a boxed future ([`Connection::splice_back`]) and reads nothing meanwhile, so
+//! a client that does not read holds one allowance in a pipe, in the kernel, while TCP's flow
+//! control pushes back on it.
 //!
 //! A pipe is held only while bytes are in it. Empty ones are kept for the next turn among this
 //! worker thread's spares, a few at most: an idle connection holds no pipe, and a busy one takes
@@ -158,6 +161,11 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         let (Some(socket), Some(session)) = (stream.splice_socket(), session.pass_through()) else {
             return Ok(Turn::Copy);
         };
+        let allowance = session.splice_allowance();
+        if allowance == 0 {
+            // Not streaming: this read copies (see `PlainSession::splice_allowance`).
+            return Ok(Turn::Copy);
+        }
         let pipe = match Pipe::take() {
             Ok(pipe) => pipe,
             Err(e) => {
@@ -165,8 +173,6 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 return Ok(Turn::Copy);
             }
         };
-        let allowance = session.splice_allowance();
-        debug_assert!(allowance > 0, "read only when the session takes bytes");
         let fd = socket.as_raw_fd();
         let read = socket.try_io(Interest::READABLE, &mut || {
             splice(fd, pipe.write.as_raw_fd(), allowance)
