@@ -13,8 +13,8 @@
 //! The `floor` scenario is the steady load against a server with `--delay 0`: its lateness is
 //! what this machine and bench resolve without a timer, in the same run, and every timed figure
 //! is also given as a ratio to it (and to Go's with `--go`). With `--svg DIR`, each scenario with
-//! echoes gets a chart, `DIR/bench-SCENARIO.svg`, of lateness by percentile per voice, echoctl's
-//! curves solid and Go's dashed, from the run with the median p99 (each run writes its
+//! echoes gets a chart, `DIR/bench-SCENARIO.svg`, of lateness by percentile per voice and of all
+//! three (drawn as `bench --svg` draws a run), echoctl's curves solid and Go's dashed, from the run with the median p99 (each run writes its
 //! distribution with `echoctl bench --percentiles` into cargo's scratch directory).
 //!
 //! With `--go`, `benches/go/reverb.go` (the book's reverb1 and reverb2, with flags for the
@@ -24,6 +24,12 @@
 //! The `plain` scenario loads `serve --mode plain` with `bench --expect plain`, and beside it, in
 //! the same runs, `socat TCP-LISTEN:PORT,fork,reuseaddr PIPE` as the reference plain echo when
 //! `socat` is installed (Go's reverb does not take part: it has no plain mode).
+//!
+//! The `udp-` scenarios run over UDP (`serve --listen udp:...`, `bench udp:...`): `udp-plain`
+//! (as many datagrams as a window of 4 per peer lets through) and `udp-paced` (20,000 a second)
+//! load the plain echo, beside `benches/go/udpecho.go` with `--go` (the obvious Go UDP echo, a
+//! `ReadFrom`/`WriteTo` loop); `udp-steady` is the steady reverb load over UDP, and `udp-floor`
+//! its floor, against which its lateness is given.
 //!
 //! With `--baseline PATH`, an older build of echoctl (a copy of an earlier `target/release/echoctl`)
 //! serves every scenario too, interleaved with the current one, so that a change is measured
@@ -36,13 +42,14 @@
 //! Linux only (it reads `/proc`).
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use echoctl::bench::chart::{self, Curve, VOICE_COLORS};
+use echoctl::bench::chart::{self, Distribution};
 use echoctl::bench::hgrm;
+use echoctl_core::plural::counted;
 use serde_json::Value;
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -50,6 +57,8 @@ const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
 struct Scenario {
     name: &'static str,
     title: &'static str,
+    /// Over UDP (`udp:` addresses, each echo line a datagram) rather than TCP.
+    udp: bool,
     mode: &'static str,
     delay: &'static str,
     bench: Vec<String>,
@@ -68,6 +77,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "steady",
             title: "N conns, 1 shout/s each, delay 1 s, 10 s",
+            udp: false,
             mode: "concurrent",
             delay: "1s",
             // Connects spread over 5 s: all 10,000 within 1 s is a connect burst that pushes
@@ -79,6 +89,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "floor",
             title: "the steady load against --delay 0: what machine and bench resolve",
+            udp: false,
             mode: "concurrent",
             delay: "0",
             bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
@@ -88,6 +99,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "idle",
             title: "N idle conns",
+            udp: false,
             mode: "concurrent",
             delay: "1s",
             bench: args(&["-n", "0", "--duration", "4s", "--ramp-up", "1s"]),
@@ -97,6 +109,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "throughput",
             title: "delay 0, 100 conns, 16 in flight each",
+            udp: false,
             mode: "concurrent",
             delay: "0",
             bench: vec![
@@ -122,6 +135,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "overload",
             title: "N conns, 10 shouts/s each, delay 100 ms, 10 s",
+            udp: false,
             mode: "concurrent",
             delay: "100ms",
             bench: args(&["-n", "100", "-i", "100ms", "-d", "100ms", "--ramp-up", "1s"]),
@@ -131,6 +145,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "plain",
             title: "plain echo, 100 conns, 16 in flight each",
+            udp: false,
             mode: "plain",
             delay: "",
             bench: [
@@ -156,22 +171,99 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         Scenario {
             name: "sequential",
             title: "sequential, N conns, a shout every 2.5 s, delay 1 s, 10 s",
+            udp: false,
             mode: "sequential",
             delay: "1s",
             bench: args(&["-n", "4", "-i", "2.5s", "-d", "1s", "--ramp-up", "2500ms"]),
             target: "nothing lost; p99 <= 1 ms; RSS <= 32 MB",
             go: "reverb1: nothing lost; p99 0.5 / 1.4 / 2.3 ms; RSS 79 MB",
         },
+        Scenario {
+            name: "udp-plain",
+            title: "UDP plain echo, 100 peers, 4 datagrams in flight each",
+            udp: true,
+            mode: "plain",
+            delay: "",
+            bench: [
+                "--expect",
+                "plain",
+                "-c",
+                "100",
+                "-n",
+                "10000000",
+                "-w",
+                "4",
+                "--duration",
+                "5s",
+                "--ramp-up",
+                "100ms",
+                "--grace",
+                "1s",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            target: ">= 1.5x Go's datagrams/s in the same runs",
+            go: "(the obvious ReadFrom/WriteTo loop, benches/go/udpecho.go)",
+        },
+        Scenario {
+            name: "udp-paced",
+            title: "UDP plain echo, 100 peers, 200 datagrams/s each (20,000/s), 5 s",
+            udp: true,
+            mode: "plain",
+            delay: "",
+            bench: [
+                "--expect",
+                "plain",
+                "-c",
+                "100",
+                "-n",
+                "1000",
+                "--rate",
+                "200",
+                "--ramp-up",
+                "100ms",
+                "--grace",
+                "1s",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            target: "nothing lost where Go loses nothing",
+            go: "-",
+        },
+        Scenario {
+            name: "udp-steady",
+            title: "UDP: N peers, 1 shout/s each, delay 1 s, 10 s",
+            udp: true,
+            mode: "concurrent",
+            delay: "1s",
+            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            target: "nothing lost; RSS <= steady's (TCP); p99 <= 3x the UDP floor",
+            go: "-",
+        },
+        Scenario {
+            name: "udp-floor",
+            title: "the UDP steady load against --delay 0",
+            udp: true,
+            mode: "concurrent",
+            delay: "0",
+            bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
+            target: "the floor the UDP timed figures stand on",
+            go: "-",
+        },
     ]
 }
 
 /// A server under test: echoctl, an older build of it (`--baseline`), the book's Go program
-/// built from `benches/go/reverb.go`, or socat as a plain echo.
+/// built from `benches/go/reverb.go`, socat as a plain echo, or the obvious Go UDP echo built
+/// from `benches/go/udpecho.go`.
 enum Server {
     Echoctl,
     Baseline(PathBuf),
     Go(PathBuf),
     Socat,
+    GoUdp(PathBuf),
 }
 
 impl Server {
@@ -181,16 +273,20 @@ impl Server {
             Server::Baseline(_) => "echoctl (baseline)",
             Server::Go(_) => "Go",
             Server::Socat => "socat",
+            Server::GoUdp(_) => "Go UDP echo",
         }
     }
 
-    /// Whether this server takes part in `scenario`: Go only as a reverb, socat only as a plain
-    /// echo.
+    /// Whether this server takes part in `scenario`: Go only as a reverb over TCP, socat only
+    /// as a plain echo over TCP, Go's UDP echo only as a plain echo over UDP (and a baseline
+    /// build, which may predate UDP, only over TCP).
     fn serves(&self, scenario: &Scenario) -> bool {
         match self {
-            Server::Echoctl | Server::Baseline(_) => true,
-            Server::Go(_) => scenario.mode != "plain",
-            Server::Socat => scenario.mode == "plain",
+            Server::Echoctl => true,
+            Server::Baseline(_) => !scenario.udp,
+            Server::Go(_) => !scenario.udp && scenario.mode != "plain",
+            Server::Socat => !scenario.udp && scenario.mode == "plain",
+            Server::GoUdp(_) => scenario.udp && scenario.mode == "plain",
         }
     }
 
@@ -202,7 +298,12 @@ impl Server {
                     _ => Path::new(ECHOCTL),
                 };
                 let mut cmd = Command::new(binary);
-                cmd.args(["serve", "-q", "--listen", addr, "--mode", scenario.mode]);
+                let addr = if scenario.udp {
+                    format!("udp:{addr}")
+                } else {
+                    addr.to_string()
+                };
+                cmd.args(["serve", "-q", "--listen", &addr, "--mode", scenario.mode]);
                 if scenario.mode != "plain" {
                     cmd.args(["--delay", scenario.delay]);
                 }
@@ -221,14 +322,20 @@ impl Server {
                     .args(["-delay", scenario.delay]);
                 cmd
             }
+            Server::GoUdp(binary) => {
+                let mut cmd = Command::new(binary);
+                cmd.args(["-listen", addr]);
+                cmd
+            }
         }
     }
 }
 
-/// Builds the book's Go programs with the machine's `go` into cargo's scratch directory.
-fn build_go() -> Result<PathBuf, String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/go/reverb.go");
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reverb-go");
+/// Builds a Go program of `benches/go` (`reverb`, the book's; `udpecho`) with the machine's
+/// `go` into cargo's scratch directory.
+fn build_go(name: &str) -> Result<PathBuf, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/go/{name}.go"));
+    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-go"));
     let status = Command::new("go")
         .arg("build")
         .arg("-o")
@@ -309,8 +416,11 @@ fn main() {
         eprintln!("note: socat is not installed; the plain scenario runs without a reference");
     }
     if with_go {
-        match build_go() {
-            Ok(binary) => servers.push(Server::Go(binary)),
+        match build_go("reverb").and_then(|reverb| Ok((reverb, build_go("udpecho")?))) {
+            Ok((reverb, udp)) => {
+                servers.push(Server::Go(reverb));
+                servers.push(Server::GoUdp(udp));
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 std::process::exit(2);
@@ -401,31 +511,37 @@ fn write_chart(
         if f(&run.bench, &["echo_lines", "received"]) == 0.0 {
             return Ok(None);
         }
-        for ((voice, name), color) in ["upper", "original", "lower"]
-            .into_iter()
-            .zip(hgrm::VOICE_NAMES)
-            .zip(VOICE_COLORS)
-        {
-            let path = hgrm::voice_path(&run.percentiles, name);
+        // The distribution of one voice, or of all three (`run.hgrm` itself).
+        let distribution = |name: Option<&str>| -> Result<Distribution, String> {
+            let path = match name {
+                Some(name) => hgrm::voice_path(&run.percentiles, name),
+                None => run.percentiles.clone(),
+            };
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let steps = hgrm::parse(&text)?;
-            let p99 = f(&run.bench, &["lateness", voice, "p99_ms"]);
-            curves.push(Curve {
-                label: format!("{} {voice} (p99 {p99:.2} ms)", server.name()),
-                class: format!(
-                    "{} {voice}",
-                    server
-                        .name()
-                        .to_lowercase()
-                        .replace(" (baseline)", "-baseline")
-                ),
-                color,
-                dashed: !matches!(server, Server::Echoctl),
+            Ok(Distribution {
+                p99_ms: f(&run.bench, &["lateness", name.unwrap_or("all"), "p99_ms"]),
                 count: steps.last().map_or(0, |s| s.total_count),
                 points: chart::points_of_steps(&steps),
-            });
-        }
+            })
+        };
+        let [upper, original, lower] = hgrm::VOICE_NAMES;
+        let voices = [
+            distribution(Some(upper))?,
+            distribution(Some(original))?,
+            distribution(Some(lower))?,
+        ];
+        let class = server
+            .name()
+            .to_lowercase()
+            .replace(" (baseline)", "-baseline");
+        curves.extend(chart::run_curves(
+            Some((server.name(), &class)),
+            voices,
+            distribution(None)?,
+            !matches!(server, Server::Echoctl),
+        ));
     }
     if curves.is_empty() {
         return Ok(None);
@@ -445,7 +561,11 @@ fn write_chart(
 
 fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run, String> {
     let server_kind = server;
-    let port = free_port()?;
+    let port = if scenario.udp {
+        free_udp_port()?
+    } else {
+        free_port()?
+    };
     let addr = format!("127.0.0.1:{port}");
     let mut server = Running(
         server
@@ -456,13 +576,22 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
             .spawn()
             .map_err(|e| format!("cannot start the {} server: {e}", server.name()))?,
     );
-    wait_until_listening(&addr)?;
+    if scenario.udp {
+        wait_until_udp_listening(&addr)?;
+    } else {
+        wait_until_listening(&addr)?;
+    }
+    let target = if scenario.udp {
+        format!("udp:{addr}")
+    } else {
+        addr.clone()
+    };
     let pid = server.0.id();
     let cpu_before = cpu_seconds(pid)?;
     let switches_before = context_switches(pid);
     let output = Command::new(ECHOCTL)
         .arg("bench")
-        .arg(&addr)
+        .arg(&target)
         .args(&scenario.bench)
         .arg("--json")
         .arg("--percentiles")
@@ -512,6 +641,36 @@ fn free_port() -> Result<u16, String> {
         .local_addr()
         .map(|a| a.port())
         .map_err(|e| e.to_string())
+}
+
+fn free_udp_port() -> Result<u16, String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    socket
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// Waits until something listens on UDP `addr`: an empty datagram to a port nobody listens on
+/// comes back refused (ICMP "port unreachable"); to a server, it is answered with nothing (the
+/// reverb: no line) or with an empty datagram (a plain echo).
+fn wait_until_udp_listening(addr: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    socket.connect(addr).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| e.to_string())?;
+    while Instant::now() < deadline {
+        let _ = socket.send(b"");
+        match socket.recv(&mut [0u8; 16]) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => return Ok(()),
+        }
+    }
+    Err(format!("server did not listen on udp:{addr}"))
 }
 
 fn wait_until_listening(addr: &str) -> Result<(), String> {
@@ -607,7 +766,7 @@ fn one_line(r: &Run) -> String {
         .as_f64()
         .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {:.0} context switches | bench CPU {:.0}%{slip}",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {} | bench CPU {:.0}%{slip}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -620,7 +779,7 @@ fn one_line(r: &Run) -> String {
             "-".into()
         },
         r.server_cpu_s,
-        r.server_context_switches,
+        counted(r.server_context_switches.round(), "context switch"),
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
 }
@@ -674,7 +833,8 @@ fn print_table(
         machine()
     );
     println!(
-        "medians of {runs} runs unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        "medians of {} unless a row says fewer (lost = missing + wrong + failed connections, the worst run); took {:.0} s",
+        counted(runs, "run"),
         took.as_secs_f64()
     );
     println!();
@@ -882,18 +1042,22 @@ fn print_ratios(rows: &[(Scenario, Vec<Vec<Run>>)], servers: &[Server]) {
             )
         }))
     };
-    let floor = rows
-        .iter()
-        .find(|(s, _)| s.name == "floor")
-        .and_then(|(_, per_server)| p99s(&per_server[0]));
+    // Each transport's timed scenarios against its own floor.
+    let floor_of = |s: &Scenario| {
+        let name = if s.udp { "udp-floor" } else { "floor" };
+        rows.iter()
+            .find(|(s, _)| s.name == name)
+            .and_then(|(_, per_server)| p99s(&per_server[0]))
+    };
     let go_at = servers.iter().position(|s| matches!(s, Server::Go(_)));
     let three = |v: [f64; 3], unit: &str| format!("{:.2} / {:.2} / {:.2}{unit}", v[0], v[1], v[2]);
     let ratio = |a: [f64; 3], b: [f64; 3]| three([a[0] / b[0], a[1] / b[1], a[2] / b[2]], "x");
     let mut printed = false;
-    for (s, per_server) in rows.iter().filter(|(s, _)| s.name != "floor") {
+    for (s, per_server) in rows.iter().filter(|(s, _)| !s.name.ends_with("floor")) {
         let Some(ours) = p99s(&per_server[0]) else {
             continue;
         };
+        let floor = floor_of(s);
         if !printed {
             println!(
                 "p99 lateness per voice (upper / original / lower), medians, as ratios to the floor (the steady load against --delay 0) and to Go:"
@@ -908,7 +1072,10 @@ fn print_ratios(rows: &[(Scenario, Vec<Vec<Run>>)], servers: &[Server]) {
                 ratio(ours, floor)
             );
         }
-        if let Some(go) = go_at.and_then(|i| p99s(&per_server[i])) {
+        if let Some(go) = go_at
+            .filter(|&i| servers[i].serves(s))
+            .and_then(|i| p99s(&per_server[i]))
+        {
             line += &format!(
                 "; Go {} (echoctl at {} Go's)",
                 three(go, " ms"),

@@ -13,9 +13,11 @@
 //! printed above it. Both are drivers over one pure [`session`], as the server's connection task
 //! is over its session: it splits what is sent and heard into lines, notes them in a
 //! [`transcript`] (which tells an echo from a server's notice, attributes echoes to shouts, and
-//! keeps what `--timeline` draws), and decides how the session ended.
+//! keeps what `--timeline` draws), and decides how the session ended. [`udp`] is `connect
+//! udp:HOST:PORT`, each line a datagram, over the core's datagram session.
 
 pub(crate) mod interactive;
+pub(crate) mod udp;
 
 use echoctl_core::Address;
 use std::io;
@@ -28,9 +30,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::net::Stream;
+use crate::observe::SessionEvents;
 pub(crate) use echoctl_core::client::SessionEnd;
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::client::{ClientSession, Settings};
+use echoctl_core::plural::counted;
 
 /// Where `echoctl connect` connects, how long it waits, and how it shows the session.
 #[derive(Debug, Clone)]
@@ -48,6 +52,12 @@ pub(crate) struct ConnectOptions {
     pub timeline: bool,
     /// The byte-transparent relay even on a terminal.
     pub raw: bool,
+    /// Speak TLS to the server, checking its certificate as these say.
+    pub tls: Option<crate::tls::ClientTlsOptions>,
+    /// Where to write the session's trace, if anywhere.
+    pub trace: Option<crate::observe::TraceOptions>,
+    /// Where to dump the session's bytes, if anywhere.
+    pub hex_dump: Option<crate::observe::DumpTo>,
 }
 
 /// How the piped relay shows the session.
@@ -68,9 +78,51 @@ pub(crate) fn lock(session: &SharedSession) -> MutexGuard<'_, ClientSession> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A session starting now, shared, with `settings`.
-pub(crate) fn shared_session(settings: Settings) -> SharedSession {
-    Arc::new(Mutex::new(ClientSession::new(Instant::now(), settings)))
+/// A session whose clock starts at `started`, shared, with `settings`.
+pub(crate) fn shared_session(started: Instant, settings: Settings) -> SharedSession {
+    Arc::new(Mutex::new(ClientSession::new(started, settings)))
+}
+
+/// How often a session's trace is brought up to date while it runs (`connect --trace`).
+const TRACE_EVERY: Duration = Duration::from_millis(20);
+
+/// Writes `session`'s trace as it goes, until [`SessionTracer::finish`]: its recording is
+/// followed every [`TRACE_EVERY`], so that a client killed leaves what it did until then.
+pub(crate) struct SessionTracer {
+    events: Arc<Mutex<SessionEvents>>,
+    follower: tokio::task::JoinHandle<()>,
+}
+
+impl SessionTracer {
+    pub(crate) fn start(events: SessionEvents, session: SharedSession) -> SessionTracer {
+        let events = Arc::new(Mutex::new(events));
+        let follower = tokio::spawn({
+            let events = events.clone();
+            async move {
+                let mut every = tokio::time::interval(TRACE_EVERY);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    let session = lock(&session);
+                    lock_events(&events).follow(session.recording());
+                }
+            }
+        });
+        SessionTracer { events, follower }
+    }
+
+    /// The session ended, for `reason`: its last events and its close are written.
+    pub(crate) fn finish(self, session: &SharedSession, reason: &str) {
+        self.follower.abort();
+        let session = lock(session);
+        lock_events(&self.events).close(session.recording(), Instant::now(), reason);
+    }
+}
+
+fn lock_events(events: &Mutex<SessionEvents>) -> MutexGuard<'_, SessionEvents> {
+    events
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Relays `input` to the server and the server to `output` at the same time.
@@ -90,25 +142,33 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
-    let session = shared_session(Settings::default());
-    relay_with(stream, input, output, RelayOptions::default(), session).await
+    let session = shared_session(Instant::now(), Settings::default());
+    relay_with(
+        stream.into(),
+        input,
+        output,
+        RelayOptions::default(),
+        session,
+    )
+    .await
 }
 
 /// [`relay`], with `options`, over `session`, which notes every shout sent and line heard (and
 /// records them when it was made to, for `--timeline` and `--timestamps`) and decides how the
 /// session ended; this only moves the bytes.
-pub(crate) async fn relay_with<I, O>(
-    stream: impl Into<Stream>,
+pub(crate) async fn relay_with<S, I, O>(
+    stream: S,
     mut input: I,
     mut output: O,
     options: RelayOptions,
     session: SharedSession,
 ) -> anyhow::Result<SessionEnd>
 where
+    S: AsyncRead + AsyncWrite + Send + 'static,
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
-    let (mut from_server, mut to_server) = tokio::io::split(stream.into());
+    let (mut from_server, mut to_server) = tokio::io::split(stream);
     let (ended_tx, mut ended_rx) = watch::channel(());
     let mut sender = tokio::spawn({
         let session = session.clone();
@@ -235,7 +295,7 @@ where
         session.end_of_input(Instant::now());
         session.owed()
     };
-    tracing::debug!("input closed; waiting for {owed} echoes");
+    tracing::debug!("input closed; waiting for {}", counted(owed, "echo"));
     let _ = ended.send(());
     to_server.shutdown().await
 }

@@ -65,12 +65,13 @@ impl ExitStatus {
             Usage => USAGE_TEXT,
             ServerNotice => {
                 "connect: the server ended the session with a notice (a line that is not an echo, \
-                 such as server is full, line longer than, or no complete line for); stderr \
-                 repeats it."
+                 such as server is full, line longer than, or no complete line for); piped, \
+                 stderr repeats it."
             }
             WaitExpired => {
                 "connect: --wait ran out: the server had not closed the connection that long \
-                 after the end of input."
+                 after the end of input (over UDP: nothing arrived for that long, with echoes \
+                 still missing)."
             }
             Interrupted => {
                 "Interrupted by Ctrl-C or SIGTERM. serve stops gracefully on the first one (status \
@@ -100,7 +101,8 @@ impl ExitStatus {
             }
 
             (Success, "connect") => {
-                "The server closed the connection after the end of input: every echo arrived."
+                "The server closed the connection after the end of input: every echo arrived \
+                 (over UDP, which has no close: every echo owed arrived)."
             }
             (Failure, "connect") => {
                 "One line on stderr says what went wrong: a connection refused or timed out, a \
@@ -109,11 +111,13 @@ impl ExitStatus {
             }
             (ServerNotice, "connect") => {
                 "The server ended the session with a notice, a last line that is not an echo \
-                 (server is full, line too long, idle, shutting down); stderr repeats it."
+                 (server is full, line too long, idle, shutting down). On a terminal it is shown \
+                 once, in the session; piped, stderr repeats it."
             }
             (WaitExpired, "connect") => {
                 "--wait ran out: the server had not closed the connection that long after the \
-                 end of input."
+                 end of input; over UDP, nothing arrived for that long (3s unless --wait says \
+                 otherwise) with echoes still missing."
             }
             (Interrupted, "connect") => "Interrupted by Ctrl-C or SIGTERM.",
 
@@ -133,9 +137,9 @@ impl ExitStatus {
                 "Every echo line of every connection arrived, exactly as the wire format says."
             }
             (Failure, "bench") => {
-                "Some echo line was missing, wrong or early, a connection failed, or a p99 was \
-                 over --max-p99 (the report says which); or a runtime error, reported as one \
-                 line on stderr."
+                "Some echo line was missing, wrong or early, a connection failed, a p99 was over \
+                 --max-p99, or the server's delay looked longer than --delay (the report says \
+                 which); or a runtime error, reported as one line on stderr."
             }
             (Interrupted, "bench") => {
                 "Cut short by Ctrl-C or SIGTERM: the report shows what was measured until then."

@@ -9,7 +9,8 @@
 //!   book's sessions through both over loopback TCP; [`bench`](mod@bench) loads a server with
 //!   many connections and checks every echo; [`net`] resolves, connects and binds and words
 //!   their errors; `transport` is the socket under a connection; [`timer`] keeps echo
-//!   deadlines finer than tokio's 1 ms wheel; `signals` turns Ctrl-C and SIGTERM into stops.
+//!   deadlines finer than tokio's 1 ms wheel; `signals` turns Ctrl-C and SIGTERM into stops;
+//!   `observe` writes the `--trace` and `--hex-dump` files.
 //! * **Output**: `color` decides whether output is colored, and `term` whether the terminal
 //!   can redraw and how wide a progress bar may be on it; `paint` how echoes and typed lines
 //!   look; [`timeline`] draws a session's timeline in the terminal and as SVG, on the same
@@ -33,6 +34,7 @@ mod demo;
 mod exit;
 mod log_time;
 pub mod net;
+mod observe;
 mod paint;
 pub mod server;
 mod signals;
@@ -40,6 +42,7 @@ mod svg_page;
 mod term;
 pub mod timeline;
 pub mod timer;
+pub mod tls;
 mod transport;
 
 // What `main` needs: the command line, the one place errors are reported and the log's clock.

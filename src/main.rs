@@ -1,18 +1,18 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 use echoctl::cli::{Cli, Command};
 use echoctl::{ColorEnv, ExitError, ExitStatus, use_color};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(usage) => return report_usage(&usage),
     };
     init_logging(&cli);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime(&cli) {
         Ok(runtime) => runtime,
         Err(e) => return report(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
@@ -20,6 +20,20 @@ fn main() -> ExitCode {
     // Do not wait for tasks still blocked reading stdin (a terminal nobody types into).
     runtime.shutdown_background();
     result.map_or_else(report, ExitCode::from)
+}
+
+/// The runtime `cli` runs on: one thread for a server over UDP, which is one task over one socket
+/// (a second thread would only hand it back and forth, a context switch a datagram), the
+/// multi-threaded runtime for everything else.
+fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    match &cli.command {
+        Command::Serve(args) if args.listen.is_udp() => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        _ => tokio::runtime::Runtime::new(),
+    }
 }
 
 /// The one place a run's error is reported: as one line on stderr, with the status it carries
@@ -61,16 +75,20 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
+        (true, _) => LevelFilter::ERROR,
         // The demo's in-process server would log each connection between the transcript's lines.
-        (false, 0) if matches!(cli.command, Command::Demo(_)) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+        (false, 0) if matches!(cli.command, Command::Demo(_)) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::INFO,
+        (false, 1) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // `Targets` takes RUST_LOG's `level` and `target=level` forms, all echoctl needs, without the
+    // regex engine that `EnvFilter` builds in.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(level));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_timer(echoctl::local_millis())
@@ -81,6 +99,8 @@ fn init_logging(cli: &Cli) {
             cli.color.into(),
             std::io::IsTerminal::is_terminal(&std::io::stderr()),
             &ColorEnv::from_process(),
-        ))
+        ));
+    tracing_subscriber::registry()
+        .with(output.with_filter(filter))
         .init();
 }

@@ -2,8 +2,9 @@
 //! listener, and the hints that turn an I/O error into what to do about it. The client, the
 //! server and the bench all go through here, so each error is worded once.
 //!
-//! An address is `HOST:PORT`, or `unix:PATH` for a Unix-domain socket ([`listen`],
-//! [`connect_to`]; [`unix`] binds one safely and removes it when done).
+//! An address is `HOST:PORT`, `unix:PATH` for a Unix-domain socket ([`listen`],
+//! [`connect_to`]; [`unix`] binds one safely and removes it when done), or `udp:HOST:PORT`
+//! ([`listen`], [`connect_udp`]).
 
 #[cfg(unix)]
 pub(crate) mod unix;
@@ -11,15 +12,17 @@ pub(crate) mod unix;
 #[cfg(unix)]
 pub use unix::UnixListening;
 
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use echoctl_core::address::{Address, HostPort};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::time::timeout;
 
+use crate::tls::TlsStream;
 use crate::transport::Transport;
 
 /// What `serve --listen` listens on.
@@ -27,12 +30,14 @@ pub(crate) enum Listening {
     Tcp(TcpListener),
     #[cfg(unix)]
     Unix(UnixListening),
+    Udp(UdpSocket),
 }
 
-/// Binds `addr`: a Unix-domain socket, or TCP as [`bind`] does.
+/// Binds `addr`: a Unix-domain socket, TCP as [`bind`] does, or UDP as [`bind_udp`] does.
 pub(crate) async fn listen(addr: &Address) -> anyhow::Result<Listening> {
     match addr {
         Address::Tcp(host_port) => Ok(Listening::Tcp(bind(host_port).await?)),
+        Address::Udp(host_port) => Ok(Listening::Udp(bind_udp(host_port).await?)),
         #[cfg(unix)]
         Address::Unix(path) => Ok(Listening::Unix(UnixListening::bind(path).await?)),
         #[cfg(not(unix))]
@@ -40,12 +45,15 @@ pub(crate) async fn listen(addr: &Address) -> anyhow::Result<Listening> {
     }
 }
 
-/// A connected stream: TCP, or a Unix-domain socket.
+/// A connected stream: TCP, or a Unix-domain socket, or a TLS session over either.
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
+    /// Boxed: a TLS session holds the socket under it, and the bench holds thousands of
+    /// streams, most of them plain.
+    Tls(Box<TlsStream<Stream>>),
 }
 
 impl From<TcpStream> for Stream {
@@ -56,12 +64,10 @@ impl From<TcpStream> for Stream {
 
 /// The readiness calls the bench makes on its connections, whichever the transport.
 impl Stream {
+    /// Ready when a read would not block (for TLS: when there is plaintext, or records to
+    /// open).
     pub(crate) async fn readable(&self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.readable().await,
-            #[cfg(unix)]
-            Stream::Unix(s) => s.readable().await,
-        }
+        poll_fn(|cx| Transport::poll_read_ready(self, cx)).await
     }
 
     /// The address this stream is connected to, as a user writes it: `HOST:PORT`, or
@@ -75,14 +81,21 @@ impl Stream {
                 let path = addr.as_pathname()?;
                 Some(Address::Unix(path.to_path_buf()).to_string())
             }
+            Stream::Tls(s) => s.socket().peer_name(),
         }
     }
 
+    /// Ready when the socket would take a write.
     pub(crate) async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
         match self {
-            Stream::Tcp(s) => s.writable().await,
+            Stream::Tcp(s) => s.poll_write_ready(cx),
             #[cfg(unix)]
-            Stream::Unix(s) => s.writable().await,
+            Stream::Unix(s) => s.poll_write_ready(cx),
+            Stream::Tls(s) => s.socket().poll_write_ready(cx),
         }
     }
 }
@@ -95,6 +108,7 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::poll_read_ready(s, cx),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::poll_read_ready(s, cx),
+            Stream::Tls(s) => Transport::poll_read_ready(&**s, cx),
         }
     }
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -102,6 +116,7 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::try_read(s, buf),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::try_read(s, buf),
+            Stream::Tls(s) => Transport::try_read(&**s, buf),
         }
     }
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -109,6 +124,38 @@ impl Transport for Stream {
             Stream::Tcp(s) => Transport::try_write(s, buf),
             #[cfg(unix)]
             Stream::Unix(s) => Transport::try_write(s, buf),
+            Stream::Tls(s) => Transport::try_write(&**s, buf),
+        }
+    }
+    fn try_flush(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(_) => Ok(()),
+            #[cfg(unix)]
+            Stream::Unix(_) => Ok(()),
+            Stream::Tls(s) => Transport::try_flush(&**s),
+        }
+    }
+    fn set_zero_linger(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => Transport::set_zero_linger(s),
+            #[cfg(unix)]
+            Stream::Unix(s) => Transport::set_zero_linger(s),
+            Stream::Tls(s) => Transport::set_zero_linger(&**s),
+        }
+    }
+    async fn peer_gone(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => Transport::peer_gone(s).await,
+            #[cfg(unix)]
+            Stream::Unix(s) => Transport::peer_gone(s).await,
+            // The socket under the session, named by its own type: a session is never over
+            // another session.
+            Stream::Tls(s) => match s.socket() {
+                Stream::Tcp(s) => Transport::peer_gone(s).await,
+                #[cfg(unix)]
+                Stream::Unix(s) => Transport::peer_gone(s).await,
+                Stream::Tls(_) => Err(io::Error::other("a TLS session over another")),
+            },
         }
     }
 }
@@ -119,6 +166,7 @@ macro_rules! on_stream {
             Stream::Tcp($s) => $e,
             #[cfg(unix)]
             Stream::Unix($s) => $e,
+            Stream::Tls($s) => $e,
         }
     };
 }
@@ -166,6 +214,8 @@ pub async fn connect_to(
         Address::Unix(path) => Ok(Stream::Unix(unix::connect(path, connect_timeout).await?)),
         #[cfg(not(unix))]
         Address::Unix(_) => anyhow::bail!("cannot connect to {addr}: no Unix-domain sockets here"),
+        // `connect_udp`'s: a datagram socket is no stream.
+        Address::Udp(_) => anyhow::bail!("{addr} carries datagrams, not a stream"),
     }
 }
 
@@ -310,6 +360,92 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(addr)?;
     // The kernel caps this at its own maximum (net.core.somaxconn on Linux).
     socket.listen(u32::MAX)
+}
+
+/// What a UDP socket asks of the system for its receive and send buffers. The system caps it
+/// at its own maximum (`net.core.rmem_max` and `wmem_max` on Linux); a larger buffer rides out
+/// a burst that the default (about 200 KiB, a few hundred small datagrams) would drop.
+pub(crate) const UDP_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Binds a UDP socket, trying each address `addr` resolves to in turn, with [`UDP_BUFFER`]
+/// asked for. No `SO_REUSEADDR`: on UDP it would let another program bind the same port and
+/// take part of its datagrams.
+pub async fn bind_udp(addr: &HostPort) -> anyhow::Result<UdpSocket> {
+    let candidates = resolve(addr).await.context("cannot listen")?;
+    let mut last_error = None;
+    for candidate in candidates {
+        match udp_socket(candidate) {
+            Ok(socket) => return Ok(socket),
+            Err(e) => last_error = Some(explain_bind_error(candidate, e)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("{addr} resolves to no address")))
+}
+
+/// A UDP socket bound to `addr`, its buffers as large as the system allows up to
+/// [`UDP_BUFFER`].
+pub(crate) fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Asked for, not required: a smaller buffer still works, only with less room for a burst.
+    let _ = socket.set_recv_buffer_size(UDP_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// A UDP socket connected to the first address `addr` resolves to, so that it hears only from
+/// there and an ICMP "port unreachable" comes back as a refused send or receive. Each of the
+/// other addresses is returned too, for a caller to move on to when that one refuses.
+pub(crate) async fn connect_udp(addr: &HostPort) -> anyhow::Result<(UdpSocket, Vec<SocketAddr>)> {
+    let mut candidates = resolve(addr).await?;
+    let first = candidates.remove(0);
+    let any: SocketAddr = if first.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = udp_socket(any).with_context(|| format!("cannot open a UDP socket for {addr}"))?;
+    socket.connect(first).await.map_err(|e| {
+        anyhow!(
+            "{}",
+            explain_connect_failures(&addr.to_string(), &[(first, e)])
+        )
+    })?;
+    Ok((socket, candidates))
+}
+
+/// Waits until a UDP socket has a datagram to read, or an error to report: an ICMP error such as
+/// "port unreachable" on a connected socket wakes no reader by itself (the system marks the
+/// socket in error, not readable), so it is waited for too, and returned.
+pub(crate) async fn udp_readable(socket: &UdpSocket) -> io::Result<()> {
+    use tokio::io::Interest;
+    loop {
+        let ready = socket.ready(Interest::READABLE | Interest::ERROR).await?;
+        if ready.is_error() {
+            if let Some(e) = socket.take_error()? {
+                return Err(e);
+            }
+            // Reported and taken already (by a send): nothing is left to wait for.
+            let _ = socket.try_io(Interest::ERROR, || -> io::Result<()> {
+                Err(io::ErrorKind::WouldBlock.into())
+            });
+        }
+        if ready.is_readable() {
+            return Ok(());
+        }
+    }
+}
+
+/// An ICMP "port unreachable" on a connected UDP socket, worded as a refused TCP connect is:
+/// nothing listens at `tried` on the port of `addr` (as the user wrote it).
+pub(crate) fn explain_udp_refused(addr: &Address, tried: &[SocketAddr]) -> String {
+    let failures: Vec<(SocketAddr, io::Error)> = tried
+        .iter()
+        .map(|&a| (a, io::Error::from(io::ErrorKind::ConnectionRefused)))
+        .collect();
+    explain_connect_failures(&addr.to_string(), &failures)
 }
 
 fn explain_bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {

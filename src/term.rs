@@ -38,13 +38,11 @@ pub(crate) fn stderr_bar_width() -> usize {
 }
 
 /// Where indicatif draws a progress bar: stderr, [`ROOM_FOR_CTRL_C`] columns narrower than it is,
-/// redrawn at most `hz` times a second. On a `dumb` terminal no escape sequence is drawn: a line
-/// is cleared by writing spaces over it.
-pub(crate) fn progress_on_stderr(hz: u8, dumb: bool) -> ProgressDrawTarget {
+/// redrawn at most `hz` times a second. Only for a terminal that [`can_redraw`].
+pub(crate) fn progress_on_stderr(hz: u8) -> ProgressDrawTarget {
     ProgressDrawTarget::term_like_with_hz(
         Box::new(RoomForCtrlC {
             term: console::Term::stderr(),
-            dumb,
         }),
         hz,
     )
@@ -54,8 +52,6 @@ pub(crate) fn progress_on_stderr(hz: u8, dumb: bool) -> ProgressDrawTarget {
 #[derive(Debug)]
 struct RoomForCtrlC {
     term: console::Term,
-    /// `TERM=dumb`: a carriage return is all the terminal is known to understand.
-    dumb: bool,
 }
 
 impl TermLike for RoomForCtrlC {
@@ -93,12 +89,7 @@ impl TermLike for RoomForCtrlC {
     }
 
     fn clear_line(&self) -> io::Result<()> {
-        if self.dumb {
-            let blank = " ".repeat(bar_width(usize::from(self.term.size().1)));
-            self.term.write_str(&format!("\r{blank}\r"))
-        } else {
-            self.term.clear_line()
-        }
+        self.term.clear_line()
     }
 
     fn flush(&self) -> io::Result<()> {

@@ -3,7 +3,7 @@
 //! tokio's timer wheel ticks every millisecond and rounds each deadline up to the next tick (and
 //! its epoll wait counts whole milliseconds), so under load the two timed echoes (original and
 //! lower) would leave well after their time, and after the first, which is written as soon as
-//! the shout is read (the README's performance notes have the figures).
+//! the shout is read (docs/performance.md has the figures).
 //!
 //! A [`Timer`] is the one abstraction: started with the runtime that serves ([`Timer::start`])
 //! and handed to the server, so that `echoctl serve`, the demo and the tests all sleep on the

@@ -40,6 +40,22 @@ pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes what the socket takes now, without waiting.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes, without waiting, what earlier writes took but the socket has not yet (the rest
+    /// of a TLS record); "would block" while some is still held. A plain socket holds nothing.
+    fn try_flush(&self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Makes closing the socket reset the connection (`SO_LINGER` 0), for the faults that
+    /// reset: only TCP has a reset.
+    fn set_zero_linger(&self) -> io::Result<()>;
+    /// Waits until the peer is gone, without reading what it sends meanwhile (a stalled
+    /// connection reads nothing, yet lets go of a client that gave up). A peer that only ends
+    /// its input may still be waiting to hear, so its end is not enough: gone is a reset, or a
+    /// Unix socket's peer closed. TCP cannot tell a peer that closed its socket from one that
+    /// ended its input, so keepalive probes are sent meanwhile ([`KEEPALIVE`]): once the
+    /// peer's system has forgotten the connection, it answers one with a reset. Fails only if
+    /// the probes cannot be turned on.
+    fn peer_gone(&self) -> impl std::future::Future<Output = io::Result<()>> + Send + '_;
     /// The socket as splice(2) takes it, so that the kernel may move its bytes itself; `None`
     /// where they must pass through user space (a stream that is not a plain socket).
     #[cfg(target_os = "linux")]
@@ -63,8 +79,23 @@ pub trait SpliceSocket: std::os::fd::AsRawFd + Sync {
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
+/// The keepalive of a TCP connection waiting for its peer to go ([`Transport::peer_gone`]):
+/// the first probe after 2 s of silence, then one every 2 s, given up after 5 unanswered. A
+/// peer that is there answers each; a closed one answers with a reset once its system forgets
+/// the connection (Linux: `tcp_fin_timeout`, 60 s, after its close); a vanished one answers
+/// nothing and is given up on after 12 s.
+const KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
+    .with_time(std::time::Duration::from_secs(2))
+    .with_interval(std::time::Duration::from_secs(2))
+    .with_retries(5);
+
+/// Turns on [`KEEPALIVE`]'s probes.
+fn keep_probing(stream: &tokio::net::TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(stream).set_tcp_keepalive(&KEEPALIVE)
+}
+
 macro_rules! impl_transport {
-    ($stream:ty) => {
+    ($stream:ty, $zero_linger:expr, $probe:expr) => {
         impl Transport for $stream {
             fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 <$stream>::poll_read_ready(self, cx)
@@ -81,6 +112,28 @@ macro_rules! impl_transport {
             }
             fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 <$stream>::try_write(self, buf)
+            }
+            fn set_zero_linger(&self) -> io::Result<()> {
+                let zero_linger: fn(&$stream) -> io::Result<()> = $zero_linger;
+                zero_linger(self)
+            }
+            async fn peer_gone(&self) -> io::Result<()> {
+                use tokio::io::Interest;
+                let probe: fn(&$stream) -> io::Result<()> = $probe;
+                probe(self)?;
+                // Gone is the write side closed (a reset; a Unix peer's close) or an error
+                // (a probe unanswered). Readiness for anything else (bytes, an end of input:
+                // every event says "writable" too) is forgotten, and the next one awaited.
+                loop {
+                    match self.ready(Interest::WRITABLE | Interest::ERROR).await {
+                        Ok(ready) if !ready.is_write_closed() && !ready.is_error() => {
+                            let _ = self.try_io(Interest::WRITABLE, || {
+                                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                            });
+                        }
+                        _ => return Ok(()),
+                    }
+                }
             }
             #[cfg(target_os = "linux")]
             fn splice_socket(&self) -> Option<&dyn SpliceSocket> {
@@ -104,9 +157,21 @@ macro_rules! impl_transport {
     };
 }
 
-impl_transport!(tokio::net::TcpStream);
+impl_transport!(
+    tokio::net::TcpStream,
+    tokio::net::TcpStream::set_zero_linger,
+    keep_probing
+);
 #[cfg(unix)]
-impl_transport!(tokio::net::UnixStream);
+impl_transport!(
+    tokio::net::UnixStream,
+    |_| Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a Unix-domain socket has no reset"
+    )),
+    // No probes: a Unix socket says when its peer has closed.
+    |_| Ok(())
+);
 
 /// One read of `socket` into `buf`, through `try_io` (tokio's `try_io`, which forgets the
 /// socket's readiness when the read says "would block"). A stream socket's read returns less
@@ -158,6 +223,16 @@ pub(crate) fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         }
         result
     })
+}
+
+/// Whether everything written to `stream` has reached the socket, after writing out, without
+/// waiting, what it still held ([`Transport::try_flush`]).
+pub(crate) fn flushed_now<S: Transport + ?Sized>(stream: &S) -> io::Result<bool> {
+    match stream.try_flush() {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes as much of `bytes` as the socket takes without waiting; returns how much that was.

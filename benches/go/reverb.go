@@ -4,18 +4,48 @@
 //
 // echo and handleConn are the book's, unchanged but for the delay and the choice between
 // reverb1 (echo in line) and reverb2 (`go echo`). Flags replace the book's fixed localhost:8000
-// and one-second delay, so each run gets a free port and the delay its scenario needs.
+// and one-second delay, so each run gets a free port and the delay its scenario needs. With
+// -tls it serves Go's crypto/tls with a certificate made at start-up, as `echoctl serve --tls`
+// does (self-signed ECDSA P-256), for benches/tls.sh.
 package main
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"flag"
 	"fmt"
 	"log"
+	"math/big"
 	"net"
 	"strings"
 	"time"
 )
+
+// selfSigned makes the certificate -tls serves: ECDSA P-256, for localhost and 127.0.0.1.
+func selfSigned() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	template := x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "reverb"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &template, &template, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
 
 func echo(c net.Conn, shout string, delay time.Duration) {
 	fmt.Fprintln(c, "\t", strings.ToUpper(shout))
@@ -42,6 +72,7 @@ func main() {
 	listen := flag.String("listen", "localhost:8000", "address to listen on")
 	delay := flag.Duration("delay", time.Second, "time between a shout's echoes")
 	mode := flag.String("mode", "concurrent", "sequential (reverb1) or concurrent (reverb2)")
+	useTLS := flag.Bool("tls", false, "serve TLS with a certificate made at start-up")
 	flag.Parse()
 	if *mode != "sequential" && *mode != "concurrent" {
 		log.Fatalf("-mode must be sequential or concurrent, not %q", *mode)
@@ -49,6 +80,10 @@ func main() {
 	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *useTLS {
+		config := &tls.Config{Certificates: []tls.Certificate{selfSigned()}}
+		listener = tls.NewListener(listener, config)
 	}
 	for {
 		conn, err := listener.Accept()

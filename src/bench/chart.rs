@@ -1,6 +1,7 @@
 //! Lateness by percentile as an SVG chart: the x axis on the "nines" scale (0 %, 90 %, 99 %,
 //! 99.9 %, 99.99 %: each step ten times closer to the worst), y in milliseconds, one curve per
-//! distribution (per voice for `bench --svg`; per voice and server for the harness).
+//! distribution. A run is drawn by [`run_curves`], for `bench --svg` and for the harness's
+//! charts alike: a curve per voice and one for all three, each labelled with its p99.
 //!
 //! Pure: it is handed the points. Drawn with the `svg` crate, as the timeline is; every curve is
 //! one `<path class="curve ...">`, which tests count. Text is escaped by the crate.
@@ -11,45 +12,41 @@ use svg::node::element::path::Data;
 use svg::node::element::{Path, Text};
 
 use super::hgrm::{Step, VOICE_NAMES};
-use super::report::{Report, ms as format_duration_ms};
+use super::report::{Report, ms, setting_ms};
 use echoctl_core::echo::Voice;
+use echoctl_core::plural::counted;
 
 use crate::svg_page::{GRID, INK, SANS, page};
 
-/// The chart of a run's lateness (from the plan, as the table's), one curve per voice.
+/// The chart of a run's lateness (from the plan, as the table's): [`run_curves`].
 pub(crate) fn of_report(report: &Report) -> Document {
     let lateness = &report.measurements.from_plan;
-    let curves: Vec<Curve> = Voice::ALL
-        .into_iter()
-        .zip(VOICE_NAMES)
-        .zip(VOICE_COLORS)
-        .map(|((voice, name), color)| {
-            let h = lateness.histogram(voice);
-            Curve {
-                label: format!("{name} ({} echoes)", h.len()),
-                class: name.to_string(),
-                color,
-                dashed: false,
-                points: points_of(h),
-                count: h.len(),
-            }
-        })
-        .collect();
+    let distribution = |h: &Histogram<u64>, p99_ms| Distribution {
+        points: points_of(h),
+        count: h.len(),
+        p99_ms,
+    };
+    let voices = Voice::ALL.map(|voice| {
+        let p99 = report.lateness.voices()[voice.index()].1.p99_ms;
+        distribution(lateness.histogram(voice), p99)
+    });
+    let all = distribution(&lateness.all_histogram(), report.lateness.all.p99_ms);
+    let curves = run_curves(None, voices, all, false);
     let s = &report.settings;
     let pace = match (s.window, s.interval_ms) {
         (Some(window), _) => format!("{window} in flight each (closed loop, from the send)"),
         (None, Some(interval)) => format!(
             "a shout every {} each (from the planned send)",
-            format_duration_ms(interval)
+            setting_ms(interval)
         ),
         (None, None) => String::new(),
     };
     let title = format!("echoctl bench {}: lateness by percentile", report.target);
     let subtitle = format!(
-        "{} connections x {} shouts, {pace}; server delay {}{}",
-        s.connections,
-        s.shouts_per_connection,
-        format_duration_ms(s.delay_ms),
+        "{} x {}, {pace}; server delay {}{}",
+        counted(s.connections, "connection"),
+        counted(s.shouts_per_connection, "shout"),
+        setting_ms(s.delay_ms),
         if report.cut_short { "; cut short" } else { "" }
     );
     render(&title, &subtitle, &curves)
@@ -64,6 +61,54 @@ const BOTTOM: f64 = HEIGHT - 130.0;
 
 /// The colour of each voice's curve, in echo order (upper, original, lower).
 pub const VOICE_COLORS: [&str; 3] = ["#0a8ea8", "#e08a00", "#7a4fbf"];
+
+/// The colour of the curve of all three voices together.
+pub const ALL_COLOR: &str = "#444444";
+
+/// One distribution of a run's lateness, to draw.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    /// (quantile 0..=1, milliseconds), quantiles non-decreasing.
+    pub points: Vec<(f64, f64)>,
+    /// Samples behind it.
+    pub count: u64,
+    /// Its p99, for the legend.
+    pub p99_ms: f64,
+}
+
+/// The curves of one run: one per voice (upper, original, lower) and one of `all` three
+/// together, each labelled with its p99 (`upper (p99 21.7ms)`). `source` names the run where a
+/// chart holds several (the harness's servers): its label and its class, before the voice's
+/// (`echoctl upper (p99 21.7ms)`, class `curve echoctl upper`); `dashed` draws them dashed. A
+/// run with one voice heard (a plain echo) has no curve of all, which would be the same.
+pub fn run_curves(
+    source: Option<(&str, &str)>,
+    voices: [Distribution; 3],
+    all: Distribution,
+    dashed: bool,
+) -> Vec<Curve> {
+    let heard = voices.iter().filter(|v| !v.points.is_empty()).count();
+    let all = (heard > 1).then_some(("all", ALL_COLOR, all));
+    let voices = VOICE_NAMES.into_iter().zip(VOICE_COLORS).zip(voices);
+    voices
+        .map(|((name, color), voice)| (name, color, voice))
+        .chain(all)
+        .map(|(name, color, distribution)| {
+            let (label, class) = match source {
+                Some((label, class)) => (format!("{label} {name}"), format!("{class} {name}")),
+                None => (name.to_string(), name.to_string()),
+            };
+            Curve {
+                label: format!("{label} (p99 {})", ms(distribution.p99_ms)),
+                class,
+                color,
+                dashed,
+                points: distribution.points,
+                count: distribution.count,
+            }
+        })
+        .collect()
+}
 
 /// One distribution to draw.
 #[derive(Debug, Clone)]
@@ -340,6 +385,48 @@ mod tests {
             .unwrap();
         assert_eq!(height, HEIGHT + LEGEND_ROW * (rows - 1) as f64);
         assert!(text.contains("line two"), "{text}");
+    }
+
+    #[test]
+    fn a_run_is_a_curve_per_voice_and_one_of_all_each_with_its_p99() {
+        let distribution = |p99_ms: f64| Distribution {
+            points: vec![(0.0, 0.1), (0.99, p99_ms), (1.0, 2.0 * p99_ms)],
+            count: 300,
+            p99_ms,
+        };
+        let voices = [distribution(0.5), distribution(21.68), distribution(150.0)];
+        let curves = run_curves(None, voices.clone(), distribution(140.0), false);
+        let seen: Vec<(&str, &str, &str)> = curves
+            .iter()
+            .map(|c| (c.label.as_str(), c.class.as_str(), c.color))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("upper (p99 0.500ms)", "upper", VOICE_COLORS[0]),
+                ("original (p99 21.7ms)", "original", VOICE_COLORS[1]),
+                ("lower (p99 150ms)", "lower", VOICE_COLORS[2]),
+                ("all (p99 140ms)", "all", ALL_COLOR),
+            ]
+        );
+        let harness = run_curves(Some(("Go", "go")), voices, distribution(140.0), true);
+        assert_eq!(harness[1].label, "Go original (p99 21.7ms)");
+        assert_eq!(harness[3].class, "go all");
+        assert!(harness.iter().all(|c| c.dashed));
+        // A plain echo: the original voice only, and no curve of all, which would repeat it.
+        let silent = || Distribution {
+            points: Vec::new(),
+            count: 0,
+            p99_ms: 0.0,
+        };
+        let plain = run_curves(
+            None,
+            [silent(), distribution(0.2), silent()],
+            distribution(0.2),
+            false,
+        );
+        assert_eq!(plain.len(), 3);
+        assert!(plain.iter().all(|c| c.class != "all"));
     }
 
     #[test]

@@ -46,38 +46,53 @@ use tokio_util::sync::CancellationToken;
 use super::cpu;
 use super::lateness::{Measurements, Samples};
 use super::ledger::{Heard, Ledger};
-use super::outcome::{ConnectionError, Outcome};
+use super::outcome::{ConnectionError, Damage, Outcome};
 use super::pacing::Pacing;
 use super::report::Report;
 use super::tally::{Collected, WrongExamples, build_report};
 use super::{BenchConfig, Expect, Pace, Progress};
 use crate::net::{self, Stream};
+use crate::observe::{SessionEvents, TraceFile};
+use crate::tls::{ClientTls, HandshakeError};
 use crate::transport::{self, Transport};
 use echoctl_core::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use echoctl_core::timeline::Recording;
+use echoctl_core::trace::Side;
 
 /// Connects in progress at once, at most. Beyond a few hundred, a burst only fills the server's
 /// accept queue; the ramp-up spreads them anyway.
 pub(crate) const MAX_CONNECTING: usize = 256;
 
 /// What all connection tasks share.
-struct Shared {
-    config: BenchConfig,
-    addrs: Vec<SocketAddr>,
+pub(super) struct Shared {
+    pub(super) config: BenchConfig,
+    pub(super) addrs: Vec<SocketAddr>,
     /// The address that last accepted, tried first by the next connection.
-    preferred: AtomicUsize,
-    progress: Arc<Progress>,
+    pub(super) preferred: AtomicUsize,
+    pub(super) progress: Arc<Progress>,
     /// When the run started: arrivals are counted from it.
     started: Instant,
     measurements: Mutex<Measurements>,
     wrong_examples: Mutex<WrongExamples>,
     /// Cancelled when `--duration` runs out: no new connections or shouts.
-    stop: CancellationToken,
+    pub(super) stop: CancellationToken,
     /// Cancelled to cut the run short: every connection ends where it is.
-    cut: CancellationToken,
+    pub(super) cut: CancellationToken,
+    /// Every connection's TLS (`--tls`), if any.
+    tls: Option<ClientTls>,
+    /// Where the first connections record their sessions (`--trace`), if anywhere.
+    trace: Option<Tracing>,
+}
+
+/// `bench --trace`: the file, and how many connections, the first, are recorded in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracing {
+    pub file: Arc<TraceFile>,
+    pub connections: usize,
 }
 
 impl Shared {
-    fn add_samples(&self, samples: &mut Samples) {
+    pub(super) fn add_samples(&self, samples: &mut Samples) {
         if samples.is_empty() {
             return;
         }
@@ -106,9 +121,31 @@ pub async fn run_until(
     progress: Arc<Progress>,
     cut: CancellationToken,
 ) -> anyhow::Result<Report> {
+    run_with(config, None, progress, cut).await
+}
+
+/// [`run_until`], every connection over TLS when `tls` is given: each handshake timed apart
+/// from its connect, and its failure counted apart from a connect's.
+pub async fn run_with(
+    config: BenchConfig,
+    tls: Option<ClientTls>,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+) -> anyhow::Result<Report> {
+    run_traced(config, tls, progress, cut, None).await
+}
+
+/// [`run_with`], the first connections recording their sessions in `trace`.
+pub(crate) async fn run_traced(
+    config: BenchConfig,
+    tls: Option<ClientTls>,
+    progress: Arc<Progress>,
+    cut: CancellationToken,
+    trace: Option<Tracing>,
+) -> anyhow::Result<Report> {
     // A name is resolved once: every connection goes to the same server.
     let addrs = match &config.addr {
-        Address::Tcp(host_port) => net::resolve(host_port).await?,
+        Address::Tcp(host_port) | Address::Udp(host_port) => net::resolve(host_port).await?,
         Address::Unix(_) => Vec::new(),
     };
     let cpu_before = cpu::now();
@@ -124,6 +161,8 @@ pub async fn run_until(
         wrong_examples: Mutex::new(WrongExamples::default()),
         stop: CancellationToken::new(),
         cut,
+        tls,
+        trace,
     });
     let cap = shared.config.duration.map(|duration| {
         let stop = shared.stop.clone();
@@ -149,7 +188,11 @@ pub async fn run_until(
             } => permit?,
         };
         attempted += 1;
-        tasks.spawn(connection(id, shared.clone(), permit));
+        if shared.config.addr.is_udp() {
+            tasks.spawn(super::udp::connection(id, shared.clone(), permit));
+        } else {
+            tasks.spawn(connection(id, shared.clone(), permit));
+        }
     }
 
     let mut outcomes = Vec::with_capacity(n);
@@ -176,7 +219,7 @@ pub async fn run_until(
         .wrong_examples
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(build_report(
+    let mut report = build_report(
         &shared.config,
         &Collected {
             attempted,
@@ -189,7 +232,11 @@ pub async fn run_until(
             wrong_examples: &wrong_examples,
             cut_short: shared.cut.is_cancelled(),
         },
-    ))
+    );
+    if let Some(datagrams) = &mut report.datagrams {
+        datagrams.loopback = shared.addrs.iter().all(|addr| addr.ip().is_loopback());
+    }
+    Ok(report)
 }
 
 async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Outcome {
@@ -199,15 +246,36 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
         _ = shared.cut.cancelled() => Err(ConnectionError::CutWhileConnecting),
     };
     let took = connecting.elapsed();
+    let (stream, handshake) = match (stream, &shared.tls) {
+        (Ok(stream), Some(tls)) => tokio::select! {
+            made = handshake(tls, stream, &shared) => made,
+            _ = shared.cut.cancelled() => (Err(ConnectionError::CutWhileConnecting), None),
+        },
+        (stream, _) => (stream, None),
+    };
     drop(permit);
     match stream {
         Ok(stream) => {
             shared.progress.connected.fetch_add(1, Ordering::Relaxed);
             // Built in the call, not in a local: a local moved into `run` would keep its own
             // room in the task beside the one `run` has.
-            let outcome = Driver::new(id, stream, &shared, took).run().await;
+            let outcome = Driver::new(id, stream, &shared, took, handshake)
+                .run()
+                .await;
             shared.progress.finished.fetch_add(1, Ordering::Relaxed);
             outcome
+        }
+        // Accepted, then reset before the connect was seen to complete: made, and reset.
+        Err(error @ ConnectionError::Read { reset: true, .. }) => {
+            shared.progress.connected.fetch_add(1, Ordering::Relaxed);
+            shared.progress.finished.fetch_add(1, Ordering::Relaxed);
+            Outcome {
+                made: true,
+                dropped: true,
+                error: Some(error),
+                damage: Some(Damage::Reset),
+                ..Outcome::default()
+            }
         }
         Err(error) => {
             shared.progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -216,6 +284,28 @@ async fn connection(id: usize, shared: Arc<Shared>, permit: OwnedSemaphorePermit
                 ..Outcome::default()
             }
         }
+    }
+}
+
+/// Makes the TLS handshake on a connected `stream`, within `--connect-timeout`; the stream
+/// over TLS and how long the handshake took, or why it failed.
+async fn handshake(
+    tls: &ClientTls,
+    stream: Stream,
+    shared: &Shared,
+) -> (Result<Stream, ConnectionError>, Option<Duration>) {
+    let started = Instant::now();
+    match tls.connect(stream, shared.config.connect_timeout).await {
+        Ok(stream) => (Ok(Stream::Tls(Box::new(stream))), Some(started.elapsed())),
+        // Reset before a byte of the handshake came back (`--fault refuse`): made, and reset,
+        // as over TCP.
+        Err(HandshakeError::Io(e)) if is_reset(&e) => (Err(read_failed(e)), None),
+        Err(e) => (
+            Err(ConnectionError::Handshake {
+                reason: e.to_string(),
+            }),
+            None,
+        ),
     }
 }
 
@@ -242,6 +332,11 @@ async fn connect(shared: &Shared) -> Result<Stream, ConnectionError> {
             Ok(Stream::Tcp(stream))
         }
         Err(failures) => Err(match failures.last() {
+            // The server took the connection and reset it at once (`--fault refuse`).
+            Some((_, e)) if e.kind() == io::ErrorKind::ConnectionReset => ConnectionError::Read {
+                reason: net::explain_io_error(e),
+                reset: true,
+            },
             Some((addr, e)) => ConnectionError::Connect {
                 addr: *addr,
                 reason: net::explain_io_error(e),
@@ -255,6 +350,7 @@ async fn connect(shared: &Shared) -> Result<Stream, ConnectionError> {
 fn read_failed(e: io::Error) -> ConnectionError {
     ConnectionError::Read {
         reason: net::explain_io_error(&e),
+        reset: is_reset(&e),
     }
 }
 
@@ -262,7 +358,19 @@ fn read_failed(e: io::Error) -> ConnectionError {
 fn write_failed(e: io::Error) -> ConnectionError {
     ConnectionError::Write {
         reason: net::explain_io_error(&e),
+        reset: is_reset(&e),
     }
+}
+
+/// Whether the server reset the connection: a read says so, a write after it may say the
+/// pipe is broken.
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// How reading from the socket went.
@@ -279,6 +387,8 @@ struct Driver<'a> {
     /// Shout bytes not yet accepted by the socket.
     out: Vec<u8>,
     written: usize,
+    /// The stream holds some of what it took, not yet on the socket (the rest of a TLS record).
+    held: bool,
     /// The shouts in `out` not yet wholly written: index, and where in `out` each ends.
     unwritten: VecDeque<(u64, usize)>,
     /// Splits what is read into lines; holds the start of a line cut between two reads. A line
@@ -294,13 +404,60 @@ struct Driver<'a> {
     cut: bool,
     /// When this connection last sent or heard anything, for giving up on a silent server.
     last_activity: Instant,
+    /// Its session as it goes, when it is among those `--trace` records.
+    trace: Option<Box<ConnectionTrace>>,
+}
+
+/// One connection's session, recorded for `--trace`: the client's view, each echo's lateness
+/// in its `args`.
+pub(super) struct ConnectionTrace {
+    recording: Recording,
+    events: SessionEvents,
+}
+
+impl ConnectionTrace {
+    /// The trace of connection `id`, if it is among those recorded.
+    fn of(id: usize, shared: &Shared) -> Option<Box<ConnectionTrace>> {
+        let tracing = shared.trace.as_ref()?;
+        if id >= tracing.connections || !tracing.file.is_recording() {
+            return None;
+        }
+        let pid = u32::try_from(id + 1).unwrap_or(u32::MAX);
+        let title = format!("c{id} to {}", shared.config.addr);
+        Some(Box::new(ConnectionTrace {
+            recording: Recording::new(),
+            // On the run's clock: the connections lie side by side.
+            events: SessionEvents::open(
+                tracing.file.clone(),
+                shared.started,
+                pid,
+                Side::Client,
+                &title,
+            ),
+        }))
+    }
+
+    /// Writes what happened since the last time.
+    fn flush(&mut self) {
+        self.events.follow(&self.recording);
+    }
 }
 
 impl<'a> Driver<'a> {
-    /// The driver of connection `id`, which took `connect_time` to connect.
-    fn new(id: usize, stream: Stream, shared: &'a Shared, connect_time: Duration) -> Self {
+    /// The driver of connection `id`, which took `connect_time` to connect and `handshake_time`
+    /// (if it made one) for its handshake.
+    fn new(
+        id: usize,
+        stream: Stream,
+        shared: &'a Shared,
+        connect_time: Duration,
+        handshake_time: Option<Duration>,
+    ) -> Self {
         let mut samples = Samples::default();
         samples.push_connect(connect_time);
+        if let Some(handshake_time) = handshake_time {
+            samples.push_handshake(handshake_time);
+        }
         let ledger = match shared.config.expect {
             Expect::Reverb => Ledger::new(id, shared.config.delay),
             Expect::Plain => Ledger::plain(id),
@@ -315,6 +472,7 @@ impl<'a> Driver<'a> {
             ledger,
             out: Vec::new(),
             written: 0,
+            held: false,
             unwritten: VecDeque::new(),
             lines: LineSplitter::new(DEFAULT_MAX_LINE),
             samples,
@@ -323,29 +481,58 @@ impl<'a> Driver<'a> {
             last_heard: None,
             cut: false,
             last_activity: Instant::now(),
+            trace: ConnectionTrace::of(id, shared),
         }
     }
 
     async fn run(mut self) -> Outcome {
         let result = self.exchange().await;
-        let result = match result {
-            Ok(()) if !self.cut => self.finish().await,
-            other => other,
-        };
+        let mut silent = false;
+        if result.is_ok() && !self.cut {
+            silent = self.finish().await;
+        }
         self.shared.add_samples(&mut self.samples);
+        let damage = match &result {
+            Err(
+                ConnectionError::Read { reset: true, .. }
+                | ConnectionError::Write { reset: true, .. },
+            ) => Some(Damage::Reset),
+            Err(ConnectionError::ClosedWithEchoesOwed { .. }) => Some(Damage::ClosedEarly),
+            Ok(()) if silent && self.ledger.owed() > 0 => Some(Damage::Stalled),
+            _ => None,
+        };
+        if let Some(mut trace) = self.trace.take() {
+            let reason = match &result {
+                Ok(()) if self.cut => "the run was cut short".to_string(),
+                Ok(()) => "done".to_string(),
+                Err(error) => error.to_string(),
+            };
+            trace
+                .events
+                .close(&trace.recording, Instant::now(), &reason);
+        }
         let (dropped, error) = match result {
             Ok(()) => (false, None),
             Err(error) => (true, Some(error)),
+        };
+        let owed = self.ledger.owed();
+        let not_yet_due = if self.cut {
+            let grace = self.shared.config.grace;
+            self.ledger.not_yet_due(Instant::now(), grace)
+        } else {
+            0
         };
         Outcome {
             made: true,
             dropped,
             error,
             counts: self.ledger.counts(),
-            missing: self.ledger.owed(),
+            missing: owed - not_yet_due,
+            not_yet_due,
             first_send: self.first_send,
             last_send: self.last_send,
             last_heard: self.last_heard,
+            damage,
         }
     }
 
@@ -376,7 +563,7 @@ impl<'a> Driver<'a> {
             pacing.count_sent(self.ledger.counts().shouts);
             self.flush().map_err(write_failed)?;
             let owed = self.ledger.owed();
-            if pacing.is_done(owed, !self.out.is_empty()) {
+            if pacing.is_done(owed, !self.out.is_empty() || self.held) {
                 return Ok(());
             }
             let next_send = pacing.next_send();
@@ -405,7 +592,7 @@ impl<'a> Driver<'a> {
                         ReadEnd::Closed => return Ok(()),
                     }
                 }
-                ready = self.stream.writable(), if !self.out.is_empty() => {
+                ready = self.stream.writable(), if !self.out.is_empty() || self.held => {
                     ready.map_err(write_failed)?;
                 }
                 _ = &mut send_timer, if pacing.sends_on_schedule() => {
@@ -433,6 +620,9 @@ impl<'a> Driver<'a> {
     /// Writes what the socket accepts now, and notes the shouts it took whole as sent.
     fn flush(&mut self) -> io::Result<()> {
         if self.written == self.out.len() {
+            if self.held {
+                self.held = !transport::flushed_now(&self.stream)?;
+            }
             return Ok(());
         }
         // Read before the write, so that no echo can be heard before its shout's send.
@@ -449,10 +639,18 @@ impl<'a> Driver<'a> {
             if let Some(slip) = self.ledger.sent(index, before) {
                 self.samples.push_slip(slip);
             }
+            if let Some(trace) = &mut self.trace {
+                let at = before.saturating_duration_since(self.shared.started);
+                trace.recording.sent(at, self.ledger.shout_text(index));
+            }
+        }
+        if let Some(trace) = &mut self.trace {
+            trace.flush();
         }
         if self.written == self.out.len() {
             self.out.clear();
             self.written = 0;
+            self.held = !transport::flushed_now(&self.stream)?;
         }
         Ok(())
     }
@@ -468,8 +666,13 @@ impl<'a> Driver<'a> {
                         let now = Instant::now();
                         let (ledger, samples, shared) =
                             (&mut self.ledger, &mut self.samples, self.shared);
-                        self.lines
-                            .split_end(|line| hear(ledger, samples, shared, line, now));
+                        let mut trace = self.trace.as_deref_mut();
+                        self.lines.split_end(|line| {
+                            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+                        });
+                        if let Some(trace) = trace {
+                            trace.flush();
+                        }
                         return Ok(ReadEnd::Closed);
                     }
                     Ok(n) => {
@@ -498,39 +701,62 @@ impl<'a> Driver<'a> {
         self.last_activity = now;
         self.last_heard = Some(now);
         let (ledger, samples, shared) = (&mut self.ledger, &mut self.samples, self.shared);
-        self.lines
-            .split_chunk(bytes, |line| hear(ledger, samples, shared, line, now));
+        let mut trace = self.trace.as_deref_mut();
+        self.lines.split_chunk(bytes, |line| {
+            hear(ledger, samples, shared, trace.as_deref_mut(), line, now)
+        });
+        if let Some(trace) = trace {
+            trace.flush();
+        }
     }
 
-    /// After the last echo: half-close, then wait for the server to close, so anything it sends
-    /// beyond what was owed is caught.
-    async fn finish(&mut self) -> Result<(), ConnectionError> {
+    /// After the last echo (or giving up on those owed): half-close, then wait for the server
+    /// to close, so anything it sends beyond what was owed is caught. Says whether the server
+    /// stayed silent and kept the connection open through `--grace` (stalled, if echoes are
+    /// owed; a server that only dropped some closes).
+    async fn finish(&mut self) -> bool {
         if self.stream.shutdown().await.is_err() {
             // The server may already have closed; nothing more to hear either way.
-            return Ok(());
+            return false;
         }
         let deadline = Instant::now() + self.shared.config.grace;
         loop {
             tokio::select! {
-                _ = self.shared.cut.cancelled() => return Ok(()),
+                _ = self.shared.cut.cancelled() => return false,
                 ready = self.stream.readable() => {
                     if ready.is_err() {
-                        return Ok(());
+                        return false;
                     }
                     match self.read_available() {
                         Ok(ReadEnd::Open) => {}
-                        Ok(ReadEnd::Closed) | Err(_) => return Ok(()),
+                        Ok(ReadEnd::Closed) | Err(_) => return false,
                     }
                 }
-                _ = sleep_until(deadline) => return Ok(()),
+                _ = sleep_until(deadline) => return true,
             }
         }
     }
 }
 
-/// Matches one line as received (with its `\n`, if it had one) and records its lateness.
-fn hear(ledger: &mut Ledger, samples: &mut Samples, shared: &Shared, line: &[u8], now: Instant) {
-    match ledger.hear(line, now) {
+/// Matches one line as received (with its `\n`, if it had one) and records its lateness (in
+/// `trace` too, when the connection is traced).
+pub(super) fn hear(
+    ledger: &mut Ledger,
+    samples: &mut Samples,
+    shared: &Shared,
+    trace: Option<&mut ConnectionTrace>,
+    line: &[u8],
+    now: Instant,
+) {
+    let heard = ledger.hear(line, now);
+    if let Some(trace) = trace {
+        let at = now.saturating_duration_since(shared.started);
+        match &heard {
+            Heard::Echo { lateness, .. } => trace.recording.received_late(at, line, *lateness),
+            Heard::Wrong => trace.recording.received_line(at, line),
+        }
+    }
+    match heard {
         Heard::Echo {
             voice,
             lateness,

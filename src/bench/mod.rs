@@ -10,13 +10,15 @@
 //! the report) are in `echoctl_core::bench`, tested without sockets; [`chart`] draws the lateness
 //! by percentile as an SVG chart.
 //!
-//! [`load`] is the I/O: connects, shouts, reads, and fills the report. [`cpu`] measures what the
+//! [`load`] is the I/O: connects, shouts, reads, and fills the report; `udp` is a connection's
+//! run over UDP, a socket of its own, each shout and echo a datagram. [`cpu`] measures what the
 //! bench itself cost, since it shares the machine with the server it loads. Its command line is
 //! in `cli/bench.rs`, at the edge.
 
 pub mod chart;
 pub(crate) mod cpu;
 pub(crate) mod load;
+mod udp;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +28,8 @@ pub use echoctl_core::bench::{
     BenchConfig, Expect, Pace, hgrm, lateness, ledger, outcome, pacing, report, report::Report,
     tally,
 };
-pub use load::{run, run_until};
+pub(crate) use load::{Tracing, run_traced};
+pub use load::{run, run_until, run_with};
 
 /// What to make of a run's report beside the verdict: how to print it, which files to write, and
 /// the lateness limit it must meet.
@@ -40,6 +43,10 @@ pub(crate) struct ReportOptions {
     pub svg: Option<PathBuf>,
     /// Fail the run when the p99 lateness of any voice is over this.
     pub max_p99: Option<Duration>,
+    /// Pass the damage faults do on purpose (`--allow-faults`).
+    pub allow_faults: bool,
+    /// Over UDP, the share of echoes in percent that may be lost (`--max-loss`).
+    pub max_loss: f64,
 }
 
 /// Live counts, updated by the connections as they go, for a progress display.

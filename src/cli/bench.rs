@@ -10,9 +10,12 @@ use clap::Args;
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 
-use super::parse::{Timeout, parse_count, parse_duration, parse_rate, parse_timeout};
+use super::parse::{
+    Timeout, parse_count, parse_duration, parse_percent, parse_rate, parse_timeout, parse_trace_max,
+};
 use super::{Cli, DEFAULT_ADDR};
 use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
+use crate::observe::{DEFAULT_TRACE_MAX, TraceOptions};
 
 /// Load a reverb server with many connections and check every echo, byte for byte.
 ///
@@ -32,7 +35,35 @@ use crate::bench::{BenchConfig, Expect, Pace, ReportOptions};
 /// --json). Exits 0 when every echo line arrived exactly and none early, 1 when any was missing,
 /// wrong or early, a connection failed, or a p99 was over --max-p99; Ctrl-C ends the run with
 /// the report of what was measured until then (marked cut short) and exit status 130.
+///
+/// Against a server that misbehaves (echoctl serve --fault, or a real network), the report names
+/// what it did on a "faults seen" line: connections reset, closed early (with echoes owed) or
+/// stalled (silent and open through --grace after the echoes owed were given up on); echo lines
+/// missing, wrong (and of them, those one byte off an echo owed: corrupted) and late (more than
+/// 100 ms past due). Late lines are reported and fail a run only through --max-p99.
+/// --allow-faults passes the damage faults do: missing lines, corrupted lines, connections
+/// reset, closed early or stalled. A run still fails on what no fault does: a wrong line that is
+/// not one byte off an echo owed, an early line, a connect that failed, a connection dropped
+/// otherwise, a p99 over --max-p99.
+///
+/// Over UDP (udp:HOST:PORT) each connection is a socket of its own, each shout a datagram and
+/// each echo line one; every echo is checked as over TCP, and a "datagrams" line counts those
+/// lost, duplicated (counted wrong too, as a repeated line is) and reordered (out of order).
+/// --max-loss PERCENT (default 0) is the share of echoes that may be lost before the run fails;
+/// a port nothing listens on fails the connection, as a refused connect does.
 #[derive(Debug, Args)]
+#[command(
+    arg = super::for_command(
+        "quiet",
+        "Log only errors, not the warning that too few files can be open for --connections",
+    ),
+    arg = super::for_command(
+        "verbose",
+        "Log more: -v adds how far the open-files limit was raised, -vv internal detail. \
+         RUST_LOG overrides both",
+    ),
+    arg = super::for_command("color", "When to color the logs on stderr"),
+)]
 #[command(
     override_usage = "echoctl bench [OPTIONS] [ADDR]",
     after_help = "\
@@ -42,10 +73,14 @@ Examples:
   echoctl bench -c 100 -n 100000 --delay 0 --window 16 --duration 10s   # throughput
   echoctl bench -c 10000 -n 0 --duration 10s          # hold 10,000 idle connections
   echoctl bench --expect plain -w 16 -n 100000 --duration 10s unix:/tmp/echo.sock   # plain echo
-  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture"
+  echoctl bench --max-p99 5ms --percentiles run.hgrm --svg run.svg   # a CI gate, and a picture
+  echoctl bench -c 10 -n 20 --allow-faults            # against echoctl serve --fault ...
+  echoctl bench udp:127.0.0.1:7000 --expect plain -w 8 -n 100000 --duration 5s   # UDP echo
+  echoctl bench --tls --tls-ca ca.pem -c 1000          # over TLS: handshakes timed too"
 )]
 pub struct BenchArgs {
-    /// Server address, HOST:PORT, or unix:PATH for a Unix-domain socket.
+    /// Server address, HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT for UDP
+    /// (each connection a socket of its own, each shout and echo a datagram).
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR)]
     pub addr: Address,
 
@@ -114,6 +149,36 @@ pub struct BenchArgs {
     /// Write a chart of lateness by percentile (one curve per echo) to PATH, as SVG.
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
+
+    /// Pass the run when what arrived was right or the damage is what faults do (see above):
+    /// for a client's test against echoctl serve --fault.
+    #[arg(long)]
+    pub allow_faults: bool,
+
+    /// Write a trace of the first connections (--trace-connections) to PATH as the run goes,
+    /// in the Trace Event format (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing
+    /// open: the client's view, a process per connection, a slice per shout from its send to
+    /// its last echo, an instant per echo line heard with its lateness, and arrows from each
+    /// shout to its echoes. Reverb servers only.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// How many connections the --trace records: the first N.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_count, requires = "trace")]
+    pub trace_connections: usize,
+
+    /// Over UDP: the share of the echoes owed, in percent, that may be lost before the run
+    /// fails (default 0: none). On loopback nothing should be lost; a loss there is reported
+    /// with its likely cause, a receive buffer that overflowed.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub max_loss: Option<f64>,
+
+    #[command(flatten)]
+    pub tls: super::tls::ClientTlsArgs,
 }
 
 impl BenchArgs {
@@ -126,6 +191,13 @@ impl BenchArgs {
             (None, Some(rate)) => Pace::Interval(Duration::from_secs_f64(1.0 / rate)),
             (None, None) => Pace::Interval(self.interval),
         };
+        if self.max_loss.is_some() && !self.addr.is_udp() {
+            return Err(usage_error(
+                "--max-loss is for UDP, where datagrams can be lost; over TCP or a Unix socket \
+                 every echo line must arrive: leave it out, or bench udp:HOST:PORT",
+            ));
+        }
+        super::tls::refuse_over_udp("bench", &self.addr, self.tls.tls)?;
         if self.shouts == 0 && self.duration.is_none() {
             return Err(usage_error(
                 "--shouts 0 holds the connections open until --duration; give a --duration such as 10s",
@@ -135,6 +207,12 @@ impl BenchArgs {
             ExpectArg::Reverb => Expect::Reverb,
             ExpectArg::Plain => Expect::Plain,
         };
+        if expect == Expect::Plain && self.trace.is_some() {
+            return Err(usage_error(
+                "--trace draws a reverb server's echoes, three to a shout; a plain echo's bytes \
+                 are traced by the server: echoctl serve --mode plain --trace PATH",
+            ));
+        }
         Ok(BenchConfig {
             addr: self.addr.clone(),
             connections: self.connections,
@@ -154,6 +232,12 @@ impl BenchArgs {
 }
 
 impl BenchArgs {
+    /// Where `--trace` writes, if anywhere, and how many connections it records.
+    pub(crate) fn trace(&self) -> Option<(TraceOptions, usize)> {
+        let options = super::trace_options(self.trace.as_ref(), self.trace_max)?;
+        Some((options, self.trace_connections))
+    }
+
     /// What to do with the report: print it as JSON or a table, the files to write, the limit.
     pub(crate) fn report_options(&self) -> ReportOptions {
         ReportOptions {
@@ -161,6 +245,8 @@ impl BenchArgs {
             percentiles: self.percentiles.clone(),
             svg: self.svg.clone(),
             max_p99: self.max_p99,
+            allow_faults: self.allow_faults,
+            max_loss: self.max_loss.unwrap_or(0.0),
         }
     }
 }
@@ -225,6 +311,27 @@ mod tests {
             assert!(idle.contains("--duration"), "{idle}");
         }
         assert!(parse(&["-n", "0", "--duration", "5s"]).is_ok());
+    }
+
+    #[test]
+    fn max_loss_is_for_udp_and_defaults_to_none_lost() {
+        let tcp = parse(&["--max-loss", "1"]).unwrap_err();
+        assert!(tcp.contains("--max-loss is for UDP"), "{tcp}");
+        let c = parse(&["udp:127.0.0.1:7000", "--max-loss", "0.5%"]).unwrap();
+        assert!(c.addr.is_udp());
+        let options = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["echoctl", "bench"][..], args].concat()).unwrap();
+            let Command::Bench(args) = cli.command else {
+                panic!("not bench");
+            };
+            args.report_options()
+        };
+        assert_eq!(options(&["udp:[::1]:7000"]).max_loss, 0.0);
+        assert_eq!(
+            options(&["udp:[::1]:7000", "--max-loss", "2"]).max_loss,
+            2.0
+        );
+        assert!(parse(&["udp:[::1]:7000", "--max-loss", "200"]).is_err());
     }
 
     #[test]

@@ -13,10 +13,14 @@
 
 pub(crate) mod bench;
 pub mod docs;
+mod habits;
 pub(crate) mod parse;
+pub(crate) mod tls;
 
 use echoctl_core::Address;
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -24,31 +28,48 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 pub use bench::BenchArgs;
+use echoctl_core::fault::{FaultSpec, Faults};
 use parse::{
-    Timeout, parse_count, parse_demo_delay, parse_duration, parse_server_addr, parse_size,
-    parse_timeout,
+    Timeout, parse_count, parse_demo_delay, parse_duration, parse_fault, parse_server_addr,
+    parse_size, parse_timeout, parse_trace_max,
 };
 
 use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions, SvgOutput};
+use crate::observe::{DEFAULT_TRACE_MAX, DumpTo, TraceFile, TraceOptions};
 use crate::server::{self, Mode, PlainPath, ServerConfig};
 
 /// The heading of the options every command takes (unless it is one they do nothing for).
 const GLOBAL: &str = "Global options";
 
-/// A global option's definition for a command it does nothing for, hidden: clap does not give a
-/// command a global option it defines itself, so `--help` and the completions do not offer it
-/// there. Still accepted (as clap accepts it anywhere), and still does nothing.
-fn not_offered(id: &'static str) -> clap::Arg {
-    let arg = clap::Arg::new(id).long(id).hide(true);
+/// A global option defined again on one command, with `help` saying what it does there: clap
+/// gives a command that defines a global option itself that definition, in `--help`, the
+/// completions and the man page. Its value still reaches [`Cli`]'s field of the same name.
+fn for_command(id: &'static str, help: &'static str) -> clap::Arg {
+    let arg = clap::Arg::new(id)
+        .long(id)
+        .global(true)
+        .help(help)
+        .help_heading(GLOBAL);
     match id {
-        "quiet" => arg.short('q').action(clap::ArgAction::SetTrue),
+        "quiet" => arg
+            .short('q')
+            .action(clap::ArgAction::SetTrue)
+            .conflicts_with("verbose"),
         "verbose" => arg.short('v').action(clap::ArgAction::Count),
         _ => arg
+            .value_name("WHEN")
             .value_parser(clap::builder::EnumValueParser::<ColorArg>::new())
             .default_value("auto"),
     }
+}
+
+/// A global option's definition for a command it does nothing for, hidden: `--help` and the
+/// completions do not offer it there ([`for_command`]). Still accepted (as clap accepts it
+/// anywhere), and still does nothing.
+fn not_offered(id: &'static str) -> clap::Arg {
+    for_command(id, "").global(false).hide(true)
 }
 
 /// The address of the book's programs.
@@ -91,6 +112,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line `args` (the program's name first) as [`Parser::try_parse_from`]
+    /// does, adding to a usage error that comes from one of netcat's habits (`serve --port
+    /// 9000`, `connect localhost 8000`) a tip saying what to write here.
+    pub fn try_parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+        let args: Vec<OsString> = args.into_iter().collect();
+        Cli::try_parse_from(&args).map_err(|error| habits::with_tip(error, &args))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Serve(ServeArgs),
@@ -108,14 +139,61 @@ Examples:
   echoctl serve --mode sequential             # reverb1
   echoctl serve --listen 127.0.0.1:0 --delay 250ms   # any free port, quicker echoes
   echoctl serve --mode plain --listen unix:/tmp/echo.sock   # a plain echo on a Unix socket
+  echoctl serve --mode plain --listen udp:127.0.0.1:7000    # RFC 862's UDP echo
   A script's server on a free port, its address read from the first line:
     exec 3< <(echoctl serve -q --listen 127.0.0.1:0 2>&1 >/dev/null)
-    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)"
+    read -r _ _ addr _ <&3     # listening on 127.0.0.1:41234 (...)
+  A peer that resets every connection after its third echo line, the same every run:
+    echoctl serve --fault reset-after=3lines --fault-seed 7
+  TLS with a certificate made at start-up, saved for clients to trust:
+    echoctl serve --tls --tls-save-cert ca.pem"
     };
 }
 
-/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (the README's tables,
-/// laid out for a terminal).
+/// The faults, for `serve --help` and echoctl-serve(1): every kind with an example.
+#[allow(non_snake_case)]
+macro_rules! SERVE_FAULTS {
+    () => {
+        "\
+Faults:
+  --fault SPEC misbehaves on purpose, as networks and broken peers do, so that a client
+  can be tested against it. SPEC is KIND[=VALUE][@PERCENT]: a connection gets the fault
+  with that chance (default 100%), drawn once when it is accepted. Give --fault as often
+  as needed; faults combine. --fault-seed N draws the same faults for the same
+  connections every run (default: a random seed; the start-up line names it).
+  latency=200ms~50ms    every write (an echo line; a chunk in plain mode) held 200ms more,
+                        give or take up to 50ms, order kept
+  bandwidth=16KiB/s     at most 16KiB a second written
+  slice=3/10ms          writes cut into pieces of at most 3 bytes, each its own write,
+                        10ms apart (default 0): lines arrive split
+  reset-after=5lines    after 5 echo lines (or N bytes) written, the connection is reset
+                        (RST, not FIN); TCP only
+  close-after=100bytes  after 100 bytes (or N lines) written, an orderly close (FIN), and
+                        nothing more said
+  stall-after=0lines    after N lines or bytes (0: at once), silence: nothing read or
+                        written, the connection held open until the client is gone
+                        (a client that only ends its input may still be waiting: it is
+                        held too); --write-timeout and --idle-timeout do not end it,
+                        the --grace of a shutdown does. A client that resets is let go
+                        at once, and one that closes a Unix socket; TCP cannot tell a
+                        close from an end of input, so keepalive probes (every 2s) find
+                        a closed client once its system forgets the connection: on
+                        Linux about a minute after the close (tcp_fin_timeout, 60s)
+  refuse                accepted, then reset at once, before a byte is read; TCP only
+  slow-close=2s         the close after the last echo owed comes 2s later
+  drop=10%              each echo line left out with that chance (not in plain mode)
+  corrupt=10%           each echo line has one byte, not its newline, replaced by an ASCII
+                        punctuation mark with that chance (not in plain mode)
+  N counts from the start of the connection; in plain mode a line is a newline written
+  back. Two counts reached by the same byte: reset, then stall, then close acts. A
+  connection holds at most 256KiB back for its faults, then stops reading, and TCP holds
+  back the client. Each connection's log names the faults it drew, and the moment a
+  count fires: reset after 5 echo lines (fault)."
+    };
+}
+
+/// The limits and the wire format, for `serve --help` and echoctl-serve(1) (docs/guide.md's
+/// tables, laid out for a terminal).
 #[allow(non_snake_case)]
 macro_rules! SERVE_LIMITS_AND_WIRE {
     () => {
@@ -150,6 +228,35 @@ Wire format:
     };
 }
 
+/// UDP, for `serve --help` and echoctl-serve(1): what changes without a connection, and what
+/// keeps a UDP echo safe to leave running.
+#[allow(non_snake_case)]
+macro_rules! SERVE_UDP {
+    () => {
+        "\
+UDP:
+  --listen udp:HOST:PORT serves datagrams, RFC 862's UDP echo. --mode plain sends each
+  datagram back to its sender unchanged. In the reverb modes each datagram is read as a
+  connection's bytes would be (its end ends a last line without a newline), and every echo
+  line is a datagram of its own, sent to the source on the usual schedule. A peer is a
+  source address and port: sequential mode is sequential per peer, and a peer is forgotten
+  once it is owed nothing and has been quiet for 10s.
+  --max-connections bounds the peers: a new one over it is told the server is full, at
+  most once a second. --max-pending bounds each peer's shouts waiting to start (and 1 MiB):
+  a datagram that does not fit is dropped whole. A datagram with a line longer than
+  --max-line, or too long for its echo to fit in one datagram (65504 bytes), is not echoed,
+  and its sender is told so. --idle-timeout and --fault are refused, --write-timeout does
+  not apply, and --grace delivers the echoes owed, without a notice.
+  Safe to leave running: a datagram from source port 0, 7, 9, 13, 17, 19 or 37 is never
+  answered (a forged one would start an endless loop with that service). In the reverb
+  modes, everything one datagram makes the server send (its echoes, or a notice) is at
+  most 4 times its size, counting 28 bytes of IPv4 and UDP headers a datagram: one line
+  a datagram always fits; a datagram of many short lines, which would multiply most, is
+  dropped whole. What is not answered is counted and logged at most once a second, and
+  the start-up line warns when the server listens on anything but loopback."
+    };
+}
+
 /// Run the reverb server (the book's reverb1 or reverb2), or its plain echo.
 ///
 /// Every line a client sends is a shout, answered with three echo lines a delay apart: upper
@@ -165,19 +272,28 @@ Wire format:
 ///
 /// The first line on stderr, printed even with -q, names the address actually bound: "listening
 /// on 127.0.0.1:41234 (mode concurrent, delay 1s)", so a script that listens on port 0 reads
-/// the port there. The logs follow on stderr, each line starting with the local time to the
+/// the port there; with --fault it names the faults and their seed too. The logs follow on stderr, each line starting with the local time to the
 /// millisecond and its offset from UTC (2026-12-02T14:03:07.123+01:00; TZ=UTC for UTC); nothing
 /// is printed on stdout. Ctrl-C or SIGTERM stops the server gracefully: each client still
 /// connected gets the echoes it is owed, then (in the reverb modes) a last line saying the
 /// server is shutting down.
-/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode.
+/// --listen unix:PATH serves on a Unix-domain socket instead of TCP, in every mode, and
+/// --listen udp:HOST:PORT on UDP: each echo line a datagram (see UDP in --help).
 #[derive(Debug, Args)]
-#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!()))]
+#[command(after_help = serve_examples!(), after_long_help = concat!(serve_examples!(), "\n\n", SERVE_LIMITS_AND_WIRE!(), "\n\n", SERVE_UDP!(), "\n\n", SERVE_FAULTS!()))]
+#[command(
+    arg = for_command("quiet", "Log only errors; the start-up line is still printed"),
+    arg = for_command(
+        "verbose",
+        "Log more: -v adds each shout, -vv internal detail. RUST_LOG overrides both",
+    ),
+    arg = for_command("color", "When to color the logs on stderr"),
+)]
 pub struct ServeArgs {
-    /// Address to listen on: HOST:PORT, or unix:PATH for a Unix-domain socket. Port 0 picks a
-    /// free port. Anything but a loopback address makes the server reachable from the network.
-    /// A leftover socket file nobody listens on is replaced; the file is removed on a graceful
-    /// stop.
+    /// Address to listen on: HOST:PORT, unix:PATH for a Unix-domain socket, or udp:HOST:PORT
+    /// for UDP datagrams (see UDP in --help). Port 0 picks a free port. Anything but a loopback
+    /// address makes the server reachable from the network. A leftover socket file nobody
+    /// listens on is replaced; the file is removed on a graceful stop.
     #[arg(short, long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
     pub listen: Address,
 
@@ -223,9 +339,53 @@ pub struct ServeArgs {
     /// the copy path, which is the path wherever the bytes must be seen, on Linux too.
     #[arg(long, hide = true)]
     pub no_splice: bool,
+
+    /// Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms,
+    /// reset-after=5lines@20%; repeat for more. The kinds: latency, bandwidth, slice,
+    /// reset-after, close-after, stall-after, refuse, slow-close, drop, corrupt (see Faults in
+    /// --help).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    pub faults: Vec<FaultSpec>,
+
+    /// Seed of the faults' draws, to repeat a run's faults exactly (default: a random seed,
+    /// named in the start-up line).
+    #[arg(long, value_name = "N", requires = "faults")]
+    pub fault_seed: Option<u64>,
+
+    /// Write a trace of every connection to PATH as it happens, in the Trace Event format
+    /// (JSON) that Perfetto (ui.perfetto.dev) and chrome://tracing open: a process per
+    /// connection, named by its peer, with a slice per shout from its read to its last echo,
+    /// on a track of its own while it overlaps others, an instant per echo line written, arrows
+    /// from each shout to its echoes, and the opening and closing (with why). A server killed
+    /// with SIGKILL leaves a file that lacks only its closing ].
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk read and written, on every connection, to PATH (- for stderr) as
+    /// hexdump -C shows bytes, each under a line with its direction (> sent, < received), the
+    /// time since the start, the peer and its length; the offsets count each direction.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tls: tls::ServeTlsArgs,
 }
 
 impl ServeArgs {
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
+    }
+
+    /// Where `--hex-dump` writes, if anywhere.
+    pub(crate) fn hex_dump(&self) -> Option<DumpTo> {
+        self.hex_dump.as_deref().map(DumpTo::from_arg)
+    }
+
     /// The server's configuration, refusing (as a usage error, exit status 2) an option that
     /// means nothing in the mode asked for.
     pub(crate) fn server_config(&self) -> Result<ServerConfig, clap::Error> {
@@ -242,6 +402,9 @@ impl ServeArgs {
                 )));
             }
         }
+        self.faults_make_sense()?;
+        self.udp_makes_sense()?;
+        tls::refuse_over_udp("serve", &self.listen, self.tls.tls)?;
         let defaults = ServerConfig::default();
         Ok(ServerConfig {
             mode: self.mode.into(),
@@ -257,8 +420,71 @@ impl ServeArgs {
             } else {
                 PlainPath::Splice
             },
+            faults: Faults {
+                specs: self.faults.clone(),
+                // Drawn only when there are faults: a server without any is always the same.
+                seed: match self.fault_seed {
+                    _ if self.faults.is_empty() => 0,
+                    Some(seed) => seed,
+                    None => fastrand::u64(..),
+                },
+            },
+            // Set where the observers are given to the server.
+            observe: false,
         })
     }
+
+    /// Refuses, as a usage error, what means nothing over UDP: an idle timeout (a peer that
+    /// owes nothing is forgotten once quiet) and the faults, which act on a stream.
+    fn udp_makes_sense(&self) -> Result<(), clap::Error> {
+        if !self.listen.is_udp() {
+            return Ok(());
+        }
+        if self.idle_timeout.0.is_some() {
+            return Err(serve_usage_error(&format!(
+                "--idle-timeout means nothing over UDP, which has no connection to close: a peer \
+                 that is owed nothing is forgotten after {} quiet; leave it out",
+                echoctl_core::duration::format(echoctl_core::udp::peers::QUIET)
+            )));
+        }
+        if let Some(spec) = self.faults.first() {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} needs a stream: faults act on TCP or a Unix-domain socket, not on \
+                 UDP datagrams; listen on HOST:PORT or unix:PATH"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses, as a usage error, a fault that means nothing where the server runs: line
+    /// faults on the plain echo's stream, and a reset on a Unix-domain socket.
+    fn faults_make_sense(&self) -> Result<(), clap::Error> {
+        let plain = self.mode == ModeArg::Plain;
+        if let Some(spec) = self.faults.iter().find(|s| plain && s.fault.needs_lines()) {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} means nothing with --mode plain, which echoes a stream, not \
+                 lines: drop and corrupt act on echo lines; every other fault works on the \
+                 stream ({})",
+                echoctl_core::fault::FORMS
+            )));
+        }
+        let unix = matches!(self.listen, Address::Unix(_));
+        if let Some(spec) = self.faults.iter().find(|s| unix && s.fault.resets()) {
+            return Err(serve_usage_error(&format!(
+                "--fault {spec} needs TCP: a Unix-domain socket has no reset; use close-after \
+                 instead of reset-after, or listen on HOST:PORT"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `--trace PATH` and `--trace-max SIZE`, as every command takes them.
+fn trace_options(path: Option<&PathBuf>, max: usize) -> Option<TraceOptions> {
+    path.map(|path| TraceOptions {
+        path: path.clone(),
+        max: max as u64,
+    })
 }
 
 /// A usage error shown as clap shows its own, with `echoctl serve`'s usage line.
@@ -286,8 +512,26 @@ fn serve_usage_error(message: &str) -> clap::Error {
 /// A last line from the server that starts with "echoctl: " (not a TAB and a space, as echoes
 /// do) is a notice: when the server ends the session with one (server full, line too long,
 /// idle), connect repeats it on stderr and exits 3.
+///
+/// connect udp:HOST:PORT sends each line of input as one datagram and prints each datagram
+/// that comes back as it arrived. UDP has no close: after the end of input it waits until the
+/// echoes it expects have come (three per line from a reverb server, one from a plain echo, told
+/// apart by what arrives), or until --wait (3s) passes with nothing arriving, and exits 0, or 4
+/// with echoes missing. A port nothing listens on is refused as a TCP connect is. On a terminal
+/// it relays too, each line sent as it is entered (no line editor).
 #[derive(Debug, Args)]
-#[command(arg = not_offered("quiet"))]
+#[command(
+    arg = for_command("quiet", "Log only errors: connect logs nothing else without -v"),
+    arg = for_command(
+        "verbose",
+        "Log where it connected and how the session ended; -vv adds internal detail. \
+         RUST_LOG overrides both",
+    ),
+    arg = for_command(
+        "color",
+        "When to color the session on a terminal, the --timeline chart and the logs",
+    ),
+)]
 #[command(after_help = "\
 Examples:
   echoctl connect                                  # type shouts, Ctrl-D to finish
@@ -295,10 +539,12 @@ Examples:
   echoctl connect --timestamps --timeline          # see when each echo came back
   printf 'Hello?\\n' | echoctl connect > echoes.txt
   printf 'Hello?\\n' | echoctl connect --wait 5s      # give up 5 s after the input ends
-  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket")]
+  printf 'abc' | echoctl connect unix:/tmp/echo.sock    # a server on a Unix socket
+  printf 'Hello?\\n' | echoctl connect udp:127.0.0.1:7000   # a line a datagram
+  echoctl connect --tls --tls-ca ca.pem            # serve --tls --tls-save-cert ca.pem's server")]
 pub struct ConnectArgs {
-    /// Server address: HOST:PORT (every address the name resolves to is tried), or unix:PATH
-    /// for a Unix-domain socket.
+    /// Server address: HOST:PORT (every address the name resolves to is tried), unix:PATH
+    /// for a Unix-domain socket, or udp:HOST:PORT for UDP, each line of input a datagram.
     #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = parse_server_addr)]
     pub addr: Address,
 
@@ -308,9 +554,10 @@ pub struct ConnectArgs {
 
     /// After the end of input, wait at most this long for the server to close the connection,
     /// then exit with status 4 (as nc -q, socat -t). By default (off) the client waits for the
-    /// server.
-    #[arg(long, value_name = "DURATION", default_value = "off", value_parser = parse_timeout, allow_hyphen_values = true)]
-    pub wait: Timeout,
+    /// server. Over UDP, which has no close: wait until every echo owed has come, or until this
+    /// long passes with nothing arriving, then exit 4 (default 3s over UDP).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub wait: Option<Timeout>,
 
     /// Show how long after its shout each echo arrived, e.g. +1.002s: after the echo on a
     /// terminal; in a pipe, before the line as received (+1.002s, a TAB, then the echo).
@@ -326,6 +573,27 @@ pub struct ConnectArgs {
     /// the behaviour of netcat.
     #[arg(long)]
     pub raw: bool,
+
+    /// Write a trace of the session to PATH as it happens, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: a slice per shout from its
+    /// send to its last echo, on a track of its own while it overlaps others, an instant per
+    /// echo line heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
+
+    /// Write every chunk sent and received to PATH (- for stderr) as hexdump -C shows bytes,
+    /// each under a line with its direction (> sent, < received), the time since the start,
+    /// the server and its length; the offsets count each direction. Stdout stays the server's
+    /// bytes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub hex_dump: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tls: tls::ClientTlsArgs,
 }
 
 impl ConnectArgs {
@@ -333,10 +601,17 @@ impl ConnectArgs {
         ConnectOptions {
             addr: self.addr.clone(),
             connect_timeout: self.connect_timeout.0,
-            wait: self.wait.0,
+            wait: match self.wait {
+                Some(Timeout(wait)) => wait,
+                None if self.addr.is_udp() => Some(echoctl_core::client::datagrams::DEFAULT_WAIT),
+                None => None,
+            },
             timestamps: self.timestamps,
             timeline: self.timeline,
             raw: self.raw,
+            tls: self.tls.options(),
+            trace: trace_options(self.trace.as_ref(), self.trace_max),
+            hex_dump: self.hex_dump.as_deref().map(DumpTo::from_arg),
         }
     }
 }
@@ -354,7 +629,18 @@ impl ConnectArgs {
 /// was sent, when each of its echoes came back, and how long the server left it unread (the gap
 /// from sending it to its first echo, less the session's shortest such gap, the round trip).
 #[derive(Debug, Args)]
-#[command(arg = not_offered("quiet"))]
+#[command(
+    arg = for_command("quiet", "Log only errors: the demo logs nothing else without -v"),
+    arg = for_command(
+        "verbose",
+        "Log what its server and client do: each connection, each shout; -vv adds internal \
+         detail. RUST_LOG overrides both",
+    ),
+    arg = for_command(
+        "color",
+        "When to color the transcript, its --timeline chart and the logs",
+    ),
+)]
 #[command(after_help = "\
 Examples:
   echoctl demo                                # both sessions, 1 s between echoes
@@ -383,18 +669,43 @@ pub struct DemoArgs {
     /// transcript (and any --timeline chart) then goes to stderr.
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub svg: Option<PathBuf>,
+
+    /// Write a trace of the sessions to PATH as they play, in the Trace Event format (JSON)
+    /// that Perfetto (ui.perfetto.dev) and chrome://tracing open: the client's view, a process
+    /// per session, both from time 0 so that reverb1 lies above reverb2. A slice per shout from
+    /// its send to its last echo, on a track of its own while it overlaps others (reverb2's
+    /// shouts), its wait for the loud echo (reverb1's third shout), an instant per echo line
+    /// heard, and arrows from each shout to its echoes.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub trace: Option<PathBuf>,
+
+    /// Stop recording the --trace once the file would pass SIZE; its last event says so.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_TRACE_MAX, value_parser = parse_trace_max, requires = "trace")]
+    pub trace_max: usize,
 }
 
 impl DemoArgs {
     /// The demo's options, `color` being whether to color the transcript and `columns` the width
-    /// it is shown in (both decided by the caller, who knows where it goes).
-    pub(crate) fn options(&self, color: bool, columns: usize) -> DemoOptions {
+    /// it is shown in (both decided by the caller, who knows where it goes); the sessions'
+    /// events go to `trace`, if given.
+    pub(crate) fn options(
+        &self,
+        color: bool,
+        columns: usize,
+        trace: Option<Arc<TraceFile>>,
+    ) -> DemoOptions {
         DemoOptions {
             sessions: DemoMode::from(self.mode).sessions(),
             delay: self.delay,
             color,
             chart_width: self.timeline.then_some(columns),
+            trace,
         }
+    }
+
+    /// Where `--trace` writes, if anywhere.
+    pub(crate) fn trace(&self) -> Option<TraceOptions> {
+        trace_options(self.trace.as_ref(), self.trace_max)
     }
 
     /// Where `--svg` writes the picture, if anywhere.
@@ -592,6 +903,68 @@ mod tests {
     }
 
     #[test]
+    fn serve_help_states_the_udp_guard_as_the_server_keeps_it() {
+        use echoctl_core::udp::{guard, peers};
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ports: Vec<String> = guard::REFUSED_SOURCE_PORTS
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        let (last, rest) = ports.split_last().unwrap();
+        for said in [
+            format!(
+                "from source port {} or {last} is never answered",
+                rest.join(", ")
+            ),
+            format!("at most {} times its size", guard::REPLY_FACTOR),
+            format!(
+                "counting {} bytes of IPv4 and UDP headers",
+                guard::HEADER_BYTES
+            ),
+            format!("quiet for {}", echoctl_core::duration::format(peers::QUIET)),
+            format!("in one datagram ({} bytes)", peers::MAX_ECHOED_LINE),
+        ] {
+            assert!(help.contains(&said), "serve --help says: {said}");
+        }
+    }
+
+    #[test]
+    fn udp_refuses_the_idle_timeout_and_faults() {
+        let serve = |extra: &[&str]| {
+            let args = [
+                &["echoctl", "serve", "--listen", "udp:127.0.0.1:0"][..],
+                extra,
+            ]
+            .concat();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(args)) => args.server_config(),
+                other => panic!("expected serve: {other:?}"),
+            }
+        };
+        let idle = serve(&["--idle-timeout", "5s"]).unwrap_err();
+        assert_eq!(idle.exit_code(), 2);
+        assert!(
+            idle.to_string()
+                .contains("--idle-timeout means nothing over UDP"),
+            "{idle}"
+        );
+        let fault = serve(&["--fault", "drop=10%"]).unwrap_err();
+        assert!(
+            fault
+                .to_string()
+                .contains("--fault drop=10% needs a stream"),
+            "{fault}"
+        );
+        assert!(serve(&["--idle-timeout", "off", "--mode", "plain"]).is_ok());
+        assert!(serve(&["--mode", "sequential", "--max-pending", "8"]).is_ok());
+    }
+
+    #[test]
     fn mode_values_are_named_as_the_server_names_its_modes() {
         // `serve` logs `config.mode` by the library's name; --mode must take that same word.
         for &value in ModeArg::value_variants() {
@@ -619,13 +992,13 @@ mod tests {
         };
         let args = parse(&["echoctl", "demo", "--svg", "-", "--timeline"]);
         assert_eq!(args.svg_output(), Some(SvgOutput::Stdout));
-        assert_eq!(args.options(false, 57).chart_width, Some(57));
+        assert_eq!(args.options(false, 57, None).chart_width, Some(57));
         let args = parse(&["echoctl", "demo", "--svg", "./-"]);
         assert_eq!(
             args.svg_output(),
             Some(SvgOutput::File(PathBuf::from("./-")))
         );
-        assert_eq!(args.options(false, 57).chart_width, None);
+        assert_eq!(args.options(false, 57, None).chart_width, None);
         assert_eq!(parse(&["echoctl", "demo"]).svg_output(), None);
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use echoctl_core::Address;
+use echoctl_core::fault::FaultSpec;
 
 use crate::demo::MIN_DELAY;
 use echoctl_core::duration;
@@ -13,34 +14,24 @@ pub(crate) fn parse_server_addr(text: &str) -> Result<Address, String> {
     Address::to_connect(text).map_err(|e| e.to_string())
 }
 
-/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
+/// Parses a byte count: `65536`, `64KiB`, `64k`, `1MiB`, `1m` ([`echoctl_core::size::parse`]).
 pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} (expected a byte count such as 65536, 64KiB or 1MiB)"
-            ));
-        }
-    };
-    let bytes = digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| {
-            format!("{text:?} is not a byte count (expected e.g. 65536, 64KiB or 1MiB)")
-        })?;
-    if bytes == 0 {
-        return Err("must be at least 1 byte".to_string());
+    echoctl_core::size::parse(text)
+}
+
+/// Parses `--trace-max`: a byte count ([`parse_size`]) with room for a trace's start and the
+/// event that says it stopped.
+pub(crate) fn parse_trace_max(text: &str) -> Result<usize, String> {
+    let max = parse_size(text)?;
+    let least = echoctl_core::trace::Framing::LEAST_MAX;
+    if (max as u64) < least {
+        return Err(format!(
+            "must be at least {}: room for a trace's first events and the one that says it \
+             stopped",
+            echoctl_core::size::format(least as usize)
+        ));
     }
-    Ok(bytes)
+    Ok(max)
 }
 
 pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
@@ -52,6 +43,11 @@ pub(crate) fn parse_demo_delay(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(delay)
+}
+
+/// Parses one `serve --fault`: `KIND[=VALUE][@PERCENT]` ([`FaultSpec`]).
+pub(crate) fn parse_fault(text: &str) -> Result<FaultSpec, String> {
+    text.parse()
 }
 
 /// Parses a count that must be at least 1.
@@ -75,6 +71,16 @@ pub struct Timeout(pub Option<Duration>);
 
 pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
     duration::parse_timeout(text).map(Timeout)
+}
+
+/// Parses a share in percent, from 0 to 100: `0`, `0.5`, `2`.
+pub(crate) fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+    match number.parse::<f64>() {
+        Ok(share) if (0.0..=100.0).contains(&share) => Ok(share),
+        Ok(_) => Err("must be from 0 to 100".to_string()),
+        Err(e) => Err(format!("{e} (expected a percentage such as 0.5 or 2%)")),
+    }
 }
 
 /// Parses a positive rate such as `10` or `0.5`.
@@ -102,6 +108,18 @@ mod tests {
         assert_eq!(parse_duration("365days"), Ok(duration::MAX));
         assert!(parse_duration("366days").is_err());
         assert!(parse_duration("300000000000years").is_err());
+    }
+
+    #[test]
+    fn percentages_run_from_0_to_100_with_or_without_the_sign() {
+        assert_eq!(parse_percent("0"), Ok(0.0));
+        assert_eq!(parse_percent("0.5"), Ok(0.5));
+        assert_eq!(parse_percent("2%"), Ok(2.0));
+        assert_eq!(parse_percent("100"), Ok(100.0));
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("NaN").is_err());
+        assert!(parse_percent("some").is_err());
     }
 
     #[test]

@@ -18,29 +18,34 @@
 //! its printer; once it has returned, lines are written directly, with a one-line status of the
 //! echoes still owed kept on the bottom line. Everything is drawn on stderr, where reedline draws
 //! (so the session is interactive only when stdin, stdout and stderr are all the terminal).
+//!
+//! `editor` runs reedline on its thread; `screen` prints above the edited line or under the
+//! status line; `wrap` measures a painted line against the terminal's width.
 
-use std::collections::VecDeque;
+mod editor;
+mod screen;
+mod wrap;
+
 use std::future::Future;
-use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use reedline::{ExternalPrinter, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use reedline::ExternalPrinter;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use unicode_width::UnicodeWidthChar;
 
 use echoctl_core::client::transcript::Heard;
 use echoctl_core::echo::ECHO_PREFIX;
 use echoctl_core::lines::without_line_end;
+use echoctl_core::plural::counted;
 use echoctl_core::timeline::label;
 
 use super::{SessionEnd, SharedSession, lock, sleep_until_some};
-use crate::net::Stream;
 use crate::paint::Painter;
+use editor::{BreakOnDrop, Typed, start_editor, stop_editor};
+use screen::{HAND_OVER_PAUSE, Screen};
 
 /// How the interactive session shows itself.
 #[derive(Debug, Clone)]
@@ -51,43 +56,14 @@ pub(crate) struct InteractiveOptions {
     pub timestamps: bool,
 }
 
-/// The prompt, before what is typed.
-const PROMPT: &str = "> ";
-
-/// How often the editor looks for lines to print (and for the break signal) while it waits for
-/// a key: short enough that an echo shows as it arrives.
-const EDITOR_POLL: Duration = Duration::from_millis(10);
-
-/// How long the editor may take to notice the break signal and give the terminal back.
-const EDITOR_STOP: Duration = Duration::from_secs(2);
-
 /// Rows the printer holds; it is handed one at a time (see `Screen::pump`).
 const PRINTER_CAPACITY: usize = 16;
-
-/// Rows waiting for the editor beyond which the server is not read (see `Screen::backlogged`).
-const MAX_PENDING: usize = 4096;
-
-/// How long after handing the editor a row the next one may follow.
-const HAND_OVER_PAUSE: Duration = Duration::from_millis(3);
-
-/// What the editor thread hands to the session.
-#[derive(Debug)]
-enum Typed {
-    Line(String),
-    /// Ctrl-D on an empty line.
-    End,
-    /// Ctrl-C.
-    Interrupt,
-    /// The break signal was seen: the editor has given the terminal back.
-    Stopped,
-    Failed(io::Error),
-}
 
 /// Runs the session on the terminal until the server closes, Ctrl-C, `--wait` runs out or
 /// `interrupt` (SIGINT, SIGTERM) completes. The terminal is left as it was found. `session`
 /// notes what is typed and heard and decides how the session ended; this shows it.
-pub(crate) async fn run(
-    stream: Stream,
+pub(crate) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
     options: &InteractiveOptions,
     session: SharedSession,
     interrupt: impl Future<Output = ()>,
@@ -100,13 +76,7 @@ pub(crate) async fn run(
     let _stop_editor = BreakOnDrop(breaker.clone());
     start_editor(options.color, printer.clone(), breaker.clone(), typed_tx)
         .context("cannot start the line editor")?;
-    let mut screen = Screen {
-        printer: Some(printer),
-        pending: VecDeque::new(),
-        last_handed: None,
-        status: None,
-        painter,
-    };
+    let mut screen = Screen::new(printer, painter);
 
     let (mut from_server, to_server) = tokio::io::split(stream);
     // Shouts are written by a task of their own: a server that does not read must not stop this
@@ -168,7 +138,7 @@ pub(crate) async fn run(
                         session.end_of_input(Instant::now());
                         session.owed()
                     };
-                    tracing::debug!("input closed; waiting for {owed} echoes");
+                    tracing::debug!("input closed; waiting for {}", counted(owed, "echo"));
                     if let Err(e) = screen.print(Vec::new(), owed) {
                         break Err(e).context("cannot write to the terminal");
                     }
@@ -212,9 +182,9 @@ pub(crate) async fn run(
 /// Writes each shout to the server as it is typed; at the end of input (the channel closed),
 /// half-closes: "no more shouts", while echoes keep coming back. A failed write means the server
 /// is gone, which its read side reports.
-async fn write_shouts(
+async fn write_shouts<S: AsyncWrite>(
     mut shouts: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut to_server: tokio::io::WriteHalf<Stream>,
+    mut to_server: tokio::io::WriteHalf<S>,
 ) {
     while let Some(shout) = shouts.recv().await {
         if to_server.write_all(&shout).await.is_err() {
@@ -254,285 +224,10 @@ fn show(
     }
 }
 
-/// The terminal's width now (it may have been resized), if it can be read.
-fn terminal_columns() -> Option<usize> {
-    console::Term::stderr()
-        .size_checked()
-        .map(|(_, columns)| usize::from(columns))
-}
-
-/// Cuts a painted line into rows of at most `columns` cells. The editor's printer counts one row
-/// per line it prints, so a longer line, wrapped by the terminal, would be partly drawn over when
-/// the edited line is redrawn. Escape sequences take no cell; the styles in force at a cut are
-/// reset before it and set again after it, so each row is painted as the whole line was.
-fn wrap(line: &str, columns: usize) -> Vec<String> {
-    let columns = columns.max(1);
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    let mut width = 0;
-    // The SGR sequences in force: every one since the last reset.
-    let mut styles = String::new();
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            let mut sequence = String::from(c);
-            if let Some(bracket) = chars.next_if_eq(&'[') {
-                sequence.push(bracket);
-                for next in chars.by_ref() {
-                    sequence.push(next);
-                    if ('\x40'..='\x7e').contains(&next) {
-                        break;
-                    }
-                }
-            }
-            if sequence == "\x1b[0m" || sequence == "\x1b[m" {
-                styles.clear();
-            } else if sequence.ends_with('m') {
-                styles.push_str(&sequence);
-            }
-            row.push_str(&sequence);
-            continue;
-        }
-        let cells = c.width().unwrap_or(0);
-        if width + cells > columns && width > 0 {
-            if !styles.is_empty() {
-                row.push_str("\x1b[0m");
-            }
-            rows.push(std::mem::take(&mut row));
-            row.push_str(&styles);
-            width = 0;
-        }
-        row.push(c);
-        width += cells;
-    }
-    rows.push(row);
-    rows
-}
-
-/// What the session prints, and where: through the editor's printer while it runs, directly
-/// (under the status line) once it has returned.
-struct Screen {
-    printer: Option<ExternalPrinter<String>>,
-    /// Rows waiting for the editor to take the one before (see [`Screen::pump`]).
-    pending: VecDeque<String>,
-    /// When the last row was handed to the editor.
-    last_handed: Option<Instant>,
-    /// The status line on the bottom row, once input has ended.
-    status: Option<String>,
-    painter: Painter,
-}
-
-impl Screen {
-    fn editing(&self) -> bool {
-        self.printer.is_some()
-    }
-
-    /// Whether enough rows wait for the editor that no more should be read from the server,
-    /// so that a server sending faster than rows are shown does not fill memory.
-    fn backlogged(&self) -> bool {
-        self.pending.len() >= MAX_PENDING
-    }
-
-    fn has_pending(&self) -> bool {
-        self.printer.is_some() && !self.pending.is_empty()
-    }
-
-    /// Hands the editor the next pending row, once it has taken the one before.
-    ///
-    /// One row at a time: after printing a batch of rows the editor checks where the cursor is,
-    /// and asks the terminal before its own output of the batch has reached it (the question
-    /// goes to stdout, the batch is still buffered for stderr); with two rows or more in a batch
-    /// the answer looks like drift, and it redraws the prompt at the top of a cleared screen.
-    /// So a row is handed only when the printer is empty, and [`HAND_OVER_PAUSE`] after the
-    /// last one, which the editor's drain loop has then long finished: every batch it finds holds
-    /// one row. The editor drains every [`EDITOR_POLL`], so this shows about a hundred rows a
-    /// second, more than a person reads.
-    fn pump(&mut self) {
-        let Some(printer) = &self.printer else {
-            return;
-        };
-        let paused = self
-            .last_handed
-            .is_some_and(|handed| handed.elapsed() < HAND_OVER_PAUSE);
-        if paused || !printer.receiver().is_empty() {
-            return;
-        }
-        if let Some(row) = self.pending.pop_front() {
-            // Capacity is never reached: the printer holds at most this one row.
-            let _ = printer.sender().try_send(row);
-            self.last_handed = Some(Instant::now());
-        }
-    }
-
-    /// Prints `lines` above the edited line or the status line; then, once input has ended,
-    /// the status of the `owed` echoes.
-    fn print(&mut self, lines: Vec<String>, owed: u64) -> io::Result<()> {
-        if self.printer.is_some() {
-            let columns = terminal_columns();
-            let rows = lines.iter().flat_map(|line| match columns {
-                // One cell short of the width: the editor counts a row filled to the last
-                // column as two.
-                Some(columns) => wrap(line, columns.saturating_sub(1)),
-                None => vec![line.clone()],
-            });
-            self.pending.extend(rows);
-            self.pump();
-            return Ok(());
-        }
-        let status = if owed == 0 {
-            "waiting for the server to close; Ctrl-C to stop".to_string()
-        } else {
-            let s = if owed == 1 { "" } else { "es" };
-            format!("waiting for {owed} echo{s}; Ctrl-C to stop")
-        };
-        // On one row, or clearing it would leave the rest behind.
-        let status = match terminal_columns() {
-            Some(columns) => wrap(&status, columns.saturating_sub(1)).swap_remove(0),
-            None => status,
-        };
-        self.status = Some(self.painter.faint(&status));
-        self.write_direct(&lines)
-    }
-
-    /// Writes `lines` to the terminal over the status line, and the status line under them.
-    fn write_direct(&self, lines: &[String]) -> io::Result<()> {
-        let mut out = io::stderr().lock();
-        // Back to the start of the bottom row, cleared (it holds the status line, if any).
-        write!(out, "\r\x1b[K")?;
-        for line in lines {
-            writeln!(out, "{line}")?;
-        }
-        if let Some(status) = &self.status {
-            write!(out, "{status}")?;
-        }
-        out.flush()
-    }
-
-    /// The editor has returned: it prints nothing more, so what it had not printed yet is
-    /// printed here, in order.
-    fn editor_gone(&mut self) {
-        let Some(printer) = self.printer.take() else {
-            return;
-        };
-        let mut queued: Vec<String> = printer.receiver().try_iter().collect();
-        queued.extend(self.pending.drain(..));
-        if !queued.is_empty() {
-            let _ = self.write_direct(&queued);
-        }
-    }
-
-    /// After Ctrl-D the editor leaves its prompt, with nothing typed, on the row above the
-    /// cursor: the status line takes its place.
-    fn erase_empty_prompt(&self) {
-        let mut out = io::stderr().lock();
-        let _ = write!(out, "\x1b[A\r\x1b[K");
-        let _ = out.flush();
-    }
-
-    fn clear_bottom_line(&mut self) {
-        self.status = None;
-        let mut out = io::stderr().lock();
-        let _ = write!(out, "\r\x1b[K");
-        let _ = out.flush();
-    }
-}
-
-/// Starts the editor's thread: it reads lines until Ctrl-D, Ctrl-C or the break signal.
-fn start_editor(
-    color: bool,
-    printer: ExternalPrinter<String>,
-    breaker: Arc<AtomicBool>,
-    typed: mpsc::UnboundedSender<Typed>,
-) -> io::Result<()> {
-    std::thread::Builder::new()
-        .name("line editor".to_string())
-        .spawn(move || {
-            let mut editor = Reedline::create()
-                .with_external_printer(printer)
-                .with_break_signal(breaker)
-                .with_poll_interval(EDITOR_POLL)
-                .with_ansi_colors(color)
-                .use_kitty_keyboard_enhancement(false);
-            let prompt = LinePrompt {
-                indicator: Painter::new(color).faint(PROMPT),
-            };
-            let edited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                loop {
-                    let line = match editor.read_line(&prompt) {
-                        Ok(Signal::Success(line)) => Typed::Line(line),
-                        Ok(Signal::CtrlD) => Typed::End,
-                        Ok(Signal::CtrlC) => Typed::Interrupt,
-                        Ok(Signal::ExternalBreak(_)) => Typed::Stopped,
-                        Ok(_) => continue,
-                        Err(e) => Typed::Failed(e),
-                    };
-                    let last = !matches!(line, Typed::Line(_));
-                    if typed.send(line).is_err() || last {
-                        return;
-                    }
-                }
-            }));
-            if edited.is_err() {
-                // The editor panicked with the terminal raw: it is given back here.
-                let _ = crossterm::terminal::disable_raw_mode();
-                let _ = typed.send(Typed::Failed(io::Error::other("the line editor panicked")));
-            }
-        })
-        .map(drop)
-}
-
-/// Sets the editor's break signal when dropped.
-struct BreakOnDrop(Arc<AtomicBool>);
-
-impl Drop for BreakOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Asks the editor to return and waits (a bounded time) until it has given the terminal back.
-async fn stop_editor(breaker: &AtomicBool, typed: &mut mpsc::UnboundedReceiver<Typed>) {
-    breaker.store(true, Ordering::SeqCst);
-    let _ = tokio::time::timeout(EDITOR_STOP, async {
-        while let Some(Typed::Line(_)) = typed.recv().await {
-            // A line entered as the session ended: the server is gone, it cannot be sent.
-        }
-    })
-    .await;
-}
-
-/// `> `, dimmed, and nothing else.
-struct LinePrompt {
-    indicator: String,
-}
-
-impl Prompt for LinePrompt {
-    fn render_prompt_left(&self) -> std::borrow::Cow<'_, str> {
-        "".into()
-    }
-
-    fn render_prompt_right(&self) -> std::borrow::Cow<'_, str> {
-        "".into()
-    }
-
-    fn render_prompt_indicator(&self, _mode: PromptEditMode) -> std::borrow::Cow<'_, str> {
-        self.indicator.as_str().into()
-    }
-
-    fn render_prompt_multiline_indicator(&self) -> std::borrow::Cow<'_, str> {
-        "".into()
-    }
-
-    fn render_prompt_history_search_indicator(
-        &self,
-        search: PromptHistorySearch,
-    ) -> std::borrow::Cow<'_, str> {
-        format!("(search: {}) ", search.term).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use echoctl_core::client::transcript::Attributed;
     use echoctl_core::echo::Voice;
@@ -568,21 +263,6 @@ mod tests {
             ),
             "127.0.0.1:8000: echoctl: idle"
         );
-    }
-
-    #[test]
-    fn long_lines_are_cut_into_rows_that_keep_their_style() {
-        assert_eq!(wrap("    HELLO", 80), ["    HELLO"]);
-        assert_eq!(wrap("    HELLO", 6), ["    HE", "LLO"]);
-        assert_eq!(wrap("abcdef", 3), ["abc", "def"], "exactly full rows");
-        // Wide characters take two cells and are never split.
-        assert_eq!(wrap("日本語", 5), ["日本", "語"]);
-        let painted = "    \x1b[96;1mHELLO\x1b[0m";
-        assert_eq!(
-            wrap(painted, 6),
-            ["    \x1b[96;1mHE\x1b[0m", "\x1b[96;1mLLO\x1b[0m"]
-        );
-        assert_eq!(wrap("", 10), [""]);
     }
 
     #[test]

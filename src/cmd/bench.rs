@@ -10,18 +10,34 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bench::{self, BenchConfig, Progress, Report, ReportOptions, chart, hgrm};
 use crate::exit::ExitStatus;
+use crate::observe::{TraceFile, TraceOptions};
 use crate::term;
+use crate::tls::{ClientTls, ClientTlsOptions, Trust};
 
 /// Runs the bench and prints its report (as JSON with `options.json`), writes the files asked
 /// for, and returns the verdict as an exit status: 130 when a stop signal cut the run short.
-pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::Result<ExitStatus> {
+pub(super) async fn run(
+    config: BenchConfig,
+    options: ReportOptions,
+    tls: Option<ClientTlsOptions>,
+    trace: Option<(TraceOptions, usize)>,
+) -> anyhow::Result<ExitStatus> {
+    // The CA file and the client's certificate are read before anything connects.
+    let tls = tls
+        .map(|tls| {
+            if tls.trust == Trust::Anything {
+                crate::tls::client::warn_insecure();
+            }
+            ClientTls::new(&tls, &config.addr)
+        })
+        .transpose()?;
     if let Some(limit) = super::raise_open_files_limit()
         && limit < config.connections as u64 + FILES_BESIDES_CONNECTIONS
     {
         tracing::warn!(
-            "open files are limited to {limit}, too few for {} connections: connects will fail \
+            "open files are limited to {limit}, too few for {}: connects will fail \
              (raise the hard limit, e.g. `ulimit -Hn`, as root)",
-            config.connections
+            echoctl_core::plural::counted(config.connections, "connection")
         );
     }
     // The files are created before the run, so that a path that cannot be written fails at once
@@ -34,6 +50,14 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
         }
     }
     let svg = options.svg.as_deref().map(create).transpose()?;
+    let trace = match trace {
+        Some((options, connections)) => Some(bench::Tracing {
+            file: TraceFile::create(&options)?,
+            connections,
+        }),
+        None => None,
+    };
+    let trace_file = trace.as_ref().map(|trace| trace.file.clone());
 
     // Watching for Ctrl-C from before the first connect: the run is cut short, and reported.
     let cut = CancellationToken::new();
@@ -48,13 +72,19 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let progress = Arc::new(Progress::default());
     let bar = (std::io::stderr().is_terminal() && term::can_redraw())
         .then(|| show_progress(&config, progress.clone()));
-    let report = bench::run_until(config, progress, cut).await;
+    let report = bench::run_traced(config, tls, progress, cut, trace).await;
     watcher.abort();
+    if let Some(file) = trace_file {
+        file.finish();
+    }
     if let Some((bar, ticker)) = bar {
         ticker.abort();
         bar.finish_and_clear();
     }
-    let mut report = report?.with_max_p99(options.max_p99);
+    let mut report = report?
+        .with_max_p99(options.max_p99)
+        .with_faults_allowed(options.allow_faults)
+        .with_max_loss(options.max_loss);
     report.command_line = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
@@ -64,7 +94,14 @@ pub(super) async fn run(config: BenchConfig, options: ReportOptions) -> anyhow::
     let shown = if options.json {
         writeln!(stdout, "{}", report.json())
     } else {
-        write!(stdout, "{}", report.table())
+        // Fitted to a terminal's width, so the terminal has nothing to wrap mid-word.
+        let columns = std::io::stdout()
+            .is_terminal()
+            .then(|| console::Term::stdout().size_checked())
+            .flatten()
+            .map(|(_, columns)| usize::from(columns))
+            .filter(|&columns| columns > 0);
+        write!(stdout, "{}", report.table_for(columns))
     };
     let status = if report.cut_short {
         ExitStatus::Interrupted
@@ -122,7 +159,7 @@ fn show_progress(
     config: &BenchConfig,
     progress: Arc<Progress>,
 ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5, false));
+    let bar = ProgressBar::with_draw_target(None, term::progress_on_stderr(5));
     if let Ok(style) = ProgressStyle::with_template("{msg}") {
         bar.set_style(style);
     }

@@ -6,6 +6,8 @@ use crate::cli::DemoArgs;
 use crate::color::{ColorChoice, ColorEnv, use_color};
 use crate::demo::{self, DemoEnd, Progress, SvgOutput};
 use crate::exit::ExitStatus;
+use crate::observe::TraceFile;
+use crate::paint::Painter;
 use crate::signals;
 use crate::timeline::terminal::DEFAULT_WIDTH;
 use crate::timer::Timer;
@@ -40,13 +42,16 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
     } else {
         Page::Stdout
     };
+    let trace = args.trace().as_ref().map(TraceFile::create).transpose()?;
     let color = use_color(color, page.is_terminal(), &ColorEnv::from_process());
-    let options = args.options(color, page.columns().unwrap_or(DEFAULT_WIDTH));
+    let columns = page.columns().unwrap_or(DEFAULT_WIDTH);
+    let options = args.options(color, columns, trace.clone());
     // The bar is drawn on stderr between transcript lines, which it takes itself off the screen
     // for; it would tear them if they went elsewhere on the same screen (stdout piped to `cat`
-    // on the terminal stderr is), so it shows only where the transcript is that very terminal.
-    let mut progress = if bar_cannot_tear(page) {
-        Progress::on_stderr(!crate::term::can_redraw())
+    // on the terminal stderr is), so it shows only where the transcript is that very terminal,
+    // and only if that terminal can redraw a line in place.
+    let mut progress = if bar_cannot_tear(page) && crate::term::can_redraw() {
+        Progress::on_stderr()
     } else {
         Progress::hidden()
     };
@@ -72,11 +77,24 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
             )
             .await
         }
-    }?;
-    let timelines = match end {
+    };
+    // Ended whole, however the demo ended.
+    if let Some(trace) = trace {
+        trace.finish();
+    }
+    let timelines = match end? {
         DemoEnd::Finished(timelines) => timelines,
         DemoEnd::Interrupted => return Ok(ExitStatus::Interrupted),
     };
+    // A person who watched it on a terminal is told what to try next; a transcript piped or
+    // saved, or one beside a picture, stays the book's session alone.
+    if svg.is_none() && page.is_terminal() {
+        let next = Painter::new(color).faint(NEXT_STEP);
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "\n{next}")
+            .and_then(|()| stdout.flush())
+            .context("cannot write to standard output")?;
+    }
     match &svg {
         None => {}
         Some(SvgOutput::Stdout) => {
@@ -93,6 +111,10 @@ pub(super) async fn run(args: &DemoArgs, color: ColorChoice) -> anyhow::Result<E
     }
     Ok(ExitStatus::Success)
 }
+
+/// The demo's last line on a terminal: what to try next, by hand.
+pub(crate) const NEXT_STEP: &str =
+    "Next: run `echoctl serve` here, and `echoctl connect` in another terminal.";
 
 /// Where the transcript is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,13 +15,29 @@ use crate::exit::ExitStatus;
 /// where the run ends with a status other than a failure's.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
-        Command::Serve(args) => serve::run(&args.listen, args.server_config()?).await,
-        Command::Connect(args) => connect::run(args.options(), cli.color.into()).await,
+        Command::Serve(args) => {
+            let config = args.server_config()?;
+            let tls = args.tls.options();
+            serve::run(&args.listen, config, tls, args.trace(), args.hex_dump()).await
+        }
+        Command::Connect(args) => {
+            crate::cli::tls::refuse_over_udp("connect", &args.addr, args.tls.tls)?;
+            connect::run(args.options(), cli.color.into()).await
+        }
         Command::Completions(args) => completions::run(args.shell),
         // The demo decides its colors itself: its transcript may go to stderr (`--svg -`).
         Command::Demo(args) => demo::run(&args, cli.color.into()).await,
         // A usage error goes to `main`, which shows it as clap shows its own.
-        Command::Bench(args) => bench::run(args.config()?, args.report_options()).await,
+        Command::Bench(args) => {
+            let config = args.config()?;
+            bench::run(
+                config,
+                args.report_options(),
+                args.tls.options(),
+                args.trace(),
+            )
+            .await
+        }
     }
 }
 

@@ -16,39 +16,46 @@
 //! One task, the director loop in `play`, owns the page: it prints the typed lines, the echoes
 //! and the headers, so lines never tear. What it types and when is decided by the pure
 //! [`script::Director`], which waits for cues (particular echoes), never for the clock since the
-//! start; [`script`] explains why the book's order then holds at any delay. [`render`] decides
-//! how lines look, [`progress`] draws the bar on stderr.
+//! start; [`script`] explains why the book's order then holds at any delay. [`crate::paint`] decides
+//! how lines look, `page` prints them (the one place the demo writes to standard output),
+//! [`progress`] draws the bar on stderr, and `screen` reads the client's output through the
+//! client session.
 //!
 //! That session also records what the client did and saw, on the director's clock: each shout
 //! when it is handed to the client, each line of the client's output when it is read. That
 //! [`Recording`] is the session's [`Timeline`], measured rather than drawn from the script;
 //! with [`DemoOptions::chart_width`] its chart follows the transcript.
 
+mod page;
 pub(crate) mod progress;
+mod screen;
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncWriteExt, DuplexStream};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client;
 use crate::net;
+use crate::observe::{SessionEvents, TraceFile};
 use crate::server::{self, Mode, ServerConfig};
 use crate::timeline;
 use crate::timer::Timer;
-use echoctl_core::client::{ClientSession, Settings};
 
 use echoctl_core::timeline::{Axis, Recording, Timeline};
+use echoctl_core::trace::Side;
 
 use crate::paint::Painter;
 use echoctl_core::script::{self, Director, Effect, Script};
+use page::{Page, output_error};
 pub(crate) use progress::Progress;
+use screen::Screen;
 
 /// The sessions `echoctl demo --mode` plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +91,8 @@ pub(crate) struct DemoOptions {
     pub color: bool,
     /// After each session's transcript, print its timeline chart this many columns wide.
     pub chart_width: Option<usize>,
+    /// Where each session's events go as it plays (`--trace`), if anywhere.
+    pub trace: Option<Arc<TraceFile>>,
 }
 
 /// How the demo ended.
@@ -166,10 +175,16 @@ pub(crate) async fn run(
         let server = start_server(mode, options.delay, timer).await?;
         let expected = script::rehearse(script, options.delay).duration;
         progress.begin(mode, Director::new(script, options.delay).tally(), expected);
+        // Each session its own process, from time 0: one above the other, on one scale.
+        let trace = options.trace.as_ref().map(|file| Traced {
+            file: file.clone(),
+            pid: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            title: echoctl_core::timeline::title(Some(mode), options.delay),
+        });
         let played = tokio::select! {
             biased;
             _ = &mut interrupt => Ok(Played::Interrupted),
-            played = play(script, server.addr, options.delay, &mut page, progress) => played,
+            played = play(script, server.addr, options.delay, &mut page, progress, trace) => played,
         };
         progress.clear();
         stop_server(server).await;
@@ -204,13 +219,21 @@ enum Played {
     Interrupted,
 }
 
-/// Plays one session against the server at `addr`.
+/// Where a session's events go, and as what.
+struct Traced {
+    file: Arc<TraceFile>,
+    pid: u32,
+    title: String,
+}
+
+/// Plays one session against the server at `addr`, recording its events in `trace`, if given.
 async fn play(
     script: &'static Script,
     addr: std::net::SocketAddr,
     delay: Duration,
     page: &mut Page<'_>,
     progress: &Progress,
+    trace: Option<Traced>,
 ) -> anyhow::Result<Played> {
     let stream = net::connect(&addr.into(), Some(Duration::from_secs(10))).await?;
     let (keyboard, client_input) = tokio::io::duplex(4096);
@@ -223,6 +246,9 @@ async fn play(
     let mut keyboard = Some(keyboard);
     let started = Instant::now();
     let mut screen = Screen::new(screen, started);
+    screen.trace = trace.map(|trace| {
+        SessionEvents::open(trace.file, started, trace.pid, Side::Client, &trace.title)
+    });
     // The server owes an echo at least every delay; this much silence means something broke.
     let silence_limit = delay * 3 + Duration::from_secs(5);
 
@@ -271,83 +297,14 @@ async fn play(
     if let Some(error) = relay_failure(relay.await) {
         return Err(error);
     }
+    if let Some(trace) = &mut screen.trace {
+        let reason = "the server closed the connection";
+        trace.close(screen.session.recording(), Instant::now(), reason);
+    }
     if !director.finished() {
         anyhow::bail!("the server closed the connection before the session ended");
     }
     Ok(Played::Finished(screen.session.recording().clone()))
-}
-
-/// A line of the client's output, as it came off the wire (its `\n` included, if it had one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Heard {
-    wire: Vec<u8>,
-    /// When the read that completed it returned: the line's arrival, as near as the client sees.
-    read_at: Instant,
-}
-
-/// The client's side as a person at the screen sees it: the shouts typed, and the client's output
-/// read line by line through a client session, which records both.
-struct Screen {
-    pipe: DuplexStream,
-    session: ClientSession,
-    chunk: Box<[u8]>,
-    /// Lines split from the reads so far and not yet handed out.
-    heard: VecDeque<Heard>,
-    ended: bool,
-}
-
-impl Screen {
-    /// Read size: the echoes of one session are a few dozen short lines.
-    const CHUNK: usize = 8 * 1024;
-
-    /// The screen of a session started at `started`.
-    fn new(pipe: DuplexStream, started: Instant) -> Screen {
-        let settings = Settings {
-            record: true,
-            wait: None,
-        };
-        Screen {
-            pipe,
-            session: ClientSession::new(started, settings),
-            chunk: vec![0; Self::CHUNK].into_boxed_slice(),
-            heard: VecDeque::new(),
-            ended: false,
-        }
-    }
-
-    /// The next line, or `None` once the pipe has ended. Safe to cancel (a timer firing first
-    /// loses nothing): bytes are split into lines as soon as a read returns them.
-    async fn next_line(&mut self) -> io::Result<Option<Heard>> {
-        loop {
-            if let Some(line) = self.heard.pop_front() {
-                return Ok(Some(line));
-            }
-            if self.ended {
-                return Ok(None);
-            }
-            let read = self.pipe.read(&mut self.chunk).await?;
-            let read_at = Instant::now();
-            let heard = &mut self.heard;
-            let keep = |line: &[u8], _| {
-                heard.push_back(Heard {
-                    wire: line.to_vec(),
-                    read_at,
-                })
-            };
-            if read == 0 {
-                self.ended = true;
-                // How the session ended is the relay's to say: this only reads its output.
-                let _ = self.session.server_closed(read_at, keep);
-            } else {
-                self.session.receive(read_at, &self.chunk[..read], keep);
-            }
-        }
-    }
-
-    /// `shout` typed now: noted, and what the keyboard sends for it returned.
-    fn typed(&mut self, shout: &str) -> Vec<u8> {
-        self.session.typed(Instant::now(), shout.as_bytes())
-    }
 }
 
 enum Failure {
@@ -403,55 +360,6 @@ fn relay_failure(
     }
 }
 
-/// Printing failed. A closed stdout (`echoctl demo | head`) is among these: `main` tells it
-/// apart and ends quietly, as for every command.
-fn output_error(e: io::Error) -> anyhow::Error {
-    anyhow::Error::new(e).context("cannot write to standard output")
-}
-
-/// Standard output, as the one place lines are printed.
-struct Page<'a> {
-    out: &'a mut dyn Write,
-    painter: Painter,
-}
-
-impl Page<'_> {
-    /// Prints a whole line with the progress bar off the screen, and flushes it so it shows now.
-    fn print(&mut self, progress: &Progress, line: &str) -> io::Result<()> {
-        progress.suspend(|| {
-            writeln!(self.out, "{line}")?;
-            self.out.flush()
-        })
-    }
-
-    /// Opens a session: an empty line after the one before, then the dimmed shell commands.
-    fn header(
-        &mut self,
-        progress: &Progress,
-        after_another: bool,
-        mode: Mode,
-        delay: Duration,
-    ) -> io::Result<()> {
-        if after_another {
-            self.print(progress, "")?;
-        }
-        for line in crate::paint::header(mode, delay) {
-            let line = self.painter.header(&line);
-            self.print(progress, &line)?;
-        }
-        Ok(())
-    }
-
-    /// Closes a session's transcript with its timeline: an empty line, then the chart's lines.
-    fn chart(&mut self, progress: &Progress, chart: &str) -> io::Result<()> {
-        self.print(progress, "")?;
-        for line in chart.lines() {
-            self.print(progress, line)?;
-        }
-        Ok(())
-    }
-}
-
 /// Starts the real server, in this process, on a free loopback port.
 async fn start_server(
     mode: Mode,
@@ -477,84 +385,4 @@ async fn start_server(
 async fn stop_server(server: server::Running) {
     // With no grace period this is immediate; the bound only guards against a bug.
     let _ = timeout(Duration::from_secs(1), server.stop()).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn the_screen_hands_out_whole_lines_and_a_cut_read_loses_nothing() {
-        let (mut client_output, pipe) = tokio::io::duplex(64);
-        let start = Instant::now();
-        let mut screen = Screen::new(pipe, start);
-        let heard = |wire: &[u8], after: Duration| Heard {
-            wire: wire.to_vec(),
-            read_at: start + after,
-        };
-        client_output.write_all(b"\t HELLO\n\t Hel").await.unwrap();
-        assert_eq!(
-            screen.next_line().await.unwrap(),
-            Some(heard(b"\t HELLO\n", Duration::ZERO))
-        );
-        // Nothing whole is waiting: the read is abandoned, keeping the start of the line.
-        let abandoned = timeout(Duration::from_secs(1), screen.next_line()).await;
-        assert!(abandoned.is_err(), "{abandoned:?}");
-        client_output
-            .write_all(b"lo\r\n\t HI\n\t hello")
-            .await
-            .unwrap();
-        drop(client_output);
-        // The abandoned read took a second; another passes before the next read. Each line is
-        // timed by the read that completed it, however long it then waits to be handed out.
-        tokio::time::advance(Duration::from_secs(1)).await;
-        let completed = Duration::from_secs(2);
-        assert_eq!(
-            screen.next_line().await.unwrap(),
-            Some(heard(b"\t Hello\r\n", completed))
-        );
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(
-            screen.next_line().await.unwrap(),
-            Some(heard(b"\t HI\n", completed))
-        );
-        let ended = Duration::from_secs(3);
-        assert_eq!(
-            screen.next_line().await.unwrap(),
-            Some(heard(b"\t hello", ended))
-        );
-        assert_eq!(screen.next_line().await.unwrap(), None);
-        assert_eq!(screen.next_line().await.unwrap(), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_screen_records_what_was_typed_and_shown_on_the_sessions_clock() {
-        let (mut client_output, pipe) = tokio::io::duplex(64);
-        let start = Instant::now();
-        let mut screen = Screen::new(pipe, start);
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(
-            screen.typed("Hello?"),
-            b"Hello?\n",
-            "what the keyboard sends"
-        );
-        tokio::time::advance(Duration::from_secs(1)).await;
-        client_output.write_all(b"\t HELLO?\n").await.unwrap();
-        drop(client_output);
-        assert!(screen.next_line().await.unwrap().is_some());
-        assert_eq!(screen.next_line().await.unwrap(), None);
-        let recording = screen.session.recording();
-        let shouts: Vec<_> = recording
-            .shouts()
-            .iter()
-            .map(|s| (s.at, &s.text[..]))
-            .collect();
-        assert_eq!(shouts, [(Duration::from_secs(1), &b"Hello?"[..])]);
-        let lines: Vec<_> = recording
-            .lines()
-            .iter()
-            .map(|l| (l.at, &l.text[..]))
-            .collect();
-        assert_eq!(lines, [(Duration::from_secs(2), &b"HELLO?"[..])]);
-    }
 }

@@ -10,8 +10,8 @@
 //!
 //! The bar is one line at any width: [`line()`] keeps to the columns there are, dropping the
 //! least useful parts first, and every part has a fixed width for the session (counts padded to
-//! their totals' digits), so the line does not jump as the counts grow. On a `TERM=dumb`
-//! terminal there is no spinner and no escape sequence: the bar is redrawn with carriage returns.
+//! their totals' digits), so the line does not jump as the counts grow. A `TERM=dumb` terminal
+//! cannot redraw a line in place (`term::can_redraw`): it gets no bar, as a pipe gets none.
 //!
 //! On Ctrl-C the terminal itself echoes `^C` where the cursor is, at the end of the bar; see
 //! `term::ROOM_FOR_CTRL_C` for why the bar stops short of the last columns.
@@ -43,7 +43,6 @@ const BAR_MIN: usize = 8;
 #[derive(Debug)]
 pub(crate) struct Progress {
     shown: bool,
-    dumb_terminal: bool,
     bar: Option<ProgressBar>,
     /// The session's counts, as the bar last drew them; shared with its drawing.
     tally: Option<Arc<Mutex<Tally>>>,
@@ -54,18 +53,16 @@ impl Progress {
     pub(crate) fn hidden() -> Progress {
         Progress {
             shown: false,
-            dumb_terminal: false,
             bar: None,
             tally: None,
         }
     }
 
-    /// A bar on stderr, which the caller has found to be the transcript's terminal; a
-    /// `dumb_terminal` (`TERM=dumb`) gets neither a spinner nor escape sequences.
-    pub(crate) fn on_stderr(dumb_terminal: bool) -> Progress {
+    /// A bar on stderr, which the caller has found to be the transcript's terminal, one that can
+    /// redraw a line in place.
+    pub(crate) fn on_stderr() -> Progress {
         Progress {
             shown: true,
-            dumb_terminal,
             bar: None,
             tally: None,
         }
@@ -84,7 +81,6 @@ impl Progress {
         };
         let shared = Arc::new(Mutex::new(start));
         let tally = Arc::clone(&shared);
-        let spinning = !self.dumb_terminal;
         let draw = move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
             let status = Status {
                 book_program,
@@ -93,13 +89,13 @@ impl Progress {
                 expected,
             };
             let frame = state.elapsed().as_millis() / TICK.as_millis();
-            let spinner = spinning.then(|| SPINNER[frame as usize % SPINNER.len()]);
+            let spinner = Some(SPINNER[frame as usize % SPINNER.len()]);
             let _ = out.write_str(&line(&status, spinner, term::stderr_bar_width()));
         };
         let style = ProgressStyle::with_template("{line}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .with_key("line", draw);
-        let target = term::progress_on_stderr(REFRESH_HZ, self.dumb_terminal);
+        let target = term::progress_on_stderr(REFRESH_HZ);
         let bar = ProgressBar::with_draw_target(Some(start.echoes_total as u64), target)
             .with_style(style);
         bar.enable_steady_tick(TICK);

@@ -43,10 +43,10 @@ impl UnixListening {
         check_path(path).map_err(|why| anyhow!("cannot listen on {shown}: {why}"))?;
         let path_buf = path.to_path_buf();
         if let Ok(meta) = std::fs::symlink_metadata(&path_buf) {
-            if !meta.file_type().is_socket() {
+            if let Some(kind) = other_than_socket(meta.file_type()) {
                 anyhow::bail!(
-                    "cannot listen on {shown}: {} exists and is not a socket; it was left \
-                     alone (remove it yourself, or pick another path)",
+                    "cannot listen on {shown}: {} is not a socket but {kind}; it was left alone \
+                     (remove it yourself, or pick another path)",
                     path.display()
                 );
             }
@@ -117,17 +117,26 @@ pub(crate) async fn connect(
     match connected {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => {
-            let why = match e.kind() {
-                io::ErrorKind::NotFound => {
+            // Only now, the connect having failed, is the path looked at: the system refuses a
+            // file or a directory as it refuses a socket nobody listens on.
+            let not_a_socket = std::fs::metadata(path)
+                .ok()
+                .and_then(|meta| other_than_socket(meta.file_type()));
+            let why = match (not_a_socket, e.kind()) {
+                (Some(kind), _) => format!(
+                    "{} is not a socket but {kind} (give the path the server listens on)",
+                    path.display()
+                ),
+                (None, io::ErrorKind::NotFound) => {
                     format!("no such socket (is `echoctl serve --listen {shown}` running?)")
                 }
-                io::ErrorKind::ConnectionRefused => {
+                (None, io::ErrorKind::ConnectionRefused) => {
                     "nobody is listening on that socket (is the server running?)".to_string()
                 }
-                io::ErrorKind::PermissionDenied => {
+                (None, io::ErrorKind::PermissionDenied) => {
                     "permission denied (you may not write to that socket)".to_string()
                 }
-                _ => e.to_string(),
+                (None, _) => e.to_string(),
             };
             Err(anyhow!("cannot connect to {shown}: {why}"))
         }
@@ -136,6 +145,26 @@ pub(crate) async fn connect(
             echoctl_core::duration::format_timeout(connect_timeout)
         )),
     }
+}
+
+/// What a file that is not a socket is, as a message names it.
+fn other_than_socket(file_type: std::fs::FileType) -> Option<&'static str> {
+    let kind = if file_type.is_socket() {
+        return None;
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_fifo() {
+        "a named pipe"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else {
+        "some other kind of file"
+    };
+    Some(kind)
 }
 
 /// Whether `path` is short enough for `sun_path` (an empty one is no [`Address`]).

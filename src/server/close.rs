@@ -21,7 +21,7 @@ use echoctl_core::session::End;
 const LINGER: Duration = Duration::from_millis(500);
 
 /// How long a refused client gets to take its "server full" line before it is dropped.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+pub(super) const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Closes a connection whose session ended with `end`, once its last line (the farewell, if
 /// any) is written: a half-close, then a linger unless the client has finished sending. An
@@ -36,11 +36,27 @@ pub(crate) async fn finish<S: Transport>(
         End::ClientDone => false,
         End::ServerShutdown | End::LineTooLong(_) | End::Idle(_) => true,
     };
-    stream.shutdown().await?;
+    half_close(stream).await?;
     if client_may_be_sending {
         linger_before_close(stream, abort).await;
     }
     Ok(())
+}
+
+/// How long a half-close may wait for room on the socket: TLS's `close_notify` is a record to
+/// write, which a client that reads nothing never makes room for. TCP's FIN never waits.
+const HALF_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Half-closes `stream`, giving up on a client that reads nothing after [`HALF_CLOSE_TIMEOUT`].
+pub(crate) async fn half_close<S: Transport>(stream: &mut S) -> io::Result<()> {
+    timeout(HALF_CLOSE_TIMEOUT, stream.shutdown())
+        .await
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing, not even the close, for 1s",
+            ))
+        })
 }
 
 /// Tells a client over the connection limit why it is being closed, and closes it gently.
@@ -49,8 +65,10 @@ pub(crate) async fn refuse<S: Transport>(
     max_connections: usize,
     abort: CancellationToken,
 ) {
-    let line =
-        format!("echoctl: server is full ({max_connections} connections); try again later\n");
+    let line = format!(
+        "echoctl: server is full ({}); try again later\n",
+        echoctl_core::plural::counted(max_connections, "connection")
+    );
     let told = timeout(REFUSAL_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await
@@ -60,6 +78,31 @@ pub(crate) async fn refuse<S: Transport>(
         linger_before_close(&stream, &abort).await;
     }
 }
+
+/// Tells a client that does not speak TLS, on a server that does, what to do instead, in the
+/// plain text it speaks, and closes it gently.
+pub(crate) async fn tell_not_tls<S: Transport>(mut stream: S, abort: &CancellationToken) {
+    let told = timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(NOT_TLS_NOTICE.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    if let Ok(Ok(())) = told {
+        linger_before_close(&stream, abort).await;
+    }
+}
+
+/// Closes a connection whose TLS handshake failed, its alert sent: a half-close, then the
+/// linger, so the alert is not lost to a reset.
+pub(crate) async fn after_failed_handshake<S: Transport>(mut stream: S, abort: &CancellationToken) {
+    if let Ok(Ok(())) = timeout(REFUSAL_TIMEOUT, stream.shutdown()).await {
+        linger_before_close(&stream, abort).await;
+    }
+}
+
+/// The line a client that does not speak TLS gets from a server that does.
+pub(crate) const NOT_TLS_NOTICE: &str =
+    "echoctl: this server speaks TLS; connect with TLS (echoctl connect --tls)\n";
 
 /// Reads and drops input until the client closes, `LINGER` passes or `abort` fires. Call it
 /// after shutting down the write half.

@@ -18,6 +18,13 @@
 //!
 //! On Linux the plain echo's bytes skip those buffers when nothing needs to see them: `splice`
 //! moves them from the socket through a pipe and back in the kernel, and the loop only counts.
+//!
+//! A connection that drew faults (`serve --fault`) has a [`Shaper`] between its session and its
+//! socket, which holds, cuts and paces what is written ([`super::faults`]); a connection of a
+//! watched server (`--trace`, `--hex-dump`) has an [`Observer`] told what it reads, takes and
+//! writes. Both are in one box, as most connections have neither: one without pays a pointer
+//! for them, and a check per read and write. Either means the bytes must be seen, so such a
+//! server's plain echo copies ([`ServerConfig::bytes_must_be_seen`]).
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -30,6 +37,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use echoctl_core::escape::escape;
+use echoctl_core::fault::Drawn;
+use echoctl_core::fault::shaper::{Shaper, Stream as Writes};
 use echoctl_core::session::plain::PlainSession;
 use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 
@@ -37,11 +46,13 @@ use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 mod splice;
 
 use super::close;
+use super::faults::{self, FaultEnd};
 use super::log_line::{self, Broken, CloseReason, ConnectionStats, Summary};
+use super::observer::{Observe, Observer};
 use super::peer::Peer;
 use super::place::Place;
 use super::shutdown::Shutdown;
-use crate::server::ServerConfig;
+use crate::server::{Mode, ServerConfig, ServerStats};
 use crate::timer::{self, Timer};
 use crate::transport::{self, Transport};
 
@@ -66,6 +77,8 @@ pub struct Connection<S, K = Session> {
     /// The one sleep for the session's next wake-up, re-armed only when that changes.
     wake: timer::Sleep,
     stats: ConnectionStats,
+    /// What few connections have; boxed, as most have none of it.
+    extras: Option<Box<Extras>>,
     /// Last, so that it is dropped last: the socket is closed before the connection stops
     /// counting as open and gives its `--max-connections` slot back.
     place: Place,
@@ -114,8 +127,14 @@ impl<S: Transport> Connection<S, PlainSession> {
     }
 }
 
-/// What the socket did not take at once, to be waited for.
+/// What only some connections have: the faults drawn, at work, and who watches.
 #[derive(Default)]
+struct Extras {
+    faults: Option<Shaper>,
+    observer: Option<Observer>,
+}
+
+/// What the socket did not take at once, to be waited for.
 struct Unsent {
     bytes: Vec<u8>,
     /// How many of them the session sent straight back as read (the plain echo's bytes).
@@ -139,6 +158,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             config,
             shutdown,
             stats: ConnectionStats::default(),
+            extras: None,
             place: Place::default(),
         }
     }
@@ -147,6 +167,37 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     pub(crate) fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
         self.place.count_in(stats);
         self
+    }
+
+    /// Puts the faults the connection `drawn` to work on what it writes.
+    pub(crate) fn with_faults(mut self, drawn: Option<Drawn>) -> Self {
+        let writes = match self.config.mode {
+            Mode::Plain => Writes::Bytes,
+            Mode::Sequential | Mode::Concurrent => Writes::EchoLines,
+        };
+        if let Some(drawn) = drawn {
+            self.extras.get_or_insert_default().faults = Some(Shaper::new(drawn, writes));
+        }
+        self
+    }
+
+    /// Has `observe` watch the connection, if anything watches the server.
+    pub(crate) fn observed_by(mut self, observe: &Observe) -> Self {
+        let plain = self.config.mode == Mode::Plain;
+        if let Some(observer) = observe.connection(&self.peer, plain) {
+            self.extras.get_or_insert_default().observer = Some(observer);
+        }
+        self
+    }
+
+    /// The faults the connection drew, if any.
+    fn faults(&self) -> Option<&Shaper> {
+        self.extras.as_deref()?.faults.as_ref()
+    }
+
+    /// Who watches the connection, if anyone.
+    fn observer(&mut self) -> Option<&mut Observer> {
+        self.extras.as_deref_mut()?.observer.as_mut()
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
@@ -167,7 +218,14 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     pub fn run(mut self) -> impl Future<Output = (CloseReason, ConnectionStats)> {
         async move {
             let opened = Instant::now();
-            tracing::info!("{}: connection opened", self.peer);
+            match self.faults() {
+                Some(faults) => tracing::info!(
+                    "{}: connection opened, faults: {}",
+                    self.peer,
+                    faults.drawn()
+                ),
+                None => tracing::info!("{}: connection opened", self.peer),
+            }
             if self.session.pass_through().is_some() {
                 let path = self.plain_path();
                 tracing::debug!("{}: plain echo by {path}", self.peer);
@@ -176,9 +234,26 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 // Boxed: the goodbye runs once, and its futures would otherwise make every
                 // connection's task larger for its whole life.
                 Ok(end) => {
-                    match Box::pin(close::finish(&mut self.stream, end, &self.shutdown.abort)).await
-                    {
+                    let slow_close = self
+                        .faults()
+                        .and_then(Shaper::slow_close)
+                        .filter(|_| end != End::Aborted);
+                    let finishing = async {
+                        if let Some(after) = slow_close {
+                            faults::hold_the_close(after, &self.shutdown.abort).await;
+                        }
+                        close::finish(&mut self.stream, end, &self.shutdown.abort).await
+                    };
+                    match Box::pin(finishing).await {
                         Ok(()) => CloseReason::Ended(end),
+                        Err(e) => CloseReason::Broken(Broken::Io(e)),
+                    }
+                }
+                Err(Broken::Fault(fired)) => {
+                    tracing::info!("{}: {fired} (fault)", self.peer);
+                    match Box::pin(faults::act(&mut self.stream, fired, &self.shutdown.abort)).await
+                    {
+                        Ok(stall) => CloseReason::Fault(FaultEnd { fired, stall }),
                         Err(e) => CloseReason::Broken(Broken::Io(e)),
                     }
                 }
@@ -188,7 +263,19 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             let lasted = echoctl_core::duration::format(Duration::from_millis(
                 u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
             ));
-            let summary = self.session.summary(&self.stats);
+            let mut summary = self.session.summary(&self.stats);
+            if let Some((dropped, changed)) = self
+                .faults()
+                .map(Shaper::dropped_and_corrupted)
+                .filter(|&counts| counts != (0, 0))
+            {
+                summary.push_str(&format!(
+                    " ({dropped} left out and {changed} changed by faults)"
+                ));
+            }
+            if let Some(observer) = self.observer() {
+                observer.closed(Instant::now(), &reason.to_string());
+            }
             match &reason {
                 CloseReason::Broken(Broken::Io(e)) if log_line::client_went_away(e) => {
                     tracing::info!(
@@ -240,7 +327,7 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             // In a block of its own: what is unsent is not kept while the loop waits below.
             if !spliced {
                 let unsent = self.step(readable).map_err(Broken::Io)?;
-                if !unsent.bytes.is_empty() {
+                if let Some(unsent) = unsent {
                     // Boxed: only a client slow to read waits here, and the write's futures
                     // would otherwise make every connection's task larger for its whole life.
                     Box::pin(self.write_with_progress_timeout(&unsent.bytes)).await?;
@@ -249,13 +336,29 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     }
                 }
             }
-            if let Some(end) = self.session.end() {
+            if let Some(fired) = self.faults().and_then(Shaper::fired) {
+                return Err(Broken::Fault(fired));
+            }
+            // Pieces still due after a turn's share: the worker's other connections go first.
+            if let Some(due) = self.faults().and_then(Shaper::next_wake)
+                && due <= Instant::now()
+            {
+                tokio::task::yield_now().await;
+            }
+            // What faults still hold goes out before the end, unless the grace period is over.
+            if let Some(end) = self.session.end()
+                && (end == End::Aborted || self.faults().is_none_or(Shaper::is_idle))
+            {
                 return Ok(end);
             }
-            let reading = self.session.read_allowance() > 0;
+            let reading =
+                self.session.read_allowance() > 0 && self.faults().is_none_or(Shaper::takes_more);
             // One timer and one shutdown token: every future here lives as long as the
             // connection waits, and every idle connection pays for each of its bytes.
-            let wake_at = self.session.next_wake();
+            let wake_at = match self.faults().and_then(Shaper::next_wake) {
+                None => self.session.next_wake(),
+                Some(held) => Some(self.session.next_wake().map_or(held, |w| w.min(held))),
+            };
             if let Some(wake_at) = wake_at {
                 self.wake.reset(wake_at);
             }
@@ -285,12 +388,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
 
     /// One turn of the loop, without waiting: reads what the socket has if it is `readable`,
     /// brings the session to now, and writes what the session has to say; returns what the
-    /// socket did not take.
+    /// socket did not take, if anything (the transport may hold the rest of what it took: a
+    /// TLS record cut short, with no bytes of the session's left to write).
     ///
     /// What the session says is gathered in the thread's scratch buffer; only what the socket
     /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
     /// future, so the common case neither allocates nor enlarges the task.
-    fn step(&mut self, readable: bool) -> io::Result<Unsent> {
+    fn step(&mut self, readable: bool) -> io::Result<Option<Unsent>> {
         let now = Instant::now();
         let Connection {
             stream,
@@ -298,12 +402,17 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             session,
             stats,
             place,
+            extras,
             ..
         } = self;
+        let (faults, mut observer) = match extras.as_deref_mut() {
+            Some(Extras { faults, observer }) => (faults.as_mut(), observer.as_mut()),
+            None => (None, None),
+        };
         let server_stats = place.server_stats();
-        transport::with_write_scratch(|out| {
+        let stepped = transport::with_write_scratch(|out| {
             if readable {
-                read_some(&*stream, &mut *session, now, out)?;
+                read_some(&*stream, &mut *session, now, out, observer.as_deref_mut())?;
             }
             let sent_back = out.len();
             if sent_back > 0
@@ -314,39 +423,57 @@ impl<S: Transport, K: Kind> Connection<S, K> {
             let lines = session.advance(now, out, |shout, queued_bytes| {
                 stats.shouts += 1;
                 tracing::debug!("{peer}: shout \"{}\"", escape(shout));
+                if let Some(observer) = observer.as_deref_mut() {
+                    observer.shout(now, shout);
+                }
                 if let Some(server_stats) = server_stats {
                     server_stats.shout_taken(queued_bytes);
                 }
             });
+            if let Some(shaper) = faults {
+                // The faults take it all: the session is told it is written, and reads on
+                // while they hold less than their bound.
+                shaper.take(now, out, lines);
+                session.written(now);
+                let written = faults::write_due(&*stream, shaper, now, observer)?;
+                let plain = shaper.stream() == Writes::Bytes;
+                let sent_back = if plain { written.unsent.len() } else { 0 };
+                let echoed = if plain { written.bytes } else { 0 };
+                count_written(stats, server_stats, written.echo_lines, echoed);
+                if written.unsent.is_empty() && transport::flushed_now(&*stream)? {
+                    return Ok(None);
+                }
+                return Ok(Some(Unsent {
+                    bytes: written.unsent,
+                    sent_back,
+                }));
+            }
             let written = if out.is_empty() {
                 0
             } else {
                 transport::write_now(&*stream, out)?
             };
+            if let Some(observer) = observer {
+                observer.wrote(now, &out[..written]);
+            }
             // Counted once the socket has taken some: lines it refused (the client has gone)
             // are not sent.
             let sent_back_now = written.min(sent_back);
-            if let Some(server_stats) = server_stats {
-                if lines > 0 {
-                    server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
-                }
-                if sent_back_now > 0 {
-                    server_stats
-                        .bytes_echoed
-                        .fetch_add(sent_back_now as u64, Relaxed);
-                }
-            }
-            stats.echo_lines += lines as u64;
-            if written == out.len() {
+            count_written(stats, server_stats, lines, sent_back_now);
+            if written == out.len() && transport::flushed_now(&*stream)? {
                 session.written(now);
-                Ok(Unsent::default())
+                Ok(None)
             } else {
-                Ok(Unsent {
+                Ok(Some(Unsent {
                     bytes: out[written..].to_vec(),
                     sent_back: sent_back - sent_back_now,
-                })
+                }))
             }
-        })
+        });
+        if let Some(observer) = self.observer() {
+            observer.flush();
+        }
+        stepped
     }
 
     /// The bytes the socket did not take at once are written now, `sent_back` of them sent
@@ -362,11 +489,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         }
     }
 
-    /// Writes all of `bytes`, giving up if the client accepts nothing for `--write-timeout`;
-    /// aborts the session if the grace period ends meanwhile.
+    /// Writes all of `bytes`, and what the transport still holds, giving up if the client
+    /// accepts nothing for `--write-timeout`; aborts the session if the grace period ends
+    /// meanwhile.
     async fn write_with_progress_timeout(&mut self, mut bytes: &[u8]) -> Result<(), Broken> {
         let stall = self.config.write_timeout;
-        while !bytes.is_empty() {
+        let mut flushed = false;
+        while !bytes.is_empty() || !flushed {
             // tokio's timer: precision does not matter here, and it forgets a dropped sleep.
             let stalled = async move {
                 match stall {
@@ -377,23 +506,58 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                     None => std::future::pending().await,
                 }
             };
+            // What is left to write, then what the transport holds: `None` once that is out.
+            let progress = async {
+                if bytes.is_empty() {
+                    self.stream.flush().await.map(|()| None)
+                } else {
+                    self.stream.write(bytes).await.map(Some)
+                }
+            };
             let written = tokio::select! {
                 biased;
                 _ = self.shutdown.abort.cancelled() => {
                     self.session.abort();
                     return Ok(());
                 }
-                written = self.stream.write(bytes) => written,
+                written = progress => written,
                 stall = stalled => return Err(Broken::WriteStalled(stall)),
             };
             match written {
                 Err(e) => return Err(Broken::Io(e)),
-                Ok(0) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(None) => flushed = true,
+                Ok(Some(0)) => return Err(Broken::Io(io::ErrorKind::WriteZero.into())),
+                Ok(Some(n)) => {
+                    if let Some(observer) = self.observer() {
+                        observer.wrote(Instant::now(), &bytes[..n]);
+                        observer.flush();
+                    }
+                    bytes = &bytes[n..];
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Counts `lines` echo lines and `sent_back` bytes of the plain echo as written.
+fn count_written(
+    stats: &mut ConnectionStats,
+    server_stats: Option<&ServerStats>,
+    lines: usize,
+    sent_back: usize,
+) {
+    if let Some(server_stats) = server_stats {
+        if lines > 0 {
+            server_stats.echo_lines.fetch_add(lines as u64, Relaxed);
+        }
+        if sent_back > 0 {
+            server_stats
+                .bytes_echoed
+                .fetch_add(sent_back as u64, Relaxed);
+        }
+    }
+    stats.echo_lines += lines as u64;
 }
 
 /// Reads what the socket has (up to what the session takes) and hands it to the session, which
@@ -403,13 +567,21 @@ fn read_some<S: Transport, K: ServerSession>(
     session: &mut K,
     now: Instant,
     out: &mut Vec<u8>,
+    observer: Option<&mut Observer>,
 ) -> io::Result<()> {
     let allowance = session.read_allowance().min(READ_CHUNK);
     // An empty read would look like the end of input; the loop reads only when allowed.
     debug_assert!(allowance > 0, "read only when the session takes bytes");
     transport::with_read_scratch(|scratch| {
         let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
-        match stream.try_read(chunk) {
+        let read = stream.try_read(chunk);
+        if let (Some(observer), Ok(n)) = (observer, &read) {
+            match n {
+                0 => observer.end_of_input(now),
+                n => observer.read(now, &chunk[..*n]),
+            }
+        }
+        match read {
             Ok(0) => session.end_of_input(),
             Ok(n) => session.receive(now, &chunk[..n], out),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -426,9 +598,9 @@ mod tests {
     /// What an idle connection costs is mostly its task, and tokio allocates tasks in steps of
     /// 128 bytes. The budget is the future's share of a 640-byte task, beside what tokio (header,
     /// scheduler, id, trailer) and the task tracker keep around it; one byte more makes the task
-    /// 768, and every step is paid once per connection (the README's performance notes show
-    /// what a step costs). A field or a future added to the connection that crosses the step
-    /// fails here, not in a benchmark run much later.
+    /// 768, and every step is paid once per connection (docs/performance.md shows what a step
+    /// costs). A field or a future added to the connection that crosses the step fails here,
+    /// not in a benchmark run much later.
     #[tokio::test]
     async fn a_connection_task_stays_within_its_allocation_step() {
         const BUDGET: usize = 528;
@@ -455,9 +627,33 @@ mod tests {
         )
         .with_stats(Arc::default())
         .run();
+        // Over TLS, the same: the session and the socket under it are one pointer to the heap.
+        let tls = crate::tls::ServerTls::new(&Default::default(), &"localhost:0".parse().unwrap())
+            .unwrap();
+        let over_tls = |stream| tls.session_over(stream).unwrap();
+        let tls_task = Connection::new(
+            over_tls(tokio::net::TcpStream::connect(addr).await.unwrap()),
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
+        let tls_plain = Connection::plain(
+            over_tls(tokio::net::TcpStream::connect(addr).await.unwrap()),
+            addr,
+            ServerConfig::default(),
+            &timer,
+            Shutdown::default(),
+        )
+        .with_stats(Arc::default())
+        .run();
         for (mode, size) in [
             ("reverb", std::mem::size_of_val(&task)),
             ("plain", std::mem::size_of_val(&plain)),
+            ("TLS reverb", std::mem::size_of_val(&tls_task)),
+            ("TLS plain", std::mem::size_of_val(&tls_plain)),
         ] {
             assert!(
                 size <= BUDGET,

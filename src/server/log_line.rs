@@ -3,6 +3,8 @@
 use std::io;
 use std::time::Duration;
 
+use echoctl_core::fault::shaper::Fired;
+use echoctl_core::plural::counted;
 use echoctl_core::session::End;
 use echoctl_core::session::Session;
 use echoctl_core::session::plain::PlainSession;
@@ -14,6 +16,8 @@ pub enum CloseReason {
     Ended(End),
     /// The connection failed under its session.
     Broken(Broken),
+    /// A fault on purpose (`--fault`) reset, closed or stalled it.
+    Fault(super::faults::FaultEnd),
 }
 
 /// How a connection fails under its session: it is dropped as it is, without a goodbye.
@@ -23,6 +27,8 @@ pub enum Broken {
     WriteStalled(Duration),
     /// The socket failed (reset by the peer, most often).
     Io(io::Error),
+    /// A fault on purpose fired: the connection is reset, closed or stalled as it says.
+    Fault(Fired),
 }
 
 impl std::fmt::Display for CloseReason {
@@ -46,24 +52,29 @@ impl std::fmt::Display for CloseReason {
                 write!(f, "client went away ({})", went_away_how(e))
             }
             CloseReason::Broken(Broken::Io(e)) => write!(f, "{e}"),
+            CloseReason::Broken(Broken::Fault(fired)) => write!(f, "{fired} (fault)"),
+            CloseReason::Fault(end) => write!(f, "{end}"),
         }
     }
 }
 
 /// Whether a failed write or read means only that the client left (Ctrl-C, a closed terminal):
-/// the peer reset the connection or closed it while echoes were on their way.
+/// the peer reset the connection or closed it while echoes were on their way, or (over TLS)
+/// closed it without saying its input was over.
 pub(super) fn client_went_away(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
 }
 
 pub(super) fn went_away_how(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::BrokenPipe => "it closed the connection",
+        io::ErrorKind::UnexpectedEof => "it closed the connection without TLS close_notify",
         _ => "it reset the connection",
     }
 }
@@ -92,25 +103,33 @@ impl Summary for Session {
 
 impl Summary for PlainSession {
     fn summary(&self, _: &ConnectionStats) -> String {
-        format!("{} bytes echoed", self.echoed())
-    }
-}
-
-/// `1 shout`, `3 shouts`.
-fn counted(n: u64, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
+        format!("{} echoed", counted(self.echoed(), "byte"))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn counts_are_singular_for_one() {
-        assert_eq!(super::counted(1, "echo line"), "1 echo line");
-        assert_eq!(super::counted(0, "shout"), "0 shouts");
-        assert_eq!(super::counted(9, "echo line"), "9 echo lines");
+        let session = Session::new(echoctl_core::session::Settings::from(
+            &echoctl_core::ServerConfig::default(),
+        ));
+        let one = ConnectionStats {
+            shouts: 1,
+            echo_lines: 1,
+        };
+        assert_eq!(session.summary(&one), "1 shout, 1 echo line sent");
+        let some = ConnectionStats {
+            shouts: 0,
+            echo_lines: 9,
+        };
+        assert_eq!(session.summary(&some), "0 shouts, 9 echo lines sent");
+        assert_eq!(
+            PlainSession::new(None).summary(&one),
+            "0 bytes echoed",
+            "a plain echo counts its bytes"
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! connections sleep on and a shutdown signal, so `echoctl serve`, `echoctl demo` and the tests
 //! all run the very same server;
 //! [`listener`] owns the accept loop, [`connection`] runs one client's session over its socket,
-//! [`close`] says how the server hangs up.
+//! [`close`] says how the server hangs up; [`udp`] is the server over UDP, one task over a
+//! socket and the peers' sessions.
 //!
 //! Shutdown has two stages. First the server stops accepting and every connection stops reading
 //! but still delivers the echoes it owes (the book's reverb2 would drop them). If that takes longer
@@ -12,11 +13,14 @@
 
 pub(crate) mod close;
 pub(crate) mod connection;
+mod faults;
 pub(crate) mod listener;
 mod log_line;
+mod observer;
 mod peer;
 mod place;
 mod shutdown;
+pub(crate) mod udp;
 
 use std::future::Future;
 use std::io;
@@ -28,12 +32,15 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::timer::Timer;
+use crate::tls::ServerTls;
 pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, PlainPath, ServerConfig};
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};
+pub use faults::{FaultEnd, StallEnd};
 pub use listener::Accept;
 pub use log_line::{CloseReason, ConnectionStats};
+pub use observer::Observe;
 pub use peer::Peer;
 pub use shutdown::Shutdown;
 
@@ -47,18 +54,49 @@ pub async fn run<L: Accept>(
     timer: Timer,
     shutdown: impl Future,
 ) {
-    run_with_stats(listener, config, timer, Arc::default(), shutdown).await
+    run_with_tls(listener, config, None, timer, shutdown).await
 }
 
-/// [`run`], counting into `stats` as it goes, for callers that watch the server from outside.
+/// [`run`], with every connection over TLS when `tls` is given (`serve --tls`).
+pub async fn run_with_tls<L: Accept>(
+    listener: L,
+    config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+    shutdown: impl Future,
+) {
+    run_with_stats(listener, config, tls, timer, Arc::default(), shutdown).await
+}
+
+/// [`run_with_tls`], with every connection watched by `observe` (`serve --trace`,
+/// `--hex-dump`). Over TLS it sees the plaintext: the bytes the session reads and writes.
+pub(crate) async fn run_observed<L: Accept>(
+    listener: L,
+    mut config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+    observe: Observe,
+    shutdown: impl Future,
+) {
+    // Every byte must pass through the process to be seen.
+    config.observe = observe.is_on();
+    listener::Listener::new(config, tls, timer, Arc::default())
+        .observed_by(observe)
+        .run(listener, shutdown)
+        .await
+}
+
+/// [`run_with_tls`], counting into `stats` as it goes, for callers that watch the server from
+/// outside.
 pub(crate) async fn run_with_stats<L: Accept>(
     listener: L,
     config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
     timer: Timer,
     stats: Arc<ServerStats>,
     shutdown: impl Future,
 ) {
-    listener::Listener::new(config, timer, stats)
+    listener::Listener::new(config, tls, timer, stats)
         .run(listener, shutdown)
         .await
 }
@@ -70,12 +108,23 @@ pub fn spawn<L: Accept + 'static>(
     config: ServerConfig,
     timer: Timer,
 ) -> io::Result<Running<L::Addr>> {
+    spawn_with_tls(listener, config, None, timer)
+}
+
+/// [`spawn`], with every connection over TLS when `tls` is given.
+pub fn spawn_with_tls<L: Accept + 'static>(
+    listener: L,
+    config: ServerConfig,
+    tls: Option<Arc<ServerTls>>,
+    timer: Timer,
+) -> io::Result<Running<L::Addr>> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(ServerStats::default());
     let stop = CancellationToken::new();
     let task = tokio::spawn(run_with_stats(
         listener,
         config,
+        tls,
         timer,
         stats.clone(),
         stop.clone().cancelled_owned(),

@@ -16,7 +16,7 @@ use svg::node::element::{Circle, Element, Group, Path, Rectangle, Title};
 use unicode_width::UnicodeWidthChar;
 
 use echoctl_core::echo::Voice;
-use echoctl_core::timeline::{Axis, Row, Timeline, label_stride, seconds};
+use echoctl_core::timeline::{Axis, Row, Timeline, label_stride, time_label};
 
 use crate::svg_page::{GRID, INK, SANS, line, page};
 
@@ -91,7 +91,6 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
     );
 
     let ticks: Vec<Duration> = axis.ticks().collect();
-    let tick_label = |tick: Duration| format!("{} s", seconds(tick));
     let spacing = match ticks.as_slice() {
         [first, second, ..] => x(axis, *second) - x(axis, *first),
         _ => PLOT_RIGHT - PLOT_LEFT,
@@ -99,7 +98,7 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
     // About 0.55 em a character at 16 px, and some air between labels.
     let widest = ticks
         .iter()
-        .map(|&tick| tick_label(tick).chars().count() as f64 * 16.0 * 0.55 + 16.0)
+        .map(|&tick| time_label(tick).chars().count() as f64 * 16.0 * 0.55 + 16.0)
         .fold(0.0, f64::max);
     let every = label_stride(spacing, widest, ticks.len());
     for (index, &tick) in ticks.iter().enumerate() {
@@ -107,7 +106,7 @@ fn panel(timeline: &Timeline, axis: &Axis, top: f64) -> Group {
         group = group.add(line(tick_x, rows_top, tick_x, rows_bottom + 6.0, GRID, 1.0));
         if index % every == 0 {
             group = group.add(
-                text(&tick_label(tick), tick_x, rows_bottom + 28.0, 16.0, SANS)
+                text(&time_label(tick), tick_x, rows_bottom + 28.0, 16.0, SANS)
                     .set("text-anchor", "middle")
                     .set("fill", INK),
             );
@@ -167,7 +166,7 @@ fn shout_row(row: &Row, axis: &Axis, delay: Duration, middle: f64) -> Group {
         if to_x - from_x >= 90.0 {
             group = group.add(
                 text(
-                    &format!("waited {} s", seconds(to - from)),
+                    &format!("waited {}", time_label(to - from)),
                     (from_x + to_x) / 2.0,
                     middle + 4.5,
                     13.0,

@@ -20,7 +20,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::paint::voice_style;
 use echoctl_core::echo::Voice;
-use echoctl_core::timeline::{Axis, Timeline, label_stride, seconds};
+use echoctl_core::timeline::{Axis, Timeline, label_stride, time_label};
 
 /// The width when the terminal's is not known.
 pub(crate) const DEFAULT_WIDTH: usize = 80;
@@ -138,10 +138,8 @@ fn legend(painter: &Painter, strays: bool, width: usize) -> String {
     let mut entries = vec![
         (Cell::Sent, "sent"),
         (Cell::Waiting, "waited in the server"),
-        (Cell::Echo(Voice::Upper), "loud"),
-        (Cell::Echo(Voice::Original), "as sent"),
-        (Cell::Echo(Voice::Lower), "quiet"),
     ];
+    entries.extend(Voice::ALL.map(|voice| (Cell::Echo(voice), voice.name())));
     if strays {
         entries.push((Cell::Stray, "matched no shout"));
     }
@@ -209,7 +207,7 @@ impl Layout {
         // The last tick's label starts at the last column; keep room for it. Thinning the ticks
         // can move the end (and lengthen its label), hence a second pass.
         let columns_for = |axis: &Axis| {
-            let end_label = tick_label(axis.end).width();
+            let end_label = time_label(axis.end).width();
             width
                 .saturating_sub(label_width + 1 + end_label.saturating_sub(1))
                 .max(2)
@@ -283,7 +281,7 @@ impl Layout {
             .unwrap_or(self.columns);
         let widest = ticks
             .iter()
-            .map(|&t| tick_label(t).width())
+            .map(|&t| time_label(t).width())
             .max()
             .unwrap_or(0);
         let every = label_stride(per_tick as f64, widest as f64, ticks.len());
@@ -294,7 +292,7 @@ impl Layout {
             let taken = labels.chars().count();
             if index % every == 0 && column >= taken {
                 labels.push_str(&" ".repeat(column - taken));
-                labels.push_str(&tick_label(tick));
+                labels.push_str(&time_label(tick));
             }
         }
         ruler[0] = '├';
@@ -303,10 +301,6 @@ impl Layout {
         }
         (ruler.into_iter().collect(), labels)
     }
-}
-
-fn tick_label(at: std::time::Duration) -> String {
-    format!("{}s", seconds(at))
 }
 
 struct Painter {

@@ -595,7 +595,24 @@ async fn binary_writes_the_distribution_as_hgrm_and_a_chart_with_a_curve_per_voi
         .filter(|n| n.has_tag_name("path"))
         .filter_map(|n| n.attribute("class"))
         .collect();
-    assert_eq!(curves, ["curve upper", "curve original", "curve lower"]);
+    assert_eq!(
+        curves,
+        ["curve upper", "curve original", "curve lower", "curve all"]
+    );
+    // Each in the legend with its p99, as the table gives it.
+    let legend: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("path"))
+        .filter_map(|n| n.attribute("data-label"))
+        .collect();
+    for (label, voice) in legend.iter().zip(["upper", "original", "lower", "all"]) {
+        let p99 = json["lateness"][voice]["p99_ms"].as_f64().expect("p99_ms");
+        assert_eq!(
+            *label,
+            format!("{voice} (p99 {})", echoctl::bench::report::ms(p99)),
+            "{legend:?}"
+        );
+    }
     let title = doc
         .descendants()
         .find(|n| n.has_tag_name("title"))
@@ -648,6 +665,52 @@ async fn binary_fails_on_echoes_before_they_are_due_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fails_when_the_servers_delay_is_longer_than_told_and_says_by_how_much() {
+    // A real server waiting 200 ms between echoes, a bench told 100 ms: every original echo is
+    // about 100 ms late and every quiet one about 200 ms, all received, each voice a step later.
+    let mut server = echoctl()
+        .args(["serve", "--listen", "127.0.0.1:0", "--delay", "200ms"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl serve");
+    let mut logs = BufReader::new(server.stderr.take().expect("stderr piped"));
+    let startup = crate::common::read_line(&mut logs).await;
+    let addr = startup
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
+        .to_string();
+    let (code, stdout, stderr) = echoctl_bench(&[
+        &addr, "-c", "2", "-n", "3", "-i", "50ms", "-d", "100ms", "--grace", "2s",
+    ])
+    .await;
+    crate::common::signal(&server, "TERM");
+    drop(logs);
+    crate::common::finish(server).await;
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("18 expected, 18 received, 0 missing, 0 wrong"),
+        "every echo came, late: {stdout}"
+    );
+    let result = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("result       FAILED: the server's delay looks "))
+        .unwrap_or_else(|| panic!("the verdict names the delay: {stdout}"));
+    let longer = result
+        .strip_suffix(" longer than --delay")
+        .unwrap_or_else(|| panic!("{result}"));
+    // One token the options take, about the 100 ms the two delays differ by.
+    let longer = echoctl_core::duration::parse(longer).expect("a duration token");
+    assert!((ms(80)..=ms(150)).contains(&longer), "{longer:?}: {stdout}");
+    assert!(
+        stdout.contains("is the server's delay longer than --delay? It looks like "),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_fails_a_run_over_max_p99_and_passes_one_under_it() {
     // Every lower echo comes 300 ms late; the other two at once.
     let addr = fake_server(Fault::LateLower(ms(300))).await;
@@ -672,7 +735,7 @@ async fn binary_fails_a_run_over_max_p99_and_passes_one_under_it() {
     assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
     assert!(
         stdout
-            .contains("result       FAILED: p99 lateness over the 150 ms limit in 1 voice (lower "),
+            .contains("result       FAILED: p99 lateness over the 150ms limit in 1 voice (lower "),
         "{stdout}"
     );
     let under = args("5s");
@@ -705,10 +768,63 @@ async fn binary_cut_short_by_ctrl_c_reports_what_it_measured_and_exits_130() {
         stdout.contains("result       CUT SHORT by a stop signal"),
         "{stdout}"
     );
+    // Echoes are always in flight (each shout's span two delays, a shout every delay); none is
+    // overdue by --grace (5s) at the cut: they are not yet due, not missing.
+    assert!(
+        stdout.contains(" received, 0 missing, 0 wrong, ")
+            && stdout.contains(" not yet due when cut short\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "result       CUT SHORT by a stop signal: the figures are what was measured until then\n"
+        ),
+        "nothing failed until then: {stdout}"
+    );
     assert!(stdout.contains("connections  2 made, 0 failed"), "{stdout}");
     assert!(
         !stdout.contains("10000 sent"),
         "it stopped shouting: {stdout}"
+    );
+    server.stop().await;
+}
+
+/// On a terminal 60 columns wide the report fits it: no line longer, the lateness grid narrowed
+/// to the columns that fit, the other lines wrapped at spaces.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fits_its_report_to_a_terminal_60_columns_wide() {
+    let server = TestServer::with(Mode::Concurrent, ms(20)).await;
+    let (terminal, screen) = crate::common::pty(60);
+    let mut command = echoctl();
+    command
+        .arg("bench")
+        .arg(server.addr.to_string())
+        .args(["-c", "2", "-n", "3", "-i", "20ms", "-d", "20ms"])
+        .args(["--ramp-up", "10ms"])
+        .stdin(std::process::Stdio::null())
+        .stdout(terminal)
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn echoctl");
+    drop(command);
+    let finished = crate::common::finish(child).await;
+    assert_eq!(finished.code, Some(0), "stderr: {}", finished.stderr);
+    let shown = timeout(PATIENCE, screen)
+        .await
+        .expect("the pty is released")
+        .expect("the reader did not panic");
+    // The terminal ends each line with `\r\n`.
+    let text = String::from_utf8_lossy(&shown).replace("\r\n", "\n");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 60, "{line:?}\n{text}");
+    }
+    assert!(
+        text.contains("\n             count      p50       p99     p99.9       max\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nrate         ") && text.contains("\nresult       OK"),
+        "{text}"
     );
     server.stop().await;
 }

@@ -177,6 +177,78 @@ async fn usage_errors_exit_2() {
     );
 }
 
+/// netcat's habits (`nc -l -p 9000`, `nc localhost 8000`) get clap's usage error, status 2,
+/// and a tip with what to write here.
+#[tokio::test(flavor = "multi_thread")]
+async fn netcat_habits_get_a_tip_saying_what_to_write() {
+    for (args, says) in [
+        (
+            &["serve", "--port", "9000"][..],
+            "error: unexpected argument '--port' found\n\n  tip: the port is part of the \
+             address: use '--listen 127.0.0.1:9000'\n\nUsage: echoctl serve [OPTIONS]\n",
+        ),
+        (
+            &["serve", "-p", "9000"],
+            "tip: the port is part of the address: use '--listen 127.0.0.1:9000'\n",
+        ),
+        (
+            &["connect", "localhost", "8000"],
+            "error: unexpected argument '8000' found\n\n  tip: the port is part of the \
+             address: use 'localhost:8000'\n\nUsage: echoctl connect [OPTIONS] [ADDR]\n",
+        ),
+        (
+            &["connect", "-l", "-p", "9000"],
+            "tip: to listen, as nc -l does, use 'echoctl serve --listen 127.0.0.1:9000'\n",
+        ),
+        (
+            &["serve", "-l", "9000"],
+            "'9000' for '--listen <ADDR>': \"9000\" is only a port; an address is HOST:PORT, \
+             such as localhost:9000 or 127.0.0.1:9000, or unix:PATH\n",
+        ),
+    ] {
+        let run = run_echoctl(args).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("as a value"),
+            "not clap's tip for a value that starts with a dash: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_duration_names_only_the_units_taken_and_months_are_refused_plainly() {
+    let run = run_echoctl(&["serve", "--delay", "5q"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown unit \"q\"; the units are ns, us, ms, s, m, h, d and w"),
+        "{}",
+        run.stderr
+    );
+    let run = run_echoctl(&["connect", "--wait", "1month"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "'1month' for '--wait <DURATION>': months have no fixed length: give days, such \
+             as 30d\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    for run in [
+        run_echoctl(&["serve", "--delay", "5q"]).await,
+        run_echoctl(&["serve", "--grace", "1year"]).await,
+    ] {
+        assert!(
+            !run.stderr.contains("months,") && !run.stderr.contains("years,"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_into_a_closed_pipe_exits_quietly() {
     // `echoctl connect | head -1`: stdout closes after the first line. Input stays open, so the

@@ -157,3 +157,53 @@ pub fn signal(child: &Child, name: &str) {
         .expect("run kill");
     assert!(status.success());
 }
+
+/// A pseudo-terminal of `columns` by 50 rows: the side a program writes to, and a reader of
+/// everything written there, until the last program holding it exits.
+#[cfg(target_os = "linux")]
+pub fn pty(columns: u16) -> (std::fs::File, tokio::task::JoinHandle<Vec<u8>>) {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: plain libc calls on a descriptor this function owns; every result is checked.
+    let (master, terminal) = unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(
+            master >= 0,
+            "posix_openpt: {}",
+            std::io::Error::last_os_error()
+        );
+        let master = std::os::fd::OwnedFd::from_raw_fd(master);
+        assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
+        assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(
+            libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+            0
+        );
+        let size = libc::winsize {
+            ws_row: 50,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
+        let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
+        (master, name)
+    };
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(terminal.to_str().expect("a pty's name is ASCII"))
+        .expect("open the pty's terminal side");
+    let mut master = std::fs::File::from(master);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Reading ends with EIO once no program holds the terminal side any more.
+        while let Ok(read @ 1..) = master.read(&mut chunk) {
+            all.extend_from_slice(&chunk[..read]);
+        }
+        all
+    });
+    (terminal, reader)
+}

@@ -396,13 +396,9 @@ fn a_server_that_closes_mid_line_tears_the_editor_down_and_says_why() {
     let code = terminal.exit();
     let rows: Vec<String> = terminal.written_rows();
     assert_eq!(code, Some(3), "the server's notice: {rows:?}");
-    assert_eq!(rows.len(), 2, "the notice, then the error: {rows:?}");
+    assert_eq!(rows.len(), 1, "the notice, said once: {rows:?}");
     let notice = format!("{}: echoctl: no complete line", server.addr());
     assert!(rows[0].starts_with(&notice), "{rows:?}");
-    assert!(
-        rows[1].starts_with("echoctl: error: the server ended the session: no complete line"),
-        "the error on a line of its own: {rows:?}"
-    );
     assert!(
         !rows.iter().any(|row| row.contains("half")),
         "the half-typed line is gone: {rows:?}"
@@ -584,13 +580,76 @@ fn a_resize_redraws_the_line_being_typed() {
         terminal.rows().join("\n")
     );
     terminal.type_keys("\r");
-    // Cut one cell short of the new width.
+    // Wrapped by the terminal, at its new width.
     terminal.wait_for("its echo", |rows| {
         rows.windows(2)
-            .any(|pair| pair[0] == "    STRASSE 日" && pair[1] == "本語ABC")
+            .any(|pair| pair[0] == "    STRASSE 日本" && pair[1] == "語ABC")
     });
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0));
+}
+
+/// An echo wider than the terminal is written as one line, which the terminal wraps (so that it
+/// reflows when the terminal is resized); nothing draws over its rows, and the line being typed
+/// stays whole below it.
+#[test]
+fn an_echo_wider_than_the_terminal_is_one_line_the_terminal_wraps() {
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(100));
+    let mut terminal = Terminal::spawn(&["connect", &server.addr()]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.resize(ROWS, 30);
+    // Its echoes' 30th character is no space, which a row's end would not show.
+    let shout = "Pack my box with five dozen liquor jugs now";
+    terminal.type_keys(&format!("{shout}\r"));
+    terminal.wait_for("the loud echo", |rows| {
+        rows.iter().any(|row| row.starts_with("    PACK MY BOX"))
+    });
+    terminal.type_keys("half");
+    terminal.wait_for("the quiet echo", |rows| {
+        rows.windows(2).any(|pair| {
+            pair[0] == "    pack my box with five doze" && pair[1] == "n liquor jugs now"
+        })
+    });
+    {
+        let parser = terminal.screen.lock().unwrap();
+        let screen = parser.screen();
+        let rows: Vec<String> = screen
+            .rows(0, 30)
+            .map(|row| row.trim_end().to_string())
+            .collect();
+        for echo in [
+            shout.to_uppercase(),
+            shout.to_string(),
+            shout.to_lowercase(),
+        ] {
+            let line = format!("    {echo}");
+            let first = rows
+                .iter()
+                .rposition(|row| line.starts_with(row.as_str()) && row.len() == 30)
+                .unwrap_or_else(|| panic!("{line:?} on the screen: {rows:?}"));
+            assert!(
+                screen.row_wrapped(u16::try_from(first).unwrap()),
+                "the terminal wrapped it, no line break was written: {rows:?}"
+            );
+            assert_eq!(
+                format!("{}{}", rows[first], rows[first + 1]),
+                line,
+                "its rest on the next row, not drawn over: {rows:?}"
+            );
+        }
+    }
+    // The editor redraws its prompt after each echo: wait for the last redraw.
+    terminal.wait_for("the typed line below the echoes", |rows| {
+        rows.iter().rev().find(|row| !row.is_empty()) == Some(&"> half".to_string())
+    });
+    let (row, column) = terminal.cursor_row();
+    assert_eq!(
+        (row.as_str(), column),
+        ("> half", 6),
+        "the typed line, whole"
+    );
+    terminal.type_keys("\x15\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
 }
 
 #[test]
@@ -668,10 +727,8 @@ fn a_notice_without_a_line_end_still_ends_the_session_with_status_3() {
     let rows: Vec<String> = terminal.written_rows();
     assert_eq!(
         rows,
-        [
-            format!("{addr}: echoctl: going away"),
-            "echoctl: error: the server ended the session: going away".to_string()
-        ]
+        [format!("{addr}: echoctl: going away")],
+        "the notice, once: on a terminal it was shown in the session"
     );
     assert!(terminal.cooked());
 }
@@ -727,4 +784,137 @@ fn serve_once(
         tokio::time::sleep(hold).await;
     });
     (runtime, addr, server)
+}
+
+/// The rows a person reads, in order: every written row but the empty prompt.
+fn shown_rows(screen: &[String], same: &impl Fn(&str) -> String) -> Vec<String> {
+    screen
+        .iter()
+        .filter(|row| !row.is_empty() && !is_prompt(row))
+        .map(|row| same(row))
+        .collect()
+}
+
+/// Plays a session the docs show on `terminal`, as a person would: each `> ` line typed once
+/// the rows above it are on the screen, and Ctrl-D once the rows above a `waiting for` status
+/// are; returns once the screen shows every row. `same` is what two rows must share to match.
+fn replay_shown(terminal: &Terminal, shown: &[&str], same: impl Fn(&str) -> String) {
+    let expected = |rows: &[&str]| rows.iter().map(|row| same(row)).collect::<Vec<_>>();
+    for (index, row) in shown.iter().enumerate() {
+        let keys = if let Some(typed) = row.strip_prefix("> ") {
+            format!("{typed}\r")
+        } else if row.starts_with("waiting for") {
+            "\x04".to_string()
+        } else {
+            continue;
+        };
+        let above = expected(&shown[..index]);
+        terminal.wait_for(&format!("the rows above {row:?}"), |screen| {
+            shown_rows(screen, &same) == above
+        });
+        terminal.type_keys(&keys);
+    }
+    let all = expected(shown);
+    terminal.wait_for("every row shown", |screen| shown_rows(screen, &same) == all);
+}
+
+/// A terminal session from the docs: its command after `$ echoctl `, and the rows below it.
+fn shown_session(page: &str, name: &str) -> (Vec<String>, Vec<String>) {
+    let block = crate::recipes::example(page, name);
+    let mut lines = block.lines();
+    let command = lines.next().unwrap_or_default();
+    let args = command
+        .strip_prefix("$ echoctl ")
+        .unwrap_or_else(|| panic!("{page} ({name}) starts with `$ echoctl `: {command:?}"));
+    (
+        args.split_whitespace().map(str::to_string).collect(),
+        lines.map(str::to_string).collect(),
+    )
+}
+
+/// The README's first example, typed as a person would: what the screen shows, row for row.
+#[test]
+fn the_readmes_session_is_what_the_screen_shows() {
+    let (args, shown) = shown_session("README.md", "readme-session");
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+    // The README's server is `serve --mode sequential`; what the screen shows does not depend on
+    // the delay, and half a second leaves room to type each line before the next echo is due.
+    let server = Server::with(Mode::Sequential, Duration::from_millis(500));
+    let mut terminal = Terminal::spawn(
+        &[&args[..], &[server.addr()]]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    replay_shown(&terminal, &shown, str::to_string);
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    assert_eq!(
+        terminal.written_rows(),
+        shown,
+        "after Ctrl-D, the screen the README shows"
+    );
+}
+
+/// The guide's `connect --timestamps` session, at its delay: the screen it shows, times aside.
+#[test]
+fn the_guides_timestamped_session_is_what_the_screen_shows() {
+    let (args, shown) = shown_session("docs/guide.md", "guide-connect-timestamps");
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+    let server = Server::with(Mode::Concurrent, Duration::from_millis(700));
+    let mut terminal = Terminal::spawn(
+        &[&args[..], &[server.addr()]]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    replay_shown(&terminal, &shown, |row| {
+        crate::recipes::without_figures(row)
+    });
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+}
+
+/// The terminal client over TLS: the same screen as over TCP, the session's end included.
+#[test]
+fn the_terminal_client_works_over_tls() {
+    use echoctl::tls::{ServerTls, ServerTlsOptions};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tls = ServerTls::new(
+        &ServerTlsOptions::default(),
+        &"127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let fingerprint = tls.fingerprint().to_string();
+    let running = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = ServerConfig {
+            delay: Duration::from_millis(200),
+            ..ServerConfig::default()
+        };
+        echoctl::server::spawn_with_tls(
+            listener,
+            config,
+            Some(std::sync::Arc::new(tls)),
+            echoctl::timer::Timer::start(),
+        )
+        .unwrap()
+    });
+    let addr = running.addr.to_string();
+    let mut terminal =
+        Terminal::spawn(&["connect", "--tls", "--tls-fingerprint", &fingerprint, &addr]);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal.type_keys("Hello\r");
+    terminal.wait_for("the loud echo", |rows| rows.contains(&"    HELLO".into()));
+    terminal.type_keys("\x04");
+    assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
+    assert_eq!(
+        terminal.written_rows(),
+        ["> Hello", "    HELLO", "    Hello", "    hello"]
+    );
+    assert!(terminal.cooked());
+    runtime.block_on(running.stop()).unwrap();
 }

@@ -93,6 +93,20 @@ async fn concurrent_demo_replays_reverb2_exactly_every_time() {
     replays_exactly("concurrent", CONCURRENT).await;
 }
 
+/// The guide shows reverb2's session as `demo --mode concurrent --color never` prints it at the
+/// default delay: the transcript the test above gets at its own.
+#[test]
+fn the_guides_transcript_is_the_one_the_demo_replays() {
+    let shown = crate::recipes::example("docs/guide.md", "guide-demo-concurrent");
+    assert_eq!(
+        shown.replace(
+            "--mode concurrent &",
+            &format!("--mode concurrent --delay {DELAY} &")
+        ),
+        CONCURRENT
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn by_default_both_sessions_play_in_the_books_order() {
     let run = demo(&["--delay", DELAY]).await;
@@ -447,9 +461,7 @@ async fn svg_writes_a_picture_of_both_sessions_that_parses() {
         text.contains("echoctl demo --mode both --delay 50ms"),
         "titled"
     );
-    let mut options = usvg::Options::default();
-    options.fontdb_mut().load_system_fonts();
-    usvg::Tree::from_str(&text, &options).expect("usvg reads it");
+    usvg::Tree::from_str(&text, &usvg::Options::default()).expect("usvg reads it");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -507,84 +519,41 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 }
 
 /// The progress bar on a pseudo-terminal: shown only where it cannot tear the transcript, one
-/// line at any width, plain on a dumb terminal.
+/// line at any width, none on a dumb terminal.
 #[cfg(target_os = "linux")]
 mod bar {
-    use std::fs::File;
-    use std::io::Read;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::process::Stdio;
 
     use tokio::time::timeout;
 
     use super::{SEQUENTIAL, echoctl};
-    use crate::common::{PATIENCE, finish};
+    use crate::common::{PATIENCE, finish, pty};
 
     /// The spinner's frames, as progress.rs draws them.
     const SPINNER: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
 
-    /// A pseudo-terminal of `columns` by 50 rows: the side a program writes to, and a reader of
-    /// everything written there, until the last program holding it exits.
-    fn pty(columns: u16) -> (File, tokio::task::JoinHandle<Vec<u8>>) {
-        // SAFETY: plain libc calls on a descriptor this function owns; every result is checked.
-        let (master, terminal) = unsafe {
-            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-            assert!(
-                master >= 0,
-                "posix_openpt: {}",
-                std::io::Error::last_os_error()
-            );
-            let master = OwnedFd::from_raw_fd(master);
-            assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
-            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
-            let mut name = [0 as libc::c_char; 128];
-            assert_eq!(
-                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
-                0
-            );
-            let size = libc::winsize {
-                ws_row: 50,
-                ws_col: columns,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
-            let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
-            (master, name)
-        };
-        let terminal = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(terminal.to_str().expect("a pty's name is ASCII"))
-            .expect("open the pty's terminal side");
-        let mut master = File::from(master);
-        let reader = tokio::task::spawn_blocking(move || {
-            let mut all = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Reading ends with EIO once no program holds the terminal side any more.
-            while let Ok(read @ 1..) = master.read(&mut chunk) {
-                all.extend_from_slice(&chunk[..read]);
-            }
-            all
-        });
-        (terminal, reader)
-    }
+    /// The demo's last line on a terminal, after an empty one.
+    const NEXT_STEP: &str =
+        "\n\nNext: run `echoctl serve` here, and `echoctl connect` in another terminal.";
 
     /// Plays the sequential session at 200ms with `stdout_on_pty` (else piped) and stderr on a
     /// pty `columns` wide; returns what the pty received and what went to the pipe.
     async fn play(columns: u16, stdout_on_pty: bool, term: &str) -> (Vec<u8>, Vec<u8>) {
+        play_with(columns, stdout_on_pty, term, &["--color", "never"]).await
+    }
+
+    /// [`play`], with `extra` arguments instead of `--color never`.
+    async fn play_with(
+        columns: u16,
+        stdout_on_pty: bool,
+        term: &str,
+        extra: &[&str],
+    ) -> (Vec<u8>, Vec<u8>) {
         let (terminal, screen) = pty(columns);
         let mut command = echoctl();
         command
-            .args([
-                "demo",
-                "--mode",
-                "sequential",
-                "--delay",
-                "200ms",
-                "--color",
-                "never",
-            ])
+            .args(["demo", "--mode", "sequential", "--delay", "200ms"])
+            .args(extra)
             .env("TERM", term)
             .stdin(Stdio::null())
             .stderr(terminal.try_clone().expect("dup the terminal"));
@@ -607,7 +576,7 @@ mod bar {
     }
 
     /// What a terminal `columns` wide shows after `bytes`, each line without the blanks at its
-    /// end (a dumb terminal's bar is cleared by writing spaces over it).
+    /// end.
     fn screen(bytes: &[u8], columns: u16) -> String {
         let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
         let mut terminal = vt100::Parser::new(size(50), size(columns), 0);
@@ -652,19 +621,71 @@ mod bar {
                 "{frame:?}"
             );
         }
-        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+        assert_eq!(
+            screen(&shown, 40).trim_end(),
+            format!("{}{NEXT_STEP}", SEQUENTIAL.trim_end())
+        );
     }
 
+    /// A dumb terminal cannot redraw a line in place: no bar at all, only the transcript's
+    /// lines, each ended as the terminal ends them (`\r\n`), never a carriage return alone.
     #[tokio::test(flavor = "multi_thread")]
-    async fn a_dumb_terminal_gets_a_plain_bar() {
+    async fn a_dumb_terminal_gets_no_bar_and_nothing_redrawn() {
         let (shown, _) = play(40, true, "dumb").await;
         let text = String::from_utf8_lossy(&shown);
-        assert!(text.contains("reverb1 ["), "the bar was drawn: {text:?}");
+        assert!(!text.contains("reverb1 ["), "no bar: {text:?}");
         assert!(!text.contains('\x1b'), "no escape sequence: {text:?}");
+        assert!(
+            !text.replace("\r\n", "\n").contains('\r'),
+            "no carriage return but at a line's end: {text:?}"
+        );
         assert!(
             !text.chars().any(|c| SPINNER.contains(c)),
             "no spinner: {text:?}"
         );
-        assert_eq!(screen(&shown, 40).trim_end(), SEQUENTIAL.trim_end());
+        assert_eq!(
+            text.replace("\r\n", "\n").trim_end(),
+            format!("{}{NEXT_STEP}", SEQUENTIAL.trim_end())
+        );
+    }
+
+    /// What to try next is said on a terminal, dimmed, after the `^D`; never in a transcript
+    /// piped away, nor beside a picture.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_next_step_is_suggested_on_a_terminal_only() {
+        let (shown, _) = play_with(100, true, "xterm", &["--color", "always"]).await;
+        let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        let mut terminal = vt100::Parser::new(size(50), size(100), 0);
+        terminal.process(&shown);
+        let rows: Vec<String> = terminal.screen().rows(0, 100).collect();
+        let last = rows.iter().rposition(|row| !row.trim().is_empty());
+        let last = last.unwrap_or_else(|| panic!("an empty screen: {rows:?}"));
+        assert_eq!(
+            rows[last - 2..=last],
+            ["^D", "", NEXT_STEP.trim_start()],
+            "after the session, an empty line and what to try next"
+        );
+        let first = terminal
+            .screen()
+            .cell(u16::try_from(last).unwrap(), 0)
+            .unwrap();
+        assert!(first.dim(), "dimmed");
+        let (_, piped) = play(80, false, "xterm").await;
+        assert_eq!(String::from_utf8_lossy(&piped), SEQUENTIAL);
+        let picture =
+            std::env::temp_dir().join(format!("echoctl-demo-next-{}.svg", std::process::id()));
+        let (shown, _) = play_with(
+            100,
+            true,
+            "xterm",
+            &["--color", "never", "--svg", picture.to_str().unwrap()],
+        )
+        .await;
+        let _ = std::fs::remove_file(&picture);
+        assert_eq!(
+            screen(&shown, 100).trim_end(),
+            SEQUENTIAL.trim_end(),
+            "with a picture, the transcript alone"
+        );
     }
 }

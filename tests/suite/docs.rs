@@ -275,7 +275,7 @@ fn help_lists_global_options_apart_and_only_where_they_do_something() {
     );
     let connect = help(&["connect", "--help"]);
     assert!(
-        !connect.contains("--quiet") && connect.contains("--verbose"),
+        connect.contains("--quiet") && connect.contains("--verbose"),
         "{connect}"
     );
     let completions = help(&["completions", "--help"]);
@@ -284,6 +284,54 @@ fn help_lists_global_options_apart_and_only_where_they_do_something() {
             !completions.contains(option),
             "{option} in completions --help"
         );
+    }
+}
+
+/// `-q`, `-v` and `--color` are listed wherever they are taken, and each command's help says
+/// what they do for that command, not for another.
+#[test]
+fn each_commands_help_speaks_of_its_own_logs() {
+    let help = |args: &[&str]| String::from_utf8(echoctl(args).stdout).unwrap();
+    for (command, says, others) in [
+        (
+            "serve",
+            "adds each shout",
+            &["connect:", "the demo", "where it connected"][..],
+        ),
+        (
+            "connect",
+            "where it connected and how the session ended",
+            &["serve:", "the demo", "each shout"],
+        ),
+        (
+            "demo",
+            "each connection, each shout",
+            &["serve:", "connect:"],
+        ),
+        (
+            "bench",
+            "open-files limit",
+            &["serve:", "connect:", "the demo"],
+        ),
+    ] {
+        for flag in ["-h", "--help"] {
+            let text = help(&[command, flag]);
+            let global = &text[text.find("\nGlobal options:\n").expect(command)..];
+            let global = &global[..global.find("\nExamples:\n").expect(command)];
+            for option in ["-q, --quiet", "-v, --verbose", "--color <WHEN>"] {
+                assert!(
+                    global.contains(option),
+                    "{command} {flag}: {option}: {global}"
+                );
+            }
+            assert!(global.contains(says), "{command} {flag}: {global}");
+            for other in others {
+                assert!(
+                    !global.contains(other),
+                    "{command} {flag}: {other}: {global}"
+                );
+            }
+        }
     }
 }
 
@@ -430,6 +478,9 @@ fn bash_offers_options_only_after_a_dash_and_no_file_names_for_values() {
         options.contains(&"--connect-timeout".to_string()),
         "{options:?}"
     );
+    // A hidden option is not offered: completions takes -q but hides it.
+    let options = bash_completes(&["echoctl", "completions", "-"]);
+    assert!(options.contains(&"--help".to_string()), "{options:?}");
     assert!(!options.contains(&"--quiet".to_string()), "{options:?}");
     // A duration, a size, an address: the word as typed, never a file name. (The tests run in
     // the package root, full of files.)
@@ -476,6 +527,12 @@ fn fish_completes(line: &str) -> Vec<String> {
 #[test]
 fn fish_completes_with_short_descriptions_and_no_file_names() {
     let options = fish_completes("echoctl connect -");
+    assert!(
+        options.contains(&"--help\tPrint help".to_string()),
+        "{options:?}"
+    );
+    // A hidden option is not offered: completions takes -q but hides it.
+    let options = fish_completes("echoctl completions -");
     assert!(
         options.contains(&"--help\tPrint help".to_string()),
         "{options:?}"

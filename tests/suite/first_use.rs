@@ -71,10 +71,7 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
     .await;
     assert_eq!(demo.code, Some(0), "{}", demo.stderr);
     let header = demo.stdout_text().lines().next().unwrap_or_default();
-    assert_eq!(
-        header,
-        "$ echoctl serve --mode sequential --delay 10500us &"
-    );
+    assert_eq!(header, "$ echoctl serve --mode sequential --delay 10.5ms &");
     // Paste it: the words between `$ echoctl serve` and `&`, with a free port.
     let words: Vec<&str> = header
         .trim_start_matches("$ echoctl serve ")
@@ -83,7 +80,7 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
         .collect();
     let (child, startup, _) = serve(&words).await;
     assert!(
-        startup.contains("(mode sequential, delay 10500us)"),
+        startup.contains("(mode sequential, delay 10.5ms)"),
         "{startup}"
     );
     assert_eq!(stop(child).await.code, Some(0));
@@ -92,8 +89,9 @@ async fn the_demo_header_pastes_back_as_a_serve_command() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_start_up_line_prints_each_duration_as_one_token_serve_takes() {
     for (given, printed) in [
-        ("1.5s", "1500ms"),
-        ("1s 500ms", "1500ms"),
+        ("1.5s", "1.5s"),
+        ("1s 500ms", "1.5s"),
+        ("43182ms", "43.182s"),
         ("1000000s", "1000000s"),
         ("120s", "2m"),
         ("0", "0s"),
@@ -364,4 +362,53 @@ async fn the_server_logs_for_people() {
         "{stopping}"
     );
     assert_eq!(finish(server).await.code, Some(0));
+}
+
+/// Starts `serve` with RUST_LOG set, shouts once, stops it and returns everything it logged.
+async fn serve_logging(rust_log: &str, flag: &str) -> String {
+    let mut child = echoctl()
+        .args(["serve", "--listen", "127.0.0.1:0", "--delay", "0", flag])
+        .env("RUST_LOG", rust_log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
+    let startup = read_line(&mut stderr).await;
+    let mut shouter = tokio::net::TcpStream::connect(address_in(&startup))
+        .await
+        .unwrap();
+    shouter.write_all(b"hi\n").await.unwrap();
+    shouter.shutdown().await.unwrap();
+    let mut echoes = Vec::new();
+    timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut shouter, &mut echoes),
+    )
+    .await
+    .expect("the echoes in time")
+    .unwrap();
+    assert_eq!(echoes, b"\t HI\n\t hi\n\t hi\n");
+    signal(&child, "TERM");
+    let mut logged = String::new();
+    timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut logged),
+    )
+    .await
+    .expect("the logs in time")
+    .unwrap();
+    assert_eq!(finish(child).await.code, Some(0));
+    logged
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_log_overrides_the_quiet_and_verbose_flags() {
+    let verbose_anyway = serve_logging("debug", "-q").await;
+    assert!(verbose_anyway.contains(r#"shout "hi""#), "{verbose_anyway}");
+    let by_target = serve_logging("echoctl=debug", "-q").await;
+    assert!(by_target.contains(r#"shout "hi""#), "{by_target}");
+    let quiet_anyway = serve_logging("error", "-v").await;
+    assert_eq!(quiet_anyway, "", "nothing below error level");
 }

@@ -524,7 +524,7 @@ async fn plain_over_the_connection_limit_a_client_is_told_the_server_is_full() {
     let refused = server.connect().await;
     assert_eq!(
         String::from_utf8(read_to_end(refused).await).unwrap(),
-        "echoctl: server is full (1 connections); try again later\n"
+        "echoctl: server is full (1 connection); try again later\n"
     );
     assert_eq!(server.stats.connections_refused.load(Relaxed), 1);
     drop((reader, writer));

@@ -506,3 +506,94 @@ on_both_paths!(quiet_connections_hold_one_descriptor_each, "multi_thread" =>
     copy_tcp_quiet_connections_hold_one_descriptor_each: Tcp, COPY;
     copy_unix_quiet_connections_hold_one_descriptor_each: Unix, COPY;
 );
+
+/// A server whose bytes must be seen (watched by a trace or hex dump, or shaped by a fault)
+/// copies them, on the splice path too: nothing goes through the kernel, and all comes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watched_or_faulted_server_copies_every_byte() {
+    let watched = ServerConfig {
+        observe: true,
+        ..config(SPLICE)
+    };
+    let faulted = ServerConfig {
+        faults: echoctl_core::fault::Faults {
+            specs: vec!["latency=1ms".parse().unwrap()],
+            seed: 26,
+        },
+        ..config(SPLICE)
+    };
+    for (what, config) in [("watched", watched), ("faulted", faulted)] {
+        let server = Served::start(Over::Tcp, config).await;
+        let sent = payload(1 << 20, 27);
+        let heard = timeout(PATIENCE, echo_through(server.connect().await, sent.clone()))
+            .await
+            .expect("the echo comes back in time");
+        assert!(heard == sent, "{what}: the same bytes back");
+        server.until_open_connections(0).await;
+        assert_eq!(
+            server.stats.bytes_spliced.load(Relaxed),
+            0,
+            "{what}: bytes through the kernel"
+        );
+        server.stop().await;
+    }
+}
+
+/// `-v` names the copy path wherever the bytes must be seen (a hex dump, a trace, a fault) or
+/// the stream offers no socket to splice (TLS), on Linux too.
+#[tokio::test(flavor = "multi_thread")]
+async fn whatever_must_see_the_bytes_takes_the_copy_path() {
+    let dir = TempDir::new("paths-seen");
+    let dump = dir.0.join("dump.txt");
+    let trace = dir.0.join("trace.json");
+    for extra in [
+        &["--hex-dump", dump.to_str().unwrap()][..],
+        &["--trace", trace.to_str().unwrap()],
+        &["--fault", "latency=1ms"],
+        &["--tls"],
+    ] {
+        let (child, mut stderr, addr, _dir) =
+            serve_plain(Over::Tcp, SPLICE, &[&["-v"][..], extra].concat()).await;
+        let tls: &[&str] = if extra == ["--tls"] {
+            &["--tls", "--insecure"]
+        } else {
+            &[]
+        };
+        let mut client = echoctl()
+            .arg("connect")
+            .args(tls)
+            .arg(addr.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn echoctl connect");
+        let sent = payload(256 << 10, 28);
+        let mut stdin = client.stdin.take().expect("stdin piped");
+        let writing = tokio::spawn(async move {
+            stdin.write_all(&sent).await.unwrap();
+            sent.len()
+        });
+        let done = finish(client).await;
+        let sent = writing.await.unwrap();
+        assert_eq!(done.code, Some(0), "{extra:?}: {}", done.stderr);
+        assert_eq!(done.stdout.len(), sent, "{extra:?}: every byte back");
+        let mut logs = String::new();
+        while !logs.contains("plain echo by") {
+            let mut line = String::new();
+            let n = timeout(PATIENCE, stderr.read_line(&mut line))
+                .await
+                .expect("the server names the path")
+                .unwrap();
+            assert!(n > 0, "{extra:?}: the server's logs ended early: {logs}");
+            logs += &line;
+        }
+        assert!(
+            logs.contains("plain echo by copy"),
+            "{extra:?}: -v names the copy path: {logs}"
+        );
+        signal(&child, "TERM");
+        let finished = finish(child).await;
+        assert_eq!(finished.code, Some(0), "{extra:?}");
+    }
+}

@@ -115,6 +115,32 @@ async fn a_path_that_is_not_a_socket_is_never_removed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_file_or_a_directory_is_named_as_not_a_socket_on_both_ends() {
+    let dir = TempDir::new("unix");
+    let file = dir.0.join("notes.txt");
+    std::fs::write(&file, "keep me").unwrap();
+    for (path, kind) in [(&file, "a regular file"), (&dir.0, "a directory")] {
+        let address = format!("unix:{}", path.display());
+        for args in [
+            vec!["connect", &address],
+            vec!["serve", "--listen", &address],
+        ] {
+            let run = run(echoctl().args(&args)).await;
+            assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+            let says = format!("{} is not a socket but {kind}", path.display());
+            assert!(run.stderr.contains(&says), "{args:?}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains("listening"),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_socket_paths_are_one_clear_line_and_exit_1() {
     let dir = TempDir::new("unix");
     let too_long = format!("unix:{}/{}", dir.0.display(), "s".repeat(120));

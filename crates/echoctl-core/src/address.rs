@@ -1,5 +1,5 @@
-//! Where a server listens or a client connects: `HOST:PORT`, or `unix:PATH` for a Unix-domain
-//! socket. Parsed once at the edge (it is clap's value parser), printed back the way a user
+//! Where a server listens or a client connects: `HOST:PORT`, `unix:PATH` for a Unix-domain
+//! socket, or `udp:HOST:PORT` for UDP datagrams. Parsed once at the edge (it is clap's value parser), printed back the way a user
 //! writes it, so nothing below the command line splits or rebuilds an address string.
 
 use std::fmt;
@@ -10,6 +10,9 @@ use std::str::FromStr;
 /// How an address names a Unix-domain socket.
 pub const UNIX_PREFIX: &str = "unix:";
 
+/// How an address names a UDP port.
+pub const UDP_PREFIX: &str = "udp:";
+
 /// An address to listen on or connect to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Address {
@@ -17,6 +20,8 @@ pub enum Address {
     Tcp(HostPort),
     /// A Unix-domain socket's path.
     Unix(PathBuf),
+    /// A name or an IP address and a UDP port: datagrams instead of a stream.
+    Udp(HostPort),
 }
 
 /// `HOST:PORT`: the host as written, without the brackets an IPv6 address takes in the text.
@@ -59,6 +64,13 @@ impl FromStr for HostPort {
             ));
         }
         let Some((host, port)) = text.rsplit_once(':') else {
+            if text.parse::<u16>().is_ok() {
+                // A port alone, as netcat takes it (`nc -l 9000`).
+                return fail(format!(
+                    "{text:?} is only a port; an address is HOST:PORT, such as \
+                     localhost:{text} or 127.0.0.1:{text}"
+                ));
+            }
             return fail(format!("no port in {text:?} ({EXPECTED})"));
         };
         if host.is_empty() {
@@ -108,6 +120,18 @@ impl FromStr for Address {
     type Err = AddressError;
 
     fn from_str(text: &str) -> Result<Address, AddressError> {
+        if let Some(host_port) = text.strip_prefix(UDP_PREFIX) {
+            return match host_port {
+                "" => Err(AddressError(
+                    "no HOST:PORT after udp: (expected udp:HOST:PORT, such as udp:127.0.0.1:7000)"
+                        .into(),
+                )),
+                _ => host_port
+                    .parse()
+                    .map(Address::Udp)
+                    .map_err(|AddressError(e)| AddressError(format!("after udp:, {e}"))),
+            };
+        }
         match text.strip_prefix(UNIX_PREFIX) {
             Some("") => Err(AddressError(
                 "no path after unix: (expected unix:PATH, such as unix:/tmp/echo.sock)".into(),
@@ -128,6 +152,7 @@ impl fmt::Display for Address {
         match self {
             Address::Tcp(host_port) => host_port.fmt(f),
             Address::Unix(path) => write!(f, "{UNIX_PREFIX}{}", path.display()),
+            Address::Udp(host_port) => write!(f, "{UDP_PREFIX}{host_port}"),
         }
     }
 }
@@ -138,7 +163,7 @@ impl Address {
     pub fn to_connect(text: &str) -> Result<Address, AddressError> {
         let address: Address = text.parse()?;
         match &address {
-            Address::Tcp(HostPort { port: 0, .. }) => {
+            Address::Tcp(HostPort { port: 0, .. }) | Address::Udp(HostPort { port: 0, .. }) => {
                 let host = text.rsplit_once(':').map_or(text, |(host, _)| host);
                 Err(AddressError(format!(
                     "port 0 asks for any free port, which only a listener can do; give the port \
@@ -147,6 +172,11 @@ impl Address {
             }
             _ => Ok(address),
         }
+    }
+
+    /// Whether the address carries datagrams (`udp:`) rather than a stream.
+    pub fn is_udp(&self) -> bool {
+        matches!(self, Address::Udp(_))
     }
 }
 
@@ -225,8 +255,50 @@ mod tests {
         let e = any("localhost").unwrap_err();
         assert!(e.ends_with(", or unix:PATH"), "{e}");
         assert_eq!(
+            any("9000"),
+            Err(
+                "\"9000\" is only a port; an address is HOST:PORT, such as localhost:9000 \
+                 or 127.0.0.1:9000, or unix:PATH"
+                    .into()
+            )
+        );
+        assert!(
+            any("70000")
+                .unwrap_err()
+                .starts_with("no port in \"70000\"")
+        );
+        assert_eq!(
             Address::to_connect("unix:/x").map(|a| a.to_string()),
             Ok("unix:/x".into())
         );
+    }
+
+    #[test]
+    fn an_address_may_name_a_udp_port() {
+        assert_eq!(any("udp:127.0.0.1:7000"), Ok("udp:127.0.0.1:7000".into()));
+        assert_eq!(any("udp:[::1]:0"), Ok("udp:[::1]:0".into()));
+        assert_eq!(
+            "udp:localhost:8000".parse::<Address>(),
+            Ok(Address::Udp(HostPort {
+                host: "localhost".into(),
+                port: 8000
+            }))
+        );
+        assert!("udp:localhost:8000".parse::<Address>().unwrap().is_udp());
+        assert!(!"localhost:8000".parse::<Address>().unwrap().is_udp());
+        assert_eq!(
+            any("udp:"),
+            Err(
+                "no HOST:PORT after udp: (expected udp:HOST:PORT, such as udp:127.0.0.1:7000)"
+                    .into()
+            )
+        );
+        let e = any("udp:7000").unwrap_err();
+        assert!(e.starts_with("after udp:, \"7000\" is only a port"), "{e}");
+        let zero = Address::to_connect("udp:127.0.0.1:0")
+            .unwrap_err()
+            .to_string();
+        assert!(zero.starts_with("port 0 asks for any free port"), "{zero}");
+        assert!(zero.ends_with("such as udp:127.0.0.1:8000"), "{zero}");
     }
 }

@@ -19,6 +19,9 @@
 //! [`ClientSession::next_wake`]. [`ClientSession::server_closed`],
 //! [`ClientSession::connection_failed`] and [`ClientSession::advance`] hand back the server's
 //! last line without a line end, if any, and say how the session ended.
+//!
+//! [`datagrams`] is the same for `connect udp:HOST:PORT`, where each line is a datagram and
+//! there is no close to wait for.
 
 use std::fmt;
 use std::io;
@@ -29,6 +32,7 @@ use tokio::time::Instant;
 use crate::lines::{LineSplitter, without_line_end};
 use crate::timeline::Recording;
 
+pub mod datagrams;
 pub mod transcript;
 
 use transcript::{Heard, Transcript};
@@ -60,6 +64,9 @@ pub enum SessionEnd {
     Notice(Vec<u8>),
     /// `--wait` ran out after the end of input, with this many echoes still owed.
     WaitExpired { owed: u64 },
+    /// Every echo owed arrived after the end of input: the normal end over UDP, which has no
+    /// close ([`datagrams`]).
+    EchoesArrived,
     /// Ctrl-C in the interactive session, or SIGINT or SIGTERM in either session (the drivers
     /// decide it: the piped relay itself never returns it, `connect` ends it so on a signal).
     Interrupted,

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::fault::Faults;
 use crate::lines::DEFAULT_MAX_LINE;
 use crate::session::Settings;
 
@@ -64,8 +65,14 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long shutdown waits for echoes in flight.
     pub grace: Duration,
-    /// How the plain echo moves bytes; see [`ServerConfig::bytes_must_be_seen`].
+    /// How the plain echo moves bytes where nothing must see them; see
+    /// [`ServerConfig::bytes_must_be_seen`].
     pub plain_path: PlainPath,
+    /// Misbehaviour on purpose (`--fault`); none by default.
+    pub faults: Faults,
+    /// Every byte is watched (`--trace`, `--hex-dump`): it must pass through the process, so
+    /// the plain echo copies rather than splices ([`ServerConfig::bytes_must_be_seen`]).
+    pub observe: bool,
 }
 
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
@@ -86,17 +93,21 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,
             plain_path: PlainPath::default(),
+            faults: Faults::default(),
+            observe: false,
         }
     }
 }
 
 impl ServerConfig {
-    /// Whether something in the server must see each byte the plain echo sends back (a hex
-    /// dump, a trace, a fault that slices, delays, drops or corrupts them, TLS): then the bytes
-    /// take the copy path, whatever the system offers. Each such feature adds its condition
-    /// here.
+    /// Whether something in the server must see each byte the plain echo sends back: a trace
+    /// or hex dump ([`ServerConfig::observe`]), a fault (which holds, cuts and paces what is
+    /// written), or `--no-splice`. Then the bytes take the copy path, whatever the system
+    /// offers. The one question the connection asks of the server's settings before it
+    /// splices; the other is whether its stream offers a socket to splice, which a TLS stream
+    /// (whose bytes the process encrypts) never does.
     pub fn bytes_must_be_seen(&self) -> bool {
-        self.plain_path == PlainPath::Copy
+        self.plain_path == PlainPath::Copy || self.observe || !self.faults.is_empty()
     }
 
     /// How many shouts of one connection may echo at once: this is all that tells the two reverb
@@ -126,7 +137,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_copy_path_says_the_bytes_must_be_seen() {
+    fn the_bytes_must_be_seen_when_copying_is_asked_for_watched_or_faulted() {
         let config = ServerConfig {
             mode: Mode::Plain,
             ..ServerConfig::default()
@@ -135,8 +146,24 @@ mod tests {
         assert!(!config.bytes_must_be_seen());
         let copying = ServerConfig {
             plain_path: PlainPath::Copy,
-            ..config
+            ..config.clone()
         };
         assert!(copying.bytes_must_be_seen());
+        let watched = ServerConfig {
+            observe: true,
+            ..config.clone()
+        };
+        assert!(
+            watched.bytes_must_be_seen(),
+            "a trace or hex dump sees every byte"
+        );
+        let faulted = ServerConfig {
+            faults: Faults {
+                specs: vec!["latency=10ms".parse().unwrap()],
+                seed: 1,
+            },
+            ..config
+        };
+        assert!(faulted.bytes_must_be_seen(), "a fault shapes every write");
     }
 }

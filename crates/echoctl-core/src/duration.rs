@@ -4,8 +4,10 @@
 //!
 //! Pure: text in, [`Duration`] out, and back.
 //!
-//! Printed, a duration is one token in the largest unit that holds it exactly: `1500ms`, `1s`,
-//! `2m`, `90s`, `0s`. Days are the largest unit: months and years have no exact length, and
+//! Printed, a duration is one token, exact, that reads as a person would write it: whole days,
+//! hours or minutes in that unit (`2m`, `1h`), anything else in the largest of seconds,
+//! milliseconds and microseconds that holds it with at most three decimals (`1.5s`, `43.182s`,
+//! `250ms`, `90s`, `0s`). Days are the largest unit: months and years have no exact length, and
 //! the parser refuses them rather than guess.
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
 const EXPECTED: &str = "expected a duration such as 1s, 250ms or 2m";
 
 /// The units [`format`] writes, largest first, with their length in nanoseconds.
+#[cfg(test)]
 const UNITS: &[(&str, u128)] = &[
     ("d", 24 * 3600 * 1_000_000_000),
     ("h", 3600 * 1_000_000_000),
@@ -28,19 +31,55 @@ const UNITS: &[(&str, u128)] = &[
     ("ns", 1),
 ];
 
-/// `duration` as one token its own parser reads back exactly: the largest unit that divides it
-/// (`1500ms`, `1s`, `2m`, `0s`).
+/// Days, hours and minutes: written only when whole (`2m`; `90s`, not `1.5m`).
+const WHOLE_UNITS: &[(&str, u128)] = &[
+    ("d", 24 * 3600 * 1_000_000_000),
+    ("h", 3600 * 1_000_000_000),
+    ("m", 60 * 1_000_000_000),
+];
+
+/// Seconds, milliseconds and microseconds: written with up to three decimals (`43.182s`).
+const DECIMAL_UNITS: &[(&str, u128)] = &[("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)];
+
+/// `duration` as one token its own parser reads back exactly (`1.5s`, `43.182s`, `250ms`, `2m`,
+/// `0s`): see the module's documentation.
 pub fn format(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos == 0 {
         return "0s".to_string();
     }
-    let (unit, size) = UNITS
+    if let Some((unit, size)) = WHOLE_UNITS
         .iter()
-        .copied()
         .find(|(_, size)| nanos.is_multiple_of(*size))
-        .unwrap_or(("ns", 1));
-    format!("{}{unit}", nanos / size)
+    {
+        return format!("{}{unit}", nanos / size);
+    }
+    for &(unit, size) in DECIMAL_UNITS {
+        let thousandth = size / 1000;
+        if nanos >= size && nanos.is_multiple_of(thousandth) {
+            let fraction = format!("{:03}", nanos % size / thousandth);
+            let fraction = fraction.trim_end_matches('0');
+            let point = if fraction.is_empty() { "" } else { "." };
+            return format!("{}{point}{fraction}{unit}", nanos / size);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+/// An estimated duration as a person would give it, to two significant digits and to the
+/// millisecond at least (a shorter one is kept as it is): a server's delay is a round number,
+/// and an estimate of it (from the gaps between echoes) is a little off it.
+pub fn round_estimate(estimate: Duration) -> Duration {
+    let micros = estimate.as_micros();
+    if micros < 1_000 {
+        return estimate;
+    }
+    let mut unit = 1_000u128;
+    while micros / unit >= 100 {
+        unit *= 10;
+    }
+    let rounded = (micros + unit / 2) / unit * unit;
+    Duration::from_micros(u64::try_from(rounded).unwrap_or(u64::MAX))
 }
 
 /// Parses a duration: `1s`, `250ms`, `1.5s`, `2m`, `1h30m`, `0`. Each error says what was wrong
@@ -77,26 +116,42 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "{text:?} has no unit; a duration needs one{hint} ({EXPECTED})"
         ));
     }
-    if let Some(unit) = inexact_unit(text) {
-        return Err(format!(
-            "{unit:?} is years or months, which have no exact length: give days, such as 365d"
-        ));
+    if let Some(refusal) = inexact_unit(text) {
+        return Err(refusal.to_string());
     }
-    let duration = humantime::parse_duration(text).map_err(|e| format!("{e} ({EXPECTED})"))?;
+    let duration = humantime::parse_duration(text).map_err(|e| match e {
+        // humantime's own message lists months and years among its units, which are refused
+        // above.
+        humantime::DurationError::UnknownUnit { unit, .. } if !unit.is_empty() => format!(
+            "unknown unit {unit:?}; the units are {UNIT_NAMES}, and words such as sec, min, \
+             hours, days and weeks ({EXPECTED})"
+        ),
+        e => format!("{e} ({EXPECTED})"),
+    })?;
     if duration > MAX {
         return Err(format!("must be at most {}, a year", format(MAX)));
     }
     Ok(duration)
 }
 
-/// The first unit in `text` that is months or years, as humantime spells them.
-fn inexact_unit(text: &str) -> Option<&str> {
-    text.split(|c: char| !c.is_ascii_alphabetic()).find(|unit| {
-        matches!(
-            *unit,
-            "y" | "year" | "years" | "M" | "month" | "months" | "mon" | "mons"
-        )
-    })
+/// The units a duration is written in, as the messages name them.
+const UNIT_NAMES: &str = "ns, us, ms, s, m, h, d and w";
+
+const YEARS: &str = "years have no fixed length: give days, such as 365d";
+const MONTHS: &str = "months have no fixed length: give days, such as 30d";
+const CAPITAL_M: &str =
+    "M is months, which have no fixed length: give days, such as 30d (or m for minutes)";
+
+/// The refusal of the first unit in `text` that is months or years, as humantime spells them
+/// (and `mon`): it would take them for an average month or year.
+fn inexact_unit(text: &str) -> Option<&'static str> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .find_map(|unit| match unit {
+            "y" | "yr" | "yrs" | "year" | "years" => Some(YEARS),
+            "month" | "months" | "mon" | "mons" => Some(MONTHS),
+            "M" => Some(CAPITAL_M),
+            _ => None,
+        })
 }
 
 /// Parses a timeout: a duration above zero, or `off` for none. `0` is refused, naming `off`:
@@ -134,19 +189,38 @@ mod tests {
     fn printed_durations_are_one_token_in_the_largest_exact_unit() {
         for (duration, text) in [
             (Duration::ZERO, "0s"),
-            (ms(1500), "1500ms"),
+            (ms(1500), "1.5s"),
+            (ms(43_182), "43.182s"),
             (ms(1000), "1s"),
             (ms(120_000), "2m"),
             (ms(90_000), "90s"),
             (ms(10), "10ms"),
-            (Duration::from_micros(1500), "1500us"),
+            (Duration::from_micros(1500), "1.5ms"),
+            (Duration::from_micros(250), "250us"),
+            (Duration::from_nanos(1500), "1.5us"),
+            (Duration::from_nanos(1_000_000_500), "1000000.5us"),
             (Duration::from_nanos(7), "7ns"),
+            (Duration::from_nanos(1_000_000_007), "1000000.007us"),
+            (ms(61_500), "61.5s"),
             (Duration::from_secs(3600), "1h"),
             (Duration::from_secs(1_000_000), "1000000s"),
             (MAX, "365d"),
         ] {
             assert_eq!(format(duration), text, "{duration:?}");
         }
+    }
+
+    #[test]
+    fn an_estimated_delay_is_rounded_to_what_a_server_is_given() {
+        assert_eq!(round_estimate(Duration::from_micros(699_378)), ms(700));
+        assert_eq!(round_estimate(Duration::from_micros(249_600)), ms(250));
+        assert_eq!(round_estimate(Duration::from_micros(1_003_000)), ms(1000));
+        assert_eq!(round_estimate(Duration::from_micros(55_200)), ms(55));
+        assert_eq!(round_estimate(Duration::from_micros(9_600)), ms(10));
+        assert_eq!(
+            round_estimate(Duration::from_micros(300)),
+            Duration::from_micros(300)
+        );
     }
 
     #[test]
@@ -174,15 +248,46 @@ mod tests {
                 .unwrap_err()
                 .starts_with("the value is missing")
         );
-        for inexact in ["1y", "2months", "1M"] {
-            let e = parse(inexact).unwrap_err();
-            assert!(
-                e.contains("no exact length: give days, such as 365d"),
-                "{e}"
-            );
+        for (inexact, refusal) in [
+            ("1y", YEARS),
+            ("2yrs", YEARS),
+            ("1month", MONTHS),
+            ("2months", MONTHS),
+            ("1d 1mon", MONTHS),
+            ("1M", CAPITAL_M),
+        ] {
+            assert_eq!(parse(inexact), Err(refusal.to_string()), "{inexact}");
         }
+        // What each suggests is taken.
+        assert_eq!(parse("365d"), Ok(MAX));
+        assert_eq!(parse("30d"), Ok(Duration::from_secs(30 * 24 * 3600)));
         // Minutes are exact: only a capital M is months.
         assert_eq!(parse("2m"), Ok(ms(120_000)));
+    }
+
+    #[test]
+    fn an_unknown_unit_lists_only_the_units_taken() {
+        let e = parse("5q").unwrap_err();
+        assert!(
+            e.starts_with("unknown unit \"q\"; the units are ns, us, ms, s, m, h, d and w,"),
+            "{e}"
+        );
+        assert!(!e.contains("month") && !e.contains("year"), "{e}");
+        // Each unit listed, and each word named, is one the parser takes.
+        for unit in UNIT_NAMES
+            .split([',', ' '])
+            .filter(|w| !w.is_empty() && *w != "and")
+        {
+            assert!(parse(&format!("2{unit}")).is_ok(), "{unit}");
+        }
+        for word in ["sec", "min", "hours", "days", "weeks"] {
+            assert!(e.contains(word), "{e}");
+            assert!(parse(&format!("2{word}")).is_ok(), "{word}");
+        }
+        assert!(
+            parse_timeout("5q").unwrap_err().ends_with("or 2m, or off)"),
+            "a timeout's refusal names off"
+        );
     }
 
     #[test]
@@ -196,7 +301,7 @@ mod tests {
         }
         assert!(parse_timeout("never").unwrap_err().ends_with(", or off)"));
         assert_eq!(format_timeout(None), "off");
-        assert_eq!(format_timeout(Some(ms(2500))), "2500ms");
+        assert_eq!(format_timeout(Some(ms(2500))), "2.5s");
     }
 
     /// Every printed duration parses back to the same value: a spread of durations from

@@ -41,6 +41,15 @@ impl Voice {
         }
     }
 
+    /// What the charts' legends and the traces call it: "loud", "as sent", "quiet".
+    pub fn name(self) -> &'static str {
+        match self {
+            Voice::Upper => "loud",
+            Voice::Original => "as sent",
+            Voice::Lower => "quiet",
+        }
+    }
+
     /// The voice after this one, or `None` after the last.
     pub fn next(self) -> Option<Voice> {
         Voice::ALL.get(self.index() + 1).copied()

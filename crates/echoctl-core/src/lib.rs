@@ -12,9 +12,18 @@
 //!   server's lines and what each is, the echoes still owed and how the session ended;
 //! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
 //! * [`address`] is where a server listens or a client connects ([`Address`]);
-//! * [`duration`] reads and prints durations, one token that the options take back;
+//! * [`duration`] reads and prints durations, one token that the options take back; [`size`]
+//!   the same for byte counts;
+//! * [`fault`] is the server's faults on purpose: the specs, each connection's draw and what its
+//!   faults do to what it writes;
 //! * [`escape`] makes bytes from the network safe to show, in logs, reports and charts;
+//! * [`fingerprint`] is how a certificate's SHA-256 fingerprint is written and read back;
+//! * [`plural`] counts things in messages (`1 connection`, `2 echoes`);
+//! * [`udp`] is the server over UDP: which datagrams are answered, with what and when, each
+//!   peer's session, and what keeps a UDP echo safe to leave running;
 //! * [`timeline`] is when each shout was sent and each echo came back, as rows to draw;
+//! * [`trace`] turns the same records into a trace (the Trace Event format, for Perfetto), and
+//!   [`hexdump`] shows a connection's bytes as `hexdump -C` does;
 //! * [`script`] holds the book's two sessions and the director that plays them;
 //! * [`bench`] keeps the load generator's books: ledger, pacing, lateness, tally and report.
 
@@ -27,11 +36,18 @@ pub mod config;
 pub mod duration;
 pub mod echo;
 pub mod escape;
+pub mod fault;
+pub mod fingerprint;
+pub mod hexdump;
 pub mod lines;
+pub mod plural;
 pub mod schedule;
 pub mod script;
 pub mod session;
+pub mod size;
 pub mod timeline;
+pub mod trace;
+pub mod udp;
 
 pub use address::Address;
 pub use config::{Mode, ServerConfig};

@@ -44,7 +44,11 @@ pub struct LineTooLong {
 
 impl fmt::Display for LineTooLong {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line longer than {} bytes", self.max_line)
+        write!(
+            f,
+            "line longer than {}",
+            crate::plural::counted(self.max_line, "byte")
+        )
     }
 }
 

@@ -68,8 +68,8 @@ impl End {
     pub fn farewell(&self) -> Option<String> {
         match self {
             End::LineTooLong(e) => Some(format!(
-                "echoctl: {e}; closing the connection (the server's --max-line is {} bytes)\n",
-                e.max_line
+                "echoctl: {e}; closing the connection (the server's --max-line is {})\n",
+                crate::plural::counted(e.max_line, "byte")
             )),
             End::Idle(d) => Some(format!(
                 "echoctl: no complete line for {}; closing the connection\n",
@@ -282,6 +282,12 @@ impl Session {
             self.idle_armed_by_advance = self.idle_deadline.is_some();
         }
         echo_lines
+    }
+
+    /// Bytes received and not yet taken as shouts: the lines waiting for room to echo. (A UDP
+    /// peer's datagrams come whether or not it has room, and wait here, bounded by the caller.)
+    pub fn unread(&self) -> usize {
+        self.lines.buffered()
     }
 
     /// How many bytes the session takes now; zero when it is not reading (no room for another

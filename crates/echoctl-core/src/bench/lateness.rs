@@ -57,7 +57,7 @@ pub struct Percentiles {
 }
 
 /// A percentile a [`Percentiles`] carries beside min, mean and max; in JSON, its field's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Quantile {
     #[serde(rename = "p50_ms")]
     P50,
@@ -91,6 +91,22 @@ impl Quantile {
             Quantile::P9999 => 0.9999,
         }
     }
+
+    /// Its name in the table's heading: `p50`, `p99.9`.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Quantile::P50 => "p50",
+            Quantile::P90 => "p90",
+            Quantile::P99 => "p99",
+            Quantile::P999 => "p99.9",
+            Quantile::P9999 => "p99.99",
+        }
+    }
+
+    /// The fewest samples for which it is more than the max: 1 / (1 − fraction).
+    pub fn samples_needed(self) -> u64 {
+        samples_needed(self.fraction())
+    }
 }
 
 impl Percentiles {
@@ -109,7 +125,12 @@ impl Percentiles {
 /// Whether `count` samples are enough for the percentile at `quantile` to be more than the max:
 /// at least 1 / (1 − quantile) of them.
 pub fn enough_samples(count: u64, quantile: f64) -> bool {
-    count as f64 >= (1.0 / (1.0 - quantile)).round()
+    count >= samples_needed(quantile)
+}
+
+/// The fewest samples for which the percentile at `quantile` is more than the max.
+fn samples_needed(quantile: f64) -> u64 {
+    (1.0 / (1.0 - quantile)).round() as u64
 }
 
 /// Three figures of a distribution that is not the lateness (the send slip, connect times), in
@@ -224,6 +245,9 @@ pub struct Measurements {
     pub early_by: Histogram<u64>,
     /// Connect times of the connections made, in microseconds.
     pub connect: Histogram<u64>,
+    /// How long the handshakes of the connections made took after their connect (a transport
+    /// that has one: TLS), in microseconds.
+    pub handshake: Histogram<u64>,
     /// When each echo arrived, in milliseconds from the run's start (for the steady rate).
     pub arrivals: Histogram<u64>,
 }
@@ -242,6 +266,7 @@ impl Measurements {
             slip: histogram(),
             early_by: histogram(),
             connect: histogram(),
+            handshake: histogram(),
             // Milliseconds up to a day fit the same bounds' kind.
             arrivals: Histogram::new_with_bounds(1, MAX_ARRIVAL_MS, SIGNIFICANT_DIGITS)
                 .expect("valid histogram bounds"),
@@ -262,6 +287,7 @@ impl Measurements {
             (&mut self.slip, &mut samples.slips),
             (&mut self.early_by, &mut samples.early),
             (&mut self.connect, &mut samples.connects),
+            (&mut self.handshake, &mut samples.handshakes),
         ] {
             for micros in from.drain(..) {
                 into.saturating_record(u64::from(micros).min(MAX_MICROS));
@@ -302,6 +328,7 @@ pub struct Samples {
     slips: Vec<u32>,
     early: Vec<u32>,
     connects: Vec<u32>,
+    handshakes: Vec<u32>,
 }
 
 fn micros(d: Duration) -> u32 {
@@ -343,8 +370,16 @@ impl Samples {
         self.connects.push(micros(took));
     }
 
+    pub fn push_handshake(&mut self, took: Duration) {
+        self.handshakes.push(micros(took));
+    }
+
     pub fn len(&self) -> usize {
-        self.echoes.len() + self.slips.len() + self.early.len() + self.connects.len()
+        self.echoes.len()
+            + self.slips.len()
+            + self.early.len()
+            + self.connects.len()
+            + self.handshakes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -413,6 +448,8 @@ mod tests {
             "nothing measured is not a few samples"
         );
         assert!(enough_samples(10, 0.9) && !enough_samples(9, 0.9));
+        let needed = Quantile::ALL.map(Quantile::samples_needed);
+        assert_eq!(needed, [2, 10, 100, 1000, 10_000]);
         assert!(enough_samples(10_000, 0.9999) && !enough_samples(9_999, 0.9999));
     }
 
@@ -442,7 +479,8 @@ mod tests {
         samples.push_slip(us(60));
         samples.push_early(us(7000));
         samples.push_connect(us(250));
-        assert_eq!(samples.len(), 6);
+        samples.push_handshake(us(1500));
+        assert_eq!(samples.len(), 7);
         m.add(&mut samples);
         assert!(samples.is_empty());
         record(&mut m, Voice::Original, us(10));
@@ -458,6 +496,7 @@ mod tests {
         assert!(close(Summary::of(&m.slip).max_ms, 0.06));
         assert!(close(Summary::of(&m.early_by).p50_ms, 7.0));
         assert!(close(Summary::of(&m.connect).p99_ms, 0.25));
+        assert!(close(Summary::of(&m.handshake).p99_ms, 1.5));
         let ms = Duration::from_millis;
         assert_eq!(m.arrived_between(ms(5), ms(9)), 2);
         assert_eq!(m.arrived_between(ms(0), ms(10)), 4);

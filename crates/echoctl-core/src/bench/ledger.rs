@@ -25,6 +25,10 @@
 //! actual send + k × delay is early: the server's delay is shorter than `--delay`. This module is
 //! pure: it is handed the time and the bytes.
 //!
+//! A faulty server (`serve --fault`) shows here too: an echo line more than [`LATE_AFTER`] past
+//! its due time (from its shout's send) is counted late, and a wrong line that is one byte off
+//! a line still owed is counted corrupted (it is wrong all the same, and its echo missing).
+//!
 //! Against a plain echo server ([`Ledger::plain`], `bench --expect plain`) each shout is owed
 //! once, exactly as sent (no prefix, no change of case), due at once: its lateness is the round
 //! trip. It is kept as the original voice with no delay, so the rest of the bench is unchanged.
@@ -36,6 +40,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::echo::{ECHO_PREFIX, Voice};
+
+/// An echo line that arrives more than this after its due time, counted from its shout's
+/// actual send, is late: well beyond what a loaded loopback adds, well within what a `latency`
+/// fault or a slow link does.
+pub const LATE_AFTER: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy)]
 struct Owed {
@@ -71,6 +80,12 @@ pub struct LedgerCounts {
     pub wrong: u64,
     pub out_of_order: u64,
     pub early: u64,
+    /// Arrived more than [`LATE_AFTER`] past due.
+    pub late: u64,
+    /// Wrong lines one byte off a line still owed: what a `corrupt` fault makes.
+    pub corrupted: u64,
+    /// Wrong lines that repeat an echo line already heard: what a network may do to datagrams.
+    pub duplicated: u64,
 }
 
 /// The shouts one connection has sent and the echo lines still owed for them.
@@ -170,7 +185,6 @@ impl Ledger {
     }
 
     /// The text of shout `index` of this connection, without the newline.
-    #[cfg(test)]
     pub fn shout_text(&self, index: u64) -> Vec<u8> {
         let mut text = Vec::new();
         write_shout(&self.prefix, index, &mut text);
@@ -192,9 +206,31 @@ impl Ledger {
             {
                 return self.record(owed, voice, at);
             }
+            // Every shout sent is owed each voice once: one no longer owed was heard already.
+            self.counts.duplicated += u64::from(index < self.counts.shouts);
         }
         self.counts.wrong += 1;
+        self.counts.corrupted += u64::from(self.one_byte_off_a_line_owed(line));
         Heard::Wrong
+    }
+
+    /// Whether `line` differs in exactly one byte from a line still owed. Looked for only
+    /// among wrong lines, which are rare, so each owed line is written out to compare.
+    fn one_byte_off_a_line_owed(&self, line: &[u8]) -> bool {
+        let mut expected = Vec::new();
+        self.voices.iter().any(|voice| {
+            self.owed[voice.index()].iter().any(|owed| {
+                expected.clear();
+                write_shout(
+                    &self.voiced_prefixes[voice.index()],
+                    owed.index,
+                    &mut expected,
+                );
+                expected.push(b'\n');
+                expected.len() == line.len()
+                    && expected.iter().zip(line).filter(|(a, b)| a != b).count() == 1
+            })
+        })
     }
 
     /// The voice and shout index `line` would be an echo of, if it has the shape of one.
@@ -221,11 +257,13 @@ impl Ledger {
         self.counts.received += 1;
         self.counts.early += u64::from(early_by.is_some());
         self.counts.out_of_order += u64::from(out_of_order);
+        let lateness_from_send = at.saturating_duration_since(due_from_send);
+        self.counts.late += u64::from(lateness_from_send > LATE_AFTER);
         Heard::Echo {
             index: owed.index,
             voice,
             lateness: at.saturating_duration_since(due),
-            lateness_from_send: at.saturating_duration_since(due_from_send),
+            lateness_from_send,
             early_by,
         }
     }
@@ -233,6 +271,22 @@ impl Ledger {
     /// Echo lines still owed.
     pub fn owed(&self) -> u64 {
         self.owed.iter().map(|q| q.len() as u64).sum()
+    }
+
+    /// Of the echo lines still owed at `at`, those the server cannot be blamed for yet: their
+    /// shout still waits to be written, or they are due after `at - grace` (not yet due, or due so
+    /// shortly before that the grace the bench gives every echo has not run out). For a run cut
+    /// short at `at`, these are not missing.
+    pub fn not_yet_due(&self, at: Instant, grace: Duration) -> u64 {
+        let mut awaited = 0;
+        for (voice, queue) in Voice::ALL.into_iter().zip(&self.owed) {
+            let offset = voice.offset(self.delay);
+            awaited += queue
+                .iter()
+                .filter(|owed| owed.sent.is_none_or(|sent| sent + offset + grace > at))
+                .count() as u64;
+        }
+        awaited
     }
 
     /// Shouts with at least one echo still owed (the window of throughput mode).
@@ -390,6 +444,11 @@ mod tests {
         echo(ledger.hear(&line(Voice::Upper, &text), t0));
         assert_eq!(ledger.hear(&line(Voice::Upper, &text), t0), Heard::Wrong);
         assert_eq!(ledger.counts().wrong, wrong.len() as u64 + 1);
+        assert_eq!(
+            ledger.counts().duplicated,
+            1,
+            "the repeat, not the shout never sent"
+        );
         assert_eq!(ledger.owed(), 2, "original and lower still owed");
     }
 
@@ -416,6 +475,33 @@ mod tests {
         assert_eq!(ledger.counts().wrong, 1);
         assert_eq!(ledger.owed(), 1, "the corrupted echo is missing");
         assert_eq!(ledger.counts().out_of_order, 0);
+    }
+
+    #[test]
+    fn a_line_one_byte_off_an_echo_owed_is_corrupted_and_a_late_one_is_late() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::new(3, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.send(t0, &mut Vec::new());
+        let text = ledger.shout_text(1);
+        let mut changed = line(Voice::Upper, &text);
+        changed[4] = b'#';
+        assert_eq!(ledger.hear(&changed, t0), Heard::Wrong);
+        assert_eq!(ledger.hear(b"\t SHOUT C3 N1 and more\n", t0), Heard::Wrong);
+        assert_eq!(
+            ledger.hear(b"\t #HOUT C3 N7\n", t0),
+            Heard::Wrong,
+            "none owed"
+        );
+        let counts = ledger.counts();
+        assert_eq!((counts.wrong, counts.corrupted), (3, 1));
+        // Due at once, heard just in time, then past the limit.
+        ledger.hear(&line(Voice::Upper, &ledger.shout_text(0)), t0 + LATE_AFTER);
+        ledger.hear(
+            &line(Voice::Original, &ledger.shout_text(0)),
+            t0 + DELAY + LATE_AFTER + ms(1),
+        );
+        assert_eq!(ledger.counts().late, 1);
     }
 
     #[test]
@@ -474,6 +560,39 @@ mod tests {
         let heard = ledger.hear(&line(Voice::Original, &text), t0 + ms(1));
         assert_eq!(echo(heard), (0, Voice::Original, Duration::ZERO));
         assert_eq!(ledger.counts().early, 1);
+    }
+
+    #[test]
+    fn echoes_owed_at_a_cut_are_not_yet_due_until_their_due_time_and_grace_have_passed() {
+        let t0 = Instant::now();
+        let grace = ms(20);
+        let mut ledger = Ledger::new(0, DELAY);
+        ledger.send(t0, &mut Vec::new());
+        ledger.sent(0, t0);
+        // Queued, never written: the server owes nothing for it yet.
+        ledger.send(t0, &mut Vec::new());
+        assert_eq!(ledger.owed(), 6);
+        assert_eq!(ledger.not_yet_due(t0, grace), 6);
+        // Shout 0's echoes are due at t0, t0 + 100 ms and t0 + 200 ms, each given 20 ms of grace.
+        assert_eq!(ledger.not_yet_due(t0 + ms(20), grace), 5, "upper overdue");
+        assert_eq!(ledger.not_yet_due(t0 + ms(119), grace), 5);
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(120), grace),
+            4,
+            "original overdue"
+        );
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(500), grace),
+            3,
+            "shout 1's, unwritten"
+        );
+        let text = ledger.shout_text(0);
+        ledger.hear(&line(Voice::Lower, &text), t0 + ms(200));
+        assert_eq!(
+            ledger.not_yet_due(t0 + ms(150), grace),
+            3,
+            "what was heard is not owed"
+        );
     }
 
     #[test]

@@ -12,12 +12,12 @@ use tokio::time::Instant;
 
 use super::CpuTimes;
 use super::lateness::{Lateness, Measurements, Summary};
-use super::outcome::{ConnectionError, Outcome};
+use super::outcome::{ConnectionError, Damage, Outcome};
 use super::report::{
-    Connections, CpuUse, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
-    SCHEMA_VERSION, Settings, escape_line,
+    Connections, CpuUse, Datagrams, EchoLines, ErrorCount, LatenessReport, MeasuredFrom, Report,
+    SCHEMA_VERSION, Settings, delay_looks_longer_by, escape_line, percent,
 };
-use super::{BenchConfig, Pace};
+use super::{BenchConfig, Expect, Pace};
 use crate::echo::Voice;
 
 /// The first few wrong lines of the run, escaped, for the report.
@@ -73,6 +73,7 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
     let mut lines = EchoLines::default();
     let mut shouts = 0;
     let mut errors: HashMap<&ConnectionError, u64> = HashMap::new();
+    let mut duplicated = 0;
     let mut first_send: Option<Instant> = None;
     let mut last_heard: Option<Instant> = None;
     // The steady part: from the last connection's first shout to the first connection's last.
@@ -84,7 +85,16 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         } else {
             connections.failed += 1;
         }
+        if let Some(ConnectionError::Handshake { .. }) = o.error {
+            connections.handshake_failed += 1;
+        }
         connections.dropped += u64::from(o.dropped);
+        match o.damage {
+            Some(Damage::Reset) => connections.reset += 1,
+            Some(Damage::ClosedEarly) => connections.closed_early += 1,
+            Some(Damage::Stalled) => connections.stalled += 1,
+            None => {}
+        }
         if let Some(error) = &o.error {
             *errors.entry(error).or_default() += 1;
         }
@@ -93,7 +103,11 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lines.wrong += o.counts.wrong;
         lines.out_of_order += o.counts.out_of_order;
         lines.early += o.counts.early;
+        lines.late += o.counts.late;
+        lines.corrupted += o.counts.corrupted;
+        duplicated += o.counts.duplicated;
         lines.missing += o.missing;
+        lines.not_yet_due += o.not_yet_due;
         first_send = match (first_send, o.first_send) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -106,6 +120,14 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         };
     }
     lines.expected = shouts * config.expect.lines_per_shout();
+    let datagrams = config.addr.is_udp().then(|| Datagrams {
+        lost: lines.missing,
+        lost_percent: percent(lines.missing, lines.expected),
+        duplicated,
+        reordered: lines.out_of_order,
+        // Said by the load generator, which resolved the target.
+        loopback: false,
+    });
     let mut errors: Vec<ErrorCount> = errors
         .into_iter()
         .map(|(error, count)| ErrorCount {
@@ -175,7 +197,9 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
             ramp_up_ms: ms(config.ramp_up),
             duration_cap_ms: config.duration.map(ms),
             max_p99_ms: None,
+            allow_faults: false,
             expect: config.expect,
+            max_loss_percent: None,
         },
         connections,
         shouts_sent: shouts,
@@ -193,8 +217,16 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
         lateness_from_send: lateness_report(&measurements.from_send),
         send_slip: (!closed_loop).then(|| Summary::of(&measurements.slip)),
         connect_time: Summary::of(&measurements.connect),
+        handshake_time: Summary::of(&measurements.handshake),
         early_by: Summary::of(&measurements.early_by),
+        delay_looks_longer_by_ms: match config.expect {
+            Expect::Reverb => {
+                delay_looks_longer_by(&lateness_report(&measurements.from_send), ms(config.delay))
+            }
+            Expect::Plain => None,
+        },
         bench_cpu,
+        datagrams,
         wrong_examples: wrong_examples.0.clone(),
         errors,
         failed_checks: Vec::new(),
@@ -209,7 +241,6 @@ pub fn build_report(config: &BenchConfig, collected: &Collected) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::Expect;
     use crate::bench::lateness::Samples;
     use crate::bench::ledger::LedgerCounts;
 
@@ -318,6 +349,7 @@ mod tests {
                 first_send: Some(t0 + ms(50)),
                 last_send: Some(t0 + ms(550)),
                 last_heard: Some(t0 + ms(4050)),
+                ..Outcome::default()
             },
             Outcome {
                 error: Some(refused()),
@@ -328,6 +360,7 @@ mod tests {
                 dropped: true,
                 error: Some(ConnectionError::Read {
                     reason: "reset".into(),
+                    reset: false,
                 }),
                 counts: counts(1, 0, 0),
                 missing: 3,
@@ -454,22 +487,22 @@ mod tests {
         assert_eq!(
             troubled_run().table(),
             "\
-echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250 ms, server delay 1000 ms
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every 250ms, server delay 1s
 connections  3 made, 2 failed, 2 dropped (of 5 attempted)
-connect      p50 0.300 ms, p99 0.300 ms, max 0.300 ms
-shouts       8 sent on schedule; behind the plan p50 0.040 ms, p99 0.060 ms, max 0.060 ms
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50 0.040ms, p99 0.060ms, max 0.060ms
 echo lines   24 expected, 16 received, 8 missing, 2 wrong
-             1 out of order, 1 early by up to 2.000 ms (is the server's delay shorter than --delay?)
-rate         4 echo lines/s, 5.00 s in all
+             1 out of order, 1 early by up to 2.000ms (is the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
 lateness     from the planned send (each shout's place on the schedule), in ms
              count      min      mean       p50       p90       p99     p99.9    p99.99       max
   upper          2    0.100     0.200     0.100     0.300*    0.300*    0.300*    0.300*    0.300
   original       1    0.200     0.200     0.200*    0.200*    0.200*    0.200*    0.200*    0.200
   lower          1    1.000     1.000     1.000*    1.000*    1.000*    1.000*    1.000*    1.000
   all            4    0.100     0.400     0.200     1.000*    1.000*    1.000*    1.000*    1.000
-             * too few samples for that percentile (p99.9 needs 1,000): it is the max
-from send    p99 0.150 / 0.100 / 0.500 ms (upper / original / lower), max 0.500 ms
-bench cost   1.00 s user + 0.50 s system = 30% of one core, 93750.00 us per echo line, peak RSS 20.0 MB
+             * too few samples for that percentile (p50 needs 2): it is the max
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original / lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core, 93750.00us per echo line, peak RSS 20.0 MB
 error        2 x connect to 127.0.0.1:7: refused
 error        1 x read: reset
 error        1 x server closed the connection with 5 echo lines owed
@@ -478,6 +511,62 @@ wrong line   \"\\t SHOUT C1 N9\\n\"
 result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connections dropped
 "
         );
+    }
+
+    #[test]
+    fn at_sixty_columns_the_table_keeps_four_lateness_columns_and_wraps_its_lines_by_word() {
+        let r = troubled_run();
+        let narrow = r.table_for(Some(60));
+        assert_eq!(
+            narrow,
+            "\
+echoctl bench 127.0.0.1:7: 5 connections x 4 shouts, every
+             250ms, server delay 1s
+connections  3 made, 2 failed, 2 dropped (of 5 attempted)
+connect      p50 0.300ms, p99 0.300ms, max 0.300ms
+shouts       8 sent on schedule; behind the plan p50
+             0.040ms, p99 0.060ms, max 0.060ms
+echo lines   24 expected, 16 received, 8 missing, 2 wrong
+             1 out of order, 1 early by up to 2.000ms (is
+             the server's delay shorter than --delay?)
+rate         4 echo lines/s, 5.00s in all
+lateness     from the planned send (each shout's place on
+             the schedule), in ms
+             count      p50       p99     p99.9       max
+  upper          2    0.100     0.300*    0.300*    0.300
+  original       1    0.200*    0.200*    0.200*    0.200
+  lower          1    1.000*    1.000*    1.000*    1.000
+  all            4    0.200     1.000*    1.000*    1.000
+             * too few samples for that percentile (p50
+             needs 2): it is the max
+from send    p99 0.150 / 0.100 / 0.500ms (upper / original /
+             lower), max 0.500ms
+bench cost   1.00s user + 0.50s system = 30% of one core,
+             93750.00us per echo line, peak RSS 20.0 MB
+error        2 x connect to 127.0.0.1:7: refused
+error        1 x read: reset
+error        1 x server closed the connection with 5 echo
+             lines owed
+wrong line   \"\\tbad\\n\"
+wrong line   \"\\t SHOUT C1 N9\\n\"
+result       FAILED: 8 missing, 2 wrong, 1 early, 2
+             connections failed, 2 connections dropped
+"
+        );
+        for width in [50, 60, 80, 100] {
+            let table = r.table_for(Some(width));
+            for line in table.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line:?}\n{table}");
+            }
+        }
+        // At 80, two more columns; where the whole table fits, it is the table.
+        let at_80 = r.table_for(Some(80));
+        assert!(
+            at_80.contains("count     mean       p50       p90       p99     p99.9       max\n"),
+            "{at_80}"
+        );
+        assert_eq!(r.table_for(Some(120)), r.table());
+        assert_eq!(r.table_for(None), r.table());
     }
 
     #[test]
@@ -566,7 +655,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
         assert!((steady - 10.0 / 3.0).abs() < 1e-9, "{steady}");
         assert!(
             r.table()
-                .contains("3 steady (the 3.00 s between ramp-up and drain)"),
+                .contains("3 steady (the 3.00s between ramp-up and drain)"),
             "{}",
             r.table()
         );
@@ -577,6 +666,62 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
             &collected(&apart, t0, &m, &no_wrong),
         );
         assert_eq!((r.steady_echo_lines_per_s, r.steady_s), (None, 0.0));
+    }
+
+    /// A failed handshake is a failed connection, counted apart from the connects that failed
+    /// and listed with its reason; handshake times stand beside connect times.
+    #[test]
+    fn handshakes_are_timed_and_their_failures_counted_apart() {
+        let t0 = Instant::now();
+        let not_trusted = || ConnectionError::Handshake {
+            reason: "the server's certificate is not signed by a CA this machine trusts".into(),
+        };
+        let outcomes = [
+            Outcome {
+                made: true,
+                counts: counts(1, 3, 0),
+                first_send: Some(t0),
+                last_heard: Some(t0 + ms(2000)),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(not_trusted()),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(not_trusted()),
+                ..Outcome::default()
+            },
+            Outcome {
+                error: Some(refused()),
+                ..Outcome::default()
+            },
+        ];
+        let mut measured = lateness(&[(Voice::Upper, 100)]);
+        let mut batch = Samples::default();
+        batch.push_handshake(Duration::from_micros(2000));
+        measured.add(&mut batch);
+        let no_wrong = WrongExamples::default();
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &collected(&outcomes, t0, &measured, &no_wrong),
+        );
+        let c = &r.connections;
+        assert_eq!((c.made, c.failed, c.handshake_failed), (1, 3, 2));
+        let table = r.table();
+        for line in [
+            "connections  1 made, 3 failed (2 in the handshake), 0 dropped (of 4 attempted)\n",
+            "connect      p50 0.300ms, p99 0.300ms, max 0.300ms\n",
+            "handshake    p50 2.000ms, p99 2.000ms, max 2.000ms\n",
+            "error        2 x handshake: the server's certificate is not signed by a CA this \
+             machine trusts\n",
+        ] {
+            assert!(table.contains(line), "{line}is not in\n{table}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["connections"]["handshake_failed"], 2);
+        assert_eq!(v["handshake_time"]["max_ms"], 2.0);
+        assert!(!r.ok);
     }
 
     #[test]
@@ -603,7 +748,23 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
                 assert!(v["lateness"][voice][figure].is_number(), "{voice} {figure}");
             }
         }
-        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["schema_version"], 5);
+        for (section, field) in [
+            ("connections", "reset"),
+            ("connections", "closed_early"),
+            ("connections", "stalled"),
+            ("echo_lines", "late"),
+            ("echo_lines", "corrupted"),
+            ("settings", "allow_faults"),
+        ] {
+            assert!(
+                !v[section][field].is_null(),
+                "schema 3 adds {section}.{field}"
+            );
+        }
+        assert_eq!(v["echo_lines"]["not_yet_due"], 0, "added in 3");
+        assert_eq!(v["connections"]["handshake_failed"], 0, "schema 5 adds it");
+        assert_eq!(v["handshake_time"]["count"], 0, "schema 5 adds it");
         assert_eq!(v["started_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(v["lateness_measured_from"], "plan");
         assert_eq!(v["lateness"]["upper"]["max_ms"], 0.3);
@@ -688,6 +849,84 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2 connections failed, 2 connec
             "{}",
             r.table()
         );
+    }
+
+    #[test]
+    fn what_a_faulty_server_did_is_counted_by_name() {
+        let t0 = Instant::now();
+        let damaged = |damage: Option<Damage>, late: u64, corrupted: u64| Outcome {
+            made: true,
+            dropped: matches!(damage, Some(Damage::Reset | Damage::ClosedEarly)),
+            counts: LedgerCounts {
+                late,
+                corrupted,
+                ..counts(4, 10, corrupted)
+            },
+            missing: 2,
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(1000)),
+            damage,
+            ..Outcome::default()
+        };
+        let outcomes = [
+            damaged(Some(Damage::Reset), 0, 0),
+            damaged(Some(Damage::Reset), 1, 0),
+            damaged(Some(Damage::ClosedEarly), 0, 1),
+            damaged(Some(Damage::Stalled), 0, 0),
+            damaged(None, 3, 2),
+        ];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &collected(&outcomes, t0, &nothing, &no_wrong),
+        );
+        let c = &r.connections;
+        assert_eq!(
+            (c.reset, c.closed_early, c.stalled, c.dropped),
+            (2, 1, 1, 3)
+        );
+        assert_eq!((r.echo_lines.late, r.echo_lines.corrupted), (4, 3));
+        assert!(!r.ok);
+        assert!(r.clone().with_faults_allowed(true).ok);
+    }
+
+    #[test]
+    fn a_run_cut_short_counts_the_echoes_not_yet_due_apart_from_the_missing() {
+        // 50 shouts sent, 140 lines heard; of the 10 owed at the cut, 9 were not yet due.
+        let t0 = Instant::now();
+        let outcomes = [Outcome {
+            made: true,
+            counts: counts(50, 140, 0),
+            missing: 1,
+            not_yet_due: 9,
+            first_send: Some(t0),
+            last_heard: Some(t0 + ms(3000)),
+            ..Outcome::default()
+        }];
+        let (nothing, no_wrong) = (Measurements::new(), WrongExamples::default());
+        let r = build_report(
+            &config(Pace::Interval(ms(250))),
+            &Collected {
+                cut_short: true,
+                ..collected(&outcomes, t0, &nothing, &no_wrong)
+            },
+        );
+        let t = r.table();
+        assert!(
+            t.contains(
+                "echo lines   150 expected, 140 received, 1 missing, 0 wrong, 9 not yet due when \
+                 cut short\n"
+            ),
+            "{t}"
+        );
+        assert_eq!(r.failed_checks, ["1 missing"]);
+        assert!(
+            t.ends_with("result       CUT SHORT by a stop signal, until then: 1 missing\n"),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["echo_lines"]["not_yet_due"], 9);
+        assert_eq!(v["echo_lines"]["missing"], 1);
     }
 
     #[test]

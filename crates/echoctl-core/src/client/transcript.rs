@@ -75,11 +75,6 @@ impl Transcript {
         }
     }
 
-    /// Whether shouts and lines are kept.
-    pub fn records(&self) -> bool {
-        self.record
-    }
-
     /// The client sent `shout` (without its line end) at `at`.
     pub fn sent(&mut self, at: Duration, shout: &[u8]) {
         self.shouts += 1;

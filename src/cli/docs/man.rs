@@ -1,47 +1,15 @@
-//! Shell completions and man pages, generated from the one clap definition in [`crate::cli`].
-//!
-//! Both are committed (`completions/`, `man/`) so that users and packagers get them without a
-//! Rust toolchain, and `tests/suite/docs.rs` fails whenever a committed file differs from what the
-//! definition generates now, naming [`REGENERATE`]. Generating reads neither the clock nor the
-//! environment, so the output is the same on every machine and the test can compare bytes.
-//!
-//! Completions are clap_complete's scripts, unchanged. Man pages are clap_mangen's NAME,
-//! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
-//!
-//! * EXIT STATUS, from what each [`ExitStatus`] says it means for the command, and ENVIRONMENT,
-//!   from the table `ENVIRONMENT` below, each entry on the pages it applies to;
-//! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
-//!   `--help` and the man page show the same examples, plus the longer ones in
-//!   `MORE_EXAMPLES`;
-//! * SEE ALSO, linking every page.
-//!
-//! One page is made per visible command, found by walking the definition, so a subcommand added
-//! later gets its page from the regenerate command alone, and hidden ones get none. (The
-//! completion scripts do offer hidden subcommands: clap_complete does not filter them.)
+//! The man pages: clap_mangen's sections, then EXIT STATUS, ENVIRONMENT, the help's example
+//! sections and SEE ALSO, which clap cannot derive.
 
-use std::collections::BTreeSet;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
-use clap::{Command, CommandFactory, ValueEnum};
-use clap_complete::{Generator, Shell};
+use clap::{Command, CommandFactory};
 use clap_mangen::Man;
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
-use super::Cli;
+use super::BIN_NAME;
+use crate::cli::Cli;
 use crate::exit::ExitStatus;
-
-/// Regenerates `completions/` and `man/` (`examples/generate-docs.rs`), from anywhere in the
-/// repository.
-pub const REGENERATE: &str = "cargo run --quiet --example generate-docs";
-
-/// Where the completion scripts go, relative to the output directory.
-pub const COMPLETIONS_DIR: &str = "completions";
-
-/// Where the man pages go, relative to the output directory.
-pub const MAN_DIR: &str = "man";
-
-const BIN_NAME: &str = "echoctl";
 
 /// An environment variable, documented on the pages of the commands it affects.
 struct EnvVar {
@@ -108,132 +76,6 @@ Examples:
     ^D",
 )];
 
-/// Every shell clap_complete supports, in a fixed order.
-pub fn shells() -> &'static [Shell] {
-    Shell::value_variants()
-}
-
-/// The conventional file name of `shell`'s script: `echoctl.bash`, `_echoctl`, ...
-fn completion_file_name(shell: Shell) -> String {
-    shell.file_name(BIN_NAME)
-}
-
-/// The completion script for `shell`. It completes the `help` subcommand, which works;
-/// [`man_pages`] drops it, as it has nothing to document.
-///
-/// clap_complete is given the definition as a user sees it in `--help` ([`as_offered`]), and
-/// bash's script is wrapped so that it offers options only once a `-` is typed
-/// ([`BASH_OPTIONS_AFTER_DASH`]).
-pub fn completion(shell: Shell) -> Vec<u8> {
-    let mut built = Cli::command();
-    built.build();
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut as_offered(&built), BIN_NAME, &mut script);
-    if shell == Shell::Fish {
-        // fish offers file names where a command takes an argument it has no completions for
-        // (connect's ADDR); no positional argument of echoctl's is a file.
-        let mut text = String::from_utf8_lossy(&script).into_owned();
-        // Nor does it offer the values of a positional argument (completions' SHELL).
-        for sub in built.get_subcommands().filter(|sub| !sub.is_hide_set()) {
-            let values: Vec<String> = sub
-                .get_positionals()
-                .flat_map(|arg| arg.get_possible_values())
-                .filter(|value| !value.is_hide_set())
-                .map(|value| value.get_name().to_string())
-                .collect();
-            let offer = if values.is_empty() {
-                String::new()
-            } else {
-                format!(" -a \"{}\"", values.join(" "))
-            };
-            text.push_str(&format!(
-                "complete -c {BIN_NAME} -n \"__fish_{BIN_NAME}_using_subcommand {}\" -f{offer}\n",
-                sub.get_name()
-            ));
-        }
-        script = text.into_bytes();
-    }
-    if shell == Shell::Bash {
-        let text = String::from_utf8_lossy(&script).into_owned();
-        let function = format!("_{BIN_NAME}");
-        let wrapped = text.replace(
-            &format!("complete -F {function} "),
-            &format!("complete -F {function}_options_after_dash "),
-        );
-        script = format!("{wrapped}{}", BASH_OPTIONS_AFTER_DASH).into_bytes();
-    }
-    script
-}
-
-/// Appended to the bash script: clap's offers every option at an argument's place, which makes
-/// bash insert their common prefix, a `-`, at `echoctl connect <TAB>`; and an empty offer
-/// falls back to file names (`-o default`), where only a path wants them (and clap's script
-/// offers those itself). So: options only after a `-`, no file names by default, and no empty
-/// word (clap's offer for a value it cannot complete).
-const BASH_OPTIONS_AFTER_DASH: &str = r#"
-_echoctl_options_after_dash() {
-    _echoctl "$@"
-    local cur="${COMP_WORDS[COMP_CWORD]}" word
-    compopt +o default +o bashdefault 2> /dev/null
-    if [[ ${cur} != -* ]]; then
-        local offered=()
-        for word in "${COMPREPLY[@]}"; do
-            [[ ${word} == -* || -z ${word} ]] || offered+=("${word}")
-        done
-        COMPREPLY=("${offered[@]}")
-    fi
-}
-"#;
-
-/// A copy of the built definition `cmd` for clap_complete, as `--help` offers it: without the
-/// hidden arguments (clap_complete offers those too), each description the first sentence of
-/// its help, and a value without a hint (an address, a duration, a size, a count; a path, such
-/// as demo's --svg, says so) marked as no file, for the shells to offer no file names.
-fn as_offered(cmd: &Command) -> Command {
-    let mut offered = Command::new(cmd.get_name().to_string())
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .disable_help_subcommand(true);
-    if let Some(about) = cmd.get_about() {
-        offered = offered.about(first_sentence(&about.to_string()));
-    }
-    if let Some(bin_name) = cmd.get_bin_name() {
-        offered = offered.bin_name(bin_name.to_string());
-    }
-    if let Some(version) = cmd.get_version() {
-        offered = offered.version(version.to_string());
-    }
-    for arg in cmd.get_arguments().filter(|arg| !arg.is_hide_set()) {
-        // Built, every command holds its own copy of the global options already.
-        let mut arg = arg.clone().global(false);
-        if let Some(help) = arg.get_help().map(|help| first_sentence(&help.to_string())) {
-            arg = arg.help(help);
-        }
-        let takes_a_word = arg.get_action().takes_values() && arg.get_possible_values().is_empty();
-        if takes_a_word && arg.get_value_hint() == clap::ValueHint::Unknown {
-            arg = arg.value_hint(clap::ValueHint::Other);
-        }
-        offered = offered.arg(arg);
-    }
-    for sub in cmd.get_subcommands().filter(|sub| !sub.is_hide_set()) {
-        offered = offered.subcommand(as_offered(sub));
-    }
-    offered
-}
-
-/// The first sentence of a help text, without its period and without clap's "(see more with
-/// '--help')": what a shell shows beside a completion.
-fn first_sentence(help: &str) -> String {
-    let help = help.replace(" (see more with '--help')", "");
-    // A sentence ends at a period before a capital: "e.g. 1s" goes on.
-    let end = help
-        .match_indices(". ")
-        .map(|(at, _)| at)
-        .find(|&at| help[at + 2..].starts_with(|c: char| c.is_uppercase()))
-        .unwrap_or(help.len());
-    help[..end].trim_end_matches('.').to_string()
-}
-
 /// The man pages, `(file name, roff source)`: the top command's first, then every visible
 /// subcommand's in definition order.
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
@@ -254,65 +96,6 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
             (format!("{}.1", page_name(cmd)), page)
         })
         .collect()
-}
-
-/// Every generated file, as a path relative to the output directory and its contents.
-pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
-    let completions = shells().iter().map(|&shell| {
-        (
-            Path::new(COMPLETIONS_DIR).join(completion_file_name(shell)),
-            completion(shell),
-        )
-    });
-    let pages = man_pages()
-        .into_iter()
-        .map(|(name, page)| (Path::new(MAN_DIR).join(name), page));
-    completions.chain(pages).collect()
-}
-
-/// What [`write_all`] did, paths relative to its output directory.
-#[derive(Debug, Default)]
-pub struct WriteReport {
-    pub written: Vec<PathBuf>,
-    pub unchanged: Vec<PathBuf>,
-    pub removed: Vec<PathBuf>,
-}
-
-/// Writes every generated file under `out` and removes the files of ours that are no longer
-/// generated (the page of a removed subcommand). Files already up to date are not rewritten, so
-/// their timestamps say when they last changed.
-pub fn write_all(out: &Path) -> io::Result<WriteReport> {
-    let files = generated_files();
-    let mut report = WriteReport::default();
-    for (path, contents) in &files {
-        let target = out.join(path);
-        if std::fs::read(&target).is_ok_and(|old| old == *contents) {
-            report.unchanged.push(path.clone());
-            continue;
-        }
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&target, contents)?;
-        report.written.push(path.clone());
-    }
-    let generated: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).collect();
-    for dir in [COMPLETIONS_DIR, MAN_DIR] {
-        for entry in std::fs::read_dir(out.join(dir))? {
-            let entry = entry?;
-            let path = Path::new(dir).join(entry.file_name());
-            // Only names we would generate: anything else in the folder was put there by
-            // someone, and the staleness test points it out instead.
-            let ours = entry.file_name().to_str().is_some_and(|name| {
-                name.starts_with(BIN_NAME) || name.starts_with(&format!("_{BIN_NAME}"))
-            });
-            if ours && entry.file_type()?.is_file() && !generated.contains(&path) {
-                std::fs::remove_file(entry.path())?;
-                report.removed.push(path);
-            }
-        }
-    }
-    Ok(report)
 }
 
 fn visible_commands<'a>(cmd: &'a Command, into: &mut Vec<&'a Command>) {
