@@ -56,6 +56,27 @@ pub trait Transport: AsyncWrite + Unpin + Send + Sync {
     /// peer's system has forgotten the connection, it answers one with a reset. Fails only if
     /// the probes cannot be turned on.
     fn peer_gone(&self) -> impl std::future::Future<Output = io::Result<()>> + Send + '_;
+    /// The socket as splice(2) takes it, so that the kernel may move its bytes itself; `None`
+    /// where they must pass through user space (a stream that is not a plain socket).
+    #[cfg(target_os = "linux")]
+    fn splice_socket(&self) -> Option<&dyn SpliceSocket> {
+        None
+    }
+}
+
+/// What splice(2) needs of a socket: its descriptor, and tokio's readiness around it, so that
+/// a splice that would block waits for the runtime rather than blocking it.
+#[cfg(target_os = "linux")]
+pub trait SpliceSocket: std::os::fd::AsRawFd + Sync {
+    /// Runs `io` if the socket is ready for `interest`, and forgets that readiness if `io` says
+    /// it would block (tokio's `try_io`).
+    fn try_io(
+        &self,
+        interest: tokio::io::Interest,
+        io: &mut dyn FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize>;
+    /// Ready when a write would not block (or the socket has failed).
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 /// The keepalive of a TCP connection waiting for its peer to go ([`Transport::peer_gone`]):
@@ -113,6 +134,24 @@ macro_rules! impl_transport {
                         _ => return Ok(()),
                     }
                 }
+            }
+            #[cfg(target_os = "linux")]
+            fn splice_socket(&self) -> Option<&dyn SpliceSocket> {
+                Some(self)
+            }
+        }
+
+        #[cfg(target_os = "linux")]
+        impl SpliceSocket for $stream {
+            fn try_io(
+                &self,
+                interest: tokio::io::Interest,
+                io: &mut dyn FnMut() -> io::Result<usize>,
+            ) -> io::Result<usize> {
+                <$stream>::try_io(self, interest, io)
+            }
+            fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$stream>::poll_write_ready(self, cx)
             }
         }
     };

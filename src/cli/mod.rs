@@ -38,7 +38,7 @@ use crate::client::ConnectOptions;
 use crate::color::ColorChoice;
 use crate::demo::{DemoMode, DemoOptions, SvgOutput};
 use crate::observe::{DEFAULT_TRACE_MAX, DumpTo, TraceFile, TraceOptions};
-use crate::server::{self, Mode, ServerConfig};
+use crate::server::{self, Mode, PlainPath, ServerConfig};
 
 /// The heading of the options every command takes (unless it is one they do nothing for).
 const GLOBAL: &str = "Global options";
@@ -334,6 +334,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
 
+    /// The plain echo copies its bytes through the server's buffers even where splice(2) could
+    /// move them in the kernel. Hidden: it is there so that the tests and the benchmarks run
+    /// the copy path, which is the path wherever the bytes must be seen, on Linux too.
+    #[arg(long, hide = true)]
+    pub no_splice: bool,
+
     /// Misbehave on purpose: KIND[=VALUE][@PERCENT], e.g. latency=200ms~50ms,
     /// reset-after=5lines@20%; repeat for more. The kinds: latency, bandwidth, slice,
     /// reset-after, close-after, stall-after, refuse, slow-close, drop, corrupt (see Faults in
@@ -409,6 +415,11 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout.0,
             max_connections: self.max_connections,
             grace: self.grace,
+            plain_path: if self.no_splice {
+                PlainPath::Copy
+            } else {
+                PlainPath::Splice
+            },
             faults: Faults {
                 specs: self.faults.clone(),
                 // Drawn only when there are faults: a server without any is always the same.
@@ -868,6 +879,27 @@ mod tests {
             panic!("expected serve")
         };
         assert_eq!(args.server_config().unwrap().mode, Mode::Plain);
+    }
+
+    #[test]
+    fn the_hidden_no_splice_forces_the_copy_path_and_help_does_not_offer_it() {
+        let path = |extra: &[&str]| {
+            let cli =
+                Cli::try_parse_from(["echoctl", "serve", "--mode", "plain"].iter().chain(extra))
+                    .unwrap();
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve")
+            };
+            args.server_config().unwrap().plain_path
+        };
+        assert_eq!(path(&[]), PlainPath::Splice);
+        assert_eq!(path(&["--no-splice"]), PlainPath::Copy);
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("splice"), "{help}");
     }
 
     #[test]

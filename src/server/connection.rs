@@ -16,11 +16,15 @@
 //! Only what the socket does not take at once is kept, on a boxed future, while nothing more is
 //! read.
 //!
+//! On Linux the plain echo's bytes skip those buffers when nothing needs to see them: `splice`
+//! moves them from the socket through a pipe and back in the kernel, and the loop only counts.
+//!
 //! A connection that drew faults (`serve --fault`) has a [`Shaper`] between its session and its
 //! socket, which holds, cuts and paces what is written ([`super::faults`]); a connection of a
 //! watched server (`--trace`, `--hex-dump`) has an [`Observer`] told what it reads, takes and
 //! writes. Both are in one box, as most connections have neither: one without pays a pointer
-//! for them, and a check per read and write.
+//! for them, and a check per read and write. Either means the bytes must be seen, so such a
+//! server's plain echo copies ([`ServerConfig::bytes_must_be_seen`]).
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -37,6 +41,9 @@ use echoctl_core::fault::Drawn;
 use echoctl_core::fault::shaper::{Shaper, Stream as Writes};
 use echoctl_core::session::plain::PlainSession;
 use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
+
+#[cfg(target_os = "linux")]
+mod splice;
 
 use super::close;
 use super::faults::{self, FaultEnd};
@@ -219,6 +226,10 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 ),
                 None => tracing::info!("{}: connection opened", self.peer),
             }
+            if self.session.pass_through().is_some() {
+                let path = self.plain_path();
+                tracing::debug!("{}: plain echo by {path}", self.peer);
+            }
             let reason = match self.serve().await {
                 // Boxed: the goodbye runs once, and its futures would otherwise make every
                 // connection's task larger for its whole life.
@@ -282,12 +293,39 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         }
     }
 
+    /// How the plain echo moves this connection's bytes, for the logs.
+    fn plain_path(&mut self) -> &'static str {
+        #[cfg(target_os = "linux")]
+        if self.splices() {
+            return "splice(2) while it streams (socket to pipe to socket, in the kernel), \
+                    copy for small reads";
+        }
+        if self.config.bytes_must_be_seen() {
+            "copy: the bytes must be seen"
+        } else {
+            "copy: no splice(2) for this socket here"
+        }
+    }
+
     /// Runs the session until it ends (its last bytes written) or the connection breaks.
     async fn serve(&mut self) -> Result<End, Broken> {
         let mut readable = false;
         loop {
+            // The plain echo's bytes go through the kernel where they can (`splice`); when
+            // they wait for the socket, they wait in a pipe, on a boxed future as below.
+            #[cfg(target_os = "linux")]
+            let spliced = match self.splice_turn(readable).map_err(Broken::Io)? {
+                splice::Turn::Copy => false,
+                splice::Turn::Done => true,
+                splice::Turn::Owed(pipe) => {
+                    Box::pin(self.splice_back(pipe)).await?;
+                    true
+                }
+            };
+            #[cfg(not(target_os = "linux"))]
+            let spliced = false;
             // In a block of its own: what is unsent is not kept while the loop waits below.
-            {
+            if !spliced {
                 let unsent = self.step(readable).map_err(Broken::Io)?;
                 if let Some(unsent) = unsent {
                     // Boxed: only a client slow to read waits here, and the write's futures

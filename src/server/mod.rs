@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::timer::Timer;
 use crate::tls::ServerTls;
-pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, ServerConfig};
+pub use echoctl_core::config::{DEFAULT_MAX_CONNECTIONS, Mode, PlainPath, ServerConfig};
 
 pub use crate::transport::Transport;
 pub use connection::{Connection, Kind};
@@ -171,6 +171,9 @@ pub struct ServerStats {
     pub bytes_echoed: AtomicU64,
     /// Plain mode: the most bytes any one connection has held read but not yet written back.
     pub peak_unsent_bytes: AtomicUsize,
+    /// Plain mode: of the bytes written back, those the kernel moved (splice(2)) without the
+    /// server copying them.
+    pub bytes_spliced: AtomicU64,
 }
 
 impl ServerStats {

@@ -16,6 +16,7 @@ mod faults;
 mod first_use;
 mod limits;
 mod plain;
+mod plain_paths;
 mod recipes;
 mod schedule_paused;
 mod server_tcp;

@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
-use echoctl::server::{self, Connection, Mode, ServerConfig, ServerStats, Shutdown};
+use echoctl::server::{self, Connection, Mode, PlainPath, ServerConfig, ServerStats, Shutdown};
 use echoctl::timer::Timer;
 use echoctl_core::Address;
 use echoctl_core::session::plain::COPY_CHUNK;
+#[cfg(target_os = "linux")]
+use echoctl_core::session::plain::SPLICE_CHUNK;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -131,7 +133,7 @@ pub fn plain_config() -> ServerConfig {
 }
 
 /// Bytes that are every byte value, then a deterministic pseudo-random tail (xorshift).
-fn payload(len: usize, seed: u64) -> Vec<u8> {
+pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     let mut bytes: Vec<u8> = (0..=255u8).collect();
     let mut x = seed | 1;
     while bytes.len() < len {
@@ -147,7 +149,7 @@ fn payload(len: usize, seed: u64) -> Vec<u8> {
 /// Writes `bytes` in pieces of uneven sizes while reading everything back; half-closes right
 /// after the last piece, so what is still on its way is in flight at the half-close. Returns
 /// what came back up to the server's end of stream (`read_to_end` fails on a reset).
-async fn echo_through(stream: Stream, bytes: Vec<u8>) -> Vec<u8> {
+pub async fn echo_through(stream: Stream, bytes: Vec<u8>) -> Vec<u8> {
     let (reader, mut writer) = tokio::io::split(stream);
     let receiving = tokio::spawn(read_to_end(reader));
     let sizes = [1, 7, 255, 256, 4096, 65_537, 3];
@@ -230,13 +232,15 @@ async fn plain_unix_half_close_mid_stream_gets_everything_back_then_eof() {
     a_half_close_mid_stream_gets_everything_back_then_eof(Over::Unix).await;
 }
 
-/// A client that sends 100 MB and reads nothing: the server stops reading with one chunk owed,
-/// its write timeout cuts the client off, and another client is served meanwhile.
-async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over) {
+/// A client that sends 100 MB and reads nothing: the server stops reading with one chunk owed
+/// (`chunk`: the most `path` reads at once), its write timeout cuts the client off, and another
+/// client is served meanwhile.
+async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over, path: PlainPath, chunk: usize) {
     let server = Served::start(
         over,
         ServerConfig {
             write_timeout: Some(Duration::from_millis(500)),
+            plain_path: path,
             ..plain_config()
         },
     )
@@ -260,8 +264,8 @@ async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over) {
     assert!(!completed, "the server must stop taking the hog's input");
     let peak = server.stats.peak_unsent_bytes.load(Relaxed);
     assert!(
-        peak <= COPY_CHUNK,
-        "held {peak} bytes read and not yet written back for one connection, bound {COPY_CHUNK}"
+        peak <= chunk,
+        "held {peak} bytes read and not yet written back for one connection, bound {chunk}"
     );
     assert!(server.stats.bytes_echoed.load(Relaxed) < 100 << 20);
     server.stop().await;
@@ -269,12 +273,27 @@ async fn a_client_that_never_reads_is_held_to_one_chunk(over: Over) {
 
 #[tokio::test]
 async fn plain_tcp_client_that_never_reads_is_held_to_one_chunk() {
-    a_client_that_never_reads_is_held_to_one_chunk(Over::Tcp).await;
+    a_client_that_never_reads_is_held_to_one_chunk(Over::Tcp, PlainPath::Copy, COPY_CHUNK).await;
 }
 
 #[tokio::test]
 async fn plain_unix_client_that_never_reads_is_held_to_one_chunk() {
-    a_client_that_never_reads_is_held_to_one_chunk(Over::Unix).await;
+    a_client_that_never_reads_is_held_to_one_chunk(Over::Unix, PlainPath::Copy, COPY_CHUNK).await;
+}
+
+/// Through the kernel the bytes owed wait in a pipe, at most one of its fills.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn plain_tcp_client_that_never_reads_is_held_to_one_pipe_full_when_spliced() {
+    a_client_that_never_reads_is_held_to_one_chunk(Over::Tcp, PlainPath::Splice, SPLICE_CHUNK)
+        .await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn plain_unix_client_that_never_reads_is_held_to_one_pipe_full_when_spliced() {
+    a_client_that_never_reads_is_held_to_one_chunk(Over::Unix, PlainPath::Splice, SPLICE_CHUNK)
+        .await;
 }
 
 /// A thousand connections open at once, each echoing its own data.
@@ -374,9 +393,19 @@ async fn plain_unix_shutdown_closes_cleanly_after_what_was_echoed() {
 /// times are exact.
 #[tokio::test(start_paused = true)]
 async fn plain_idle_timeout_counts_bytes_not_lines() {
+    idle_timeout_counts_bytes_not_lines(PlainPath::Splice).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn plain_idle_timeout_counts_bytes_not_lines_on_the_copy_path() {
+    idle_timeout_counts_bytes_not_lines(PlainPath::Copy).await;
+}
+
+async fn idle_timeout_counts_bytes_not_lines(path: PlainPath) {
     let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
     let config = ServerConfig {
         idle_timeout: Some(Duration::from_millis(300)),
+        plain_path: path,
         ..plain_config()
     };
     let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
@@ -417,9 +446,19 @@ async fn plain_idle_timeout_counts_bytes_not_lines() {
 /// once everything the client sent is back, as the reverb's does. Under tokio's paused clock.
 #[tokio::test(start_paused = true)]
 async fn plain_time_spent_writing_to_a_slow_reader_is_not_idle() {
+    time_spent_writing_to_a_slow_reader_is_not_idle(PlainPath::Splice).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn plain_time_spent_writing_to_a_slow_reader_is_not_idle_on_the_copy_path() {
+    time_spent_writing_to_a_slow_reader_is_not_idle(PlainPath::Copy).await;
+}
+
+async fn time_spent_writing_to_a_slow_reader_is_not_idle(path: PlainPath) {
     let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
     let config = ServerConfig {
         idle_timeout: Some(Duration::from_secs(5)),
+        plain_path: path,
         ..plain_config()
     };
     let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
@@ -497,11 +536,22 @@ async fn plain_over_the_connection_limit_a_client_is_told_the_server_is_full() {
 
 #[tokio::test]
 async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends() {
+    shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends(PlainPath::Splice).await;
+}
+
+#[tokio::test]
+async fn plain_shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends_on_the_copy_path()
+ {
+    shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends(PlainPath::Copy).await;
+}
+
+async fn shutdown_drops_a_client_that_never_reads_when_the_grace_period_ends(path: PlainPath) {
     let server = Served::start(
         Over::Tcp,
         ServerConfig {
             write_timeout: Some(Duration::from_secs(3600)),
             grace: Duration::from_millis(100),
+            plain_path: path,
             ..plain_config()
         },
     )

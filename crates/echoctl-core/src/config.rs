@@ -36,6 +36,17 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// How the plain echo moves a client's bytes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainPath {
+    /// In the kernel, without the server reading them (splice(2): socket, pipe, socket) where
+    /// the system offers it (Linux) and nothing needs to see them; elsewhere, [`PlainPath::Copy`].
+    #[default]
+    Splice,
+    /// Through a buffer in the server: the path for whatever must see the bytes.
+    Copy,
+}
+
 /// Everything that shapes the server's behaviour. `Default` is the book's server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -54,10 +65,13 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long shutdown waits for echoes in flight.
     pub grace: Duration,
+    /// How the plain echo moves bytes where nothing must see them; see
+    /// [`ServerConfig::bytes_must_be_seen`].
+    pub plain_path: PlainPath,
     /// Misbehaviour on purpose (`--fault`); none by default.
     pub faults: Faults,
     /// Every byte is watched (`--trace`, `--hex-dump`): it must pass through the process, so
-    /// the plain echo copies rather than splices.
+    /// the plain echo copies rather than splices ([`ServerConfig::bytes_must_be_seen`]).
     pub observe: bool,
 }
 
@@ -78,6 +92,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: DEFAULT_GRACE,
+            plain_path: PlainPath::default(),
             faults: Faults::default(),
             observe: false,
         }
@@ -85,6 +100,16 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Whether something in the server must see each byte the plain echo sends back: a trace
+    /// or hex dump ([`ServerConfig::observe`]), a fault (which holds, cuts and paces what is
+    /// written), or `--no-splice`. Then the bytes take the copy path, whatever the system
+    /// offers. The one question the connection asks of the server's settings before it
+    /// splices; the other is whether its stream offers a socket to splice, which a TLS stream
+    /// (whose bytes the process encrypts) never does.
+    pub fn bytes_must_be_seen(&self) -> bool {
+        self.plain_path == PlainPath::Copy || self.observe || !self.faults.is_empty()
+    }
+
     /// How many shouts of one connection may echo at once: this is all that tells the two reverb
     /// modes apart (plain mode has no shouts).
     pub fn shouts_in_flight(&self) -> usize {
@@ -104,5 +129,41 @@ impl From<&ServerConfig> for Settings {
             shouts_in_flight: config.shouts_in_flight(),
             idle_timeout: config.idle_timeout,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bytes_must_be_seen_when_copying_is_asked_for_watched_or_faulted() {
+        let config = ServerConfig {
+            mode: Mode::Plain,
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.plain_path, PlainPath::Splice, "splice unless told");
+        assert!(!config.bytes_must_be_seen());
+        let copying = ServerConfig {
+            plain_path: PlainPath::Copy,
+            ..config.clone()
+        };
+        assert!(copying.bytes_must_be_seen());
+        let watched = ServerConfig {
+            observe: true,
+            ..config.clone()
+        };
+        assert!(
+            watched.bytes_must_be_seen(),
+            "a trace or hex dump sees every byte"
+        );
+        let faulted = ServerConfig {
+            faults: Faults {
+                specs: vec!["latency=10ms".parse().unwrap()],
+                seed: 1,
+            },
+            ..config
+        };
+        assert!(faulted.bytes_must_be_seen(), "a fault shapes every write");
     }
 }

@@ -130,6 +130,13 @@ pub trait ServerSession {
     fn next_stop(&self) -> Stop;
     /// How the session ended, once it has.
     fn end(&self) -> Option<End>;
+    /// This session as the plain echo's, whose bytes go back unchanged: the I/O layer may then
+    /// move them without reading them (splice(2)) and tell the session only how many
+    /// ([`plain::PlainSession::receive`], [`plain::PlainSession::sent`]). `None` for a session
+    /// that must see its bytes.
+    fn pass_through(&mut self) -> Option<&mut plain::PlainSession> {
+        None
+    }
 }
 
 /// How far the client's input has got.

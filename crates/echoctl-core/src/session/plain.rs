@@ -5,10 +5,11 @@
 //! bytes, tells the session ([`PlainSession::receive`]), writes them straight back and says how
 //! many went ([`PlainSession::sent`]; the server's loop does both through [`ServerSession`]);
 //! the session owes the rest until they are sent, and reads nothing more meanwhile, so a client
-//! that sends without reading is held to one chunk owed ([`COPY_CHUNK`]) while TCP's flow
-//! control pushes back on it. It is a stream, not lines: no line
-//! limit, no farewell line (the client gets its own bytes and nothing else), and `--idle-timeout`
-//! means no bytes at all for that long.
+//! that sends without reading is held to one chunk owed ([`COPY_CHUNK`] through the server's
+//! buffers, [`SPLICE_CHUNK`] when a streaming client's bytes go through the kernel: the I/O
+//! layer then tells the session only how many) while TCP's flow control pushes back on it. It
+//! is a stream, not lines: no line limit, no farewell line (the client gets its own bytes and
+//! nothing else), and `--idle-timeout` means no bytes at all for that long.
 //!
 //! Like [`super::Session`], it is pure: it is handed the time and does no I/O. It ends the way a
 //! reverb session does ([`End`]), so the connection closes both alike.
@@ -22,6 +23,12 @@ use super::{End, ServerSession, Stop};
 /// Most bytes read, and so owed back, at once. A client that does not read costs the server at
 /// most this much beside its socket buffers.
 pub const COPY_CHUNK: usize = 16 * 1024;
+
+/// Most bytes moved at once when the I/O layer splices them (socket to pipe to socket, in the
+/// kernel), and so owed back: they wait in a pipe, not in the server's memory. A pipe's default
+/// capacity, so that one turn can fill it; a larger chunk would need each pipe enlarged, and a
+/// client that does not read would hold that much more in the kernel.
+pub const SPLICE_CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -42,6 +49,9 @@ pub struct PlainSession {
     /// Written back, in all.
     echoed: u64,
     input_ended: bool,
+    /// The last read filled a copy chunk: the client streams, and the next read may go
+    /// through the kernel.
+    streaming: bool,
     phase: Phase,
     /// Armed while the session waits for bytes with nothing owed.
     idle_deadline: Option<Instant>,
@@ -54,6 +64,7 @@ impl PlainSession {
             owed: 0,
             echoed: 0,
             input_ended: false,
+            streaming: false,
             phase: Phase::Copying,
             idle_deadline: None,
         }
@@ -68,8 +79,23 @@ impl PlainSession {
         }
     }
 
+    /// How many bytes to move now through the kernel, where the I/O layer can: [`SPLICE_CHUNK`]
+    /// while the client streams (its last read filled a [`COPY_CHUNK`]) and
+    /// [`PlainSession::read_allowance`] would read; else zero, and the next read copies. A
+    /// small message costs fewer system calls copied than spliced (a splice into the pipe, one
+    /// out, and one more to learn the socket is empty, against a read that comes back short
+    /// and a write), and saves no copy worth having.
+    pub fn splice_allowance(&self) -> usize {
+        if self.streaming && self.read_allowance() > 0 {
+            SPLICE_CHUNK
+        } else {
+            0
+        }
+    }
+
     /// `n` bytes were read at `now`: they are owed back, and the client is not idle.
     pub fn receive(&mut self, now: Instant, n: usize) {
+        self.streaming = n >= COPY_CHUNK;
         self.owed += n;
         self.idle_deadline = self.idle_timeout.map(|idle| now + idle);
     }
@@ -198,6 +224,10 @@ impl ServerSession for PlainSession {
     fn end(&self) -> Option<End> {
         PlainSession::end(self)
     }
+    /// Every byte goes back as read: nothing needs to see them.
+    fn pass_through(&mut self) -> Option<&mut PlainSession> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +254,64 @@ mod tests {
         assert_eq!(session.read_allowance(), COPY_CHUNK);
         assert_eq!(session.echoed(), 100);
         assert_eq!(session.end(), None);
+    }
+
+    #[test]
+    fn moves_a_pipe_full_through_the_kernel_only_while_the_client_streams_and_it_would_read() {
+        let t0 = Instant::now();
+        let mut session = PlainSession::new(None);
+        assert!(ServerSession::pass_through(&mut session).is_some());
+        assert_eq!(session.splice_allowance(), 0, "a first read copies");
+        session.receive(t0, COPY_CHUNK - 1);
+        session.sent(COPY_CHUNK - 1);
+        session.advance(t0);
+        assert_eq!(
+            session.splice_allowance(),
+            0,
+            "a small message: copy the next"
+        );
+        session.receive(t0, COPY_CHUNK);
+        assert_eq!(session.splice_allowance(), 0, "a chunk owed: not reading");
+        session.sent(COPY_CHUNK);
+        session.advance(t0);
+        assert_eq!(
+            session.splice_allowance(),
+            SPLICE_CHUNK,
+            "streaming: splice the next"
+        );
+        session.receive(t0, SPLICE_CHUNK);
+        assert_eq!(
+            session.splice_allowance(),
+            0,
+            "a pipe full owed: not reading"
+        );
+        session.sent(SPLICE_CHUNK - 1);
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), 0);
+        session.sent(1);
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), SPLICE_CHUNK);
+        session.receive(t0, 100);
+        session.sent(100);
+        session.advance(t0);
+        assert_eq!(
+            session.splice_allowance(),
+            0,
+            "the stream paused: copy again"
+        );
+        session.receive(t0, COPY_CHUNK);
+        session.sent(COPY_CHUNK);
+        session.advance(t0);
+        session.drain();
+        session.advance(t0);
+        assert_eq!(session.splice_allowance(), 0);
+
+        let config = crate::config::ServerConfig::default();
+        let mut reverb = crate::session::Session::new((&config).into());
+        assert!(
+            ServerSession::pass_through(&mut reverb).is_none(),
+            "the reverb must see its lines"
+        );
     }
 
     #[test]
