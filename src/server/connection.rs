@@ -395,7 +395,6 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
     /// future, so the common case neither allocates nor enlarges the task.
     fn step(&mut self, readable: bool) -> io::Result<Option<Unsent>> {
-        let now = Instant::now();
         let Connection {
             stream,
             peer,
@@ -411,9 +410,13 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         };
         let server_stats = place.server_stats();
         let stepped = transport::with_write_scratch(|out| {
-            if readable {
-                read_some(&*stream, &mut *session, now, out, observer.as_deref_mut())?;
-            }
+            // The clock is read after the read returns: bytes that arrived while this thread was
+            // held up between the two are never stamped before they came, nor echoed early.
+            let now = if readable {
+                read_some(&*stream, &mut *session, out, observer.as_deref_mut())?
+            } else {
+                Instant::now()
+            };
             let sent_back = out.len();
             if sent_back > 0
                 && let Some(server_stats) = server_stats
@@ -565,16 +568,16 @@ fn count_written(
 fn read_some<S: Transport, K: ServerSession>(
     stream: &S,
     session: &mut K,
-    now: Instant,
     out: &mut Vec<u8>,
     observer: Option<&mut Observer>,
-) -> io::Result<()> {
+) -> io::Result<Instant> {
     let allowance = session.read_allowance().min(READ_CHUNK);
     // An empty read would look like the end of input; the loop reads only when allowed.
     debug_assert!(allowance > 0, "read only when the session takes bytes");
     transport::with_read_scratch(|scratch| {
         let chunk = &mut scratch[..allowance.min(transport::SCRATCH_CHUNK)];
         let read = stream.try_read(chunk);
+        let now = Instant::now();
         if let (Some(observer), Ok(n)) = (observer, &read) {
             match n {
                 0 => observer.end_of_input(now),
@@ -587,7 +590,7 @@ fn read_some<S: Transport, K: ServerSession>(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
-        Ok(())
+        Ok(now)
     })
 }
 
