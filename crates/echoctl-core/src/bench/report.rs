@@ -1,8 +1,8 @@
 //! The result of a bench run: counts, lateness and the bench's own cost, as a table for people
 //! and as JSON for scripts.
 //!
-//! Pure: the load generator fills a [`Report`] in; the verdict lives in [`verdict`], the table in
-//! [`table`], the JSON and the units the text is written in here.
+//! Pure: the load generator fills a [`Report`] in; the verdict lives in `verdict.rs`, the table in
+//! `table.rs`, the JSON and the units the text is written in here.
 
 mod table;
 mod verdict;
