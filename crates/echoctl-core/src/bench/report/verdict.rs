@@ -185,8 +185,10 @@ impl Report {
 /// every echo late: the original is later than the loud echo, and the quiet one later again, by
 /// the same step. Load, queueing and a slow machine make all three voices late alike, so the
 /// step between the voices' medians tells the delay apart from them. It counts when both steps
-/// are at least a tenth of `--delay` (and a millisecond) and within a quarter of each other;
-/// the step is given to two significant digits.
+/// are at least a quarter of `--delay` (and 2 ms) and within a quarter of each other: a busy
+/// machine's timers and scheduling can grow from voice to voice by a tenth of a short delay, and
+/// a wrong `--delay` is a step of the delay's own size. The step is given to two significant
+/// digits.
 pub fn delay_looks_longer_by(from_send: &LatenessReport, delay_ms: f64) -> Option<f64> {
     let [upper, original, lower] = from_send.voices().map(|(_, p)| p);
     if [upper, original, lower].iter().any(|p| p.count == 0) {
@@ -195,7 +197,7 @@ pub fn delay_looks_longer_by(from_send: &LatenessReport, delay_ms: f64) -> Optio
     let first = original.p50_ms - upper.p50_ms;
     let second = lower.p50_ms - original.p50_ms;
     let step = (first + second) / 2.0;
-    let least = (delay_ms / 10.0).max(1.0);
+    let least = (delay_ms / 4.0).max(2.0);
     let alike = (first - second).abs() <= step / 4.0;
     if first < least || second < least || !alike {
         return None;
@@ -421,8 +423,17 @@ mod tests {
             delay_looks_longer_by(&medians(0.0, 100.0, 300.0), 100.0),
             None
         );
-        // Steps below a tenth of the delay are a timer's overshoot, not a delay.
+        // Steps below a quarter of the delay are a busy machine's overshoot, not a delay.
         assert_eq!(delay_looks_longer_by(&medians(0.0, 9.0, 18.0), 100.0), None);
+        assert_eq!(
+            delay_looks_longer_by(&medians(1.0, 12.0, 23.0), 100.0),
+            None,
+            "an 11 ms step at 100 ms, seen on a loaded machine"
+        );
+        assert_eq!(
+            delay_looks_longer_by(&medians(1.0, 31.0, 61.0), 100.0),
+            Some(30.0)
+        );
         // A voice not heard: nothing to tell.
         let mut unheard = medians(0.3, 500.4, 1000.2);
         unheard.lower.count = 0;
