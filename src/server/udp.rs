@@ -138,11 +138,13 @@ struct Server {
 impl Server {
     /// Reads what the socket holds, a batch at most, and hands each datagram to the peers.
     fn read_batch(&mut self, buffer: &mut [u8]) {
-        let now = Instant::now();
         for _ in 0..READ_BATCH {
             match self.socket.try_recv_from(buffer) {
                 Ok((n, _)) if n == buffer.len() => self.peers.truncated(),
                 Ok((n, from)) => {
+                    // Stamped as it is read, not when the batch began: a datagram that came in
+                    // during the batch is never echoed before its delay.
+                    let now = Instant::now();
                     self.peers.receive(now, from, &buffer[..n], &mut self.out);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
