@@ -21,42 +21,42 @@
 //!
 //! A connection that drew faults (`serve --fault`) has a [`Shaper`] between its session and its
 //! socket, which holds, cuts and paces what is written ([`super::faults`]); a connection of a
-//! watched server (`--trace`, `--hex-dump`) has an [`Observer`] told what it reads, takes and
-//! writes. Both are in one box, as most connections have neither: one without pays a pointer
-//! for them, and a check per read and write. Either means the bytes must be seen, so such a
-//! server's plain echo copies ([`ServerConfig::bytes_must_be_seen`]).
+//! watched server (`--trace`, `--hex-dump`) has an [`Observer`](super::observer::Observer) told
+//! what it reads, takes and writes. Both are in one box (`extras`), as most connections have
+//! neither: one without pays a pointer for them, and a check per read and write. Either means
+//! the bytes must be seen, so such a server's plain echo copies
+//! ([`ServerConfig::bytes_must_be_seen`]).
+//!
+//! Here are the task and its waiting loop; `socket` has the copy path's turn and its writes,
+//! `splice` the kernel's path.
 
 use std::future::{Future, poll_fn};
-use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use echoctl_core::escape::escape;
-use echoctl_core::fault::Drawn;
-use echoctl_core::fault::shaper::{Shaper, Stream as Writes};
+use echoctl_core::fault::shaper::Shaper;
 use echoctl_core::session::plain::PlainSession;
 use echoctl_core::session::{End, ServerSession, Session, Settings, Stop};
 
-#[cfg(target_os = "linux")]
+mod extras;
 mod socket;
+#[cfg(target_os = "linux")]
 mod splice;
 
-use socket::{count_written, read_some};
+use extras::Extras;
 
 use super::close;
 use super::faults::{self, FaultEnd};
 use super::log_line::{self, Broken, CloseReason, ConnectionStats, Summary};
-use super::observer::{Observe, Observer};
 use super::peer::Peer;
 use super::place::Place;
 use super::shutdown::Shutdown;
-use crate::server::{Mode, ServerConfig};
+use crate::server::ServerConfig;
 use crate::timer::{self, Timer};
-use crate::transport::{self, Transport};
+use crate::transport::Transport;
 
 /// Most bytes read in one go. Larger reads save syscalls under load but are held only briefly.
 const READ_CHUNK: usize = 16 * 1024;
@@ -129,20 +129,6 @@ impl<S: Transport> Connection<S, PlainSession> {
     }
 }
 
-/// What only some connections have: the faults drawn, at work, and who watches.
-#[derive(Default)]
-struct Extras {
-    faults: Option<Shaper>,
-    observer: Option<Observer>,
-}
-
-/// What the socket did not take at once, to be waited for.
-struct Unsent {
-    bytes: Vec<u8>,
-    /// How many of them the session sent straight back as read (the plain echo's bytes).
-    sent_back: usize,
-}
-
 impl<S: Transport, K: Kind> Connection<S, K> {
     fn with_session(
         stream: S,
@@ -169,37 +155,6 @@ impl<S: Transport, K: Kind> Connection<S, K> {
     pub(crate) fn with_stats(mut self, stats: Arc<super::ServerStats>) -> Self {
         self.place.count_in(stats);
         self
-    }
-
-    /// Puts the faults the connection `drawn` to work on what it writes.
-    pub(crate) fn with_faults(mut self, drawn: Option<Drawn>) -> Self {
-        let writes = match self.config.mode {
-            Mode::Plain => Writes::Bytes,
-            Mode::Sequential | Mode::Concurrent => Writes::EchoLines,
-        };
-        if let Some(drawn) = drawn {
-            self.extras.get_or_insert_default().faults = Some(Shaper::new(drawn, writes));
-        }
-        self
-    }
-
-    /// Has `observe` watch the connection, if anything watches the server.
-    pub(crate) fn observed_by(mut self, observe: &Observe) -> Self {
-        let plain = self.config.mode == Mode::Plain;
-        if let Some(observer) = observe.connection(&self.peer, plain) {
-            self.extras.get_or_insert_default().observer = Some(observer);
-        }
-        self
-    }
-
-    /// The faults the connection drew, if any.
-    fn faults(&self) -> Option<&Shaper> {
-        self.extras.as_deref()?.faults.as_ref()
-    }
-
-    /// Who watches the connection, if anyone.
-    fn observer(&mut self) -> Option<&mut Observer> {
-        self.extras.as_deref_mut()?.observer.as_mut()
     }
 
     /// Holds `slot` (the connection's place under `--max-connections`) until it is dropped.
@@ -295,20 +250,6 @@ impl<S: Transport, K: Kind> Connection<S, K> {
         }
     }
 
-    /// How the plain echo moves this connection's bytes, for the logs.
-    fn plain_path(&mut self) -> &'static str {
-        #[cfg(target_os = "linux")]
-        if self.splices() {
-            return "splice(2) while it streams (socket to pipe to socket, in the kernel), \
-                    copy for small reads";
-        }
-        if self.config.bytes_must_be_seen() {
-            "copy: the bytes must be seen"
-        } else {
-            "copy: no splice(2) for this socket here"
-        }
-    }
-
     /// Runs the session until it ends (its last bytes written) or the connection breaks.
     async fn serve(&mut self) -> Result<End, Broken> {
         let mut readable = false;
@@ -386,99 +327,6 @@ impl<S: Transport, K: Kind> Connection<S, K> {
                 }
             };
         }
-    }
-
-    /// One turn of the loop, without waiting: reads what the socket has if it is `readable`,
-    /// brings the session to now, and writes what the session has to say; returns what the
-    /// socket did not take, if anything (the transport may hold the rest of what it took: a
-    /// TLS record cut short, with no bytes of the session's left to write).
-    ///
-    /// What the session says is gathered in the thread's scratch buffer; only what the socket
-    /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
-    /// future, so the common case neither allocates nor enlarges the task.
-    fn step(&mut self, readable: bool) -> io::Result<Option<Unsent>> {
-        let Connection {
-            stream,
-            peer,
-            session,
-            stats,
-            place,
-            extras,
-            ..
-        } = self;
-        let (faults, mut observer) = match extras.as_deref_mut() {
-            Some(Extras { faults, observer }) => (faults.as_mut(), observer.as_mut()),
-            None => (None, None),
-        };
-        let server_stats = place.server_stats();
-        let stepped = transport::with_write_scratch(|out| {
-            // The clock is read after the read returns: bytes that arrived while this thread was
-            // held up between the two are never stamped before they came, nor echoed early.
-            let now = if readable {
-                read_some(&*stream, &mut *session, out, observer.as_deref_mut())?
-            } else {
-                Instant::now()
-            };
-            let sent_back = out.len();
-            if sent_back > 0
-                && let Some(server_stats) = server_stats
-            {
-                server_stats.peak_unsent_bytes.fetch_max(sent_back, Relaxed);
-            }
-            let lines = session.advance(now, out, |shout, queued_bytes| {
-                stats.shouts += 1;
-                tracing::debug!("{peer}: shout \"{}\"", escape(shout));
-                if let Some(observer) = observer.as_deref_mut() {
-                    observer.shout(now, shout);
-                }
-                if let Some(server_stats) = server_stats {
-                    server_stats.shout_taken(queued_bytes);
-                }
-            });
-            if let Some(shaper) = faults {
-                // The faults take it all: the session is told it is written, and reads on
-                // while they hold less than their bound.
-                shaper.take(now, out, lines);
-                session.written(now);
-                let written = faults::write_due(&*stream, shaper, now, observer)?;
-                let plain = shaper.stream() == Writes::Bytes;
-                let sent_back = if plain { written.unsent.len() } else { 0 };
-                let echoed = if plain { written.bytes } else { 0 };
-                count_written(stats, server_stats, written.echo_lines, echoed);
-                if written.unsent.is_empty() && transport::flushed_now(&*stream)? {
-                    return Ok(None);
-                }
-                return Ok(Some(Unsent {
-                    bytes: written.unsent,
-                    sent_back,
-                }));
-            }
-            let written = if out.is_empty() {
-                0
-            } else {
-                transport::write_now(&*stream, out)?
-            };
-            if let Some(observer) = observer {
-                observer.wrote(now, &out[..written]);
-            }
-            // Counted once the socket has taken some: lines it refused (the client has gone)
-            // are not sent.
-            let sent_back_now = written.min(sent_back);
-            count_written(stats, server_stats, lines, sent_back_now);
-            if written == out.len() && transport::flushed_now(&*stream)? {
-                session.written(now);
-                Ok(None)
-            } else {
-                Ok(Some(Unsent {
-                    bytes: out[written..].to_vec(),
-                    sent_back: sent_back - sent_back_now,
-                }))
-            }
-        });
-        if let Some(observer) = self.observer() {
-            observer.flush();
-        }
-        stepped
     }
 }
 

@@ -1,5 +1,6 @@
-//! The connection's socket side: reading what the socket has into the session, writing what
-//! the socket did not take at once, and counting what was written.
+//! The connection's socket side on the copy path: one turn of the loop (reading what the socket
+//! has into the session and writing what the session says), writing what the socket did not
+//! take at once, and counting what was written.
 
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
@@ -7,16 +8,116 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
+use echoctl_core::escape::escape;
+use echoctl_core::fault::shaper::Stream as Writes;
 use echoctl_core::session::ServerSession;
 
 use crate::server::ServerStats;
+use crate::server::faults;
 use crate::server::log_line::{Broken, ConnectionStats};
 use crate::server::observer::Observer;
 use crate::transport::{self, Transport};
 
-use super::{Connection, Kind, READ_CHUNK};
+use super::{Connection, Extras, Kind, READ_CHUNK};
+
+/// What the socket did not take at once, to be waited for.
+pub(super) struct Unsent {
+    pub(super) bytes: Vec<u8>,
+    /// How many of them the session sent straight back as read (the plain echo's bytes).
+    pub(super) sent_back: usize,
+}
 
 impl<S: Transport, K: Kind> Connection<S, K> {
+    /// One turn of the loop, without waiting: reads what the socket has if it is `readable`,
+    /// brings the session to now, and writes what the session has to say; returns what the
+    /// socket did not take, if anything (the transport may hold the rest of what it took: a
+    /// TLS record cut short, with no bytes of the session's left to write).
+    ///
+    /// What the session says is gathered in the thread's scratch buffer; only what the socket
+    /// cannot take right now (a client slow to read) is copied out, to be waited for on a boxed
+    /// future, so the common case neither allocates nor enlarges the task.
+    pub(super) fn step(&mut self, readable: bool) -> io::Result<Option<Unsent>> {
+        let Connection {
+            stream,
+            peer,
+            session,
+            stats,
+            place,
+            extras,
+            ..
+        } = self;
+        let (faults, mut observer) = extras.as_deref_mut().map_or((None, None), Extras::both);
+        let server_stats = place.server_stats();
+        let stepped = transport::with_write_scratch(|out| {
+            // The clock is read after the read returns: bytes that arrived while this thread was
+            // held up between the two are never stamped before they came, nor echoed early.
+            let now = if readable {
+                read_some(&*stream, &mut *session, out, observer.as_deref_mut())?
+            } else {
+                Instant::now()
+            };
+            let sent_back = out.len();
+            if sent_back > 0
+                && let Some(server_stats) = server_stats
+            {
+                server_stats.peak_unsent_bytes.fetch_max(sent_back, Relaxed);
+            }
+            let lines = session.advance(now, out, |shout, queued_bytes| {
+                stats.shouts += 1;
+                tracing::debug!("{peer}: shout \"{}\"", escape(shout));
+                if let Some(observer) = observer.as_deref_mut() {
+                    observer.shout(now, shout);
+                }
+                if let Some(server_stats) = server_stats {
+                    server_stats.shout_taken(queued_bytes);
+                }
+            });
+            if let Some(shaper) = faults {
+                // The faults take it all: the session is told it is written, and reads on
+                // while they hold less than their bound.
+                shaper.take(now, out, lines);
+                session.written(now);
+                let written = faults::write_due(&*stream, shaper, now, observer)?;
+                let plain = shaper.stream() == Writes::Bytes;
+                let sent_back = if plain { written.unsent.len() } else { 0 };
+                let echoed = if plain { written.bytes } else { 0 };
+                count_written(stats, server_stats, written.echo_lines, echoed);
+                if written.unsent.is_empty() && transport::flushed_now(&*stream)? {
+                    return Ok(None);
+                }
+                return Ok(Some(Unsent {
+                    bytes: written.unsent,
+                    sent_back,
+                }));
+            }
+            let written = if out.is_empty() {
+                0
+            } else {
+                transport::write_now(&*stream, out)?
+            };
+            if let Some(observer) = observer {
+                observer.wrote(now, &out[..written]);
+            }
+            // Counted once the socket has taken some: lines it refused (the client has gone)
+            // are not sent.
+            let sent_back_now = written.min(sent_back);
+            count_written(stats, server_stats, lines, sent_back_now);
+            if written == out.len() && transport::flushed_now(&*stream)? {
+                session.written(now);
+                Ok(None)
+            } else {
+                Ok(Some(Unsent {
+                    bytes: out[written..].to_vec(),
+                    sent_back: sent_back - sent_back_now,
+                }))
+            }
+        });
+        if let Some(observer) = self.observer() {
+            observer.flush();
+        }
+        stepped
+    }
+
     /// The bytes the socket did not take at once are written now, `sent_back` of them sent
     /// back as read.
     pub(super) fn written_late(&mut self, sent_back: usize) {
