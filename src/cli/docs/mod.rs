@@ -9,7 +9,7 @@
 //! SYNOPSIS, DESCRIPTION, OPTIONS and SUBCOMMANDS, followed by sections clap cannot derive:
 //!
 //! * EXIT STATUS, from what each [`ExitStatus`] says it means for the command, and ENVIRONMENT,
-//!   from the table `ENVIRONMENT` in `man.rs`, each entry on the pages it applies to;
+//!   from the table `ENVIRONMENT` in `man/sections.rs`, each entry on the pages it applies to;
 //! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
 //!   `--help` and the man page show the same examples, plus the longer ones in
 //!   `MORE_EXAMPLES`;
