@@ -30,10 +30,11 @@
 //! [`Peers::abort`] if the grace period runs out; the server is done when [`Peers::is_empty`].
 //!
 //! `cost` reckons what echoing a datagram would take; `notice` sends the notices a refused
-//! datagram may get back.
+//! datagram may get back; `outputs` has the types the caller is handed.
 
 mod cost;
 mod notice;
+mod outputs;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ use crate::config::{Mode, ServerConfig};
 use crate::echo::ECHO_PREFIX;
 use crate::session::{MAX_QUEUED_BYTES, Session, Settings};
 use cost::EchoCost;
+pub use outputs::{Counts, Gone, Received, Sink};
 
 /// How long a peer that owes nothing may stay quiet before its state is dropped. A UDP peer
 /// never says it is done: quiet is all there is to go by. Long enough to keep a steady client's
@@ -56,58 +58,6 @@ pub const QUIET: Duration = Duration::from_secs(10);
 
 /// The longest line whose echo lines fit in one datagram: the frame takes 3 bytes.
 pub const MAX_ECHOED_LINE: usize = MAX_DATAGRAM - ECHO_PREFIX.len() - 1;
-
-/// Where the datagrams go, and what the log hears of.
-pub trait Sink {
-    /// A datagram to send to `to`.
-    fn send(&mut self, to: SocketAddr, datagram: &[u8]);
-    /// A shout of `from` taken to be echoed.
-    fn shout(&mut self, _from: SocketAddr, _shout: &[u8]) {}
-    /// The first datagram of a new peer was taken.
-    fn opened(&mut self, _peer: SocketAddr) {}
-    /// A peer's state was dropped.
-    fn forgotten(&mut self, _peer: SocketAddr, _gone: Gone) {}
-}
-
-/// What a peer did, when its state is dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gone {
-    /// From its first datagram taken to its last.
-    pub lasted: Duration,
-    pub shouts: u64,
-    pub echo_lines: u64,
-    /// Its last datagram was this long ago: [`QUIET`], or less when the server stopped.
-    pub quiet: Duration,
-}
-
-/// What became of a datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
-    /// Sent back as it came (`--mode plain`).
-    Echoed,
-    /// Its lines are shouts of its peer; `new_peer` if it made the peer.
-    Taken { new_peer: bool },
-    /// Empty: nothing to echo (it has no line).
-    Empty,
-    /// Not answered, for this reason; `told` when a notice went back to say so.
-    Refused { why: Refusal, told: bool },
-    /// The server is shutting down and reads nothing more.
-    Ignored,
-}
-
-/// Everything counted since the server started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub datagrams_in: u64,
-    pub shouts: u64,
-    /// Echo lines sent, a datagram each (plain mode: datagrams sent back).
-    pub echoes: u64,
-    /// Notices sent: server full, line too long.
-    pub notices: u64,
-    pub peers_opened: u64,
-    pub peak_peers: usize,
-    pub refused: Refused,
-}
 
 /// One peer: its session, and what the server keeps of it beside.
 #[derive(Debug)]
