@@ -17,6 +17,7 @@
 
 pub mod chart;
 pub(crate) mod cpu;
+mod exchange;
 pub(crate) mod load;
 mod udp;
 

@@ -1,6 +1,7 @@
 //! One bench connection over UDP: a socket of its own (its own source port, so the server sees
 //! a peer per connection), each shout a datagram, each echo line a datagram checked byte for
-//! byte by the same [`Ledger`] as over TCP.
+//! byte by the same [`Ledger`](super::ledger::Ledger) as over TCP, in the same exchange loop
+//! ([`super::exchange`]).
 //!
 //! The socket is connected to the server, so it hears only from there, and a port nothing
 //! listens on comes back as a refused receive: the connection failed, as a refused TCP connect
@@ -21,12 +22,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, sleep_until};
 
-use super::lateness::Samples;
-use super::ledger::Ledger;
+use super::exchange::{self, Books, ReadEnd, Wire};
 use super::load::{Shared, hear};
 use super::outcome::{ConnectionError, Outcome};
-use super::pacing::Pacing;
-use super::{Expect, Pace};
 use crate::net;
 use crate::transport;
 
@@ -79,21 +77,14 @@ async fn open(target: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket)
 }
 
-/// One connection's run: its socket, its ledger, the shouts not yet sent.
+/// One connection's run: its socket, its books, the shouts not yet sent.
 struct Driver<'a> {
-    shared: &'a Shared,
     socket: UdpSocket,
     target: SocketAddr,
-    ledger: Ledger,
+    books: Books<'a>,
     /// Shouts the socket did not take at once (its buffer full), each a datagram, with its
     /// index.
     unsent: std::collections::VecDeque<(u64, Vec<u8>)>,
-    samples: Samples,
-    first_send: Option<Instant>,
-    last_send: Option<Instant>,
-    last_heard: Option<Instant>,
-    cut: bool,
-    last_activity: Instant,
 }
 
 impl<'a> Driver<'a> {
@@ -104,139 +95,34 @@ impl<'a> Driver<'a> {
         shared: &'a Shared,
         open_time: Duration,
     ) -> Self {
-        let mut samples = Samples::default();
-        samples.push_connect(open_time);
-        let ledger = match shared.config.expect {
-            Expect::Reverb => Ledger::new(id, shared.config.delay),
-            Expect::Plain => Ledger::plain(id),
-        };
-        let ledger = match shared.config.pace {
-            Pace::Window(_) => ledger.closed_loop(),
-            Pace::Interval(_) => ledger,
-        };
         Driver {
-            shared,
             socket,
             target,
-            ledger,
+            books: Books::new(id, shared, open_time),
             unsent: Default::default(),
-            samples,
-            first_send: None,
-            last_send: None,
-            last_heard: None,
-            cut: false,
-            last_activity: Instant::now(),
         }
     }
 
     async fn run(mut self) -> Outcome {
-        let result = self.exchange().await;
-        if result.is_ok() && !self.cut {
+        let result = exchange::exchange(self.books.shared, &mut self).await;
+        if result.is_ok() && !self.books.cut {
             self.linger().await;
         }
-        self.shared.add_samples(&mut self.samples);
+        self.books.shared.add_samples(&mut self.books.samples);
         let refused = matches!(&result, Err(ConnectionError::Connect { .. }));
         let (dropped, error) = match result {
             Ok(()) => (false, None),
             // Refused before any answer: no peer there, as a refused connect.
-            Err(error) if refused && self.last_heard.is_none() => (false, Some(error)),
+            Err(error) if refused && self.books.last_heard.is_none() => (false, Some(error)),
             Err(error) => (true, Some(error)),
         };
-        if refused && self.last_heard.is_none() {
-            self.shared
-                .progress
-                .connected
-                .fetch_sub(1, Ordering::Relaxed);
-            self.shared.progress.failed.fetch_add(1, Ordering::Relaxed);
+        let made = !(refused && self.books.last_heard.is_none());
+        if !made {
+            let progress = &self.books.shared.progress;
+            progress.connected.fetch_sub(1, Ordering::Relaxed);
+            progress.failed.fetch_add(1, Ordering::Relaxed);
         }
-        let owed = self.ledger.owed();
-        let not_yet_due = if self.cut {
-            let grace = self.shared.config.grace;
-            self.ledger.not_yet_due(Instant::now(), grace)
-        } else {
-            0
-        };
-        Outcome {
-            made: !(refused && self.last_heard.is_none()),
-            dropped,
-            error,
-            counts: self.ledger.counts(),
-            missing: owed - not_yet_due,
-            not_yet_due,
-            first_send: self.first_send,
-            last_send: self.last_send,
-            last_heard: self.last_heard,
-            damage: None,
-        }
-    }
-
-    /// Sends the shouts and reads their echoes, until every echo owed has come or been given
-    /// up on; `Err` when the socket failed (or nothing listens there).
-    async fn exchange(&mut self) -> Result<(), ConnectionError> {
-        let shared = self.shared;
-        let mut pacing = Pacing::new(&shared.config, Instant::now());
-        let stopped = shared.stop.cancelled();
-        let cut = shared.cut.cancelled();
-        let send_timer = sleep_until(pacing.next_send());
-        let give_up_timer = sleep_until(pacing.give_up_at(self.last_activity));
-        tokio::pin!(stopped, cut, send_timer, give_up_timer);
-        loop {
-            if shared.stop.is_cancelled() {
-                pacing.stop();
-            }
-            if pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
-                let now = Instant::now();
-                while pacing.window_has_room(self.ledger.counts().shouts, self.ledger.in_flight()) {
-                    self.send(now);
-                }
-            }
-            pacing.count_sent(self.ledger.counts().shouts);
-            self.flush().map_err(|e| self.failed(e))?;
-            let owed = self.ledger.owed();
-            if pacing.is_done(owed, !self.unsent.is_empty()) {
-                return Ok(());
-            }
-            let next_send = pacing.next_send();
-            if send_timer.deadline() != next_send {
-                send_timer.as_mut().reset(next_send);
-            }
-            let give_up = pacing.give_up_at(self.last_activity);
-            if give_up_timer.deadline() != give_up {
-                give_up_timer.as_mut().reset(give_up);
-            }
-            tokio::select! {
-                biased;
-                _ = &mut cut => {
-                    self.cut = true;
-                    return Ok(());
-                }
-                ready = net::udp_readable(&self.socket) => {
-                    ready.map_err(|e| self.failed(e))?;
-                    self.read_available().map_err(|e| self.failed(e))?;
-                }
-                ready = self.socket.writable(), if !self.unsent.is_empty() => {
-                    ready.map_err(|e| self.failed(e))?;
-                }
-                _ = &mut send_timer, if pacing.sends_on_schedule() => {
-                    let now = Instant::now();
-                    while let Some(planned) = pacing.take_due(now, self.ledger.counts().shouts) {
-                        self.send(planned);
-                    }
-                }
-                _ = &mut stopped, if pacing.awaits_stop() => {}
-                _ = &mut give_up_timer, if pacing.gives_up_when_silent(owed) => return Ok(()),
-            }
-        }
-    }
-
-    /// Queues the shout planned for `planned`, a datagram of its own.
-    fn send(&mut self, planned: Instant) {
-        let mut datagram = Vec::new();
-        let index = self.ledger.send(planned, &mut datagram);
-        self.unsent.push_back((index, datagram));
-        self.first_send.get_or_insert(planned);
-        self.last_send = Some(planned);
-        self.shared.progress.shouts.fetch_add(1, Ordering::Relaxed);
+        self.books.outcome(made, dropped, error, None)
     }
 
     /// Sends the queued shouts the socket takes now, and notes each as sent.
@@ -249,9 +135,9 @@ impl<'a> Driver<'a> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
             }
-            self.last_activity = before;
-            if let Some(slip) = self.ledger.sent(*index, before) {
-                self.samples.push_slip(slip);
+            self.books.last_activity = before;
+            if let Some(slip) = self.books.ledger.sent(*index, before) {
+                self.books.samples.push_slip(slip);
             }
             self.unsent.pop_front();
         }
@@ -265,17 +151,21 @@ impl<'a> Driver<'a> {
                 match self.socket.try_recv(buffer) {
                     Ok(n) => {
                         let now = Instant::now();
-                        self.last_activity = now;
-                        self.last_heard = Some(now);
-                        let before = self.ledger.counts().received;
-                        let (ledger, samples, shared) =
-                            (&mut self.ledger, &mut self.samples, self.shared);
+                        self.books.last_activity = now;
+                        self.books.last_heard = Some(now);
+                        let before = self.books.ledger.counts().received;
+                        let (ledger, samples, shared) = (
+                            &mut self.books.ledger,
+                            &mut self.books.samples,
+                            self.books.shared,
+                        );
                         // Each echo line is a datagram; the datagram's end ends its line.
                         for line in buffer[..n].split_inclusive(|&b| b == b'\n') {
                             hear(ledger, samples, shared, None, line, now);
                         }
-                        let heard = self.ledger.counts().received - before;
-                        self.shared
+                        let heard = self.books.ledger.counts().received - before;
+                        self.books
+                            .shared
                             .progress
                             .echoes
                             .fetch_add(heard, Ordering::Relaxed);
@@ -293,7 +183,7 @@ impl<'a> Driver<'a> {
         let until = Instant::now() + LINGER;
         loop {
             tokio::select! {
-                _ = self.shared.cut.cancelled() => return,
+                _ = self.books.shared.cut.cancelled() => return,
                 ready = net::udp_readable(&self.socket) => {
                     if ready.is_err() || self.read_available().is_err() {
                         return;
@@ -316,5 +206,40 @@ impl<'a> Driver<'a> {
             reason: net::explain_io_error(&e),
             reset: false,
         }
+    }
+}
+
+/// A datagram a line: each shout sent whole or not yet, each datagram read its own line.
+impl Wire for Driver<'_> {
+    fn books(&self) -> &Books<'_> {
+        &self.books
+    }
+    fn cut_short(&mut self) {
+        self.books.cut = true;
+    }
+    /// Queues the shout planned for `planned`, a datagram of its own.
+    fn send(&mut self, planned: Instant) {
+        let mut datagram = Vec::new();
+        let index = self.books.send(planned, &mut datagram);
+        self.unsent.push_back((index, datagram));
+    }
+    fn flush(&mut self) -> Result<(), ConnectionError> {
+        Driver::flush(self).map_err(|e| self.failed(e))
+    }
+    fn has_unsent(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+    async fn readable(&self) -> Result<(), ConnectionError> {
+        net::udp_readable(&self.socket)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+    async fn writable(&self) -> Result<(), ConnectionError> {
+        self.socket.writable().await.map_err(|e| self.failed(e))
+    }
+    /// UDP has no close: the connection stays open.
+    fn read(&mut self) -> Result<ReadEnd, ConnectionError> {
+        self.read_available().map_err(|e| self.failed(e))?;
+        Ok(ReadEnd::Open)
     }
 }
