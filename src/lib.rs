@@ -7,8 +7,9 @@
 //! * **I/O**: [`server`] accepts connections and runs a task per connection over a session;
 //!   `client` relays an input to a server and its echoes to an output; `demo` replays the
 //!   book's sessions through both over loopback TCP; [`bench`](mod@bench) loads a server with
-//!   many connections and checks every echo; [`net`] resolves, connects and binds and words
-//!   their errors; `transport` is the socket under a connection; [`timer`] keeps echo
+//!   many connections and checks every echo, one exchange loop over every transport; [`net`]
+//!   resolves, connects and binds and words their errors, and is the connected stream (TCP, Unix
+//!   or TLS); `transport` is the socket under a connection; [`timer`] keeps echo
 //!   deadlines finer than tokio's 1 ms wheel; `signals` turns Ctrl-C and SIGTERM into stops;
 //!   `observe` writes the `--trace` and `--hex-dump` files.
 //! * **Output**: `color` decides whether output is colored, and `term` whether the terminal

@@ -7,7 +7,8 @@
 //! * [`echo`] turns a shout into its three voices and their wire lines;
 //! * [`schedule`] decides which echo lines are due when, for both reverb modes;
 //! * [`session`] makes every decision about one client of the server: bytes and the time in, the
-//!   bytes due, the next wake-up and how the session ended out (the plain echo too);
+//!   bytes due, the next wake-up and how the session ended out (the plain echo too, both one
+//!   [`ServerSession`](session::ServerSession) to the server's loop);
 //! * [`client`] makes every decision about one `connect` session: what is sent and heard, the
 //!   server's lines and what each is, the echoes still owed and how the session ended;
 //! * [`config`] is what shapes the server (its [`Mode`], delay and limits);
