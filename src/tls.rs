@@ -20,6 +20,7 @@ pub mod client;
 pub(crate) mod handshake;
 pub mod server;
 mod stream;
+mod threads;
 mod verify;
 
 pub use client::{ClientTls, ClientTlsOptions, Trust};

@@ -17,6 +17,7 @@ use echoctl_core::fingerprint::Fingerprint;
 use super::TlsStream;
 use super::cert;
 use super::handshake::HandshakeError;
+use super::threads::HandshakeThreads;
 use super::verify::{Accepted, Verifier};
 use crate::transport::Transport;
 
@@ -49,6 +50,7 @@ pub struct ClientTlsOptions {
 pub struct ClientTls {
     config: Arc<rustls::ClientConfig>,
     server_name: ServerName<'static>,
+    threads: HandshakeThreads,
 }
 
 /// The name a client checks when the address names none (a Unix socket): the one a certificate
@@ -108,20 +110,23 @@ impl ClientTls {
         Ok(ClientTls {
             config: Arc::new(config),
             server_name,
+            threads: HandshakeThreads::start().context("cannot start the TLS handshake threads")?,
         })
     }
 
     /// Makes the handshake with the server on `stream`, within `limit`.
-    pub(crate) async fn connect<S: Transport>(
+    pub(crate) async fn connect<S: Transport + Send + 'static>(
         &self,
         stream: S,
         limit: Option<Duration>,
     ) -> Result<TlsStream<S>, HandshakeError> {
         let session = ClientConnection::new(self.config.clone(), self.server_name.clone())
             .map_err(HandshakeError::Tls)?;
-        let mut stream = TlsStream::new(stream, session);
-        super::server::with_timeout(limit, stream.handshake()).await?;
-        Ok(stream)
+        let stream = TlsStream::new(stream, session);
+        self.threads
+            .handshake(stream, limit)
+            .await
+            .map_err(|(error, _)| error)
     }
 }
 

@@ -11,7 +11,7 @@
 //! that what it wrote has reached the socket.
 
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
@@ -21,6 +21,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::handshake::HandshakeError;
 use crate::transport::Transport;
+use records::{Polled, Recording, read_plaintext, send_held, send_held_if_taken};
+
+mod records;
 
 /// How many of the first bytes of a handshake are kept, to show what a client that does not
 /// speak TLS sent instead.
@@ -45,59 +48,6 @@ impl<S: std::fmt::Debug> std::fmt::Debug for TlsStream<S> {
         f.debug_struct("TlsStream")
             .field("socket", &self.inner.socket)
             .finish_non_exhaustive()
-    }
-}
-
-/// The socket's non-blocking calls as the `io::Read` and `io::Write` rustls reads records from
-/// and writes them to; "would block" comes back as an error, as rustls expects.
-struct NonBlocking<'a, S>(&'a S);
-
-impl<S: Transport> Read for NonBlocking<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
-    }
-}
-
-impl<S: Transport> Write for NonBlocking<'_, S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// [`NonBlocking`]'s reads, keeping the first bytes read.
-struct Recording<'a, S> {
-    socket: &'a S,
-    first: &'a mut Vec<u8>,
-}
-
-impl<S: Transport> Read for Recording<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.socket.try_read(buf)?;
-        let room = FIRST_BYTES_KEPT.saturating_sub(self.first.len());
-        self.first.extend_from_slice(&buf[..n.min(room)]);
-        Ok(n)
-    }
-}
-
-/// The socket's writes as the `io::Write` rustls writes records to, from a poll: "pending"
-/// (with the waker registered) comes back as "would block".
-struct Polled<'a, 'b, S> {
-    socket: Pin<&'a mut S>,
-    cx: &'a mut Context<'b>,
-}
-
-impl<S: AsyncWrite> Write for Polled<'_, '_, S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.socket.as_mut().poll_write(self.cx, buf) {
-            Poll::Ready(written) => written,
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -188,60 +138,6 @@ impl<S: Transport> TlsStream<S> {
             }
         }
         Poll::Ready(Ok(()))
-    }
-}
-
-/// Sends the records `tls` holds without waiting: "would block" while the socket takes only
-/// part of them.
-fn send_held<S: Transport>(tls: &mut Connection, socket: &S) -> io::Result<()> {
-    while tls.wants_write() {
-        if tls.write_tls(&mut NonBlocking(socket))? == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-    }
-    Ok(())
-}
-
-/// [`send_held`], where records left held are no error: they go with the next write or flush.
-fn send_held_if_taken<S: Transport>(tls: &mut Connection, socket: &S) -> io::Result<()> {
-    match send_held(tls, socket) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-        other => other,
-    }
-}
-
-/// Reads plaintext into `buf`, reading and opening records from the socket as needed, without
-/// waiting. `Ok(0)` is the peer's `close_notify`; a TCP end without one is an error, since the
-/// peer's last bytes may have been cut off.
-fn read_plaintext<S: Transport>(
-    tls: &mut Connection,
-    socket: &S,
-    buf: &mut [u8],
-) -> io::Result<usize> {
-    loop {
-        match tls.reader().read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    super::NO_CLOSE_NOTIFY,
-                ));
-            }
-            read => return read,
-        }
-        // Nothing to read yet: more records from the socket ("would block" ends the read),
-        // or its end, after which the reader says whether `close_notify` came before it.
-        tls.read_tls(&mut NonBlocking(socket))?;
-        if let Err(e) = tls.process_new_packets() {
-            let _ = send_held(tls, socket);
-            let words = match tls {
-                Connection::Client(_) => super::handshake::tls_words(&e, "TLS"),
-                Connection::Server(_) => format!("TLS: {e}"),
-            };
-            return Err(io::Error::new(io::ErrorKind::InvalidData, words));
-        }
-        // What the peer's records called for (a key update's answer).
-        send_held_if_taken(tls, socket)?;
     }
 }
 
