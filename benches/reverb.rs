@@ -41,16 +41,20 @@
 //! switches (voluntary and not, summed over its threads) from `/proc`, then stops it. Everything stays on loopback and every run is bounded in connections and time.
 //! Linux only (it reads `/proc`).
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use echoctl::bench::chart::{self, Distribution};
 use echoctl::bench::hgrm;
 use echoctl_core::plural::counted;
 use serde_json::Value;
+
+mod support;
+use support::{
+    Running, build_go, context_switches, cpu_seconds, free_port, load_average, median, peak_rss_mb,
+};
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
 
@@ -331,30 +335,6 @@ impl Server {
     }
 }
 
-/// Builds a Go program of `benches/go` (`reverb`, the book's; `udpecho`) with the machine's
-/// `go` into cargo's scratch directory.
-fn build_go(name: &str) -> Result<PathBuf, String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/go/{name}.go"));
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-go"));
-    let status = Command::new("go")
-        .arg("build")
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        // One file and no dependencies: no module, so nothing is fetched.
-        .env("GO111MODULE", "off")
-        .status()
-        .map_err(|e| {
-            format!(
-                "cannot run `go` ({e}); install Go (Debian: apt-get install golang-go) or drop --go"
-            )
-        })?;
-    if !status.success() {
-        return Err(format!("`go build {}` failed ({status})", source.display()));
-    }
-    Ok(binary)
-}
-
 /// What one run measured.
 struct Run {
     bench: Value,
@@ -619,30 +599,6 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
     })
 }
 
-/// Kills the server when dropped, so a failed run does not leave it behind.
-struct Running(Child);
-
-impl Running {
-    fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 fn free_udp_port() -> Result<u16, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     socket
@@ -682,64 +638,6 @@ fn wait_until_listening(addr: &str) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Err(format!("server did not listen on {addr}"))
-}
-
-fn proc_status_kb(pid: u32, field: &str) -> Result<f64, String> {
-    let file = std::fs::File::open(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    for line in BufReader::new(file).lines().map_while(Result::ok) {
-        if let Some(rest) = line.strip_prefix(field) {
-            let kb = rest.trim().trim_end_matches("kB").trim();
-            return kb.parse::<f64>().map_err(|e| e.to_string());
-        }
-    }
-    Err(format!("no {field} in /proc/{pid}/status"))
-}
-
-fn peak_rss_mb(pid: u32) -> Result<f64, String> {
-    Ok(proc_status_kb(pid, "VmHWM:")? * 1024.0 / 1e6)
-}
-
-/// Context switches of a process so far, voluntary and involuntary, summed over its threads
-/// (those that have ended are not counted: the servers here keep theirs).
-fn context_switches(pid: u32) -> f64 {
-    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return f64::NAN;
-    };
-    let mut total = 0.0;
-    for thread in threads.flatten() {
-        let Ok(status) = std::fs::read_to_string(thread.path().join("status")) else {
-            continue;
-        };
-        for line in status.lines() {
-            if let Some(rest) = line
-                .strip_prefix("voluntary_ctxt_switches:")
-                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
-            {
-                total += rest.trim().parse::<f64>().unwrap_or(0.0);
-            }
-        }
-    }
-    total
-}
-
-/// User + system CPU seconds of a process, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name; cutime
-    // and cstime (16 and 17: 13 and 14) are its children's that have ended, socat's per
-    // connection (echoctl and Go have none).
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok((ticks(11) + ticks(12) + ticks(13) + ticks(14)) / hz)
 }
 
 /// The number at `path` in `echoctl bench --json`'s report. A missing one is a harness out of
@@ -782,27 +680,6 @@ fn one_line(r: &Run) -> String {
         counted(r.server_context_switches.round(), "context switch"),
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.retain(|v| !v.is_nan());
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn machine() -> String {
