@@ -1266,3 +1266,141 @@ async fn faults_cut_the_plaintext_and_a_reset_sends_no_close_notify() {
     assert!(dumped.contains("HELLO?.|"), "{dumped}");
     stop(server).await;
 }
+
+/// The sizes in a hex dump's chunk headers (`> 0.0032s to 127.0.0.1:4433: 7 bytes`), by
+/// direction: sent (`>`) and received (`<`).
+fn dumped_sizes(dump: &str) -> (Vec<u64>, Vec<u64>) {
+    let (mut sent, mut received) = (Vec::new(), Vec::new());
+    for line in dump.lines() {
+        let into = match line.chars().next() {
+            Some('>') => &mut sent,
+            Some('<') => &mut received,
+            _ => continue,
+        };
+        let size = line
+            .strip_suffix(" bytes")
+            .and_then(|rest| rest.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a chunk header ends with its size: {line}"));
+        into.push(size);
+    }
+    (sent, received)
+}
+
+/// `serve --tls --trace` traces what the session read, took and wrote: the plaintext's shouts,
+/// echo lines and bytes, not TLS's records (a record of 7 bytes of plaintext is 29 on the wire,
+/// and the handshake's are hundreds).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_servers_trace_over_tls_holds_the_plaintext_not_the_records() {
+    let dir = TempDir::new("tls-trace");
+    let reverb_trace = dir.0.join("reverb.json");
+    let (server, startup, _log) = spawn_serve(&[
+        "--tls",
+        "--delay",
+        "100ms",
+        "--trace",
+        reverb_trace.to_str().unwrap(),
+    ])
+    .await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &["--tls", "--tls-fingerprint", &fingerprint, &addr],
+        b"Hello?\nYooo-hooo!\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    stop(server).await;
+    let trace = crate::trace::check(&crate::trace::read(&reverb_trace));
+    assert_eq!(trace.processes.len(), 1, "{:?}", trace.processes);
+    let shouts = trace
+        .shouts
+        .values()
+        .next()
+        .expect("the connection's shouts");
+    let names: Vec<&str> = shouts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Hello?", "Yooo-hooo!"]);
+    for shout in shouts {
+        assert_eq!(
+            crate::trace::voices(shout),
+            ["loud", "as sent", "quiet"],
+            "{shout:?}"
+        );
+        let lines: Vec<&str> = shout.echoes.iter().map(|(_, l, _)| l.as_str()).collect();
+        let name = &shout.name;
+        assert_eq!(lines, [&name.to_uppercase(), name, &name.to_lowercase()]);
+    }
+    let closed: Vec<&serde_json::Value> = trace
+        .events
+        .iter()
+        .filter(|e| e["name"] == "connection closed")
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["args"]["reason"], "client finished");
+
+    // The plain echo's trace counts bytes: the plaintext's, in each direction.
+    let plain_trace = dir.0.join("plain.json");
+    let (server, startup, _log) = spawn_serve(&[
+        "--tls",
+        "--mode",
+        "plain",
+        "--trace",
+        plain_trace.to_str().unwrap(),
+    ])
+    .await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &["--tls", "--tls-fingerprint", &fingerprint, &addr],
+        b"Hello?\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout, b"Hello?\n");
+    stop(server).await;
+    let trace = crate::trace::check(&crate::trace::read(&plain_trace));
+    let bytes = |name: &str| -> Vec<u64> {
+        trace
+            .events
+            .iter()
+            .filter(|e| e["cat"] == "bytes" && e["name"] == name)
+            .map(|e| e["args"]["bytes"].as_u64().expect("a count of bytes"))
+            .collect()
+    };
+    assert_eq!(bytes("read"), [7], "the shout's 7 bytes, read once");
+    assert_eq!(bytes("written"), [7], "and written back once");
+}
+
+/// `connect --tls --hex-dump` dumps what the session sent and received: the plaintext, not
+/// TLS's records.
+#[tokio::test(flavor = "multi_thread")]
+async fn connects_hex_dump_over_tls_shows_the_plaintext() {
+    let dir = TempDir::new("tls-connect-dump");
+    let dump = dir.0.join("dump.txt");
+    let (server, startup, _log) = spawn_serve(&["--tls", "--delay", "100ms"]).await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &[
+            "--tls",
+            "--tls-fingerprint",
+            &fingerprint,
+            "--hex-dump",
+            dump.to_str().unwrap(),
+            &addr,
+        ],
+        b"Hello?\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let echoes = echoes_of(&["Hello?"]);
+    assert_eq!(done.stdout_text(), echoes);
+    stop(server).await;
+    let dumped = std::fs::read_to_string(&dump).unwrap();
+    let (sent, received) = dumped_sizes(&dumped);
+    assert_eq!(sent, [7], "the shout, in one chunk: {dumped}");
+    assert_eq!(
+        received.iter().sum::<u64>(),
+        echoes.len() as u64,
+        "the echo lines' bytes and no more: {dumped}"
+    );
+    assert!(dumped.contains("|Hello?.|"), "{dumped}");
+    assert!(dumped.contains("HELLO?."), "{dumped}");
+}
