@@ -67,14 +67,26 @@ impl Pki {
     /// A certificate for `names` with the common name `cn`, signed by the CA, written as
     /// `NAME.pem` and its key as `NAME.key` (PKCS#8); `expired` makes one whose days are over.
     fn issue(&self, name: &str, cn: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
+        self.issue_for_years(name, cn, names, expired.then_some((2020, 2021)))
+    }
+
+    /// As [`Pki::issue`]; with `years`, valid from the first of January of the one to that of
+    /// the other.
+    fn issue_for_years(
+        &self,
+        name: &str,
+        cn: &str,
+        names: &[&str],
+        years: Option<(i32, i32)>,
+    ) -> (PathBuf, PathBuf) {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        if let Some((from, to)) = years {
+            params.not_before = rcgen::date_time_ymd(from, 1, 1);
+            params.not_after = rcgen::date_time_ymd(to, 1, 1);
         }
         let cert = params.signed_by(&key, &self.ca).unwrap();
         let (cert_path, key_path) = (
@@ -1403,4 +1415,119 @@ async fn connects_hex_dump_over_tls_shows_the_plaintext() {
     );
     assert!(dumped.contains("|Hello?.|"), "{dumped}");
     assert!(dumped.contains("HELLO?."), "{dumped}");
+}
+
+/// The files the other test leaves: a certificate not valid yet, a `--tls-client-ca` that
+/// cannot be read or holds no certificate, and connect's own (`--tls-ca`, `--tls-cert` with
+/// `--tls-key`): one line each saying which file and what is wrong, exit 1, before the server
+/// listens or the client connects.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_files_that_cannot_serve_either_side_are_one_line_and_exit_1() {
+    let pki = Pki::new("more-bad-files");
+    let (cert, key) = pki.issue("server", "server", &["localhost"], false);
+    let (_, other_key) = pki.issue("other", "other", &["localhost"], false);
+    let (expired, expired_key) = pki.issue("expired", "expired", &["localhost"], true);
+    let (future, future_key) =
+        pki.issue_for_years("future", "future", &["localhost"], Some((2040, 2041)));
+    let missing = pki.path("missing.pem");
+    let p = |path: &PathBuf| path.to_str().unwrap().to_string();
+    let ca = p(&pki.ca_path());
+    // Where the client would connect: nothing may reach it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let serve = |args: &[&str]| -> Vec<String> {
+        ["serve", "--listen", "127.0.0.1:0", "--tls"]
+            .iter()
+            .chain(args)
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let connect = |args: &[&str]| -> Vec<String> {
+        ["connect", "--tls"]
+            .iter()
+            .chain(args)
+            .chain([&addr.as_str()])
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let no_such_file = "No such file or directory (os error 2)";
+    let cases = [
+        (
+            serve(&["--tls-cert", &p(&future), "--tls-key", &p(&future_key)]),
+            format!(
+                "the certificate in {} is not valid until 2040-01-01T00:00:00Z (is this \
+                 machine's clock right?)",
+                p(&future)
+            ),
+        ),
+        (
+            serve(&["--tls-client-ca", &p(&missing)]),
+            format!(
+                "cannot read the certificate file {}: {no_such_file}",
+                p(&missing)
+            ),
+        ),
+        (
+            serve(&["--tls-client-ca", &p(&key)]),
+            format!(
+                "{} holds no certificate: expected PEM, a -----BEGIN CERTIFICATE----- block",
+                p(&key)
+            ),
+        ),
+        (
+            connect(&["--tls-ca", &p(&missing)]),
+            format!(
+                "cannot read the certificate file {}: {no_such_file}",
+                p(&missing)
+            ),
+        ),
+        (
+            connect(&[
+                "--tls-ca",
+                &ca,
+                "--tls-cert",
+                &p(&cert),
+                "--tls-key",
+                &p(&other_key),
+            ]),
+            format!(
+                "the key in {} does not match the certificate in {}: pass the key the \
+                 certificate was made for",
+                p(&other_key),
+                p(&cert)
+            ),
+        ),
+        (
+            connect(&[
+                "--tls-ca",
+                &ca,
+                "--tls-cert",
+                &p(&expired),
+                "--tls-key",
+                &p(&expired_key),
+            ]),
+            // A client has no certificate made at start-up to fall back on.
+            format!(
+                "the certificate in {} expired on 2021-01-01T00:00:00Z: renew it",
+                p(&expired)
+            ),
+        ),
+    ];
+    for (args, message) in cases {
+        let done = timeout(PATIENCE, run(echoctl().args(&args)))
+            .await
+            .unwrap_or_else(|_| panic!("{args:?} did not exit: it went on with the file?"));
+        assert_eq!(done.code, Some(1), "{args:?}: {}", done.stderr);
+        assert_eq!(
+            done.stderr,
+            format!("echoctl: error: {message}\n"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "no client connected"
+    );
 }
