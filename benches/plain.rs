@@ -27,12 +27,17 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+mod support;
+use support::{
+    Running, build_go, cpu_seconds, free_port, load_average, median, open_fds, peak_rss_mb,
+};
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
 
@@ -257,7 +262,7 @@ fn main() {
         servers.push(Server::Baseline(binary));
     }
     if with_go {
-        match build_go() {
+        match build_go("echo") {
             Ok(binary) => servers.push(Server::Go(binary)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -323,28 +328,6 @@ fn main() {
         rows.push((scenario, results));
     }
     print_table(&rows, &servers, &options, started.elapsed());
-}
-
-/// Builds the Go echo with the machine's `go` into cargo's scratch directory.
-fn build_go() -> Result<PathBuf, String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/go/echo.go");
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("echo-go");
-    let status = Command::new("go")
-        .arg("build")
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        .env("GO111MODULE", "off")
-        .status()
-        .map_err(|e| {
-            format!(
-                "cannot run `go` ({e}); install Go (Debian: apt-get install golang-go) or drop --go"
-            )
-        })?;
-    if !status.success() {
-        return Err(format!("`go build {}` failed ({status})", source.display()));
-    }
-    Ok(binary)
 }
 
 /// `PERIOD` pseudo-random bytes (xorshift), twice over, so that any window of up to `PERIOD`
@@ -604,33 +587,6 @@ fn echoctl_bench(addr: &Addr, args: &[&str], pid: u32) -> Result<Run, String> {
     })
 }
 
-/// Kills the server when dropped, so a failed run does not leave it behind.
-struct Running(Child);
-
-impl Running {
-    fn stop(&mut self) {
-        if let Ok(group) = libc::pid_t::try_from(self.0.id()) {
-            // SAFETY: kill only sends a signal, to the group this child leads.
-            unsafe { libc::kill(-group, libc::SIGKILL) };
-        }
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 async fn wait_until_listening(addr: &Addr) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -640,47 +596,6 @@ async fn wait_until_listening(addr: &Addr) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Err(format!("the server did not listen on {}", addr.echoctl()))
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
-}
-
-fn peak_rss_mb(pid: u32) -> Result<f64, String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    let kb = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))?;
-    Ok(kb * 1024.0 / 1e6)
-}
-
-/// User + system CPU seconds of a process and of its children that have ended, from
-/// /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime, stime, cutime, cstime: fields 14 to 17 of the line, 11 to 14 after the name.
-    let ticks: f64 = (11..=14)
-        .map(|i| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        })
-        .sum();
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok(ticks / hz)
 }
 
 /// User + system CPU seconds of this process (the bulk client), all threads.
@@ -694,27 +609,6 @@ fn own_cpu_seconds() -> f64 {
     let usage = unsafe { usage.assume_init() };
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 fn mb_per_s(r: &Run) -> f64 {

@@ -31,6 +31,20 @@
 //! `ReadFrom`/`WriteTo` loop); `udp-steady` is the steady reverb load over UDP, and `udp-floor`
 //! its floor, against which its lateness is given.
 //!
+//! The `tls-` scenarios run over TLS: `serve --tls` and, with `--go`, the book's reverb2 on
+//! Go's `crypto/tls` (`benches/go/reverb.go -tls`), both making a self-signed ECDSA P-256
+//! certificate at start-up, driven by `bench --tls --insecure` (the client's checks are the
+//! bench's cost, not the server's). `tls-idle` holds N idle TLS connections (peak RSS, beside
+//! `idle`'s over TCP); `tls-steady` is the steady load over TLS, its lateness given against
+//! the (plaintext) `floor`; `tls-handshakes` makes N/2 connections as fast as the bench can,
+//! server and bench pinned to a CPU each (as `taskset -c` would), for handshakes per second of
+//! server CPU, beside `handshakes`, the same over TCP (accepts alone). Each run starts a fresh
+//! server, so each makes its certificate before the bench, outside the CPU measured.
+//!
+//! ```text
+//! cargo bench --bench reverb -- --go --only idle,tls-idle,handshakes,tls-handshakes,steady,tls-steady,floor
+//! ```
+//!
 //! With `--baseline PATH`, an older build of echoctl (a copy of an earlier `target/release/echoctl`)
 //! serves every scenario too, interleaved with the current one, so that a change is measured
 //! before and after in one sitting.
@@ -41,16 +55,21 @@
 //! switches (voluntary and not, summed over its threads) from `/proc`, then stops it. Everything stays on loopback and every run is bounded in connections and time.
 //! Linux only (it reads `/proc`).
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use echoctl::bench::chart::{self, Distribution};
 use echoctl::bench::hgrm;
 use echoctl_core::plural::counted;
 use serde_json::Value;
+
+mod support;
+use support::{
+    Running, build_go, context_switches, cpu_seconds, free_port, load_average, median, peak_rss_mb,
+};
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
 
@@ -59,11 +78,27 @@ struct Scenario {
     title: &'static str,
     /// Over UDP (`udp:` addresses, each echo line a datagram) rather than TCP.
     udp: bool,
+    /// Over TLS: `serve --tls` (Go's reverb `-tls`), each making its certificate at start-up,
+    /// and `bench --tls --insecure` (the client's checks are the bench's cost, not the
+    /// server's).
+    tls: bool,
+    /// The server on one CPU and the bench on another, so that the server's CPU time is one
+    /// core's (with fewer than two CPUs, not pinned, and the table says so).
+    pinned: bool,
     mode: &'static str,
     delay: &'static str,
     bench: Vec<String>,
     target: &'static str,
     go: &'static str,
+}
+
+impl Scenario {
+    /// Its title with N, the connections of this invocation, filled in.
+    fn title(&self, connections: usize) -> String {
+        self.title
+            .replace("N/2", &(connections / 2).max(1).to_string())
+            .replace('N', &connections.to_string())
+    }
 }
 
 fn scenarios(connections: usize) -> Vec<Scenario> {
@@ -73,11 +108,28 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
         v.extend(list.iter().map(|s| s.to_string()));
         v
     };
+    // Connections made as fast as the bench makes them, each held without a shout: the
+    // server's CPU is its accepts (and handshakes, over TLS).
+    let connects: Vec<String> = [
+        "-c",
+        &(connections / 2).max(1).to_string(),
+        "-n",
+        "0",
+        "--duration",
+        "3s",
+        "--ramp-up",
+        "0s",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     vec![
         Scenario {
             name: "steady",
             title: "N conns, 1 shout/s each, delay 1 s, 10 s",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "1s",
             // Connects spread over 5 s: all 10,000 within 1 s is a connect burst that pushes
@@ -90,6 +142,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "floor",
             title: "the steady load against --delay 0: what machine and bench resolve",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "0",
             bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
@@ -100,6 +154,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "idle",
             title: "N idle conns",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "1s",
             bench: args(&["-n", "0", "--duration", "4s", "--ramp-up", "1s"]),
@@ -110,6 +166,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "throughput",
             title: "delay 0, 100 conns, 16 in flight each",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "0",
             bench: vec![
@@ -136,6 +194,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "overload",
             title: "N conns, 10 shouts/s each, delay 100 ms, 10 s",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "100ms",
             bench: args(&["-n", "100", "-i", "100ms", "-d", "100ms", "--ramp-up", "1s"]),
@@ -146,6 +206,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "plain",
             title: "plain echo, 100 conns, 16 in flight each",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "plain",
             delay: "",
             bench: [
@@ -172,6 +234,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "sequential",
             title: "sequential, N conns, a shout every 2.5 s, delay 1 s, 10 s",
             udp: false,
+            tls: false,
+            pinned: false,
             mode: "sequential",
             delay: "1s",
             bench: args(&["-n", "4", "-i", "2.5s", "-d", "1s", "--ramp-up", "2500ms"]),
@@ -182,6 +246,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "udp-plain",
             title: "UDP plain echo, 100 peers, 4 datagrams in flight each",
             udp: true,
+            tls: false,
+            pinned: false,
             mode: "plain",
             delay: "",
             bench: [
@@ -210,6 +276,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "udp-paced",
             title: "UDP plain echo, 100 peers, 200 datagrams/s each (20,000/s), 5 s",
             udp: true,
+            tls: false,
+            pinned: false,
             mode: "plain",
             delay: "",
             bench: [
@@ -236,6 +304,8 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "udp-steady",
             title: "UDP: N peers, 1 shout/s each, delay 1 s, 10 s",
             udp: true,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "1s",
             bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
@@ -246,10 +316,60 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             name: "udp-floor",
             title: "the UDP steady load against --delay 0",
             udp: true,
+            tls: false,
+            pinned: false,
             mode: "concurrent",
             delay: "0",
             bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
             target: "the floor the UDP timed figures stand on",
+            go: "-",
+        },
+        Scenario {
+            name: "handshakes",
+            title: "N/2 connects as fast as the bench makes them (256 at once), held 3 s; one core each side",
+            udp: false,
+            tls: false,
+            pinned: true,
+            mode: "concurrent",
+            delay: "1s",
+            bench: connects.clone(),
+            target: "the plaintext reference for tls-handshakes: accepts alone",
+            go: "-",
+        },
+        Scenario {
+            name: "tls-idle",
+            title: "N idle TLS conns, connected over 5 s, held 10 s",
+            udp: false,
+            tls: true,
+            pinned: false,
+            mode: "concurrent",
+            delay: "1s",
+            bench: args(&["-n", "0", "--duration", "10s", "--ramp-up", "5s"]),
+            target: "RSS <= 0.5x Go's over TLS",
+            go: "-",
+        },
+        Scenario {
+            name: "tls-handshakes",
+            title: "N/2 TLS handshakes as fast as the bench makes them (256 at once), held 3 s; one core each side",
+            udp: false,
+            tls: true,
+            pinned: true,
+            mode: "concurrent",
+            delay: "1s",
+            bench: connects,
+            target: ">= Go's handshakes per server CPU second",
+            go: "-",
+        },
+        Scenario {
+            name: "tls-steady",
+            title: "the steady load over TLS: N conns, 1 shout/s each, delay 1 s, 10 s",
+            udp: false,
+            tls: true,
+            pinned: false,
+            mode: "concurrent",
+            delay: "1s",
+            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            target: "nothing lost; server CPU <= Go's over TLS; p99 <= 3x the (plaintext) floor",
             go: "-",
         },
     ]
@@ -277,9 +397,10 @@ impl Server {
         }
     }
 
-    /// Whether this server takes part in `scenario`: Go only as a reverb over TCP, socat only
-    /// as a plain echo over TCP, Go's UDP echo only as a plain echo over UDP (and a baseline
-    /// build, which may predate UDP, only over TCP).
+    /// Whether this server takes part in `scenario`: Go only as a reverb over TCP (and TLS),
+    /// socat only as a plain echo over TCP, Go's UDP echo only as a plain echo over UDP (and a
+    /// baseline build, which may predate UDP, only over TCP; one that predates TLS fails the
+    /// TLS scenarios' runs, and the table says so).
     fn serves(&self, scenario: &Scenario) -> bool {
         match self {
             Server::Echoctl => true,
@@ -307,6 +428,9 @@ impl Server {
                 if scenario.mode != "plain" {
                     cmd.args(["--delay", scenario.delay]);
                 }
+                if scenario.tls {
+                    cmd.arg("--tls");
+                }
                 cmd
             }
             Server::Socat => {
@@ -320,6 +444,9 @@ impl Server {
                 let mut cmd = Command::new(binary);
                 cmd.args(["-listen", addr, "-mode", scenario.mode])
                     .args(["-delay", scenario.delay]);
+                if scenario.tls {
+                    cmd.arg("-tls");
+                }
                 cmd
             }
             Server::GoUdp(binary) => {
@@ -329,30 +456,6 @@ impl Server {
             }
         }
     }
-}
-
-/// Builds a Go program of `benches/go` (`reverb`, the book's; `udpecho`) with the machine's
-/// `go` into cargo's scratch directory.
-fn build_go(name: &str) -> Result<PathBuf, String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/go/{name}.go"));
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-go"));
-    let status = Command::new("go")
-        .arg("build")
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        // One file and no dependencies: no module, so nothing is fetched.
-        .env("GO111MODULE", "off")
-        .status()
-        .map_err(|e| {
-            format!(
-                "cannot run `go` ({e}); install Go (Debian: apt-get install golang-go) or drop --go"
-            )
-        })?;
-    if !status.success() {
-        return Err(format!("`go build {}` failed ({status})", source.display()));
-    }
-    Ok(binary)
 }
 
 /// What one run measured.
@@ -429,6 +532,7 @@ fn main() {
     }
     // Server and bench each raise their own open-files limit (one descriptor per connection).
 
+    let cpus = two_cpus();
     let started = Instant::now();
     let mut rows = Vec::new();
     for scenario in scenarios(connections) {
@@ -437,6 +541,12 @@ fn main() {
             .is_some_and(|o| !o.iter().any(|n| n == scenario.name))
         {
             continue;
+        }
+        if scenario.pinned && cpus.is_none() {
+            eprintln!(
+                "note: {}: fewer than two CPUs to run on, so server and bench share them: its CPU figures are not one core's",
+                scenario.name
+            );
         }
         let mut results: Vec<Vec<Run>> = servers.iter().map(|_| Vec::new()).collect();
         for i in 0..runs {
@@ -461,7 +571,7 @@ fn main() {
                     server.name(),
                     i + 1
                 ));
-                match run(server, &scenario, percentiles) {
+                match run(server, &scenario, percentiles, cpus) {
                     Ok(r) => {
                         eprintln!("{} | load {}", one_line(&r), load_average());
                         results.push(r);
@@ -481,7 +591,7 @@ fn main() {
         }
         rows.push((scenario, results));
     }
-    print_table(&rows, &servers, runs, connections, started.elapsed());
+    print_table(&rows, &servers, runs, connections, started.elapsed(), cpus);
 }
 
 /// The run with the median p99 lateness (all echoes) of `results`.
@@ -550,7 +660,7 @@ fn write_chart(
     let title = format!("reverb {}: lateness by percentile", scenario.name);
     let subtitle = format!(
         "{}; echoctl solid, Go dashed; the median run of each\n{}",
-        scenario.title.replace('N', &connections.to_string()),
+        scenario.title(connections),
         machine()
     );
     let path = dir.join(format!("bench-{}.svg", scenario.name));
@@ -559,7 +669,14 @@ fn write_chart(
     Ok(Some(path))
 }
 
-fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run, String> {
+/// One run of `scenario` against a fresh `server`; with `cpus`, a pinned scenario's server runs
+/// on the first and its bench on the second.
+fn run(
+    server: &Server,
+    scenario: &Scenario,
+    percentiles: PathBuf,
+    cpus: Option<[usize; 2]>,
+) -> Result<Run, String> {
     let server_kind = server;
     let port = if scenario.udp {
         free_udp_port()?
@@ -567,9 +684,13 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
         free_port()?
     };
     let addr = format!("127.0.0.1:{port}");
+    let cpus = cpus.filter(|_| scenario.pinned);
+    let mut command = server.command(&addr, scenario);
+    if let Some([cpu, _]) = cpus {
+        pin(&mut command, cpu);
+    }
     let mut server = Running(
-        server
-            .command(&addr, scenario)
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -589,17 +710,31 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
     let pid = server.0.id();
     let cpu_before = cpu_seconds(pid)?;
     let switches_before = context_switches(pid);
-    let output = Command::new(ECHOCTL)
+    let mut bench = Command::new(ECHOCTL);
+    bench
         .arg("bench")
         .arg(&target)
         .args(&scenario.bench)
         .arg("--json")
         .arg("--percentiles")
-        .arg(&percentiles)
+        .arg(&percentiles);
+    if scenario.tls {
+        bench.args(["--tls", "--insecure"]);
+    }
+    if let Some([_, cpu]) = cpus {
+        pin(&mut bench, cpu);
+    }
+    let output = bench
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
+    // What the bench had to say, but for --insecure's warning, which every TLS run would repeat.
+    for line in String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| !line.starts_with("warning: --insecure"))
+    {
+        eprintln!("{line}");
+    }
     let cpu_after = cpu_seconds(pid)?;
     let switches_after = context_switches(pid);
     // socat forks a process per connection: its parent's peak says nothing of what they used.
@@ -619,28 +754,36 @@ fn run(server: &Server, scenario: &Scenario, percentiles: PathBuf) -> Result<Run
     })
 }
 
-/// Kills the server when dropped, so a failed run does not leave it behind.
-struct Running(Child);
-
-impl Running {
-    fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// The first two CPUs this process may run on, for the pinned scenarios; `None` with fewer.
+fn two_cpus() -> Option<[usize; 2]> {
+    // SAFETY: an all-zero cpu_set_t is an empty set, which sched_getaffinity fills.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the set is ours and of the size passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
+        return None;
     }
+    let mut allowed = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: CPU_ISSET reads a bit of the set, within its size.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
+    Some([allowed.next()?, allowed.next()?])
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop();
+/// Runs `command` on `cpu` alone, as `taskset -c CPU` would: a Go program and tokio both size
+/// their thread pools to it.
+fn pin(command: &mut Command, cpu: usize) {
+    // SAFETY: an all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: between fork and exec the closure makes one system call, which allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
 }
 
 fn free_udp_port() -> Result<u16, String> {
@@ -684,64 +827,6 @@ fn wait_until_listening(addr: &str) -> Result<(), String> {
     Err(format!("server did not listen on {addr}"))
 }
 
-fn proc_status_kb(pid: u32, field: &str) -> Result<f64, String> {
-    let file = std::fs::File::open(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    for line in BufReader::new(file).lines().map_while(Result::ok) {
-        if let Some(rest) = line.strip_prefix(field) {
-            let kb = rest.trim().trim_end_matches("kB").trim();
-            return kb.parse::<f64>().map_err(|e| e.to_string());
-        }
-    }
-    Err(format!("no {field} in /proc/{pid}/status"))
-}
-
-fn peak_rss_mb(pid: u32) -> Result<f64, String> {
-    Ok(proc_status_kb(pid, "VmHWM:")? * 1024.0 / 1e6)
-}
-
-/// Context switches of a process so far, voluntary and involuntary, summed over its threads
-/// (those that have ended are not counted: the servers here keep theirs).
-fn context_switches(pid: u32) -> f64 {
-    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return f64::NAN;
-    };
-    let mut total = 0.0;
-    for thread in threads.flatten() {
-        let Ok(status) = std::fs::read_to_string(thread.path().join("status")) else {
-            continue;
-        };
-        for line in status.lines() {
-            if let Some(rest) = line
-                .strip_prefix("voluntary_ctxt_switches:")
-                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
-            {
-                total += rest.trim().parse::<f64>().unwrap_or(0.0);
-            }
-        }
-    }
-    total
-}
-
-/// User + system CPU seconds of a process, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name; cutime
-    // and cstime (16 and 17: 13 and 14) are its children's that have ended, socat's per
-    // connection (echoctl and Go have none).
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok((ticks(11) + ticks(12) + ticks(13) + ticks(14)) / hz)
-}
-
 /// The number at `path` in `echoctl bench --json`'s report. A missing one is a harness out of
 /// step with the report, and stops the run: read as NaN it would vanish from the medians and
 /// from "lost (worst run)", which would then read 0.
@@ -765,8 +850,19 @@ fn one_line(r: &Run) -> String {
     let slip = r.bench["send_slip"]["p99_ms"]
         .as_f64()
         .map_or(String::new(), |p99| format!(" | slip p99 {p99:.2} ms"));
+    // Over TLS, the handshakes the bench timed.
+    let handshakes = if f(&r.bench, &["handshake_time", "count"]) > 0.0 {
+        format!(
+            " | {:.0} handshakes, p50/p99 {:.2}/{:.2} ms",
+            f(&r.bench, &["handshake_time", "count"]),
+            f(&r.bench, &["handshake_time", "p50_ms"]),
+            f(&r.bench, &["handshake_time", "p99_ms"])
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {} | bench CPU {:.0}%{slip}",
+        "lost {} | p99 {:.2}/{:.2}/{:.2} ms | p99.9 {:.2} ms | {:.0} lines/s | server RSS {} MB, CPU {:.2} s, {} | bench CPU {:.0}%{slip}{handshakes}",
         lost(r),
         f(&r.bench, &["lateness", "upper", "p99_ms"]),
         f(&r.bench, &["lateness", "original", "p99_ms"]),
@@ -782,27 +878,6 @@ fn one_line(r: &Run) -> String {
         counted(r.server_context_switches.round(), "context switch"),
         f(&r.bench, &["bench_cpu", "percent_of_one_core"]),
     )
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.retain(|v| !v.is_nan());
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn machine() -> String {
@@ -826,6 +901,7 @@ fn print_table(
     runs: usize,
     connections: usize,
     took: Duration,
+    cpus: Option<[usize; 2]>,
 ) {
     println!();
     println!(
@@ -849,7 +925,7 @@ fn print_table(
             }
             println!(
                 "| {} ({}) | {} | {} | {} |",
-                s.title.replace('N', &connections.to_string()),
+                s.title(connections),
                 s.name,
                 server.name(),
                 summary(results, runs, s.mode == "plain").join(" | "),
@@ -862,6 +938,7 @@ fn print_table(
         }
     }
     println!();
+    print_connections(rows, servers, cpus);
     for (k, other) in servers.iter().enumerate().skip(1) {
         if !rows.iter().any(|(s, _)| other.serves(s)) {
             continue;
@@ -918,11 +995,24 @@ fn print_table(
                 );
             } else if m(ours, &["echo_lines", "expected"]) > 0.0 {
                 println!(
-                    "- {}: {:.2}x the echo lines/s, {:.2}x the p99 lateness (all echoes), {:.2}x the peak RSS",
+                    "- {}: {:.2}x the echo lines/s, {:.2}x the p99 lateness (all echoes), {:.2}x the peak RSS, {:.2}x the server CPU",
                     s.name,
                     m(ours, &["echo_lines_per_s"]) / m(go, &["echo_lines_per_s"]),
                     m(ours, &["lateness", "all", "p99_ms"]) / m(go, &["lateness", "all", "p99_ms"]),
                     rss(ours) / rss(go),
+                    server_cpu(ours) / server_cpu(go),
+                );
+            } else if s.pinned {
+                let ratio = per_cpu_second(ours) / per_cpu_second(go);
+                println!(
+                    "- {}: {} the connections per server CPU second, {:.2}x the peak RSS",
+                    s.name,
+                    if ratio.is_finite() {
+                        format!("{ratio:.2}x")
+                    } else {
+                        "(too little server CPU to compare)".into()
+                    },
+                    rss(ours) / rss(go)
                 );
             } else {
                 println!("- {}: {:.2}x the peak RSS", s.name, rss(ours) / rss(go));
@@ -934,6 +1024,99 @@ fn print_table(
     println!("The issue's figures for the book's Go programs on such a machine, for reference:");
     for (s, _) in rows.iter().filter(|(s, _)| s.go != "-") {
         println!("- {}: {}", s.name, s.go);
+    }
+}
+
+/// The server's CPU seconds: the median of the runs.
+fn server_cpu(results: &[Run]) -> f64 {
+    median(results.iter().map(|r| r.server_cpu_s).collect())
+}
+
+/// Connections made per second of server CPU (over TLS, each with its handshake): the median
+/// of the runs; NaN where a run's server used less than a clock tick of CPU, too little to count.
+fn per_cpu_second(results: &[Run]) -> f64 {
+    median(
+        results
+            .iter()
+            .map(|r| {
+                if r.server_cpu_s > 0.0 {
+                    f(&r.bench, &["connections", "made"]) / r.server_cpu_s
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `per_cpu_second`'s figure for the table, or why there is none.
+fn per_cpu_second_cell(results: &[Run]) -> String {
+    let per_second = per_cpu_second(results);
+    if per_second.is_finite() {
+        format!("{per_second:.0}")
+    } else {
+        "- (under a clock tick of server CPU: too few connections to count)".into()
+    }
+}
+
+/// For the scenarios over TLS or pinned: the connections made, per second of server CPU where
+/// pinned, and the bench's handshake times over TLS, each server's medians.
+fn print_connections(
+    rows: &[(Scenario, Vec<Vec<Run>>)],
+    servers: &[Server],
+    cpus: Option<[usize; 2]>,
+) {
+    let mut printed = false;
+    for (s, per_server) in rows.iter().filter(|(s, _)| s.tls || s.pinned) {
+        if !printed {
+            println!(
+                "Connections and TLS handshakes (medians; handshake times as the bench saw them; {}):",
+                match cpus {
+                    Some([server, bench]) => format!(
+                        "the pinned scenarios' server on CPU {server} and bench on CPU {bench}"
+                    ),
+                    None => "fewer than two CPUs, so nothing pinned".into(),
+                }
+            );
+            printed = true;
+        }
+        let mut parts = Vec::new();
+        for (server, results) in servers.iter().zip(per_server) {
+            if !server.serves(s) {
+                continue;
+            }
+            if results.is_empty() {
+                parts.push(format!("{} no run succeeded", server.name()));
+                continue;
+            }
+            let m = |path: &[&str]| median(results.iter().map(|r| f(&r.bench, path)).collect());
+            let mut part = format!(
+                "{} {:.0} of {:.0} connections made",
+                server.name(),
+                m(&["connections", "made"]),
+                m(&["connections", "attempted"])
+            );
+            if s.pinned {
+                part += &format!(
+                    ", {} per server CPU second ({:.2} s)",
+                    per_cpu_second_cell(results),
+                    server_cpu(results)
+                );
+            }
+            if s.tls {
+                part += &format!(
+                    ", handshake p50 / p99 / max {:.2} / {:.2} / {:.2} ms",
+                    m(&["handshake_time", "p50_ms"]),
+                    m(&["handshake_time", "p99_ms"]),
+                    m(&["handshake_time", "max_ms"])
+                );
+            }
+            parts.push(part);
+        }
+        println!("- {}: {}", s.name, parts.join("; "));
+    }
+    if printed {
+        println!();
     }
 }
 

@@ -6,7 +6,7 @@
 // reverb1 (echo in line) and reverb2 (`go echo`). Flags replace the book's fixed localhost:8000
 // and one-second delay, so each run gets a free port and the delay its scenario needs. With
 // -tls it serves Go's crypto/tls with a certificate made at start-up, as `echoctl serve --tls`
-// does (self-signed ECDSA P-256), for benches/tls.sh.
+// does (self-signed ECDSA P-256), for the harness's tls- scenarios.
 package main
 
 import (

@@ -93,8 +93,31 @@ fn pem_error(path: &Path, what: &str, e: pem::Error) -> anyhow::Error {
     anyhow!("{} is not a PEM {what} file: {e}", path.display())
 }
 
-/// Refuses a certificate that is not valid now (expired, or not yet valid), naming `path`.
-pub(crate) fn check_dates(chain: &[CertificateDer<'_>], path: &Path) -> anyhow::Result<()> {
+/// Why rustls would not take the key in `key_path` with the certificate chain in `cert_path`,
+/// for a server's identity or a client's alike.
+pub(crate) fn identity_error(e: rustls::Error, cert_path: &Path, key_path: &Path) -> anyhow::Error {
+    match e {
+        rustls::Error::InconsistentKeys(_) => anyhow!(
+            "the key in {} does not match the certificate in {}: pass the key the certificate \
+             was made for",
+            key_path.display(),
+            cert_path.display()
+        ),
+        e => anyhow!(
+            "cannot use the key in {} with the certificate in {}: {e}",
+            key_path.display(),
+            cert_path.display()
+        ),
+    }
+}
+
+/// Refuses a certificate that is not valid now (expired, or not yet valid), naming `path`;
+/// `instead` is what else the user may do about an expired one, besides renewing it.
+pub(crate) fn check_dates(
+    chain: &[CertificateDer<'_>],
+    path: &Path,
+    instead: Option<&str>,
+) -> anyhow::Result<()> {
     let Some(own) = chain.first() else {
         return Ok(());
     };
@@ -123,10 +146,10 @@ pub(crate) fn check_dates(chain: &[CertificateDer<'_>], path: &Path) -> anyhow::
     );
     match checked {
         Err(webpki::Error::CertExpired { not_after, .. }) => bail!(
-            "the certificate in {} expired on {}: renew it (or leave out --tls-cert and \
-             --tls-key for one made at start-up)",
+            "the certificate in {} expired on {}: renew it{}",
             path.display(),
-            format_time(not_after)
+            format_time(not_after),
+            instead.map_or(String::new(), |instead| format!(" (or {instead})"))
         ),
         Err(webpki::Error::CertNotValidYet { not_before, .. }) => bail!(
             "the certificate in {} is not valid until {} (is this machine's clock right?)",
@@ -238,7 +261,7 @@ mod tests {
             let name = rustls_pki_types::ServerName::try_from(name).unwrap();
             parsed.verify_is_valid_for_subject_name(&name).unwrap();
         }
-        check_dates(&identity.chain, Path::new("generated")).unwrap();
+        check_dates(&identity.chain, Path::new("generated"), None).unwrap();
         assert_eq!(
             CertificateDer::from_pem_slice(pem.as_bytes()).unwrap(),
             *cert

@@ -88,14 +88,10 @@ impl ClientTls {
             Some((cert_path, key_path)) => {
                 let chain = cert::read_certificates(cert_path)?;
                 let key = cert::read_key(key_path)?;
-                cert::check_dates(&chain, cert_path)?;
-                builder.with_client_auth_cert(chain, key).map_err(|e| {
-                    anyhow!(
-                        "cannot use the key in {} with the certificate in {}: {e}",
-                        key_path.display(),
-                        cert_path.display()
-                    )
-                })?
+                cert::check_dates(&chain, cert_path, None)?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| cert::identity_error(e, cert_path, key_path))?
             }
             None => builder.with_no_client_auth(),
         };

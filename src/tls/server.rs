@@ -68,7 +68,11 @@ impl ServerTls {
             Some((cert_path, key_path)) => {
                 let chain = cert::read_certificates(cert_path)?;
                 let key = cert::read_key(key_path)?;
-                cert::check_dates(&chain, cert_path)?;
+                cert::check_dates(
+                    &chain,
+                    cert_path,
+                    Some("leave out --tls-cert and --tls-key for one made at start-up"),
+                )?;
                 (Identity { chain, key }, None)
             }
             None => {
@@ -238,19 +242,7 @@ fn key_error(e: rustls::Error, files: Option<&(PathBuf, PathBuf)>) -> anyhow::Er
     let Some((cert_path, key_path)) = files else {
         return anyhow!("cannot use the certificate made at start-up: {e}");
     };
-    match e {
-        rustls::Error::InconsistentKeys(_) => anyhow!(
-            "the key in {} does not match the certificate in {}: pass the key the certificate \
-             was made for",
-            key_path.display(),
-            cert_path.display()
-        ),
-        e => anyhow!(
-            "cannot use the key in {} with the certificate in {}: {e}",
-            key_path.display(),
-            cert_path.display()
-        ),
-    }
+    cert::identity_error(e, cert_path, key_path)
 }
 
 #[cfg(test)]

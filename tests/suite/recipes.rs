@@ -379,6 +379,11 @@ fn tls_openssl_s_client_as_a_client() {
 }
 
 #[test]
+fn tls_hex_dump_shows_the_plaintext() {
+    recipe("docs/tls.md", "tls-hex-dump");
+}
+
+#[test]
 fn console_examples_print_what_the_docs_show() {
     let cases = trycmd::TestCases::new();
     cases

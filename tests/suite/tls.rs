@@ -67,14 +67,26 @@ impl Pki {
     /// A certificate for `names` with the common name `cn`, signed by the CA, written as
     /// `NAME.pem` and its key as `NAME.key` (PKCS#8); `expired` makes one whose days are over.
     fn issue(&self, name: &str, cn: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
+        self.issue_for_years(name, cn, names, expired.then_some((2020, 2021)))
+    }
+
+    /// As [`Pki::issue`]; with `years`, valid from the first of January of the one to that of
+    /// the other.
+    fn issue_for_years(
+        &self,
+        name: &str,
+        cn: &str,
+        names: &[&str],
+        years: Option<(i32, i32)>,
+    ) -> (PathBuf, PathBuf) {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        if let Some((from, to)) = years {
+            params.not_before = rcgen::date_time_ymd(from, 1, 1);
+            params.not_after = rcgen::date_time_ymd(to, 1, 1);
         }
         let cert = params.signed_by(&key, &self.ca).unwrap();
         let (cert_path, key_path) = (
@@ -1265,4 +1277,257 @@ async fn faults_cut_the_plaintext_and_a_reset_sends_no_close_notify() {
     assert!(dumped.contains("|Hello?.|"), "{dumped}");
     assert!(dumped.contains("HELLO?.|"), "{dumped}");
     stop(server).await;
+}
+
+/// The sizes in a hex dump's chunk headers (`> 0.0032s to 127.0.0.1:4433: 7 bytes`), by
+/// direction: sent (`>`) and received (`<`).
+fn dumped_sizes(dump: &str) -> (Vec<u64>, Vec<u64>) {
+    let (mut sent, mut received) = (Vec::new(), Vec::new());
+    for line in dump.lines() {
+        let into = match line.chars().next() {
+            Some('>') => &mut sent,
+            Some('<') => &mut received,
+            _ => continue,
+        };
+        let size = line
+            .strip_suffix(" bytes")
+            .and_then(|rest| rest.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a chunk header ends with its size: {line}"));
+        into.push(size);
+    }
+    (sent, received)
+}
+
+/// `serve --tls --trace` traces what the session read, took and wrote: the plaintext's shouts,
+/// echo lines and bytes, not TLS's records (a record of 7 bytes of plaintext is 29 on the wire,
+/// and the handshake's are hundreds).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_servers_trace_over_tls_holds_the_plaintext_not_the_records() {
+    let dir = TempDir::new("tls-trace");
+    let reverb_trace = dir.0.join("reverb.json");
+    let (server, startup, _log) = spawn_serve(&[
+        "--tls",
+        "--delay",
+        "100ms",
+        "--trace",
+        reverb_trace.to_str().unwrap(),
+    ])
+    .await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &["--tls", "--tls-fingerprint", &fingerprint, &addr],
+        b"Hello?\nYooo-hooo!\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    stop(server).await;
+    let trace = crate::trace::check(&crate::trace::read(&reverb_trace));
+    assert_eq!(trace.processes.len(), 1, "{:?}", trace.processes);
+    let shouts = trace
+        .shouts
+        .values()
+        .next()
+        .expect("the connection's shouts");
+    let names: Vec<&str> = shouts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Hello?", "Yooo-hooo!"]);
+    for shout in shouts {
+        assert_eq!(
+            crate::trace::voices(shout),
+            ["loud", "as sent", "quiet"],
+            "{shout:?}"
+        );
+        let lines: Vec<&str> = shout.echoes.iter().map(|(_, l, _)| l.as_str()).collect();
+        let name = &shout.name;
+        assert_eq!(lines, [&name.to_uppercase(), name, &name.to_lowercase()]);
+    }
+    let closed: Vec<&serde_json::Value> = trace
+        .events
+        .iter()
+        .filter(|e| e["name"] == "connection closed")
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["args"]["reason"], "client finished");
+
+    // The plain echo's trace counts bytes: the plaintext's, in each direction.
+    let plain_trace = dir.0.join("plain.json");
+    let (server, startup, _log) = spawn_serve(&[
+        "--tls",
+        "--mode",
+        "plain",
+        "--trace",
+        plain_trace.to_str().unwrap(),
+    ])
+    .await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &["--tls", "--tls-fingerprint", &fingerprint, &addr],
+        b"Hello?\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout, b"Hello?\n");
+    stop(server).await;
+    let trace = crate::trace::check(&crate::trace::read(&plain_trace));
+    let bytes = |name: &str| -> Vec<u64> {
+        trace
+            .events
+            .iter()
+            .filter(|e| e["cat"] == "bytes" && e["name"] == name)
+            .map(|e| e["args"]["bytes"].as_u64().expect("a count of bytes"))
+            .collect()
+    };
+    assert_eq!(bytes("read"), [7], "the shout's 7 bytes, read once");
+    assert_eq!(bytes("written"), [7], "and written back once");
+}
+
+/// `connect --tls --hex-dump` dumps what the session sent and received: the plaintext, not
+/// TLS's records.
+#[tokio::test(flavor = "multi_thread")]
+async fn connects_hex_dump_over_tls_shows_the_plaintext() {
+    let dir = TempDir::new("tls-connect-dump");
+    let dump = dir.0.join("dump.txt");
+    let (server, startup, _log) = spawn_serve(&["--tls", "--delay", "100ms"]).await;
+    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let done = connect(
+        &[
+            "--tls",
+            "--tls-fingerprint",
+            &fingerprint,
+            "--hex-dump",
+            dump.to_str().unwrap(),
+            &addr,
+        ],
+        b"Hello?\n",
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let echoes = echoes_of(&["Hello?"]);
+    assert_eq!(done.stdout_text(), echoes);
+    stop(server).await;
+    let dumped = std::fs::read_to_string(&dump).unwrap();
+    let (sent, received) = dumped_sizes(&dumped);
+    assert_eq!(sent, [7], "the shout, in one chunk: {dumped}");
+    assert_eq!(
+        received.iter().sum::<u64>(),
+        echoes.len() as u64,
+        "the echo lines' bytes and no more: {dumped}"
+    );
+    assert!(dumped.contains("|Hello?.|"), "{dumped}");
+    assert!(dumped.contains("HELLO?."), "{dumped}");
+}
+
+/// The files the other test leaves: a certificate not valid yet, a `--tls-client-ca` that
+/// cannot be read or holds no certificate, and connect's own (`--tls-ca`, `--tls-cert` with
+/// `--tls-key`): one line each saying which file and what is wrong, exit 1, before the server
+/// listens or the client connects.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_files_that_cannot_serve_either_side_are_one_line_and_exit_1() {
+    let pki = Pki::new("more-bad-files");
+    let (cert, key) = pki.issue("server", "server", &["localhost"], false);
+    let (_, other_key) = pki.issue("other", "other", &["localhost"], false);
+    let (expired, expired_key) = pki.issue("expired", "expired", &["localhost"], true);
+    let (future, future_key) =
+        pki.issue_for_years("future", "future", &["localhost"], Some((2040, 2041)));
+    let missing = pki.path("missing.pem");
+    let p = |path: &PathBuf| path.to_str().unwrap().to_string();
+    let ca = p(&pki.ca_path());
+    // Where the client would connect: nothing may reach it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let serve = |args: &[&str]| -> Vec<String> {
+        ["serve", "--listen", "127.0.0.1:0", "--tls"]
+            .iter()
+            .chain(args)
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let connect = |args: &[&str]| -> Vec<String> {
+        ["connect", "--tls"]
+            .iter()
+            .chain(args)
+            .chain([&addr.as_str()])
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let no_such_file = "No such file or directory (os error 2)";
+    let cases = [
+        (
+            serve(&["--tls-cert", &p(&future), "--tls-key", &p(&future_key)]),
+            format!(
+                "the certificate in {} is not valid until 2040-01-01T00:00:00Z (is this \
+                 machine's clock right?)",
+                p(&future)
+            ),
+        ),
+        (
+            serve(&["--tls-client-ca", &p(&missing)]),
+            format!(
+                "cannot read the certificate file {}: {no_such_file}",
+                p(&missing)
+            ),
+        ),
+        (
+            serve(&["--tls-client-ca", &p(&key)]),
+            format!(
+                "{} holds no certificate: expected PEM, a -----BEGIN CERTIFICATE----- block",
+                p(&key)
+            ),
+        ),
+        (
+            connect(&["--tls-ca", &p(&missing)]),
+            format!(
+                "cannot read the certificate file {}: {no_such_file}",
+                p(&missing)
+            ),
+        ),
+        (
+            connect(&[
+                "--tls-ca",
+                &ca,
+                "--tls-cert",
+                &p(&cert),
+                "--tls-key",
+                &p(&other_key),
+            ]),
+            format!(
+                "the key in {} does not match the certificate in {}: pass the key the \
+                 certificate was made for",
+                p(&other_key),
+                p(&cert)
+            ),
+        ),
+        (
+            connect(&[
+                "--tls-ca",
+                &ca,
+                "--tls-cert",
+                &p(&expired),
+                "--tls-key",
+                &p(&expired_key),
+            ]),
+            // A client has no certificate made at start-up to fall back on.
+            format!(
+                "the certificate in {} expired on 2021-01-01T00:00:00Z: renew it",
+                p(&expired)
+            ),
+        ),
+    ];
+    for (args, message) in cases {
+        let done = timeout(PATIENCE, run(echoctl().args(&args)))
+            .await
+            .unwrap_or_else(|_| panic!("{args:?} did not exit: it went on with the file?"));
+        assert_eq!(done.code, Some(1), "{args:?}: {}", done.stderr);
+        assert_eq!(
+            done.stderr,
+            format!("echoctl: error: {message}\n"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "no client connected"
+    );
 }

@@ -25,28 +25,28 @@ type Track = (u64, u64);
 
 /// A shout's slice as the trace shows it.
 #[derive(Debug, Clone)]
-struct Shout {
-    name: String,
+pub(crate) struct Shout {
+    pub(crate) name: String,
     /// Its number in its session, from 1 (`args.shout`).
     number: u64,
     track: Track,
     begin: f64,
     end: f64,
     /// Its echo lines, by voice, from the instants its flows end at.
-    echoes: Vec<(String, String, f64)>,
+    pub(crate) echoes: Vec<(String, String, f64)>,
     /// Its "waiting for the loud echo" slice (a client's view), if it has one.
     awaiting: Option<(f64, f64)>,
 }
 
 /// What a trace holds, once [`check`] has found it sound.
 #[derive(Debug)]
-struct Checked {
+pub(crate) struct Checked {
     /// Each process's name.
-    processes: BTreeMap<u64, String>,
+    pub(crate) processes: BTreeMap<u64, String>,
     /// Each process's shouts, in the order they began.
-    shouts: BTreeMap<u64, Vec<Shout>>,
+    pub(crate) shouts: BTreeMap<u64, Vec<Shout>>,
     /// Every event, as parsed.
-    events: Vec<Value>,
+    pub(crate) events: Vec<Value>,
 }
 
 fn field<'a>(event: &'a Value, key: &str) -> &'a Value {
@@ -72,7 +72,7 @@ fn track(event: &Value) -> Track {
 }
 
 /// Checks a whole trace as the issue states it (see the module docs) and returns its shouts.
-fn check(json: &str) -> Checked {
+pub(crate) fn check(json: &str) -> Checked {
     let events: Vec<Value> = serde_json::from_str(json).expect("the trace is a JSON array");
     let mut processes = BTreeMap::new();
     let mut named_tracks = BTreeSet::new();
@@ -221,11 +221,11 @@ fn check(json: &str) -> Checked {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-fn voices(shout: &Shout) -> Vec<&str> {
+pub(crate) fn voices(shout: &Shout) -> Vec<&str> {
     shout
         .echoes
         .iter()

@@ -1,0 +1,152 @@
+//! What the benchmark harnesses (`reverb`, `plain`) share: the servers they start and stop, the
+//! Go programs of `benches/go` they build, and what they read of a process from `/proc`. Each
+//! harness uses what it needs of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+/// A server under test; killed when dropped, so a failed run does not leave it behind.
+pub struct Running(pub Child);
+
+impl Running {
+    /// Kills the server and, where it leads a process group of its own (socat and the children
+    /// it forks, in the plain harness), the whole group.
+    pub fn stop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.0.id()) {
+            // SAFETY: kill only sends a signal. The child is not yet reaped, so no other
+            // process holds its id: a group of that id can only be the one it leads.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Builds `benches/go/NAME.go` with the machine's `go` into cargo's scratch directory, as
+/// `NAME-go`.
+pub fn build_go(name: &str) -> Result<PathBuf, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/go/{name}.go"));
+    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-go"));
+    let status = Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        // One file and no dependencies: no module, so nothing is fetched.
+        .env("GO111MODULE", "off")
+        .status()
+        .map_err(|e| {
+            format!(
+                "cannot run `go` ({e}); install Go (Debian: apt-get install golang-go) or drop --go"
+            )
+        })?;
+    if !status.success() {
+        return Err(format!("`go build {}` failed ({status})", source.display()));
+    }
+    Ok(binary)
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on now.
+pub fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// A process's peak resident set (`VmHWM`), in MB.
+pub fn peak_rss_mb(pid: u32) -> Result<f64, String> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<f64>()
+        .map_err(|e| e.to_string())?;
+    Ok(kb * 1024.0 / 1e6)
+}
+
+/// User + system CPU seconds of a process and of its children that have ended (socat's, one
+/// per connection; echoctl and Go have none), from /proc/PID/stat.
+pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime, stime, cutime, cstime: fields 14 to 17 of the line, 11 to 14 after the name.
+    let ticks: f64 = (11..=14)
+        .map(|i| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        })
+        .sum();
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Ok(ticks / hz)
+}
+
+/// Context switches of a process so far, voluntary and involuntary, summed over its threads
+/// (those that have ended are not counted: the servers here keep theirs).
+pub fn context_switches(pid: u32) -> f64 {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return f64::NAN;
+    };
+    let mut total = 0.0;
+    for thread in threads.flatten() {
+        let Ok(status) = std::fs::read_to_string(thread.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(rest) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += rest.trim().parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
+/// The descriptors a process holds now.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
+
+/// The load averages over 1, 5 and 15 minutes, as /proc/loadavg gives them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The median of the values that are numbers (NaN marks a figure a run does not have); NaN
+/// when none is.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
