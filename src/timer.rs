@@ -90,7 +90,7 @@ impl Timer {
 
 /// Whether tokio's clock is paused: it then stands still while the real one moves on, which it
 /// does within nanoseconds (the two read the same clock otherwise).
-pub(crate) fn clock_is_paused() -> bool {
+fn clock_is_paused() -> bool {
     let on_tokio = Instant::now();
     let on_real = StdInstant::now();
     while StdInstant::now() == on_real {}

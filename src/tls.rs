@@ -20,7 +20,6 @@ pub mod client;
 pub(crate) mod handshake;
 pub mod server;
 mod stream;
-mod threads;
 mod verify;
 
 pub use client::{ClientTls, ClientTlsOptions, Trust};

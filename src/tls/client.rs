@@ -17,7 +17,6 @@ use echoctl_core::fingerprint::Fingerprint;
 use super::TlsStream;
 use super::cert;
 use super::handshake::HandshakeError;
-use super::threads::HandshakeThreads;
 use super::verify::{Accepted, Verifier};
 use crate::transport::Transport;
 
@@ -50,7 +49,6 @@ pub struct ClientTlsOptions {
 pub struct ClientTls {
     config: Arc<rustls::ClientConfig>,
     server_name: ServerName<'static>,
-    threads: HandshakeThreads,
 }
 
 /// The name a client checks when the address names none (a Unix socket): the one a certificate
@@ -106,23 +104,20 @@ impl ClientTls {
         Ok(ClientTls {
             config: Arc::new(config),
             server_name,
-            threads: HandshakeThreads::start().context("cannot start the TLS handshake threads")?,
         })
     }
 
     /// Makes the handshake with the server on `stream`, within `limit`.
-    pub(crate) async fn connect<S: Transport + Send + 'static>(
+    pub(crate) async fn connect<S: Transport>(
         &self,
         stream: S,
         limit: Option<Duration>,
     ) -> Result<TlsStream<S>, HandshakeError> {
         let session = ClientConnection::new(self.config.clone(), self.server_name.clone())
             .map_err(HandshakeError::Tls)?;
-        let stream = TlsStream::new(stream, session);
-        self.threads
-            .handshake(stream, limit)
-            .await
-            .map_err(|(error, _)| error)
+        let mut stream = TlsStream::new(stream, session);
+        super::server::with_timeout(limit, stream.handshake()).await?;
+        Ok(stream)
     }
 }
 

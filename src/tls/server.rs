@@ -19,7 +19,6 @@ use echoctl_core::fingerprint::Fingerprint;
 use super::TlsStream;
 use super::cert::{self, Identity};
 use super::handshake::{HandshakeError, server_words};
-use super::threads::HandshakeThreads;
 use crate::server::{Peer, Shutdown, close};
 use crate::transport::Transport;
 
@@ -57,7 +56,6 @@ pub struct ServerTls {
     fingerprint: Fingerprint,
     /// The certificate made at start-up, as PEM, for `--tls-save-cert`.
     generated_pem: Option<String>,
-    threads: HandshakeThreads,
 }
 
 impl ServerTls {
@@ -106,7 +104,6 @@ impl ServerTls {
             handshake_timeout: options.handshake_timeout,
             fingerprint,
             generated_pem,
-            threads: HandshakeThreads::start().context("cannot start the TLS handshake threads")?,
         })
     }
 
@@ -139,13 +136,13 @@ impl ServerTls {
     /// Makes the handshake with a client on `stream`, within the handshake timeout, and logs
     /// how it went in one line; `None` when it failed, or when the server began to shut down
     /// meanwhile.
-    pub(crate) async fn accept<S: Transport + Send + 'static>(
+    pub(crate) async fn accept<S: Transport>(
         &self,
         stream: S,
         peer: Peer,
         shutdown: &Shutdown,
     ) -> Option<TlsStream<S>> {
-        let stream = match self.session_over(stream) {
+        let mut stream = match self.session_over(stream) {
             Ok(stream) => stream,
             Err(e) => {
                 tracing::warn!("{peer}: cannot start a TLS session: {e}");
@@ -154,14 +151,14 @@ impl ServerTls {
         };
         let started = Instant::now();
         let made = tokio::select! {
-            made = self.threads.handshake(stream, self.handshake_timeout) => made,
+            made = with_timeout(self.handshake_timeout, stream.handshake()) => made,
             _ = shutdown.drain.cancelled() => {
                 tracing::info!("{peer}: TLS handshake cut short: the server is shutting down");
                 return None;
             }
         };
         match made {
-            Ok(stream) => {
+            Ok(()) => {
                 tracing::info!(
                     "{peer}: TLS handshake done in {}: {}",
                     echoctl_core::duration::format(round_to_millis(started.elapsed())),
@@ -169,20 +166,18 @@ impl ServerTls {
                 );
                 Some(stream)
             }
-            Err((e, stream)) => {
+            Err(e) => {
                 tracing::info!("{peer}: {}", server_words(&e));
-                match (e, stream) {
-                    (HandshakeError::NotTls(_), Some(stream)) => {
+                match e {
+                    HandshakeError::NotTls(_) => {
                         close::tell_not_tls(stream.into_socket(), &shutdown.abort).await;
                     }
                     // Nothing to wait for from a client that said nothing.
-                    (HandshakeError::TimedOut(_), _) | (_, None) => {}
+                    HandshakeError::TimedOut(_) => {}
                     // The alert that says why is on its way: what the client still sends is
                     // read and dropped a while, so that closing does not reset the connection
                     // and destroy the alert before the client reads it.
-                    (_, Some(stream)) => {
-                        close::after_failed_handshake(stream.into_socket(), &shutdown.abort).await;
-                    }
+                    _ => close::after_failed_handshake(stream.into_socket(), &shutdown.abort).await,
                 }
                 None
             }
@@ -191,13 +186,29 @@ impl ServerTls {
 
     /// Makes the handshake with a client that will only be told the server is full, within
     /// `limit`; `None` if it cannot be made in that time.
-    pub(crate) async fn accept_to_refuse<S: Transport + Send + 'static>(
+    pub(crate) async fn accept_to_refuse<S: Transport>(
         &self,
         stream: S,
         limit: Duration,
     ) -> Option<TlsStream<S>> {
-        let stream = self.session_over(stream).ok()?;
-        self.threads.handshake(stream, Some(limit)).await.ok()
+        let mut stream = self.session_over(stream).ok()?;
+        with_timeout(Some(limit), stream.handshake())
+            .await
+            .ok()
+            .map(|()| stream)
+    }
+}
+
+/// `handshake`, failing once `limit` has passed.
+pub(crate) async fn with_timeout(
+    limit: Option<Duration>,
+    handshake: impl Future<Output = Result<(), HandshakeError>>,
+) -> Result<(), HandshakeError> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, handshake)
+            .await
+            .unwrap_or(Err(HandshakeError::TimedOut(limit))),
+        None => handshake.await,
     }
 }
 
