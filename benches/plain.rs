@@ -370,7 +370,7 @@ fn run(
     ));
     let log =
         std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let mut child = Running(
+    let mut child = Running::new(
         server
             .command(&addr)
             // Its own process group, so that socat's children go with it.
@@ -382,7 +382,7 @@ fn run(
             .map_err(|e| format!("cannot start {}: {e}", server.name()))?,
     );
     client.block_on(wait_until_listening(&addr))?;
-    let pid = child.0.id();
+    let pid = child.pid();
     let cpu_before = cpu_seconds(pid)?;
     let mut run = match scenario.load {
         Load::Bulk(connections) => client.block_on(bulk(

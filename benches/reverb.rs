@@ -689,11 +689,16 @@ fn run(
     if let Some([cpu, _]) = cpus {
         pin(&mut command, cpu);
     }
-    let mut server = Running(
+    // The server's stderr goes to a file, shown after the run but for its start-up line, so
+    // each run's progress stays on one line.
+    let server_log_path = percentiles.with_extension("server.log");
+    let server_log = std::fs::File::create(&server_log_path)
+        .map_err(|e| format!("cannot create {}: {e}", server_log_path.display()))?;
+    let mut server = Running::new(
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(server_log)
             .spawn()
             .map_err(|e| format!("cannot start the {} server: {e}", server.name()))?,
     );
@@ -707,7 +712,7 @@ fn run(
     } else {
         addr.clone()
     };
-    let pid = server.0.id();
+    let pid = server.pid();
     let cpu_before = cpu_seconds(pid)?;
     let switches_before = context_switches(pid);
     let mut bench = Command::new(ECHOCTL);
@@ -743,6 +748,13 @@ fn run(
         _ => peak_rss_mb(pid)?,
     };
     server.stop();
+    let server_said = std::fs::read_to_string(&server_log_path).unwrap_or_default();
+    for line in server_said
+        .lines()
+        .filter(|line| !line.starts_with("listening on"))
+    {
+        eprintln!("{}: {line}", server_kind.name());
+    }
     let bench: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("bench printed no JSON ({e})"))?;
     Ok(Run {

@@ -7,19 +7,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 /// A server under test; killed when dropped, so a failed run does not leave it behind.
-pub struct Running(pub Child);
+pub struct Running {
+    child: Child,
+    stopped: bool,
+}
 
 impl Running {
+    pub fn new(child: Child) -> Running {
+        Running {
+            child,
+            stopped: false,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server and, where it leads a process group of its own (socat and the children
-    /// it forks, in the plain harness), the whole group.
+    /// it forks, in the plain harness), the whole group. Once only: after the wait its id may
+    /// be another process's.
     pub fn stop(&mut self) {
-        if let Ok(group) = libc::pid_t::try_from(self.0.id()) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
             // SAFETY: kill only sends a signal. The child is not yet reaped, so no other
             // process holds its id: a group of that id can only be the one it leads.
             unsafe { libc::kill(-group, libc::SIGKILL) };
         }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -3,7 +3,7 @@
 //! schedule and reads every echo until everything owed has come or been given up on.
 //!
 //! A transport ([`Wire`]) says only how a shout is queued and written and how echoes are read:
-//! over TCP or a Unix socket a stream of lines (`load/connection/driver.rs`), over UDP a
+//! over TCP, a Unix socket or TLS a stream of lines (`load/connection/driver.rs`), over UDP a
 //! datagram a line (`udp.rs`).
 
 use std::sync::atomic::Ordering;

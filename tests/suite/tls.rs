@@ -1303,7 +1303,7 @@ fn dumped_sizes(dump: &str) -> (Vec<u64>, Vec<u64>) {
 /// echo lines and bytes, not TLS's records (a record of 7 bytes of plaintext is 29 on the wire,
 /// and the handshake's are hundreds).
 #[tokio::test(flavor = "multi_thread")]
-async fn a_servers_trace_over_tls_holds_the_plaintext_not_the_records() {
+async fn serve_and_connect_traces_over_tls_hold_the_plaintext_not_the_records() {
     let dir = TempDir::new("tls-trace");
     let reverb_trace = dir.0.join("reverb.json");
     let (server, startup, _log) = spawn_serve(&[
@@ -1315,13 +1315,33 @@ async fn a_servers_trace_over_tls_holds_the_plaintext_not_the_records() {
     ])
     .await;
     let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let client_trace = dir.0.join("connect.json");
     let done = connect(
-        &["--tls", "--tls-fingerprint", &fingerprint, &addr],
+        &[
+            "--tls",
+            "--tls-fingerprint",
+            &fingerprint,
+            "--trace",
+            client_trace.to_str().unwrap(),
+            &addr,
+        ],
         b"Hello?\nYooo-hooo!\n",
     )
     .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     stop(server).await;
+    // The client's side: its shouts and the echoes it heard, as plaintext lines.
+    let heard = crate::trace::check(&crate::trace::read(&client_trace));
+    let shouts = &heard.shouts[&1];
+    assert_eq!(
+        shouts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["Hello?", "Yooo-hooo!"]
+    );
+    for shout in shouts {
+        let lines: Vec<&str> = shout.echoes.iter().map(|(_, l, _)| l.as_str()).collect();
+        let name = &shout.name;
+        assert_eq!(lines, [&name.to_uppercase(), name, &name.to_lowercase()]);
+    }
     let trace = crate::trace::check(&crate::trace::read(&reverb_trace));
     assert_eq!(trace.processes.len(), 1, "{:?}", trace.processes);
     let shouts = trace
