@@ -9,6 +9,7 @@
 //! cargo bench --bench plain -- --go                  # Go's io.Copy echo too (benches/go/echo.go)
 //! cargo bench --bench plain -- --baseline /tmp/echoctl-before   # an older build, same runs
 //! cargo bench --bench plain -- --unix                # over a Unix socket instead of TCP
+//! cargo bench --bench plain -- --pinned              # the server on one CPU, the client on another
 //! ```
 //!
 //! Scenarios: `bulk1`, `bulk10` and `bulk100` stream pseudo-random bytes both ways on 1, 10 and
@@ -36,7 +37,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 mod support;
 use support::{
-    Running, build_go, cpu_seconds, free_port, load_average, median, open_fds, peak_rss_mb,
+    Running, build_go, cpu_seconds, free_port, load_average, median, open_fds, peak_rss_mb, pin,
+    pin_this_process, two_cpus,
 };
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -224,6 +226,10 @@ struct Options {
     seconds: u64,
     only: Option<Vec<String>>,
     unix: bool,
+    /// The server on the first CPU and this harness (the client) on the second.
+    pinned: Option<[usize; 2]>,
+    /// The machine's cores, counted before any pinning.
+    cores: usize,
 }
 
 fn main() {
@@ -232,6 +238,8 @@ fn main() {
         seconds: 5,
         only: None,
         unix: false,
+        pinned: None,
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
     };
     let mut with_go = false;
     let mut with_socat = true;
@@ -247,6 +255,13 @@ fn main() {
                     .map(|s| s.split(',').map(String::from).collect())
             }
             "--unix" => options.unix = true,
+            "--pinned" => match two_cpus() {
+                Some(cpus) => options.pinned = Some(cpus),
+                None => {
+                    eprintln!("error: --pinned needs two CPUs to run on");
+                    std::process::exit(2);
+                }
+            },
             "--go" => with_go = true,
             "--no-socat" => with_socat = false,
             "--baseline" => baseline = args.next().map(PathBuf::from),
@@ -281,6 +296,13 @@ fn main() {
         servers.push(Server::Socat);
     } else if with_socat {
         eprintln!("note: socat is not installed (apt-get install socat); it sits these out");
+    }
+    if let Some([_, client_cpu]) = options.pinned {
+        // Before the client's runtime starts, so that its threads run there too.
+        if let Err(e) = pin_this_process(client_cpu) {
+            eprintln!("error: --pinned: {e}");
+            std::process::exit(2);
+        }
     }
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -370,9 +392,12 @@ fn run(
     ));
     let log =
         std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let mut command = server.command(&addr);
+    if let Some([server_cpu, _]) = options.pinned {
+        pin(&mut command, server_cpu);
+    }
     let mut child = Running::new(
-        server
-            .command(&addr)
+        command
             // Its own process group, so that socat's children go with it.
             .process_group(0)
             .stdin(Stdio::null())
@@ -659,14 +684,19 @@ fn print_table(
     options: &Options,
     took: Duration,
 ) {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = options.cores;
     println!();
     println!(
-        "plain echo benchmarks over {}: server and client on one machine, {cores} cores, load average {} at the end",
+        "plain echo benchmarks over {}: server and client on one machine, {cores} cores{}, load average {} at the end",
         if options.unix {
             "a Unix socket (bulk, gib)"
         } else {
             "TCP on 127.0.0.1"
+        },
+        match options.pinned {
+            Some([server, client]) =>
+                format!(" (the server on CPU {server}, the client on CPU {client})"),
+            None => String::new(),
         },
         load_average()
     );

@@ -56,7 +56,6 @@
 //! Linux only (it reads `/proc`).
 
 use std::net::{TcpStream, UdpSocket};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,6 +68,7 @@ use serde_json::Value;
 mod support;
 use support::{
     Running, build_go, context_switches, cpu_seconds, free_port, load_average, median, peak_rss_mb,
+    pin, two_cpus,
 };
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -764,38 +764,6 @@ fn run(
         server_context_switches: switches_after - switches_before,
         percentiles,
     })
-}
-
-/// The first two CPUs this process may run on, for the pinned scenarios; `None` with fewer.
-fn two_cpus() -> Option<[usize; 2]> {
-    // SAFETY: an all-zero cpu_set_t is an empty set, which sched_getaffinity fills.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the set is ours and of the size passed.
-    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
-        return None;
-    }
-    let mut allowed = (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: CPU_ISSET reads a bit of the set, within its size.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
-    Some([allowed.next()?, allowed.next()?])
-}
-
-/// Runs `command` on `cpu` alone, as `taskset -c CPU` would: a Go program and tokio both size
-/// their thread pools to it.
-fn pin(command: &mut Command, cpu: usize) {
-    // SAFETY: an all-zero cpu_set_t is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: between fork and exec the closure makes one system call, which allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 fn free_udp_port() -> Result<u16, String> {

@@ -3,6 +3,7 @@
 //! harness uses what it needs of it.
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -167,4 +168,50 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
+}
+
+/// The first two CPUs this process may run on, for a server and its load on a core each; `None`
+/// with fewer.
+pub fn two_cpus() -> Option<[usize; 2]> {
+    // SAFETY: an all-zero cpu_set_t is an empty set, which sched_getaffinity fills.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the set is ours and of the size passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
+        return None;
+    }
+    let mut allowed = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: CPU_ISSET reads a bit of the set, within its size.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
+    Some([allowed.next()?, allowed.next()?])
+}
+
+/// Runs `command` on `cpu` alone, as `taskset -c CPU` would: a Go program and tokio both size
+/// their thread pools to it.
+pub fn pin(command: &mut Command, cpu: usize) {
+    // SAFETY: an all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: between fork and exec the closure makes one system call, which allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Runs the calling thread, and every thread and process it starts from now on, on `cpu` alone.
+pub fn pin_this_process(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: an all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: the set is ours and of the size passed.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
