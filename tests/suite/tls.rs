@@ -1551,3 +1551,84 @@ async fn other_files_that_cannot_serve_either_side_are_one_line_and_exit_1() {
         "no client connected"
     );
 }
+
+/// A TLS echo server nobody here wrote the TLS of: Python's ssl module (OpenSSL) in front of a
+/// plain echo, each connection in a thread, answering the client's close_notify with its own.
+const PYTHON_TLS_ECHO: &str = r#"
+import socket, ssl, sys, threading
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+def echo(raw):
+    with raw:
+        # A TCP end without close_notify is an error here, not the end of input.
+        tls = context.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+        while True:
+            data = tls.recv(65536)
+            if not data:
+                break
+            tls.sendall(data)
+        tls.unwrap()
+while True:
+    raw, _ = listener.accept()
+    threading.Thread(target=echo, args=(raw,), daemon=True).start()
+"#;
+
+/// `connect --tls` and `bench --tls` against another TLS echo server: byte-exact, verified
+/// against its CA, every echo checked, the end of input its close_notify.
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_and_bench_speak_tls_to_pythons_ssl_echo_server() {
+    let pki = Pki::new("python-echo");
+    let (cert, key) = pki.issue("server", "python echo", &["localhost"], false);
+    let mut python = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_TLS_ECHO)
+        .arg(&cert)
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("python3 runs (on Debian or Ubuntu: apt-get install python3): {e}")
+        });
+    let mut port = String::new();
+    BufReader::new(python.stdout.take().unwrap())
+        .read_line(&mut port)
+        .await
+        .unwrap();
+    let addr = format!("localhost:{}", port.trim());
+    let ca = pki.ca_path();
+    let ca = ca.to_str().unwrap();
+
+    let input = b"Hello?\nno newline at the end";
+    let done = connect(&["--tls", "--tls-ca", ca, &addr], input).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout, input, "the plain echo, byte for byte");
+
+    let done = run(echoctl().args([
+        "bench",
+        "--tls",
+        "--tls-ca",
+        ca,
+        "--expect",
+        "plain",
+        "-c",
+        "4",
+        "-n",
+        "5",
+        "-i",
+        "20ms",
+        "--ramp-up",
+        "50ms",
+        "--json",
+        &addr,
+    ]))
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["echo_lines"]["expected"], 20);
+    assert_eq!(report["echo_lines"]["received"], 20);
+    assert_eq!(report["handshake_time"]["count"], 4);
+    assert_eq!(report["connections"]["handshake_failed"], 0);
+}
