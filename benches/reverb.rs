@@ -702,68 +702,88 @@ fn run(
             .spawn()
             .map_err(|e| format!("cannot start the {} server: {e}", server.name()))?,
     );
-    if scenario.udp {
-        wait_until_udp_listening(&addr)?;
-    } else {
-        wait_until_listening(&addr)?;
-    }
-    let target = if scenario.udp {
-        format!("udp:{addr}")
-    } else {
-        addr.clone()
-    };
-    let pid = server.pid();
-    let cpu_before = cpu_seconds(pid)?;
-    let switches_before = context_switches(pid);
-    let mut bench = Command::new(ECHOCTL);
-    bench
-        .arg("bench")
-        .arg(&target)
-        .args(&scenario.bench)
-        .arg("--json")
-        .arg("--percentiles")
-        .arg(&percentiles);
-    if scenario.tls {
-        bench.args(["--tls", "--insecure"]);
-    }
-    if let Some([_, cpu]) = cpus {
-        pin(&mut bench, cpu);
-    }
-    let output = bench
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
-    // What the bench had to say, but for --insecure's warning, which every TLS run would repeat.
-    for line in String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter(|line| !line.starts_with("warning: --insecure"))
-    {
-        eprintln!("{line}");
-    }
-    let cpu_after = cpu_seconds(pid)?;
-    let switches_after = context_switches(pid);
-    // socat forks a process per connection: its parent's peak says nothing of what they used.
-    let server_peak_rss_mb = match server_kind {
-        Server::Socat => f64::NAN,
-        _ => peak_rss_mb(pid)?,
-    };
+    // Measured apart, so that the server's log is shown however it ends: what it said is the
+    // reason when it did not start.
+    let measured = (|| {
+        if scenario.udp {
+            wait_until_udp_listening(&addr)?;
+        } else {
+            wait_until_listening(&addr)?;
+        }
+        let target = if scenario.udp {
+            format!("udp:{addr}")
+        } else {
+            addr.clone()
+        };
+        let pid = server.pid();
+        let cpu_before = cpu_seconds(pid)?;
+        let switches_before = context_switches(pid);
+        let mut bench = Command::new(ECHOCTL);
+        bench
+            .arg("bench")
+            .arg(&target)
+            .args(&scenario.bench)
+            .arg("--json")
+            .arg("--percentiles")
+            .arg(&percentiles);
+        if scenario.tls {
+            bench.args(["--tls", "--insecure"]);
+        }
+        if let Some([_, cpu]) = cpus {
+            pin(&mut bench, cpu);
+        }
+        let output = bench
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run echoctl bench: {e}"))?;
+        // What the bench had to say, but for --insecure's warning, which every TLS run would
+        // repeat.
+        for line in String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .filter(|line| !line.starts_with("warning: --insecure"))
+        {
+            eprintln!("{line}");
+        }
+        let cpu_after = cpu_seconds(pid)?;
+        let switches_after = context_switches(pid);
+        // socat forks a process per connection: its parent's peak says nothing of what they
+        // used.
+        let server_peak_rss_mb = match server_kind {
+            Server::Socat => f64::NAN,
+            _ => peak_rss_mb(pid)?,
+        };
+        Ok::<_, String>((
+            output,
+            server_peak_rss_mb,
+            cpu_after - cpu_before,
+            switches_after - switches_before,
+        ))
+    })();
     server.stop();
-    let server_said = std::fs::read_to_string(&server_log_path).unwrap_or_default();
-    for line in server_said
-        .lines()
-        .filter(|line| !line.starts_with("listening on"))
-    {
-        eprintln!("{}: {line}", server_kind.name());
-    }
+    show_server_log(&server_log_path, server_kind.name());
+    let (output, server_peak_rss_mb, server_cpu_s, server_context_switches) = measured?;
     let bench: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("bench printed no JSON ({e})"))?;
     Ok(Run {
         bench,
         server_peak_rss_mb,
-        server_cpu_s: cpu_after - cpu_before,
-        server_context_switches: switches_after - switches_before,
+        server_cpu_s,
+        server_context_switches,
         percentiles,
     })
+}
+
+/// Shows what a server wrote on stderr during its run, but for its start-up line.
+fn show_server_log(path: &Path, server: &str) {
+    let Ok(said) = std::fs::read(path) else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&said)
+        .lines()
+        .filter(|line| !line.starts_with("listening on"))
+    {
+        eprintln!("{server}: {line}");
+    }
 }
 
 fn free_udp_port() -> Result<u16, String> {

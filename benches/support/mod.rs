@@ -188,29 +188,30 @@ pub fn two_cpus() -> Option<[usize; 2]> {
 /// Runs `command` on `cpu` alone, as `taskset -c CPU` would: a Go program and tokio both size
 /// their thread pools to it.
 pub fn pin(command: &mut Command, cpu: usize) {
-    // SAFETY: an all-zero cpu_set_t is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
+    let set = one_cpu(cpu);
     // SAFETY: between fork and exec the closure makes one system call, which allocates nothing.
     unsafe {
-        command.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        command.pre_exec(move || set_affinity(&set));
     }
 }
 
 /// Runs the calling thread, and every thread and process it starts from now on, on `cpu` alone.
 pub fn pin_this_process(cpu: usize) -> std::io::Result<()> {
+    set_affinity(&one_cpu(cpu))
+}
+
+fn one_cpu(cpu: usize) -> libc::cpu_set_t {
     // SAFETY: an all-zero cpu_set_t is an empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET sets a bit of the set; `cpu` came from CPU_ISSET's range.
+    // SAFETY: CPU_SET sets a bit of the set (it checks `cpu` against the set's size).
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: the set is ours and of the size passed.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+    set
+}
+
+/// The calling thread's CPUs, as `set` says.
+fn set_affinity(set: &libc::cpu_set_t) -> std::io::Result<()> {
+    // SAFETY: the set is borrowed, and of the size passed.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

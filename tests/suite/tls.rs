@@ -1561,15 +1561,14 @@ context.load_cert_chain(sys.argv[1], sys.argv[2])
 listener = socket.create_server(("127.0.0.1", 0))
 print(listener.getsockname()[1], flush=True)
 def echo(raw):
-    with raw:
-        # A TCP end without close_notify is an error here, not the end of input.
-        tls = context.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+    # A TCP end without close_notify is an error here, not the end of input.
+    with context.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False) as tls:
         while True:
             data = tls.recv(65536)
             if not data:
                 break
             tls.sendall(data)
-        tls.unwrap()
+        tls.unwrap().close()
 while True:
     raw, _ = listener.accept()
     threading.Thread(target=echo, args=(raw,), daemon=True).start()
@@ -1593,11 +1592,17 @@ async fn connect_and_bench_speak_tls_to_pythons_ssl_echo_server() {
             panic!("python3 runs (on Debian or Ubuntu: apt-get install python3): {e}")
         });
     let mut port = String::new();
-    BufReader::new(python.stdout.take().unwrap())
-        .read_line(&mut port)
-        .await
-        .unwrap();
-    let addr = format!("localhost:{}", port.trim());
+    timeout(
+        PATIENCE,
+        BufReader::new(python.stdout.take().unwrap()).read_line(&mut port),
+    )
+    .await
+    .expect("python3 prints its port")
+    .unwrap();
+    let port: u16 = port.trim().parse().unwrap_or_else(|_| {
+        panic!("python3 printed its port, not {port:?} (Python 3.8 or later?)")
+    });
+    let addr = format!("localhost:{port}");
     let ca = pki.ca_path();
     let ca = ca.to_str().unwrap();
 
