@@ -12,9 +12,9 @@ use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use echoctl::timer::Timer;
 use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, Command};
 
 /// Generous bound on anything a test waits for: far beyond what a slow machine needs, short
 /// enough that a hang fails fast.
@@ -146,6 +146,55 @@ pub async fn run(command: &mut Command) -> Finished {
         .spawn()
         .expect("spawn echoctl");
     finish(child).await
+}
+
+/// `printf INPUT | echoctl connect ARGS`: runs it to its end and collects what it printed.
+pub async fn connect(args: &[&str], input: &[u8]) -> Finished {
+    let mut child = echoctl()
+        .arg("connect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl connect");
+    let mut stdin = child.stdin.take().expect("stdin piped");
+    stdin.write_all(input).await.expect("write connect's input");
+    drop(stdin);
+    finish(child).await
+}
+
+/// Spawns `serve` (an `echoctl serve ...` command) with stderr piped and no stdin or stdout, and
+/// waits for its start-up line: the child, that line, and the rest of its stderr.
+pub async fn spawn_serve(serve: &mut Command) -> (Child, String, BufReader<ChildStderr>) {
+    let mut child = serve
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echoctl serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
+    let startup = read_line(&mut stderr).await;
+    (child, startup, stderr)
+}
+
+/// The address in a start-up line, `listening on ADDR (...)`.
+pub fn address_in(startup: &str) -> String {
+    startup
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
+        .to_string()
+}
+
+/// Stops a server as Ctrl-C would and waits for it: a SIGTERM is a clean stop, exit 0.
+pub async fn stop_serve(mut server: Child) {
+    signal(&server, "TERM");
+    let status = tokio::time::timeout(PATIENCE, server.wait())
+        .await
+        .expect("server stops in time")
+        .expect("wait for the server");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
 }
 
 /// Sends signal `name` (`INT`, `TERM`, ...) to a running child, as `kill -s` does.

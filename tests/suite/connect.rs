@@ -5,28 +5,12 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{Finished, PATIENCE, TestServer, echoctl, echoes_of, finish};
+use crate::common::{Finished, PATIENCE, TestServer, connect, echoctl, echoes_of, finish};
 use echoctl::server::{Mode, ServerConfig};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 const DELAY: Duration = Duration::from_millis(100);
-
-/// Runs `echoctl connect ARGS...` with `input` on stdin, stdout and stderr piped.
-async fn connect(args: &[&str], input: &[u8]) -> Finished {
-    let mut child = echoctl()
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).await.unwrap();
-    drop(stdin);
-    finish(child).await
-}
 
 /// Seconds in a `+1.002s` stamp.
 fn stamp_seconds(stamp: &str) -> f64 {

@@ -5,10 +5,9 @@
 //! core, without sockets (`fault::tests`).
 
 use std::io;
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{PATIENCE, echoctl, finish, read_line, run, signal};
+use crate::common::{PATIENCE, address_in, echoctl, finish, read_line, run, signal, spawn_serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStderr};
@@ -34,21 +33,9 @@ pub async fn serve(args: &[&str]) -> Faulty {
 
 /// Starts `echoctl serve --listen LISTEN ARGS`.
 async fn serve_on(listen: &str, args: &[&str]) -> Faulty {
-    let mut child = echoctl()
-        .args(["serve", "--listen", listen])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
-    let startup = read_line(&mut stderr).await;
-    let addr = startup
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
-        .to_string();
+    let (child, startup, stderr) =
+        spawn_serve(echoctl().args(["serve", "--listen", listen]).args(args)).await;
+    let addr = address_in(&startup);
     Faulty {
         child,
         addr,
@@ -724,17 +711,7 @@ async fn the_recipes_in_docs_faults_md_do_what_they_say() {
                     .and_then(|s| s.strip_suffix('\''))
                     .expect("printf 'TEXT'")
                     .replace("\\n", "\n");
-                let mut child = echoctl()
-                    .args(["connect", &server.addr])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                let mut stdin = child.stdin.take().unwrap();
-                stdin.write_all(input.as_bytes()).await.unwrap();
-                drop(stdin);
-                let done = finish(child).await;
+                let done = crate::common::connect(&[&server.addr], input.as_bytes()).await;
                 assert_eq!(done.code, Some(1), "{}", done.stderr);
                 assert_eq!(format!("{}{}", done.stdout_text(), done.stderr), shown);
             }

@@ -5,7 +5,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{Finished, PATIENCE, echoctl, finish, read_line, run, signal};
+use crate::common::{
+    Finished, PATIENCE, address_in, echoctl, finish, read_line, run, signal, spawn_serve,
+};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr};
 use tokio::time::timeout;
@@ -17,26 +19,12 @@ async fn run_echoctl(args: &[&str]) -> Finished {
 /// Starts `echoctl serve --listen 127.0.0.1:0 ARGS` and returns it, its start-up line and the
 /// rest of its stderr.
 async fn serve(args: &[&str]) -> (Child, String, BufReader<ChildStderr>) {
-    let mut child = echoctl()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
-    let line = read_line(&mut stderr).await;
-    (child, line, stderr)
-}
-
-/// The address in a start-up line, `listening on ADDR (...)`.
-fn address_in(startup: &str) -> String {
-    startup
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
-        .to_string()
+    spawn_serve(
+        echoctl()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args),
+    )
+    .await
 }
 
 /// Stops a server started by [`serve`]. Its stderr reader may be gone by then: the logs it
@@ -281,16 +269,12 @@ async fn a_link_local_address_without_a_zone_says_to_add_one() {
 async fn log_lines_are_stamped_in_the_zone_tz_names() {
     // POSIX zone rules, which need no time zone database: east of UTC, then west of it.
     for (tz, offset) in [("<+0530>-05:30", "+05:30"), ("<-0930>09:30", "-09:30")] {
-        let mut child = echoctl()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("TZ", tz)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn echoctl serve");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
-        let startup = read_line(&mut stderr).await;
+        let (child, startup, mut stderr) = spawn_serve(
+            echoctl()
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .env("TZ", tz),
+        )
+        .await;
         assert!(startup.starts_with("listening on "), "{startup}");
         signal(&child, "TERM");
         let stopping = log_line(&mut stderr, |line| line.contains("stopping")).await;
@@ -366,16 +350,12 @@ async fn the_server_logs_for_people() {
 
 /// Starts `serve` with RUST_LOG set, shouts once, stops it and returns everything it logged.
 async fn serve_logging(rust_log: &str, flag: &str) -> String {
-    let mut child = echoctl()
-        .args(["serve", "--listen", "127.0.0.1:0", "--delay", "0", flag])
-        .env("RUST_LOG", rust_log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
-    let startup = read_line(&mut stderr).await;
+    let (child, startup, mut stderr) = spawn_serve(
+        echoctl()
+            .args(["serve", "--listen", "127.0.0.1:0", "--delay", "0", flag])
+            .env("RUST_LOG", rust_log),
+    )
+    .await;
     let mut shouter = tokio::net::TcpStream::connect(address_in(&startup))
         .await
         .unwrap();

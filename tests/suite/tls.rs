@@ -19,12 +19,12 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStderr};
 use tokio::time::timeout;
 
-use crate::common::{PATIENCE, echoctl, echoes_of, finish, run, signal};
+use crate::common::{PATIENCE, address_in, connect, echoctl, echoes_of, run, stop_serve};
 use crate::plain::TempDir;
 use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use echoctl::timer::Timer;
@@ -430,25 +430,12 @@ async fn mutual_tls_takes_a_client_of_its_ca_and_refuses_the_others_in_the_hands
 
 /// `echoctl serve ARGS` on a free loopback port: the child, its start-up line, and its stderr.
 async fn spawn_serve(args: &[&str]) -> (Child, String, BufReader<ChildStderr>) {
-    let mut child = echoctl()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut line))
-        .await
-        .unwrap()
-        .unwrap();
-    (child, line, stderr)
-}
-
-/// The address in a start-up line: its third word.
-fn address_of(startup: &str) -> String {
-    startup.split_whitespace().nth(2).unwrap().to_string()
+    crate::common::spawn_serve(
+        echoctl()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args),
+    )
+    .await
 }
 
 /// The fingerprint in a start-up line: `sha256:...`.
@@ -475,28 +462,6 @@ async fn log_line(stderr: &mut BufReader<ChildStderr>, what: &str) -> String {
     })
     .await
     .unwrap_or_else(|_| panic!("no log line with {what:?}"))
-}
-
-async fn stop(mut server: Child) {
-    signal(&server, "TERM");
-    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
-    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
-}
-
-/// `printf INPUT | echoctl connect ARGS`.
-async fn connect(args: &[&str], input: &[u8]) -> crate::common::Finished {
-    let mut child = echoctl()
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).await.unwrap();
-    drop(stdin);
-    finish(child).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -532,7 +497,7 @@ async fn serve_names_its_certificate_and_connect_trusts_it_by_file_or_fingerprin
         theirs.trim().to_ascii_lowercase(),
         format!("sha256 fingerprint={}", &fingerprint["sha256:".len()..]).to_ascii_lowercase()
     );
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let shouts = b"Hello?\nIs there anybody there?\n";
     let expected = [
         "\t HELLO?\n\t IS THERE ANYBODY THERE?\n",
@@ -617,7 +582,7 @@ async fn serve_names_its_certificate_and_connect_trusts_it_by_file_or_fingerprin
         "{}",
         done.stderr
     );
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -635,20 +600,9 @@ async fn every_mode_and_a_unix_socket_over_tls_give_the_tcp_transcripts() {
         if mode != "plain" {
             args.extend(["--delay", "100ms"]);
         }
-        let mut child = echoctl()
-            .arg("serve")
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut startup = String::new();
-        timeout(PATIENCE, stderr.read_line(&mut startup))
-            .await
-            .unwrap()
-            .unwrap();
-        let addr = address_of(&startup);
+        let (child, startup, mut stderr) =
+            crate::common::spawn_serve(echoctl().arg("serve").args(&args)).await;
+        let addr = address_in(&startup);
         let fingerprint = fingerprint_of(&startup);
         let done = connect(&["--tls", "--tls-fingerprint", &fingerprint, &addr], input).await;
         assert_eq!(done.code, Some(0), "{mode} on {listen}: {}", done.stderr);
@@ -660,7 +614,7 @@ async fn every_mode_and_a_unix_socket_over_tls_give_the_tcp_transcripts() {
         assert_eq!(done.stdout_text(), expected, "{mode} on {listen}");
         let closed = log_line(&mut stderr, "closed").await;
         assert!(closed.ends_with(": client finished\n"), "{closed}");
-        stop(child).await;
+        stop_serve(child).await;
     }
 }
 
@@ -668,7 +622,7 @@ async fn every_mode_and_a_unix_socket_over_tls_give_the_tcp_transcripts() {
 async fn a_plaintext_peer_is_named_on_either_side() {
     // A plain TCP client on a TLS port: told in plain text, one log line.
     let (tls_server, startup, mut log) = spawn_serve(&["--tls"]).await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let done = connect(&[&addr], b"Hello?\n").await;
     assert_eq!(done.code, Some(3), "the notice's status");
     assert_eq!(
@@ -682,12 +636,12 @@ async fn a_plaintext_peer_is_named_on_either_side() {
         ),
         "{line}"
     );
-    stop(tls_server).await;
+    stop_serve(tls_server).await;
     // A TLS client on a plaintext port: the plain echo sends its hello back, the reverb server
     // echoes it or waits for a line; either way, one line and exit 1.
     for args in [&["--mode", "plain"][..], &["--delay", "100ms"]] {
         let (plaintext, startup, _log) = spawn_serve(args).await;
-        let addr = address_of(&startup);
+        let addr = address_in(&startup);
         let done = connect(
             &["--tls", "--insecure", "--connect-timeout", "2s", &addr],
             b"Hi\n",
@@ -702,7 +656,7 @@ async fn a_plaintext_peer_is_named_on_either_side() {
             done.stderr
         );
         assert!(done.stdout.is_empty());
-        stop(plaintext).await;
+        stop_serve(plaintext).await;
     }
 }
 
@@ -727,7 +681,7 @@ async fn half_close_is_close_notify_and_a_close_without_it_is_one_log_line() {
         "100ms",
     ])
     .await;
-    let addr: SocketAddr = address_of(&startup).parse().unwrap();
+    let addr: SocketAddr = address_in(&startup).parse().unwrap();
     let config = client_config(roots_from(&saved), None);
     let heard = blocking({
         let config = config.clone();
@@ -762,7 +716,7 @@ async fn half_close_is_close_notify_and_a_close_without_it_is_one_log_line() {
         ),
         "{gone}"
     );
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -786,7 +740,7 @@ async fn mutual_tls_end_to_end_names_the_client_and_refuses_the_others_in_one_li
         "100ms",
     ])
     .await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let ca = path(&pki.ca_path());
     let done = connect(
         &[
@@ -839,7 +793,7 @@ async fn mutual_tls_end_to_end_names_the_client_and_refuses_the_others_in_one_li
         };
         assert!(refused.trim_end().ends_with(why), "{refused}");
     }
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -979,12 +933,12 @@ async fn pkcs1_and_sec1_keys_are_taken() {
             "plain",
         ])
         .await;
-        let addr = address_of(&startup);
+        let addr = address_in(&startup);
         let ca = file("ca.pem");
         let done = connect(&["--tls", "--tls-ca", &ca, &addr], b"x\0y").await;
         assert_eq!(done.code, Some(0), "{key}: {}", done.stderr);
         assert_eq!(done.stdout, b"x\0y", "{key}");
-        stop(server).await;
+        stop_serve(server).await;
     }
 }
 
@@ -992,7 +946,7 @@ async fn pkcs1_and_sec1_keys_are_taken() {
 async fn a_stalled_handshake_is_closed_at_its_timeout_in_one_log_line() {
     let (server, startup, mut log) =
         spawn_serve(&["--tls", "--tls-handshake-timeout", "300ms"]).await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let started = std::time::Instant::now();
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let mut buf = [0u8; 16];
@@ -1005,7 +959,7 @@ async fn a_stalled_handshake_is_closed_at_its_timeout_in_one_log_line() {
             .ends_with(": TLS handshake not done within 300ms (--tls-handshake-timeout); closed"),
         "{line}"
     );
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1025,7 +979,7 @@ async fn openssl_s_client_and_python_ssl_are_clients_like_any_other() {
         "echo,http/1.1",
     ])
     .await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     // s_client -quiet keeps reading after its input ends: the server's idle notice and
     // close_notify end the session, and s_client with it.
     let mut s_client = std::process::Command::new("openssl")
@@ -1130,7 +1084,7 @@ with socket.create_connection((host, int(port))) as raw:
         ),
         "{line}"
     );
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1140,7 +1094,7 @@ async fn bench_over_tls_times_the_handshakes_and_counts_their_failures_apart() {
     let saved = saved.to_str().unwrap();
     let (server, startup, _log) =
         spawn_serve(&["--tls", "--tls-save-cert", saved, "--delay", "100ms"]).await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let bench = |extra: &[&str]| {
         let mut command = echoctl();
         command
@@ -1184,7 +1138,7 @@ async fn bench_over_tls_times_the_handshakes_and_counts_their_failures_apart() {
         "{error}"
     );
     assert_eq!(report["errors"][0]["count"], 5);
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 /// A reader slower than the writer: the server's socket stops taking records, so TLS holds
@@ -1193,7 +1147,7 @@ async fn bench_over_tls_times_the_handshakes_and_counts_their_failures_apart() {
 async fn a_slow_reader_gets_every_byte_of_records_held_back() {
     let dir = TempDir::new("tls-slow-reader");
     let (server, startup, mut log) = spawn_serve(&["--tls", "--mode", "plain"]).await;
-    let addr = address_of(&startup);
+    let addr = address_in(&startup);
     let fingerprint = fingerprint_of(&startup);
     let input = dir.0.join("in");
     let output = dir.0.join("out");
@@ -1231,7 +1185,7 @@ async fn a_slow_reader_gets_every_byte_of_records_held_back() {
         closed.contains(" 24000000 bytes echoed: client finished"),
         "{closed}"
     );
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1251,7 +1205,7 @@ async fn faults_cut_the_plaintext_and_a_reset_sends_no_close_notify() {
         dump.to_str().unwrap(),
     ])
     .await;
-    let addr: SocketAddr = address_of(&startup).parse().unwrap();
+    let addr: SocketAddr = address_in(&startup).parse().unwrap();
     let config = client_config(roots_from(&saved), None);
     let (heard, ended) = blocking(move || {
         let mut client = connect_blocking(addr, config);
@@ -1276,7 +1230,7 @@ async fn faults_cut_the_plaintext_and_a_reset_sends_no_close_notify() {
     let dumped = std::fs::read_to_string(&dump).unwrap();
     assert!(dumped.contains("|Hello?.|"), "{dumped}");
     assert!(dumped.contains("HELLO?.|"), "{dumped}");
-    stop(server).await;
+    stop_serve(server).await;
 }
 
 /// The sizes in a hex dump's chunk headers (`> 0.0032s to 127.0.0.1:4433: 7 bytes`), by
@@ -1314,7 +1268,7 @@ async fn serve_and_connect_traces_over_tls_hold_the_plaintext_not_the_records() 
         reverb_trace.to_str().unwrap(),
     ])
     .await;
-    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let (addr, fingerprint) = (address_in(&startup), fingerprint_of(&startup));
     let client_trace = dir.0.join("connect.json");
     let done = connect(
         &[
@@ -1329,7 +1283,7 @@ async fn serve_and_connect_traces_over_tls_hold_the_plaintext_not_the_records() 
     )
     .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    stop(server).await;
+    stop_serve(server).await;
     // The client's side: its shouts and the echoes it heard, as plaintext lines.
     let heard = crate::trace::check(&crate::trace::read(&client_trace));
     let shouts = &heard.shouts[&1];
@@ -1379,7 +1333,7 @@ async fn serve_and_connect_traces_over_tls_hold_the_plaintext_not_the_records() 
         plain_trace.to_str().unwrap(),
     ])
     .await;
-    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let (addr, fingerprint) = (address_in(&startup), fingerprint_of(&startup));
     let done = connect(
         &["--tls", "--tls-fingerprint", &fingerprint, &addr],
         b"Hello?\n",
@@ -1387,7 +1341,7 @@ async fn serve_and_connect_traces_over_tls_hold_the_plaintext_not_the_records() 
     .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(done.stdout, b"Hello?\n");
-    stop(server).await;
+    stop_serve(server).await;
     let trace = crate::trace::check(&crate::trace::read(&plain_trace));
     let bytes = |name: &str| -> Vec<u64> {
         trace
@@ -1408,7 +1362,7 @@ async fn connects_hex_dump_over_tls_shows_the_plaintext() {
     let dir = TempDir::new("tls-connect-dump");
     let dump = dir.0.join("dump.txt");
     let (server, startup, _log) = spawn_serve(&["--tls", "--delay", "100ms"]).await;
-    let (addr, fingerprint) = (address_of(&startup), fingerprint_of(&startup));
+    let (addr, fingerprint) = (address_in(&startup), fingerprint_of(&startup));
     let done = connect(
         &[
             "--tls",
@@ -1424,7 +1378,7 @@ async fn connects_hex_dump_over_tls_shows_the_plaintext() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let echoes = echoes_of(&["Hello?"]);
     assert_eq!(done.stdout_text(), echoes);
-    stop(server).await;
+    stop_serve(server).await;
     let dumped = std::fs::read_to_string(&dump).unwrap();
     let (sent, received) = dumped_sizes(&dumped);
     assert_eq!(sent, [7], "the shout, in one chunk: {dumped}");

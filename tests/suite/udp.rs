@@ -536,18 +536,7 @@ async fn usage_errors_for_what_udp_does_not_have() {
 /// Runs `echoctl connect ARGS` with `input` on stdin.
 async fn connect(args: &[&str], input: &[u8]) -> (crate::common::Finished, Duration) {
     let started = Instant::now();
-    let mut child = echoctl()
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl connect");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).await.unwrap();
-    drop(stdin);
-    let done = finish(child).await;
+    let done = crate::common::connect(args, input).await;
     (done, started.elapsed())
 }
 

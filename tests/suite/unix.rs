@@ -3,52 +3,26 @@
 //! the client on both ends of a pipe.
 
 use std::path::Path;
-use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{Child, ChildStderr};
-use tokio::time::timeout;
 
-use crate::common::{PATIENCE, echoctl, finish, run, signal};
+use crate::common::{echoctl, run, stop_serve};
 use crate::plain::TempDir;
 
 /// Starts `echoctl serve --listen unix:PATH ARGS` and waits for its start-up line.
 async fn spawn_serve(path: &Path, args: &[&str]) -> (Child, String, BufReader<ChildStderr>) {
-    let mut child = echoctl()
-        .args(["serve", "--listen", &format!("unix:{}", path.display())])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut line))
-        .await
-        .unwrap()
-        .unwrap();
-    (child, line, stderr)
+    crate::common::spawn_serve(
+        echoctl()
+            .args(["serve", "--listen", &format!("unix:{}", path.display())])
+            .args(args),
+    )
+    .await
 }
 
 /// `printf INPUT | echoctl connect unix:PATH`.
 async fn connect(path: &Path, input: &[u8]) -> crate::common::Finished {
-    let mut child = echoctl()
-        .args(["connect", &format!("unix:{}", path.display())])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).await.unwrap();
-    drop(stdin);
-    finish(child).await
-}
-
-async fn stop(mut server: Child) {
-    signal(&server, "TERM");
-    let status = timeout(PATIENCE, server.wait()).await.unwrap().unwrap();
-    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    crate::common::connect(&[&format!("unix:{}", path.display())], input).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -70,7 +44,7 @@ async fn a_leftover_socket_is_replaced_and_the_file_is_removed_on_stop() {
     let run = connect(&path, b"abc\x00\xff no newline").await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, b"abc\x00\xff no newline");
-    stop(server).await;
+    stop_serve(server).await;
     assert!(
         !path.exists(),
         "the socket file is removed on a graceful stop"
@@ -98,7 +72,7 @@ async fn a_live_socket_is_refused_and_keeps_its_server() {
     let run = connect(&path, b"still mine\n").await;
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, b"\t STILL MINE\n\t still mine\n\t still mine\n");
-    stop(server).await;
+    stop_serve(server).await;
     assert!(!path.exists());
 }
 
@@ -180,5 +154,5 @@ async fn a_plain_echo_of_a_notice_like_line_is_not_a_notice() {
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, input);
     assert_eq!(run.stderr, "");
-    stop(server).await;
+    stop_serve(server).await;
 }
