@@ -100,15 +100,9 @@ impl Served {
     }
 
     /// Stops the server with SIGTERM; its exit status and its whole log.
-    async fn stop(mut self) -> (Option<i32>, String) {
+    async fn stop(self) -> (Option<i32>, String) {
         signal(&self.child, "TERM");
-        let status = timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("server stops in time")
-            .expect("wait for the server");
-        let _ = timeout(PATIENCE, self.reader).await;
-        let log = self.log.lock().unwrap().clone();
-        (status.code(), log)
+        self.stop_after_signal().await
     }
 }
 
