@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-use crate::common::{PATIENCE, echoctl, finish, signal};
+use crate::common::{PATIENCE, address_in, echoctl, finish, signal};
 use crate::plain::{Over, Served, TempDir, echo_through, payload, plain_config};
 
 const SPLICE: PlainPath = PlainPath::Splice;
@@ -356,22 +356,8 @@ async fn serve_plain(
     }
     // As many worker threads (each with its spare pipes) on any machine.
     command.env("TOKIO_WORKER_THREADS", "2");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echoctl serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped"));
-    let mut startup = String::new();
-    timeout(PATIENCE, stderr.read_line(&mut startup))
-        .await
-        .expect("a start-up line in time")
-        .unwrap();
-    let addr = startup
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("not a start-up line: {startup:?}"))
+    let (child, startup, stderr) = crate::common::spawn_serve(&mut command).await;
+    let addr = address_in(&startup)
         .parse()
         .expect("the start-up line names an address");
     (child, stderr, addr, dir)
