@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use echoctl::bench::{self, BenchConfig, Expect, Pace, Progress, Report};
 use echoctl::net::{self, Stream, UnixListening};
-use echoctl::server::{self, Connection, Mode, PlainPath, ServerConfig, ServerStats, Shutdown};
+use echoctl::server::{
+    self, CloseReason, Connection, ConnectionStats, Mode, PlainPath, ServerConfig, ServerStats,
+    Shutdown,
+};
 use echoctl::timer::Timer;
 use echoctl_core::Address;
 use echoctl_core::session::plain::COPY_CHUNK;
@@ -19,6 +22,7 @@ use echoctl_core::session::plain::COPY_CHUNK;
 use echoctl_core::session::plain::SPLICE_CHUNK;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
@@ -401,10 +405,19 @@ async fn plain_idle_timeout_counts_bytes_not_lines_on_the_copy_path() {
     idle_timeout_counts_bytes_not_lines(PlainPath::Copy).await;
 }
 
-async fn idle_timeout_counts_bytes_not_lines(path: PlainPath) {
+/// A plain echo on `path` with `idle_timeout`, served on its own task over a Unix socket pair:
+/// its task and the client's two halves.
+fn serve_pair(
+    path: PlainPath,
+    idle_timeout: Duration,
+) -> (
+    tokio::task::JoinHandle<(CloseReason, ConnectionStats)>,
+    OwnedReadHalf,
+    OwnedWriteHalf,
+) {
     let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
     let config = ServerConfig {
-        idle_timeout: Some(Duration::from_millis(300)),
+        idle_timeout: Some(idle_timeout),
         plain_path: path,
         ..plain_config()
     };
@@ -419,7 +432,12 @@ async fn idle_timeout_counts_bytes_not_lines(path: PlainPath) {
         )
         .run(),
     );
-    let (mut reader, mut writer) = client.into_split();
+    let (reader, writer) = client.into_split();
+    (serving, reader, writer)
+}
+
+async fn idle_timeout_counts_bytes_not_lines(path: PlainPath) {
+    let (serving, mut reader, mut writer) = serve_pair(path, Duration::from_millis(300));
     let t0 = tokio::time::Instant::now();
     // A byte every 250 ms, never a newline: activity for the plain echo, never idle.
     for (i, piece) in [b"a", b"b", b"c", b"d", b"e"].iter().enumerate() {
@@ -455,24 +473,7 @@ async fn plain_time_spent_writing_to_a_slow_reader_is_not_idle_on_the_copy_path(
 }
 
 async fn time_spent_writing_to_a_slow_reader_is_not_idle(path: PlainPath) {
-    let (client, server_side) = tokio::net::UnixStream::pair().unwrap();
-    let config = ServerConfig {
-        idle_timeout: Some(Duration::from_secs(5)),
-        plain_path: path,
-        ..plain_config()
-    };
-    let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let serving = tokio::spawn(
-        Connection::plain(
-            server_side,
-            peer,
-            config,
-            &Timer::start(),
-            Shutdown::default(),
-        )
-        .run(),
-    );
-    let (mut reader, mut writer) = client.into_split();
+    let (serving, mut reader, mut writer) = serve_pair(path, Duration::from_secs(5));
     let t0 = tokio::time::Instant::now();
     let block = payload(1 << 20, 7);
     let sending = {
