@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::common::{PATIENCE, echoctl, finish, run, signal};
+use crate::common::{PATIENCE, connect, echoctl, finish, run, signal};
 use crate::faults::serve;
 use crate::plain::TempDir;
 
@@ -393,20 +393,11 @@ async fn connects_trace_is_its_side_of_the_session() {
     let dir = TempDir::new("trace-connect");
     let path = dir.0.join("connect.json");
     let server = serve(&["--delay", "10ms"]).await;
-    let mut client = echoctl()
-        .arg("connect")
-        .arg("--trace")
-        .arg(&path)
-        .arg(&server.addr)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn connect");
-    let mut stdin = client.stdin.take().expect("stdin piped");
-    stdin.write_all(b"Hi\nYo\n").await.expect("write");
-    drop(stdin);
-    let done = finish(client).await;
+    let done = connect(
+        &["--trace", path.to_str().expect("UTF-8"), &server.addr],
+        b"Hi\nYo\n",
+    )
+    .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let mut heard: Vec<&str> = done.stdout_text().lines().collect();
     heard.sort_unstable();
@@ -691,17 +682,7 @@ async fn the_docs_hex_dump_is_what_connect_writes() {
     );
     // Echoes far enough apart that each is read on its own, as the docs show them.
     let server = serve(&["--delay", "100ms"]).await;
-    let mut client = echoctl()
-        .args(["connect", "--hex-dump", "-", &server.addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn connect");
-    let mut stdin = client.stdin.take().expect("stdin piped");
-    stdin.write_all(b"Hello?\n").await.expect("write");
-    drop(stdin);
-    let done = finish(client).await;
+    let done = connect(&["--hex-dump", "-", &server.addr], b"Hello?\n").await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(
         as_in_the_docs(&done.stderr, &server.addr),
