@@ -680,8 +680,9 @@ async fn the_docs_hex_dump_is_what_connect_writes() {
         command,
         "$ printf 'Hello?\\n' | echoctl connect --hex-dump - 2>&1 >/dev/null"
     );
-    // Echoes far enough apart that each is read on its own, as the docs show them.
-    let server = serve(&["--delay", "100ms"]).await;
+    // Echoes far enough apart that each is read on its own, as the docs show them, even when a
+    // busy machine holds the client back a while (the times are not compared).
+    let server = serve(&["--delay", "400ms"]).await;
     let done = connect(&["--hex-dump", "-", &server.addr], b"Hello?\n").await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(
