@@ -832,6 +832,19 @@ fn shown_session(page: &str, name: &str) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// `echoctl ARGS ADDR` in a terminal, with `server`'s address, once it shows its prompt.
+fn connect_at_the_prompt(args: &[String], server: &Server) -> Terminal {
+    let addr = server.addr();
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .chain([addr.as_str()])
+        .collect();
+    let terminal = Terminal::spawn(&args);
+    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    terminal
+}
+
 /// The README's first example, typed as a person would: what the screen shows, row for row.
 #[test]
 fn the_readmes_session_is_what_the_screen_shows() {
@@ -840,14 +853,7 @@ fn the_readmes_session_is_what_the_screen_shows() {
     // The README's server is `serve --mode sequential`; what the screen shows does not depend on
     // the delay, and half a second leaves room to type each line before the next echo is due.
     let server = Server::with(Mode::Sequential, Duration::from_millis(500));
-    let mut terminal = Terminal::spawn(
-        &[&args[..], &[server.addr()]]
-            .concat()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    let mut terminal = connect_at_the_prompt(&args, &server);
     replay_shown(&terminal, &shown, str::to_string);
     terminal.type_keys("\x04");
     assert_eq!(terminal.exit(), Some(0), "{}", terminal.rows().join("\n"));
@@ -864,14 +870,7 @@ fn the_guides_timestamped_session_is_what_the_screen_shows() {
     let (args, shown) = shown_session("docs/guide.md", "guide-connect-timestamps");
     let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
     let server = Server::with(Mode::Concurrent, Duration::from_millis(700));
-    let mut terminal = Terminal::spawn(
-        &[&args[..], &[server.addr()]]
-            .concat()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    terminal.wait_for("the prompt", |rows| rows.iter().any(|r| is_prompt(r)));
+    let mut terminal = connect_at_the_prompt(&args, &server);
     replay_shown(&terminal, &shown, |row| {
         crate::recipes::without_figures(row)
     });
