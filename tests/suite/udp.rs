@@ -34,27 +34,19 @@ struct Served {
 
 impl Served {
     async fn start(args: &[&str]) -> Served {
-        let mut child = echoctl()
-            .args(["serve", "--listen", "udp:127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn echoctl serve");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let first = timeout(PATIENCE, lines.next_line())
-            .await
-            .expect("start-up line in time")
-            .expect("read stderr")
-            .expect("a start-up line");
-        let addr = first
-            .strip_prefix("listening on udp:")
-            .and_then(|rest| rest.split_whitespace().next())
+        let (child, first, stderr) = crate::common::spawn_serve(
+            echoctl()
+                .args(["serve", "--listen", "udp:127.0.0.1:0"])
+                .args(args),
+        )
+        .await;
+        let addr = crate::common::address_in(&first)
+            .strip_prefix("udp:")
             .unwrap_or_else(|| panic!("start-up line: {first}"))
             .parse()
             .unwrap_or_else(|e| panic!("{first}: {e}"));
-        let log = Arc::new(Mutex::new(format!("{first}\n")));
+        let mut lines = stderr.lines();
+        let log = Arc::new(Mutex::new(first));
         let reader = tokio::spawn({
             let log = log.clone();
             async move {
