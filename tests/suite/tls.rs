@@ -4,8 +4,8 @@
 //! TCP; the certificates, the keys and the CAs are made by each test (rcgen, and openssl for
 //! the PKCS#1 and SEC1 key forms).
 //!
-//! Timing: delays of 100 ms with margins of half a delay, as over TCP; the stalled handshake is
-//! timed on tokio's paused clock in process, and with a short timeout end to end.
+//! Timing: in process, delays of 200 ms with margins of half a delay, as over TCP; the stalled
+//! handshake is timed on tokio's paused clock in process, and with a short timeout end to end.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -30,7 +30,7 @@ use echoctl::server::{self, Mode, ServerConfig, ServerStats};
 use echoctl::timer::Timer;
 use echoctl::tls::{ServerTls, ServerTlsOptions};
 
-const DELAY: Duration = Duration::from_millis(100);
+const DELAY: Duration = Duration::from_millis(200);
 const BOOK_SHOUTS: [&str; 3] = ["Hello?", "Is there anybody there?", "Yooo-hooo!"];
 
 /// A CA, and certificates it signed, written as PEM files in a temp dir.
