@@ -238,7 +238,7 @@ async fn the_demos_trace_shows_reverb1_waiting_and_reverb2_overlapping() {
     let dir = TempDir::new("trace-demo");
     let path = dir.0.join("t.json");
     let done = run(echoctl()
-        .args(["demo", "--delay", "50ms", "--color", "never", "--trace"])
+        .args(["demo", "--delay", "300ms", "--color", "never", "--trace"])
         .arg(&path))
     .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -246,11 +246,12 @@ async fn the_demos_trace_shows_reverb1_waiting_and_reverb2_overlapping() {
     assert_eq!(
         trace.processes.values().collect::<Vec<_>>(),
         [
-            "sequential (reverb1), delay 50ms",
-            "concurrent (reverb2), delay 50ms"
+            "sequential (reverb1), delay 300ms",
+            "concurrent (reverb2), delay 300ms"
         ]
     );
-    let delay = 50_000.0;
+    // Long enough that a round trip on a busy machine stays well under half of it.
+    let delay = 300_000.0;
     for (pid, names) in [
         (1, &["Hello?", "Is there anybody there?", "Yooo-hooo!"][..]),
         (2, &["Is there anybody there?", "Yooo-hooo!"]),
