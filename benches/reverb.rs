@@ -68,7 +68,7 @@ use serde_json::Value;
 mod support;
 use support::{
     Running, build_go, context_switches, cpu_seconds, free_port, load_average, median, peak_rss_mb,
-    pin, two_cpus,
+    pin, table_header, two_cpus,
 };
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -839,10 +839,20 @@ fn print_table(
         took.as_secs_f64()
     );
     println!();
-    println!(
-        "| scenario | server | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU | server CPU per line | server context switches per shout | bench CPU | echoctl's target |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    table_header(&[
+        "scenario",
+        "server",
+        "lost (worst run)",
+        "lateness p99 upper / original / lower",
+        "p99.9 (all)",
+        "echo lines/s",
+        "server peak RSS",
+        "server CPU",
+        "server CPU per line",
+        "server context switches per shout",
+        "bench CPU",
+        "echoctl's target",
+    ]);
     for (s, per_server) in rows {
         for (server, results) in servers.iter().zip(per_server) {
             if !server.serves(s) {
