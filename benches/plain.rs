@@ -38,7 +38,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 mod support;
 use support::{
     Running, build_go, cpu_seconds, free_port, load_average, median, open_fds, peak_rss_mb, pin,
-    pin_this_process, two_cpus,
+    pin_this_process, table_header, two_cpus,
 };
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -707,10 +707,19 @@ fn print_table(
         took.as_secs_f64()
     );
     println!();
-    println!(
-        "| scenario | server | runs | MB/s | server CPU per GB | client CPU per GB | server CPU | p99 round trip | lost | server peak RSS | server fds (most) |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    table_header(&[
+        "scenario",
+        "server",
+        "runs",
+        "MB/s",
+        "server CPU per GB",
+        "client CPU per GB",
+        "server CPU",
+        "p99 round trip",
+        "lost",
+        "server peak RSS",
+        "server fds (most)",
+    ]);
     for (scenario, per_server) in rows {
         for (server, results) in servers.iter().zip(per_server) {
             if !server.serves(scenario) {

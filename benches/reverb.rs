@@ -68,7 +68,7 @@ use serde_json::Value;
 mod support;
 use support::{
     Running, build_go, context_switches, cpu_seconds, free_port, load_average, median, peak_rss_mb,
-    pin, two_cpus,
+    pin, table_header, two_cpus,
 };
 
 const ECHOCTL: &str = env!("CARGO_BIN_EXE_echoctl");
@@ -102,27 +102,16 @@ impl Scenario {
 }
 
 fn scenarios(connections: usize) -> Vec<Scenario> {
-    let c = connections.to_string();
-    let args = |list: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = vec!["-c".into(), c.clone()];
-        v.extend(list.iter().map(|s| s.to_string()));
-        v
-    };
+    // The bench's arguments, written as on a command line.
+    let words = |line: &str| -> Vec<String> { line.split_whitespace().map(String::from).collect() };
+    // The same with `-c N`, this invocation's connections, before them.
+    let args = |line: &str| words(&format!("-c {connections} {line}"));
     // Connections made as fast as the bench makes them, each held without a shout: the
     // server's CPU is its accepts (and handshakes, over TLS).
-    let connects: Vec<String> = [
-        "-c",
-        &(connections / 2).max(1).to_string(),
-        "-n",
-        "0",
-        "--duration",
-        "3s",
-        "--ramp-up",
-        "0s",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    let connects = words(&format!(
+        "-c {} -n 0 --duration 3s --ramp-up 0s",
+        (connections / 2).max(1)
+    ));
     vec![
         Scenario {
             name: "steady",
@@ -134,7 +123,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             delay: "1s",
             // Connects spread over 5 s: all 10,000 within 1 s is a connect burst that pushes
             // p99 to several ms on its own, which is not what this scenario measures.
-            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            bench: args("-n 10 -i 1s -d 1s --ramp-up 5s"),
             target: "nothing lost; p99 <= 1 ms each echo; p99.9 <= 10 ms; RSS <= 32 MB",
             go: "nothing lost; p99 0.7-0.9 / 1.7-2.6 / 2.6-3.8 ms; p99.9 10-23 ms; RSS 134 MB",
         },
@@ -146,7 +135,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "0",
-            bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
+            bench: args("-n 10 -i 1s -d 0 --ramp-up 5s"),
             target: "the floor the timed figures stand on",
             go: "-",
         },
@@ -158,7 +147,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "1s",
-            bench: args(&["-n", "0", "--duration", "4s", "--ramp-up", "1s"]),
+            bench: args("-n 0 --duration 4s --ramp-up 1s"),
             target: "RSS <= 20 MB",
             go: "57 MB (5.7 KB each)",
         },
@@ -170,23 +159,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "0",
-            bench: vec![
-                "-c",
-                "100",
-                "-n",
-                "10000000",
-                "-d",
-                "0",
-                "-w",
-                "16",
-                "--duration",
-                "5s",
-                "--ramp-up",
-                "100ms",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            bench: words("-c 100 -n 10000000 -d 0 -w 16 --duration 5s --ramp-up 100ms"),
             target: ">= 5x Go in the same run (>= 1.55-1.9 M lines/s by the issue's Go figures)",
             go: "310,000-380,000 echo lines/s",
         },
@@ -198,7 +171,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "100ms",
-            bench: args(&["-n", "100", "-i", "100ms", "-d", "100ms", "--ramp-up", "1s"]),
+            bench: args("-n 100 -i 100ms -d 100ms --ramp-up 1s"),
             target: "nothing lost",
             go: "70,000-100,000 echo lines lost",
         },
@@ -210,23 +183,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "plain",
             delay: "",
-            bench: [
-                "--expect",
-                "plain",
-                "-c",
-                "100",
-                "-n",
-                "10000000",
-                "-w",
-                "16",
-                "--duration",
-                "5s",
-                "--ramp-up",
-                "100ms",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            bench: words("--expect plain -c 100 -n 10000000 -w 16 --duration 5s --ramp-up 100ms"),
             target: "nothing lost",
             go: "(no plain mode in the book's reverb; socat PIPE is the reference)",
         },
@@ -238,7 +195,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "sequential",
             delay: "1s",
-            bench: args(&["-n", "4", "-i", "2.5s", "-d", "1s", "--ramp-up", "2500ms"]),
+            bench: args("-n 4 -i 2.5s -d 1s --ramp-up 2500ms"),
             target: "nothing lost; p99 <= 1 ms; RSS <= 32 MB",
             go: "reverb1: nothing lost; p99 0.5 / 1.4 / 2.3 ms; RSS 79 MB",
         },
@@ -250,25 +207,9 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "plain",
             delay: "",
-            bench: [
-                "--expect",
-                "plain",
-                "-c",
-                "100",
-                "-n",
-                "10000000",
-                "-w",
-                "4",
-                "--duration",
-                "5s",
-                "--ramp-up",
-                "100ms",
-                "--grace",
-                "1s",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            bench: words(
+                "--expect plain -c 100 -n 10000000 -w 4 --duration 5s --ramp-up 100ms --grace 1s",
+            ),
             target: ">= 1.5x Go's datagrams/s in the same runs",
             go: "(the obvious ReadFrom/WriteTo loop, benches/go/udpecho.go)",
         },
@@ -280,23 +221,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "plain",
             delay: "",
-            bench: [
-                "--expect",
-                "plain",
-                "-c",
-                "100",
-                "-n",
-                "1000",
-                "--rate",
-                "200",
-                "--ramp-up",
-                "100ms",
-                "--grace",
-                "1s",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            bench: words("--expect plain -c 100 -n 1000 --rate 200 --ramp-up 100ms --grace 1s"),
             target: "nothing lost where Go loses nothing",
             go: "-",
         },
@@ -308,7 +233,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "1s",
-            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            bench: args("-n 10 -i 1s -d 1s --ramp-up 5s"),
             target: "nothing lost; RSS <= steady's (TCP); p99 <= 3x the UDP floor",
             go: "-",
         },
@@ -320,7 +245,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "0",
-            bench: args(&["-n", "10", "-i", "1s", "-d", "0", "--ramp-up", "5s"]),
+            bench: args("-n 10 -i 1s -d 0 --ramp-up 5s"),
             target: "the floor the UDP timed figures stand on",
             go: "-",
         },
@@ -344,7 +269,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "1s",
-            bench: args(&["-n", "0", "--duration", "10s", "--ramp-up", "5s"]),
+            bench: args("-n 0 --duration 10s --ramp-up 5s"),
             target: "RSS <= 0.5x Go's over TLS",
             go: "-",
         },
@@ -368,7 +293,7 @@ fn scenarios(connections: usize) -> Vec<Scenario> {
             pinned: false,
             mode: "concurrent",
             delay: "1s",
-            bench: args(&["-n", "10", "-i", "1s", "-d", "1s", "--ramp-up", "5s"]),
+            bench: args("-n 10 -i 1s -d 1s --ramp-up 5s"),
             target: "nothing lost; server CPU <= Go's over TLS; p99 <= 3x the (plaintext) floor",
             go: "-",
         },
@@ -914,10 +839,20 @@ fn print_table(
         took.as_secs_f64()
     );
     println!();
-    println!(
-        "| scenario | server | lost (worst run) | lateness p99 upper / original / lower | p99.9 (all) | echo lines/s | server peak RSS | server CPU | server CPU per line | server context switches per shout | bench CPU | echoctl's target |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    table_header(&[
+        "scenario",
+        "server",
+        "lost (worst run)",
+        "lateness p99 upper / original / lower",
+        "p99.9 (all)",
+        "echo lines/s",
+        "server peak RSS",
+        "server CPU",
+        "server CPU per line",
+        "server context switches per shout",
+        "bench CPU",
+        "echoctl's target",
+    ]);
     for (s, per_server) in rows {
         for (server, results) in servers.iter().zip(per_server) {
             if !server.serves(s) {

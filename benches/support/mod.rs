@@ -154,6 +154,12 @@ pub fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// Prints a Markdown table's header: the columns' names, then the line under them.
+pub fn table_header(columns: &[&str]) {
+    println!("| {} |", columns.join(" | "));
+    println!("|{}", " --- |".repeat(columns.len()));
+}
+
 /// The median of the values that are numbers (NaN marks a figure a run does not have); NaN
 /// when none is.
 pub fn median(mut values: Vec<f64>) -> f64 {

@@ -82,9 +82,14 @@ struct Driver<'a> {
     socket: UdpSocket,
     target: SocketAddr,
     books: Books<'a>,
-    /// Shouts the socket did not take at once (its buffer full), each a datagram, with its
-    /// index.
-    unsent: std::collections::VecDeque<(u64, Vec<u8>)>,
+    /// The shouts queued, back to back, each a datagram; kept until every one is sent, as the
+    /// TCP driver keeps its bytes, so that a shout costs no allocation of its own.
+    out: Vec<u8>,
+    /// How much of `out` is sent.
+    sent: usize,
+    /// The shouts not sent yet (the socket's buffer full): each one's index and where it ends
+    /// in `out`.
+    unsent: std::collections::VecDeque<(u64, usize)>,
 }
 
 impl<'a> Driver<'a> {
@@ -99,6 +104,8 @@ impl<'a> Driver<'a> {
             socket,
             target,
             books: Books::new(id, shared, open_time),
+            out: Vec::new(),
+            sent: 0,
             unsent: Default::default(),
         }
     }
@@ -127,20 +134,23 @@ impl<'a> Driver<'a> {
 
     /// Sends the queued shouts the socket takes now, and notes each as sent.
     fn flush(&mut self) -> io::Result<()> {
-        while let Some((index, datagram)) = self.unsent.front() {
+        while let Some(&(index, end)) = self.unsent.front() {
             // Read before the send, so that no echo can be heard before its shout's send.
             let before = Instant::now();
-            match self.socket.try_send(datagram) {
+            match self.socket.try_send(&self.out[self.sent..end]) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
             }
             self.books.last_activity = before;
-            if let Some(slip) = self.books.ledger.sent(*index, before) {
+            if let Some(slip) = self.books.ledger.sent(index, before) {
                 self.books.samples.push_slip(slip);
             }
+            self.sent = end;
             self.unsent.pop_front();
         }
+        self.out.clear();
+        self.sent = 0;
         Ok(())
     }
 
@@ -219,9 +229,8 @@ impl Wire for Driver<'_> {
     }
     /// Queues the shout planned for `planned`, a datagram of its own.
     fn send(&mut self, planned: Instant) {
-        let mut datagram = Vec::new();
-        let index = self.books.send(planned, &mut datagram);
-        self.unsent.push_back((index, datagram));
+        let index = self.books.send(planned, &mut self.out);
+        self.unsent.push_back((index, self.out.len()));
     }
     fn flush(&mut self) -> Result<(), ConnectionError> {
         Driver::flush(self).map_err(|e| self.failed(e))

@@ -12,7 +12,7 @@
 //!   from the table `ENVIRONMENT` in `man/sections.rs`, each entry on the pages it applies to;
 //! * one section per block of the command's `after_help` (`Examples:` becomes EXAMPLES), so
 //!   `--help` and the man page show the same examples, plus the longer ones in
-//!   `MORE_EXAMPLES`;
+//!   `more_examples`;
 //! * SEE ALSO, linking every page.
 //!
 //! One page is made per visible command, found by walking the definition, so a subcommand added

@@ -25,6 +25,21 @@ pub struct Rehearsal {
     pub duration: Duration,
 }
 
+impl Rehearsal {
+    /// What the demo prints without color: the book's page, the server's lines indented by four
+    /// spaces.
+    pub fn transcript(&self) -> Vec<String> {
+        self.timeline
+            .iter()
+            .filter_map(|(_, effect)| match effect {
+                Effect::ShowTyped(line) => Some(line.to_string()),
+                Effect::ShowEcho(text) => Some(format!("    {text}")),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Plays `script` against the session of a server with the demo's settings, from time zero.
 pub fn rehearse(script: &'static Script, delay: Duration) -> Rehearsal {
     let config = ServerConfig {
@@ -107,21 +122,6 @@ fn perform(
 mod tests {
     use super::*;
     use crate::script::{CONCURRENT, RACE_MARGIN, SEQUENTIAL};
-
-    impl Rehearsal {
-        /// What the demo prints without color: the book's page, the server's lines indented by
-        /// four spaces.
-        fn transcript(&self) -> Vec<String> {
-            self.timeline
-                .iter()
-                .filter_map(|(_, effect)| match effect {
-                    Effect::ShowTyped(line) => Some(line.to_string()),
-                    Effect::ShowEcho(text) => Some(format!("    {text}")),
-                    _ => None,
-                })
-                .collect()
-        }
-    }
 
     /// SPEC's reverb1 transcript.
     const SEQUENTIAL_TRANSCRIPT: &str = "\

@@ -1,8 +1,11 @@
 //! The man page's sections clap cannot derive: EXIT STATUS, ENVIRONMENT, one section per
-//! heading of the help's `after_help` (plus [`MORE_EXAMPLES`]), and SEE ALSO.
+//! heading of the help's `after_help` (plus [`more_examples`]), and SEE ALSO.
+
+use std::time::Duration;
 
 use clap::Command;
 use clap_mangen::roff::{Roff, bold, roman};
+use echoctl_core::script;
 
 use super::super::BIN_NAME;
 use crate::exit::ExitStatus;
@@ -49,28 +52,25 @@ const ENVIRONMENT: &[EnvVar] = &[
 
 /// Examples too long for `--help`, appended to the page of the command named (its
 /// `after_help` format: a heading line, descriptions indented by two, commands by four).
-const MORE_EXAMPLES: &[(&str, &str)] = &[(
-    "echoctl",
-    "\
+fn more_examples(page: &str) -> Option<String> {
+    (page == BIN_NAME).then(|| {
+        // The session as the demo plays it, so the page and the demo cannot differ.
+        let session = script::rehearse(&script::SEQUENTIAL, Duration::from_secs(1));
+        let mut text = String::from(
+            "\
 Examples:
   The book's reverb1 session: shouts typed (flush left), echoes a second apart
   (indented); the third shout is typed while the second one still echoes:
     $ echoctl serve --mode sequential &
-    $ echoctl connect
-    Hello?
-        HELLO?
-        Hello?
-        hello?
-    Is there anybody there?
-        IS THERE ANYBODY THERE?
-    Yooo-hooo!
-        Is there anybody there?
-        is there anybody there?
-        YOOO-HOOO!
-        Yooo-hooo!
-        yooo-hooo!
-    ^D",
-)];
+    $ echoctl connect",
+        );
+        for line in session.transcript() {
+            text.push_str("\n    ");
+            text.push_str(&line);
+        }
+        text
+    })
+}
 
 /// The statuses of the command on `page` and what each means there
 /// ([`ExitStatus::meaning_for`]); for the top page, what each means for the program.
@@ -117,7 +117,7 @@ pub(super) fn environment_section(roff: &mut Roff, cmd: &Command) {
     }
 }
 
-/// The command's `after_long_help` (or `after_help`) and its [`MORE_EXAMPLES`], one section
+/// The command's `after_long_help` (or `after_help`) and its [`more_examples`], one section
 /// per heading, kept as laid out for the terminal.
 pub(super) fn help_sections(roff: &mut Roff, cmd: &Command, page: &str) {
     let mut text = cmd
@@ -125,9 +125,9 @@ pub(super) fn help_sections(roff: &mut Roff, cmd: &Command, page: &str) {
         .or_else(|| cmd.get_after_help())
         .map(|help| help.to_string())
         .unwrap_or_default();
-    for (_, more) in MORE_EXAMPLES.iter().filter(|(name, _)| *name == page) {
+    if let Some(more) = more_examples(page) {
         text.push('\n');
-        text.push_str(more);
+        text.push_str(&more);
     }
     for (heading, lines) in split_sections(&text) {
         roff.control("SH", [heading.as_str()]);
