@@ -553,7 +553,7 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2
              connections failed, 2 connections dropped
 "
         );
-        for width in [50, 60, 80, 100] {
+        for width in [40, 50, 60, 80, 100] {
             let table = r.table_for(Some(width));
             for line in table.lines() {
                 assert!(line.chars().count() <= width, "{width}: {line:?}\n{table}");

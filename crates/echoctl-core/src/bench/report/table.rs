@@ -41,7 +41,7 @@ impl Report {
 
     /// [`table`](Report::table) for a terminal `columns` wide (`None`: no terminal). Where it
     /// does not fit, the lateness grid keeps the columns that fit, the most telling first (p50,
-    /// p99, max, p99.9, p90, mean, p99.99, min; three at least), and the other lines wrap at
+    /// p99, max, p99.9, p90, mean, p99.99, min; two at least), and the other lines wrap at
     /// word boundaries under their label's column, so nothing is left to the terminal to wrap
     /// mid-word.
     pub fn table_for(&self, columns: Option<usize>) -> String {
@@ -54,7 +54,7 @@ impl Report {
         }
         // A row is 18 columns of name and count, then 10 a cell (the last one's mark column
         // left blank at the end).
-        let fit = (width.saturating_sub(17) / 10).clamp(3, Column::ALL.len());
+        let fit = (width.saturating_sub(17) / 10).clamp(2, Column::ALL.len());
         let kept = &Column::BY_IMPORTANCE[..fit];
         let columns: Vec<Column> = Column::ALL
             .into_iter()
