@@ -618,6 +618,12 @@ result       FAILED: 8 missing, 2 wrong, 1 early, 2
         );
         assert_eq!(r.echo_lines_per_s, 0.0);
         assert_eq!(r.bench_cpu.map(|c| c.us_per_echo_line), Some(0.0));
+        assert!(
+            r.table()
+                .contains("bench cost   0.01s user + 0.00s system = 1% of one core, peak RSS"),
+            "no cost per line when no line came: {}",
+            r.table()
+        );
         assert_eq!(r.echo_lines.missing, 6);
         assert!(!r.ok);
     }

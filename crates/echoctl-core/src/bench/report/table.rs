@@ -186,14 +186,16 @@ impl Report {
         );
         self.lateness_rows(&mut t, columns);
         if let Some(cpu) = &self.bench_cpu {
+            // With no echo line heard, a cost per line says nothing.
+            let per_line = if self.echo_lines.received == 0 {
+                String::new()
+            } else {
+                format!(", {:.2}us per echo line", cpu.us_per_echo_line)
+            };
             let _ = writeln!(
                 t,
-                "bench cost   {:.2}s user + {:.2}s system = {:.0}% of one core, {:.2}us per echo line, peak RSS {:.1} MB",
-                cpu.user_s,
-                cpu.system_s,
-                cpu.percent_of_one_core,
-                cpu.us_per_echo_line,
-                cpu.peak_rss_mb
+                "bench cost   {:.2}s user + {:.2}s system = {:.0}% of one core{per_line}, peak RSS {:.1} MB",
+                cpu.user_s, cpu.system_s, cpu.percent_of_one_core, cpu.peak_rss_mb
             );
         }
         for error in &self.errors {
